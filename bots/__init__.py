@@ -1,0 +1,1 @@
+"""Chat front-ends (Telegram, Discord, console) on one platform-neutral core. Never imports torch."""

@@ -1,0 +1,1 @@
+"""The platform-neutral chat core: parser, message catalogue, poem rendering, queue submission."""

@@ -1,0 +1,232 @@
+"""ChatCore: everything a chat front-end does, minus the platform.
+
+``handle`` parses a message with the one parser, applies input limits, answers the cheap commands in
+process (/check, /forms, /help), and submits poem requests to the queue through ``PoemService``,
+whose admission script enforces rate limits and the queue bound before anything reaches a worker.
+``render_reply`` turns a worker's ``PoemReply`` into the text users see. Front-ends stay thin.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from bots.core.commands import Command, CommandError, parse_command
+from bots.core.format import render_check, render_forms, render_poem
+from bots.core.messages import t
+from bots.core.models import IncomingMessage, OutgoingMessage
+from bots.core.settings import BotSettings
+from bots.core.store import BotStore
+from worker.client import AsyncPoemService, PoemService, SubmitResult
+from worker.protocol import PoemOptions, PoemReply, PoemRequest, new_request_id
+
+__all__ = ["MENU", "ChatCore"]
+
+log = logging.getLogger(__name__)
+
+MENU = ("poem", "cang", "check", "forms", "queue", "cancel", "help")
+"""Commands shown in platform menus (setMyCommands, slash commands), in this order."""
+
+ROUTE_KEY = "core"
+"""The chat core's own entry in a request's ``route``; the rest belongs to the front-end."""
+
+_FAILURE_KEYS = {
+    "timeout": "failed_timeout",
+    "worker_crashed": "failed_crashed",
+    "internal": "failed_internal",
+    "bad_request": "failed_internal",
+    "unsupported_version": "failed_version",
+    "cancelled": "failed_cancelled",
+}
+_UNSAFE_ID = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def _request_id(msg: IncomingMessage) -> str:
+    """Derived from the platform message id when there is one, so a re-delivered update (webhook
+    retry, restart mid-update) is recognised by the queue as a duplicate instead of a second poem."""
+    if not msg.message_id:
+        return new_request_id()
+    rid = _UNSAFE_ID.sub("", f"{msg.platform[:2]}{msg.chat_id}_{msg.message_id}")
+    return rid if 0 < len(rid) <= 64 else new_request_id()
+
+
+@dataclass(frozen=True)
+class _Reply:
+    """Builds answers to one incoming message."""
+
+    msg: IncomingMessage
+
+    def __call__(self, text: str, request_id: str | None = None) -> list[OutgoingMessage]:
+        return [OutgoingMessage(self.msg.chat_id, text, reply_to_message_id=self.msg.message_id, request_id=request_id)]
+
+
+class ChatCore:
+    """The platform-neutral bot. One per front-end process; safe to share between front-ends.
+
+    Args:
+        service: the queue client (``PoemService``, or ``AsyncPoemService`` around one).
+        settings: bot settings (default form, input limits, ack TTL).
+        bot_username: the bot's own handle, so ``/poem@other_bot`` is ignored in groups; front-ends
+            that learn it at start-up (Telegram's getMe) assign ``core.bot_username`` then.
+    """
+
+    def __init__(
+        self, service: PoemService | AsyncPoemService, settings: BotSettings, bot_username: str | None = None
+    ) -> None:
+        self.service = service if isinstance(service, AsyncPoemService) else AsyncPoemService(service)
+        self.settings = settings
+        self.bot_username = bot_username
+        self.store = BotStore(self.service.sync.connection, ttl_s=settings.ack_ttl_s)
+
+    # --- incoming ----------------------------------------------------------------------------
+    async def handle(self, msg: IncomingMessage) -> list[OutgoingMessage]:
+        """Answer one message: [] when it is not for this bot, else the replies to send now."""
+        reply = _Reply(msg)
+        try:
+            cmd = parse_command(
+                msg.text,
+                default_form=self.settings.default_form,
+                bot_username=self.bot_username,
+                is_group=msg.is_group,
+                limits=self.settings.limits,
+            )
+        except CommandError as exc:
+            return reply(exc.message(msg.locale))
+        if cmd is None:
+            # In a private chat every message is for us: point lost users at the commands.
+            return [] if msg.is_group or not msg.text.strip() else reply(t("hint_plain_text", msg.locale))
+        try:
+            return await self._dispatch(cmd, msg, reply)
+        except redis.RedisError:
+            log.exception("chat: queue unavailable while handling %s from %s:%s", cmd.name, msg.platform, msg.chat_id)
+            return reply(t("service_unavailable", msg.locale))
+
+    async def _dispatch(self, cmd: Command, msg: IncomingMessage, reply: _Reply) -> list[OutgoingMessage]:
+        loc = msg.locale
+        if cmd.name in ("poem", "cang"):
+            return await self._submit(cmd, msg, reply)
+        if cmd.name == "check":
+            return reply(self._check(cmd, loc))
+        if cmd.name == "forms":
+            return reply(render_forms(loc))
+        if cmd.name == "queue":
+            return reply(await self._queue(msg))
+        if cmd.name == "cancel":
+            return reply(await self._cancel(msg))
+        if cmd.name == "start":
+            return reply(t("start", loc, help=self._help(loc)))
+        return reply(self._help(loc))
+
+    def _help(self, locale: str | None) -> str:
+        return t("help", locale, default_form=self.settings.default_form, max_topic=self.settings.max_topic_chars)
+
+    @staticmethod
+    def _check(cmd: Command, locale: str | None) -> str:
+        from poetcore.checker import check
+        from poetcore.errors import PoetcoreInputError
+
+        try:
+            report = check(cmd.text or "", cmd.form)
+        except PoetcoreInputError as exc:
+            return t("check_shape", locale, reason=exc.message(locale))
+        return render_check(report, locale)
+
+    async def _submit(self, cmd: Command, msg: IncomingMessage, reply: _Reply) -> list[OutgoingMessage]:
+        loc = msg.locale
+        route: dict[str, Any] = dict(msg.route or {})
+        core_route: dict[str, Any] = {"traditional": cmd.traditional}
+        if msg.message_id:
+            core_route["reply_to"] = msg.message_id
+        route[ROUTE_KEY] = core_route
+        options = PoemOptions(traditional=cmd.traditional, **({"n": self.settings.candidates} if self.settings.candidates else {}))
+        request = PoemRequest(
+            request_id=_request_id(msg),
+            platform=msg.platform,
+            chat_id=msg.chat_id,
+            user_id=msg.user_id,
+            locale=(msg.locale or "zh")[:16],
+            kind="acrostic" if cmd.name == "cang" else "poem",
+            topic=cmd.topic or "",
+            form=cmd.form or self.settings.default_form,
+            heads=cmd.heads,
+            rhyme=cmd.rhyme,
+            options=options,
+            route=route,
+        )
+        result: SubmitResult = await self.service.submit(request)
+        if result.outcome == "rate_limited":
+            key = "rate_limited_chat" if result.scope == "chat" else "rate_limited"
+            return reply(t(key, loc, seconds=result.retry_after_s or 1))
+        if result.outcome == "busy":
+            return reply(t("queue_full", loc, seconds=result.retry_after_s or 1))
+        if result.outcome == "duplicate":
+            return reply(t("duplicate", loc))
+        await self.store.add_request(msg.platform, msg.user_id, request.request_id)
+        if cmd.name == "cang":
+            text = t("ack_cang", loc, heads=cmd.heads, form=request.form)
+        else:
+            text = t("ack_poem", loc, topic=cmd.topic, form=request.form)
+        if result.position:
+            text += t("ack_position", loc, position=result.position)
+        return reply(text, request_id=request.request_id)
+
+    async def _queue(self, msg: IncomingMessage) -> str:
+        loc = msg.locale
+        for rid in await self.store.recent_requests(msg.platform, msg.user_id):
+            status = await self.service.status(rid)
+            if status.state == "queued" and status.position:
+                return t("queue_waiting", loc, position=status.position, length=status.queue_length)
+            if status.state in ("queued", "running"):
+                return t("queue_running", loc, length=status.queue_length)
+        return t("queue_none", loc, length=await self.service.queue_length())
+
+    async def _cancel(self, msg: IncomingMessage) -> str:
+        too_late = False
+        for rid in await self.store.recent_requests(msg.platform, msg.user_id):
+            result = await self.service.cancel(rid, msg.user_id)
+            if result.outcome == "cancelled":
+                return t("cancel_ok", msg.locale)
+            too_late = too_late or result.outcome == "running"
+        return t("cancel_too_late" if too_late else "cancel_none", msg.locale)
+
+    # --- replies -----------------------------------------------------------------------------
+    def render_reply(self, reply: PoemReply) -> OutgoingMessage:
+        """The poem (or a clear failure) as a message for the requester's chat."""
+        core_route = reply.route.get(ROUTE_KEY) or {}
+        loc = reply.locale
+        if reply.status == "ok" and reply.poem is not None:
+            poem = reply.poem
+            text = render_poem(
+                title=poem.title,
+                lines=poem.lines,
+                form=poem.form,
+                rhyme=poem.rhyme_group,
+                locale=loc,
+                traditional=bool(core_route.get("traditional")),
+            )
+        else:
+            code = reply.error.code if reply.error else "internal"
+            key = _FAILURE_KEYS.get(code)
+            # Unknown codes are the composer's input errors, whose zh/en text is already precise.
+            text = t(key, loc) if key else t("failed", loc, reason=reply.error_message() or code)
+        reply_to = core_route.get("reply_to")
+        return OutgoingMessage(chat_id=reply.chat_id, text=text, reply_to_message_id=str(reply_to) if reply_to else None)
+
+    async def remember_ack(self, platform: str, request_id: str, message_id: str) -> None:
+        """Front-ends call this after sending an acknowledgement, so the poem can replace it."""
+        await self.store.remember_ack(platform, request_id, message_id)
+
+    async def ack_message_id(self, platform: str, request_id: str) -> str | None:
+        return await self.store.ack_message_id(platform, request_id)
+
+    async def forget_ack(self, platform: str, request_id: str) -> None:
+        await self.store.forget_ack(platform, request_id)
+
+    # --- menus -------------------------------------------------------------------------------
+    def command_descriptions(self, locale: str) -> list[tuple[str, str]]:
+        """(command, description) for platform menus: Telegram setMyCommands, Discord slash sync."""
+        return [(name, t(f"cmd_{name}", locale)) for name in MENU]

@@ -1,0 +1,334 @@
+"""The one command parser shared by every front-end.
+
+Grammar (tokens in any order after the command word; Chinese and English aliases)::
+
+    /poem 秋月 七绝 [韵=东|rhyme=东|押东韵] [繁|trad]     a poem on a topic (form defaults)
+    /cang 春夏秋冬 [七绝] [主题] [韵=东] [繁]              藏头诗: one head character per line
+    /check [七律] <poem>                                  prosody check, text kept verbatim
+    /forms  /help  /start  /queue  /cancel
+
+Prefixes ``/`` ``!`` (and full-width ``／`` ``！``) work everywhere; a few Chinese words
+(``作诗 秋月``) work as plain text, because Telegram only accepts Latin command names.
+``/poem@otherbot`` and ``@otherbot ...`` are ignored, so several bots can share a group.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from bots.core.messages import lang, t
+from poetcore.chars import is_han
+
+__all__ = [
+    "COMMAND_ALIASES",
+    "Command",
+    "CommandError",
+    "Limits",
+    "parse_command",
+    "supported_forms",
+]
+
+COMMAND_ALIASES: dict[str, tuple[str, ...]] = {
+    "poem": ("poem", "shi", "作诗", "写诗", "诗"),
+    "cang": ("cang", "acrostic", "藏头", "藏头诗"),
+    "check": ("check", "检查", "格律", "检查格律"),
+    "forms": ("forms", "诗体", "体裁"),
+    "help": ("help", "帮助"),
+    "queue": ("queue", "排队", "队列"),
+    "cancel": ("cancel", "取消"),
+    "start": ("start", "开始"),
+}
+"""Canonical command -> accepted names. The first name is the one registered with the platforms."""
+
+_BY_ALIAS = {alias.lower(): name for name, aliases in COMMAND_ALIASES.items() for alias in aliases}
+
+# Plain-text triggers (no prefix). In groups only the ones that clearly ask for a poem count, so an
+# ordinary "取消" said to a person does not make the bot talk.
+_PLAIN_PRIVATE = frozenset(a for aliases in COMMAND_ALIASES.values() for a in aliases if not a.isascii())
+_PLAIN_GROUP = frozenset({"作诗", "写诗", "藏头诗", "藏头"})
+
+_PREFIXES = ("/", "!", "／", "！")
+_HEAD_RE = re.compile(r"^(\S+)(?:\s+(.*))?$", re.DOTALL)
+_MENTION_RE = re.compile(r"^@(\w+)\s*(.*)$", re.DOTALL)
+_TOKEN_SPLIT_RE = re.compile(r"[\s，,、；;]+")
+_OPTION_RE = re.compile(r"^([^=＝:：]+)[=＝:：](.*)$")
+_OPTION_SPACES_RE = re.compile(r"\s*([=＝:：])\s*")
+_YA_YUN_RE = re.compile(r"^押(.{1,5})[韵韻]$")
+_STRIP_CHARS = "《》「」『』“”‘’\"'。！？!?.…·"
+# Things a user means as a form but that we do not write (五古, 七言排律, 绝句 ...): answered with the
+# list of supported forms instead of being taken as part of the topic.
+_FORM_LIKE_RE = re.compile(r"^(?:[一-龥]{0,3}(?:绝句|律诗|排律|古诗|古体|古风)|[三四五六七八九]言.{0,3}|[四六八九][绝律]|[五七]古)$")
+
+_RHYME_KEYS = frozenset({"韵", "韻", "押韵", "韵部", "rhyme", "yun"})
+_FORM_KEYS = frozenset({"体", "體", "诗体", "体裁", "form"})
+_TRAD_FLAGS = frozenset({"繁", "繁体", "繁體", "正体", "trad", "traditional", "zh-hant"})
+_SIMP_FLAGS = frozenset({"简", "简体", "simp", "simplified", "zh-hans"})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Input limits: enforced here so abusive input never reaches the queue (let alone the GPU)."""
+
+    max_message_chars: int = 300  # whole message, /check included (a 七律 with punctuation is ~64)
+    max_topic_chars: int = 12  # the composer's own topic limit, in Han characters
+
+
+@dataclass(frozen=True)
+class Command:
+    """A parsed command. ``name`` is canonical: poem cang check forms help queue cancel start."""
+
+    name: str
+    topic: str | None = None
+    form: str | None = None  # canonical form name, e.g. "七绝" (filled with the default for poem/cang)
+    heads: str | None = None  # 藏头 characters, one per line
+    rhyme: str | None = None  # 平声 group label, e.g. "东"
+    traditional: bool = False
+    text: str | None = None  # /check body, verbatim
+
+
+class CommandError(Exception):
+    """A parse error a user can fix: a catalogue key plus its parameters (lists joined per language)."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+    def message(self, locale: str | None = None) -> str:
+        sep = ", " if lang(locale) == "en" else "、"
+        params = {k: sep.join(v) if isinstance(v, list | tuple) else v for k, v in self.params.items()}
+        return t(self.key, locale, **params)
+
+
+@cache
+def supported_forms() -> tuple[str, ...]:
+    """Canonical names of the forms poetcore can write, in its own order."""
+    from poetcore.forms import FORMS
+
+    return tuple(FORMS)
+
+
+def _resolve_form(token: str) -> str | None:
+    """Canonical form name for a name or alias, or None when the token is not a form."""
+    from poetcore.errors import UnknownFormError
+    from poetcore.forms import get_form
+
+    try:
+        return get_form(token).name
+    except (UnknownFormError, KeyError, ValueError):
+        return None
+
+
+def _form_lines(name: str) -> tuple[int, int]:
+    from poetcore.forms import get_form
+
+    form = get_form(name)
+    return form.n_lines, form.line_length
+
+
+def _resolve_rhyme(value: str) -> str:
+    from poetcore.rhymes import RhymeTable, Tone
+
+    table = RhymeTable.default()
+    gid = table.find_group(value)
+    if gid is None:
+        raise CommandError(
+            "err_rhyme_unknown", rhyme=value, groups=[table.group_label(g) for g in table.ping_group_ids()]
+        )
+    if table.group(gid).tone is not Tone.PING:
+        raise CommandError("err_rhyme_ze", rhyme=value)
+    return table.group_label(gid)
+
+
+def _split_command(text: str, bot_username: str | None, is_group: bool) -> tuple[str, str, str] | None:
+    """(canonical name, the word the user typed, body) or None when the text is not for us."""
+    text = text.strip()
+    mention = _MENTION_RE.match(text)
+    if mention:
+        if not bot_username or mention.group(1).lower() != bot_username.lower():
+            return None
+        text = mention.group(2).strip()
+    head = _HEAD_RE.match(text)
+    if head is None:
+        return None
+    word, body = head.group(1), head.group(2) or ""
+    if word.startswith(_PREFIXES):
+        name, _, addressee = word[1:].partition("@")
+        if addressee and (not bot_username or addressee.lower() != bot_username.lower()):
+            return None
+        canonical = _BY_ALIAS.get(name.lower())
+        if canonical is None:
+            # Unknown "/foo" in a group is most likely for another bot: stay quiet there.
+            if word[0] in "/／" and name and (not is_group or addressee):
+                raise CommandError("err_unknown_command", command=word)
+            return None
+        return canonical, word, body
+    plain = _PLAIN_GROUP if is_group and not mention else _PLAIN_PRIVATE
+    if word in plain:
+        return _BY_ALIAS[word], word, body
+    return None
+
+
+def _check_han(token: str, *, key: str) -> None:
+    bad = "".join(ch for ch in token if not is_han(ch))
+    if not bad:
+        return
+    if key == "err_topic_not_han" and token.isascii() and any(ch.isalpha() for ch in token):
+        raise CommandError("err_topic_latin", bad=token)
+    raise CommandError(key, bad=token)
+
+
+def _peel_form(token: str) -> tuple[str, str | None]:
+    """Split a form name glued to a word ("秋月七绝" -> ("秋月", "七绝")); else (token, None)."""
+    for name in supported_forms():
+        if len(token) > len(name) and token.endswith(name):
+            return token[: -len(name)], name
+        if len(token) > len(name) and token.startswith(name):
+            return token[len(name) :], name
+    return token, None
+
+
+@dataclass
+class _Options:
+    words: list[str]
+    form: str | None = None
+    rhyme: str | None = None
+    traditional: bool = False
+
+
+def _parse_options(body: str) -> _Options:
+    """Sort the tokens of /poem and /cang into options (form, rhyme, script) and plain words."""
+    opts = _Options(words=[])
+    forms: list[str] = []
+    rhymes: list[str] = []
+    for raw in _TOKEN_SPLIT_RE.split(_OPTION_SPACES_RE.sub(r"\1", body)):
+        token = raw.strip(_STRIP_CHARS)
+        if not token:
+            continue
+        option = _OPTION_RE.match(token)
+        ya_yun = _YA_YUN_RE.match(token)
+        low = token.lower()
+        if option:
+            key, value = option.group(1).strip().lower(), option.group(2).strip()
+            if key not in _RHYME_KEYS | _FORM_KEYS:
+                raise CommandError("err_unknown_option", option=token)
+            if not value:
+                raise CommandError("err_option_empty", option=option.group(1).strip())
+            if key in _RHYME_KEYS:
+                rhymes.append(_resolve_rhyme(value))
+            else:
+                form = _resolve_form(value)
+                if form is None:
+                    raise CommandError("err_unknown_form", form=value, forms=list(supported_forms()))
+                forms.append(form)
+        elif ya_yun:
+            rhymes.append(_resolve_rhyme(ya_yun.group(1)))
+        elif low in _TRAD_FLAGS:
+            opts.traditional = True
+        elif low in _SIMP_FLAGS:
+            opts.traditional = False
+        elif (form := _resolve_form(token)) is not None:
+            forms.append(form)
+        elif _FORM_LIKE_RE.match(token):
+            raise CommandError("err_unknown_form", form=token, forms=list(supported_forms()))
+        else:
+            word, glued = _peel_form(token)
+            if glued:
+                forms.append(glued)
+            opts.words.append(word)
+    if len(set(forms)) > 1:
+        raise CommandError("err_form_conflict", forms=list(dict.fromkeys(forms)))
+    if len(set(rhymes)) > 1:
+        raise CommandError("err_rhyme_conflict", rhymes=list(dict.fromkeys(rhymes)))
+    opts.form = forms[0] if forms else None
+    opts.rhyme = rhymes[0] if rhymes else None
+    return opts
+
+
+def _topic(words: Sequence[str], limits: Limits, *, required: bool) -> str | None:
+    for word in words:
+        _check_han(word, key="err_topic_not_han")
+    topic = "".join(words)
+    if not topic:
+        if required:
+            raise CommandError("err_topic_missing")
+        return None
+    if len(topic) > limits.max_topic_chars:
+        raise CommandError("err_topic_too_long", length=len(topic), limit=limits.max_topic_chars)
+    return topic
+
+
+def _cang_form(heads: str, form: str | None, default_form: str) -> str:
+    """The form for an acrostic: the one asked for, else the default, else one with as many lines."""
+    count = len(heads)
+    if form is not None:
+        n_lines, length = _form_lines(form)
+        if n_lines != count:
+            example = next((f for f in supported_forms() if _form_lines(f) == (4, length)), form)
+            raise CommandError(
+                "err_cang_count", form=form, n_lines=n_lines, count=count, heads=heads, example_form=example
+            )
+        return form
+    default_lines, default_len = _form_lines(default_form)
+    if default_lines == count:
+        return default_form
+    same_count = [f for f in supported_forms() if _form_lines(f)[0] == count]
+    if not same_count:
+        counts = sorted({_form_lines(f)[0] for f in supported_forms()})
+        raise CommandError("err_cang_count_any", counts=[str(c) for c in counts], count=count, heads=heads)
+    # Prefer the default's line length: 七绝 by default, so 8 heads give a 七律.
+    return next((f for f in same_count if _form_lines(f)[1] == default_len), same_count[0])
+
+
+def parse_command(
+    text: str,
+    *,
+    default_form: str = "七绝",
+    bot_username: str | None = None,
+    is_group: bool = False,
+    limits: Limits = Limits(),
+) -> Command | None:
+    """Parse one chat message. None when it is not a command for this bot; CommandError when it is
+    one but malformed (the error carries a message with an example)."""
+    split = _split_command(text, bot_username, is_group)
+    if split is None:
+        return None
+    name, _word, body = split
+    if len(text) > limits.max_message_chars:
+        raise CommandError("err_too_long", length=len(text), limit=limits.max_message_chars)
+    if name == "poem":
+        opts = _parse_options(body)
+        topic = _topic(opts.words, limits, required=True)
+        return Command(
+            "poem", topic=topic, form=opts.form or default_form, rhyme=opts.rhyme, traditional=opts.traditional
+        )
+    if name == "cang":
+        opts = _parse_options(body)
+        if not opts.words:
+            raise CommandError("err_cang_missing")
+        heads = opts.words[0]
+        _check_han(heads, key="err_cang_not_han")
+        topic = _topic(opts.words[1:], limits, required=False)
+        form = _cang_form(heads, opts.form, default_form)
+        return Command(
+            "cang", topic=topic, form=form, heads=heads, rhyme=opts.rhyme, traditional=opts.traditional
+        )
+    if name == "check":
+        return _parse_check(body)
+    return Command(name)
+
+
+def _parse_check(body: str) -> Command:
+    body = body.strip()
+    if not body:
+        raise CommandError("err_check_missing")
+    head = _HEAD_RE.match(body)
+    form = None
+    if head and head.group(2):
+        form = _resolve_form(head.group(1))
+        if form is not None:
+            body = head.group(2).strip()
+    return Command("check", form=form, text=body)

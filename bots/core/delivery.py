@@ -1,0 +1,66 @@
+"""The reply loop every front-end runs: read the platform's reply stream, send, then acknowledge.
+
+The stream is read through a consumer group (``worker.replies.ReplyConsumer``), so replies published
+while the bot was down wait for it, a crashed replica's entries are claimed by another, and a reply
+is acknowledged only after the chat platform accepted it. A request is sent at most once (the
+consumer's lease), even when its job ran twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from bots.core.models import OutgoingMessage
+from worker.protocol import PoemReply
+
+if TYPE_CHECKING:
+    from bots.core.chat import ChatCore
+    from worker.replies import ReplyConsumer
+
+__all__ = ["PermanentDeliveryError", "SendReply", "run_delivery"]
+
+log = logging.getLogger(__name__)
+
+SendReply = Callable[[PoemReply, OutgoingMessage], Awaitable[None]]
+
+
+class PermanentDeliveryError(Exception):
+    """The platform refused for good (bot blocked, chat deleted): acknowledge and drop the reply."""
+
+
+async def run_delivery(core: ChatCore, consumer: ReplyConsumer, send: SendReply) -> None:
+    """Deliver replies until cancelled (or ``consumer.stop()``).
+
+    ``send(reply, out)`` gets the rendered message; ``out.edit_message_id`` is the stored
+    acknowledgement to edit into the poem, when there is one. A send that raises
+    ``PermanentDeliveryError`` is acknowledged and dropped; any other exception leaves the reply
+    pending, and the consumer retries it later (up to its ``max_attempts``).
+    """
+    async for delivery in consumer.replies():
+        reply = delivery.reply
+        try:
+            out = core.render_reply(reply)
+            ack_id = await core.ack_message_id(reply.platform, reply.request_id)
+            if ack_id:
+                out = dataclasses.replace(out, edit_message_id=ack_id)
+            await send(reply, out)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await consumer.release(delivery)
+            raise
+        except PermanentDeliveryError as exc:
+            log.warning("delivery: dropping reply %s for %s:%s: %s", reply.request_id, reply.platform,
+                        reply.chat_id, exc, extra={"request_id": reply.request_id})
+        except Exception:
+            log.exception("delivery: sending reply %s failed (attempt %d); it stays pending for a retry",
+                          reply.request_id, delivery.attempt, extra={"request_id": reply.request_id})
+            await consumer.release(delivery)
+            continue
+        await consumer.ack(delivery)
+        with contextlib.suppress(Exception):
+            await core.forget_ack(reply.platform, reply.request_id)

@@ -1,0 +1,83 @@
+"""Rendering poems, check reports and the forms list as chat text (plain text: safe on every platform)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bots.core.messages import lang, t
+from poetcore.chars import PUNCTUATION, to_traditional
+
+__all__ = ["render_check", "render_forms", "render_poem"]
+
+
+def _punctuate(lines: Sequence[str]) -> list[str]:
+    """Odd lines end in "，", even lines in "。", whatever the composer left at the ends."""
+    out = []
+    for i, line in enumerate(lines):
+        body = line.strip().rstrip(PUNCTUATION)
+        out.append(body + ("，" if i % 2 == 0 else "。"))
+    return out
+
+
+def render_poem(
+    *,
+    title: str,
+    lines: Sequence[str],
+    form: str,
+    rhyme: str,
+    locale: str | None,
+    traditional: bool = False,
+) -> str:
+    """Title line, the punctuated lines, then form and rhyme group; traditional characters on request."""
+    title = title.strip().strip("《》") or t("poem_untitled", locale)
+    body = _punctuate(lines)
+    footer = (
+        t("poem_footer", locale, form=form, rhyme=rhyme) if rhyme else t("poem_footer_no_rhyme", locale, form=form)
+    )
+    if traditional:
+        title = to_traditional(title)
+        body = [to_traditional(line) for line in body]
+        # The footer's Chinese parts (form, rhyme group) follow the poem's script; English stays.
+        footer = to_traditional(footer) if lang(locale) == "zh" else footer.replace(form, to_traditional(form))
+    return "\n".join([f"《{title}》", *body, "", footer])
+
+
+def render_forms(locale: str | None) -> str:
+    """The /forms answer: each supported form with its shape and aliases."""
+    from poetcore.forms import FORMS
+
+    sep = ", " if lang(locale) == "en" else "、"
+    rows = [t("forms_header", locale)]
+    for form in FORMS.values():
+        aliases = t("forms_aliases", locale, aliases=sep.join(form.aliases)) if form.aliases else ""
+        rows.append(
+            t("forms_line", locale, name=form.name, n_lines=form.n_lines, line_length=form.line_length, aliases=aliases)
+        )
+    rows.append(t("forms_footer", locale, example=next(iter(FORMS))))
+    return "\n".join(rows)
+
+
+def _violation_text(violation: Any, locale: str | None) -> str:
+    """One violation in the user's language, whatever shape the checker gives it (object or dict)."""
+    if isinstance(violation, str):
+        return violation
+    english = lang(locale) == "en"
+    for attr in ("message_en", "message") if english else ("message_zh", "message"):
+        value = violation.get(attr) if isinstance(violation, dict) else getattr(violation, attr, None)
+        if callable(value):
+            value = value(locale)
+        if isinstance(value, str) and value:
+            return value
+    return str(violation)
+
+
+def render_check(report: Any, locale: str | None) -> str:
+    """The /check answer: verdict, form, rhyme group, and every violation explained."""
+    form = report.form or "?"
+    variant = getattr(report, "variant", None) or ""
+    if report.ok:
+        return t("check_ok", locale, form=form, variant=variant, rhyme=report.rhyme_group or "?")
+    rows = [t("check_bad", locale, form=form, count=len(report.violations))]
+    rows += [f"• {_violation_text(v, locale)}" for v in report.violations]
+    return "\n".join(rows)

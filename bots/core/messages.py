@@ -1,0 +1,245 @@
+"""The one catalogue of user-facing text: Simplified Chinese first, English when the locale asks.
+
+Every string a user can see lives here, so wording stays consistent across Telegram, Discord and the
+console, and a test can prove each key exists in both languages with the same placeholders.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CATALOGUE", "lang", "t"]
+
+CATALOGUE: dict[str, dict[str, str]] = {
+    # ---- help and info --------------------------------------------------------------------------
+    "start": {
+        "zh": "你好！我是格律诗机器人：给我一个主题，我写一首合乎平仄和平水韵的近体诗。\n\n{help}",
+        "en": "Hello! I write classical Chinese regulated verse (格律诗) with correct tones and "
+        "平水韵 rhymes. Give me a topic.\n\n{help}",
+    },
+    "help": {
+        "zh": "用法：\n"
+        "/poem 秋月 七绝 — 按主题作诗（诗体可省略，默认{default_form}）\n"
+        "/poem 秋月 七律 韵=东 — 指定平水韵韵部\n"
+        "/poem 秋月 繁 — 用繁体字回复\n"
+        "/cang 春夏秋冬 七绝 — 藏头诗（藏头字数 = 诗的句数）\n"
+        "/check 床前明月光…… — 检查一首诗的格律\n"
+        "/forms — 支持的诗体\n"
+        "/queue — 我的排队位置\n"
+        "/cancel — 取消我排队中的请求\n"
+        "也可以直接发：作诗 秋月 七绝、藏头诗 春夏秋冬\n"
+        "主题最多 {max_topic} 个汉字。",
+        "en": "Usage:\n"
+        "/poem 秋月 七绝 — a poem on a topic (form optional, default {default_form})\n"
+        "/poem 秋月 七律 rhyme=东 — choose a 平水韵 rhyme group\n"
+        "/poem 秋月 trad — reply in traditional characters\n"
+        "/cang 春夏秋冬 七绝 — acrostic (one head character per line)\n"
+        "/check 床前明月光… — check the prosody of a poem\n"
+        "/forms — supported forms\n"
+        "/queue — my place in the queue\n"
+        "/cancel — cancel my queued request\n"
+        "Topics are Chinese, at most {max_topic} characters.",
+    },
+    "forms_header": {"zh": "支持的诗体：", "en": "Supported forms:"},
+    "forms_line": {
+        "zh": "{name}：{n_lines} 句，每句 {line_length} 字{aliases}",
+        "en": "{name}: {n_lines} lines of {line_length} characters{aliases}",
+    },
+    "forms_aliases": {"zh": "（又称 {aliases}）", "en": " (also {aliases})"},
+    "forms_footer": {
+        "zh": "例如 /poem 秋月 {example}",
+        "en": "Example: /poem 秋月 {example}",
+    },
+    "hint_plain_text": {
+        "zh": "想作诗请发送命令，例如 /poem 秋月 七绝；发送 /help 查看全部用法。",
+        "en": "To get a poem send a command, e.g. /poem 秋月 七绝; send /help for everything I can do.",
+    },
+    # ---- queue lifecycle ------------------------------------------------------------------------
+    "ack_poem": {
+        "zh": "正在作诗《{topic}》（{form}）…",
+        "en": "Writing a {form} on “{topic}”…",
+    },
+    "ack_cang": {
+        "zh": "正在作藏头诗「{heads}」（{form}）…",
+        "en": "Writing a {form} acrostic on “{heads}”…",
+    },
+    "ack_position": {"zh": " 排队第 {position} 位", "en": " You are number {position} in the queue."},
+    "duplicate": {
+        "zh": "这个请求已经在处理了，请稍候。",
+        "en": "This request is already being handled; please wait.",
+    },
+    "queue_waiting": {
+        "zh": "你的请求排在第 {position} 位，队列中共有 {length} 个请求。",
+        "en": "Your request is number {position} of {length} in the queue.",
+    },
+    "queue_running": {
+        "zh": "你的诗正在创作中，马上就好。队列中共有 {length} 个请求。",
+        "en": "Your poem is being written right now. {length} requests are queued.",
+    },
+    "queue_none": {
+        "zh": "你目前没有排队中的请求。队列中共有 {length} 个请求。",
+        "en": "You have no request in the queue. {length} requests are queued.",
+    },
+    "cancel_ok": {"zh": "已取消你的请求。", "en": "Your request was cancelled."},
+    "cancel_none": {
+        "zh": "你目前没有可以取消的请求。",
+        "en": "You have no queued request to cancel.",
+    },
+    "cancel_too_late": {
+        "zh": "这首诗已经在写了，无法取消；稍后会发给你。",
+        "en": "That poem is already being written and can no longer be cancelled; it will arrive shortly.",
+    },
+    "rate_limited": {
+        "zh": "请求太频繁了，请 {seconds} 秒后再试。",
+        "en": "Too many requests; please try again in {seconds} s.",
+    },
+    "rate_limited_chat": {
+        "zh": "这个群里请求太频繁了，请 {seconds} 秒后再试。",
+        "en": "Too many requests in this chat; please try again in {seconds} s.",
+    },
+    "queue_full": {
+        "zh": "现在作诗的人太多了，请 {seconds} 秒后再试。",
+        "en": "The poet is busy right now; please try again in {seconds} s.",
+    },
+    "service_unavailable": {
+        "zh": "作诗服务暂时不可用，请稍后再试。",
+        "en": "The poetry service is unavailable right now; please try again later.",
+    },
+    "internal_error": {
+        "zh": "出了点问题，请稍后再试。",
+        "en": "Something went wrong; please try again later.",
+    },
+    # ---- poem replies ---------------------------------------------------------------------------
+    "poem_footer": {"zh": "—— {form} · 平水韵{rhyme}韵", "en": "— {form} · 平水韵 rhyme group {rhyme}"},
+    "poem_footer_no_rhyme": {"zh": "—— {form}", "en": "— {form}"},
+    "poem_untitled": {"zh": "无题", "en": "无题"},
+    "failed": {
+        "zh": "抱歉，这首诗没写成（{reason}）。请再试一次，或换个主题。",
+        "en": "Sorry, the poem could not be written ({reason}). Please try again or pick another topic.",
+    },
+    "failed_cancelled": {"zh": "这首诗已取消。", "en": "This poem was cancelled."},
+    "failed_timeout": {
+        "zh": "抱歉，作诗超时了。请稍后再试。",
+        "en": "Sorry, writing the poem timed out. Please try again later.",
+    },
+    "failed_crashed": {
+        "zh": "抱歉，作诗服务多次中断，这首诗没能写成。请稍后再试。",
+        "en": "Sorry, the poem service stopped several times while writing this poem. Please try again later.",
+    },
+    "failed_internal": {
+        "zh": "抱歉，作诗时出了点问题。请稍后再试。",
+        "en": "Sorry, something went wrong while writing the poem. Please try again later.",
+    },
+    "failed_version": {
+        "zh": "抱歉，机器人与作诗服务版本不一致。请稍后再试。",
+        "en": "Sorry, the bot and the poem service disagree on versions. Please try again later.",
+    },
+    # ---- command menu (setMyCommands / slash commands; short: Discord allows 100 characters) -----
+    "cmd_poem": {"zh": "按主题作诗，例如 /poem 秋月 七绝", "en": "A poem on a topic, e.g. /poem 秋月 七绝"},
+    "cmd_cang": {"zh": "藏头诗，例如 /cang 春夏秋冬 七绝", "en": "An acrostic poem, e.g. /cang 春夏秋冬 七绝"},
+    "cmd_check": {"zh": "检查一首诗的平仄和押韵", "en": "Check a poem's tones and rhymes"},
+    "cmd_forms": {"zh": "支持的诗体", "en": "Supported forms"},
+    "cmd_queue": {"zh": "我的排队位置", "en": "My place in the queue"},
+    "cmd_cancel": {"zh": "取消我排队中的请求", "en": "Cancel my queued request"},
+    "cmd_help": {"zh": "用法说明", "en": "How to use this bot"},
+    # ---- parse errors ---------------------------------------------------------------------------
+    "err_too_long": {
+        "zh": "消息太长了（{length} 字），最多 {limit} 字。例如 /poem 秋月 七绝",
+        "en": "The message is too long ({length} characters; at most {limit}). Example: /poem 秋月 七绝",
+    },
+    "err_unknown_command": {
+        "zh": "不认识的命令 {command}。发送 /help 查看用法，例如 /poem 秋月 七绝",
+        "en": "Unknown command {command}. Send /help for usage, e.g. /poem 秋月 七绝",
+    },
+    "err_topic_missing": {
+        "zh": "请告诉我主题，例如 /poem 秋月 七绝",
+        "en": "Please give a topic, e.g. /poem 秋月 七绝",
+    },
+    "err_topic_too_long": {
+        "zh": "主题太长了（{length} 个字），最多 {limit} 个汉字。请用一两个词，例如 /poem 秋月 七绝",
+        "en": "The topic is too long ({length} characters; at most {limit} Chinese characters). "
+        "Use a word or two, e.g. /poem 秋月 七绝",
+    },
+    "err_topic_not_han": {
+        "zh": "主题只能用汉字，“{bad}”不行。例如 /poem 秋月 七绝",
+        "en": "Topics must be Chinese characters; “{bad}” is not. Example: /poem 秋月 七绝",
+    },
+    "err_topic_latin": {
+        "zh": "我只会写中文诗，请用汉字写主题（收到的是“{bad}”）。例如 /poem 秋月 七绝",
+        "en": "I write Chinese poems only, so the topic must be in Chinese characters (got “{bad}”). "
+        "Example: /poem 秋月 七绝 (autumn moon)",
+    },
+    "err_unknown_form": {
+        "zh": "不支持的诗体“{form}”。可选：{forms}。例如 /poem 秋月 七绝",
+        "en": "Unsupported form “{form}”. Choose one of: {forms}. Example: /poem 秋月 七绝",
+    },
+    "err_form_conflict": {
+        "zh": "只能选一种诗体（收到了 {forms}）。例如 /poem 秋月 七绝",
+        "en": "Choose one form only (got {forms}). Example: /poem 秋月 七绝",
+    },
+    "err_rhyme_unknown": {
+        "zh": "不认识的韵部“{rhyme}”。请用平水韵平声韵部，例如 韵=东。可选：{groups}",
+        "en": "Unknown rhyme group “{rhyme}”. Use a 平水韵 level-tone group, e.g. rhyme=东. Choices: {groups}",
+    },
+    "err_rhyme_ze": {
+        "zh": "近体诗只押平声韵，“{rhyme}”是仄声韵部。请选平声韵部，例如 韵=东",
+        "en": "Regulated verse rhymes on level-tone groups only; “{rhyme}” is an oblique-tone group. "
+        "Choose a level-tone group, e.g. rhyme=东",
+    },
+    "err_rhyme_conflict": {
+        "zh": "只能选一个韵部（收到了 {rhymes}）。例如 /poem 秋月 韵=东",
+        "en": "Choose one rhyme group only (got {rhymes}). Example: /poem 秋月 rhyme=东",
+    },
+    "err_option_empty": {
+        "zh": "“{option}”后面缺少内容。例如 /poem 秋月 韵=东",
+        "en": "“{option}” needs a value. Example: /poem 秋月 rhyme=东",
+    },
+    "err_unknown_option": {
+        "zh": "不认识的选项“{option}”。可用的选项：韵=东、体=七绝、繁。例如 /poem 秋月 七律 韵=东",
+        "en": "Unknown option “{option}”. Options: rhyme=东, form=七绝, trad. Example: /poem 秋月 七律 rhyme=东",
+    },
+    "err_cang_missing": {
+        "zh": "请给出藏头字，每句一个，例如 /cang 春夏秋冬 七绝",
+        "en": "Give the head characters, one per line, e.g. /cang 春夏秋冬 七绝",
+    },
+    "err_cang_not_han": {
+        "zh": "藏头字只能是汉字，“{bad}”不行。例如 /cang 春夏秋冬 七绝",
+        "en": "Head characters must be Chinese characters; “{bad}” is not. Example: /cang 春夏秋冬 七绝",
+    },
+    "err_cang_count": {
+        "zh": "{form}有 {n_lines} 句，藏头字要 {n_lines} 个，你给了 {count} 个（{heads}）。"
+        "例如 /cang 春夏秋冬 {example_form}",
+        "en": "A {form} has {n_lines} lines, so it needs {n_lines} head characters; you gave {count} ({heads}). "
+        "Example: /cang 春夏秋冬 {example_form}",
+    },
+    "err_cang_count_any": {
+        "zh": "藏头字的个数要等于诗的句数（{counts} 个），你给了 {count} 个（{heads}）。例如 /cang 春夏秋冬 七绝",
+        "en": "The number of head characters must equal the number of lines ({counts}); you gave {count} "
+        "({heads}). Example: /cang 春夏秋冬 七绝",
+    },
+    "err_check_missing": {
+        "zh": "请在 /check 后面附上要检查的诗，例如 /check 白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",
+        "en": "Put the poem after /check, e.g. /check 白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",
+    },
+    # ---- /check results -------------------------------------------------------------------------
+    "check_ok": {
+        "zh": "✅ 合律：{form}（{variant}），押平水韵{rhyme}韵。",
+        "en": "✅ Regular: {form} ({variant}), rhyming in 平水韵 group {rhyme}.",
+    },
+    "check_bad": {
+        "zh": "❌ 按{form}检查，有 {count} 处不合律：",
+        "en": "❌ Checked as {form}: {count} problem(s):",
+    },
+    "check_shape": {
+        "zh": "{reason}\n例如 /check 白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",
+        "en": "{reason}\nExample: /check 白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",
+    },
+}
+
+
+def lang(locale: str | None) -> str:
+    """Catalogue language for a platform locale: English when it starts with "en", else Chinese."""
+    return "en" if (locale or "").strip().lower().startswith("en") else "zh"
+
+
+def t(key: str, locale: str | None = None, /, **params: object) -> str:
+    """The message ``key`` in the user's language, with ``params`` filled in."""
+    return CATALOGUE[key][lang(locale)].format(**params)

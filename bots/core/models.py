@@ -1,0 +1,34 @@
+"""Platform-neutral message shapes: what a front-end hands the core and what it sends back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["IncomingMessage", "OutgoingMessage"]
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """One user message as every front-end sees it."""
+
+    platform: str  # "telegram" | "discord" | "console"
+    chat_id: str  # Telegram chat id / Discord channel id / "console"
+    user_id: str
+    text: str  # raw text, e.g. "/poem@poetbot 秋月 七绝" or "!poem 秋月"
+    locale: str | None = None  # Telegram language_code / Discord locale
+    message_id: str | None = None
+    is_group: bool = False
+    route: dict[str, Any] | None = None  # platform routing data carried to the reply (e.g. Discord interaction)
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One message for a front-end to send (or to edit into an earlier acknowledgement)."""
+
+    chat_id: str
+    text: str
+    reply_to_message_id: str | None = None
+    request_id: str | None = None  # set on the acknowledgement of a queued request
+    parse_mode: str | None = None
+    edit_message_id: str | None = None  # run_delivery: the stored ack to edit into the poem (None: send new)

@@ -1,0 +1,87 @@
+"""Entry points: build the Discord client, and run it with the reply-delivery loop."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+import yarl
+from discord.gateway import DiscordWebSocket
+
+from bots.discord.client import BackgroundJob, ChatHandler, PoetClient
+from bots.discord.settings import DiscordSettings
+
+if TYPE_CHECKING:
+    from bots.core.chat import ChatCore
+    from bots.core.settings import BotSettings
+
+__all__ = ["DiscordSetupError", "build_client", "configure_endpoints", "run_discord"]
+
+log = logging.getLogger(__name__)
+
+
+class DiscordSetupError(RuntimeError):
+    """The bot cannot start because of its configuration; the message says how to fix it."""
+
+
+def configure_endpoints(settings: DiscordSettings) -> None:
+    """Point discord.py at ``DISCORD_API_BASE`` / ``DISCORD_GATEWAY_URL`` when they are set.
+
+    discord.py keeps both as class attributes, so this is process-wide: meant for tests and for
+    operators behind an API proxy. Unset values leave the library's Discord defaults alone.
+    """
+    if settings.api_base:
+        discord.http.Route.BASE = settings.api_base.rstrip("/")
+    if settings.gateway_url:
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
+
+
+def _discord_settings(settings: BotSettings | DiscordSettings) -> DiscordSettings:
+    return settings if isinstance(settings, DiscordSettings) else DiscordSettings.from_bot_settings(settings)
+
+
+def build_client(core: ChatHandler, settings: BotSettings | DiscordSettings, *,
+                 background: tuple[BackgroundJob, ...] = (), **options: Any) -> PoetClient:
+    """A ready-to-start client for ``core``; ``background`` jobs start once it has logged in."""
+    settings = _discord_settings(settings)
+    configure_endpoints(settings)
+    return PoetClient(core, settings, background=background, **options)
+
+
+async def run_discord(core: ChatCore, settings: BotSettings | DiscordSettings, consumer: Any | None,
+                      **options: Any) -> None:
+    """Run the Discord bot until cancelled: gateway events plus delivery of queued poem replies.
+
+    ``consumer`` is the ``ReplyConsumer`` for platform ``"discord"`` that ``run_delivery`` reads
+    (None: no delivery, e.g. when another process delivers). ``BotSettings`` supplies the token and
+    prefix, and the Discord-only knobs come from ``DISCORD_*`` (see ``DiscordSettings``).
+    Raises ``DiscordSetupError`` with a fix for a missing or rejected token or a missing intent.
+    """
+    from bots.core.delivery import run_delivery
+
+    settings = _discord_settings(settings)
+    if settings.token is None or not settings.token.get_secret_value().strip():
+        raise DiscordSetupError(
+            "DISCORD_TOKEN is not set. Create a bot at https://discord.com/developers/applications "
+            "(Bot -> Reset Token) and export DISCORD_TOKEN=<token>; see docs/discord.md."
+        )
+
+    async def deliver_replies(client: PoetClient) -> None:
+        await run_delivery(core, consumer, client.sender.send_reply)
+
+    client = build_client(core, settings, background=(deliver_replies,) if consumer is not None else (), **options)
+    try:
+        async with client:
+            await client.start(settings.token.get_secret_value())
+    except discord.LoginFailure as exc:
+        raise DiscordSetupError(
+            "Discord rejected DISCORD_TOKEN (401). Copy the token again from the Developer Portal "
+            "(your application -> Bot -> Reset Token); it is not the client secret or the application id."
+        ) from exc
+    except discord.PrivilegedIntentsRequired as exc:
+        raise DiscordSetupError(
+            "Discord refused the Message Content intent. Enable it in the Developer Portal (your "
+            "application -> Bot -> Privileged Gateway Intents -> Message Content Intent), or set "
+            "DISCORD_MESSAGE_CONTENT=false to run with slash commands and @mentions only."
+        ) from exc

@@ -1,0 +1,153 @@
+"""Slash-command declarations, and their conversion to the chat core's one command grammar.
+
+Slash options are structured, but the core has a single text parser; each command therefore turns
+its options back into the text a user would have typed (``/poem 秋月 七绝 韵=东 繁``), so Discord,
+Telegram and the console accept and reject exactly the same things with the same messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+
+import discord
+from discord import app_commands
+from discord.app_commands import Choice, locale_str
+
+__all__ = [
+    "FORMS",
+    "SLASH_COMMANDS",
+    "PoetTranslator",
+    "cang_text",
+    "poem_text",
+    "register_commands",
+]
+
+FORMS = ("五绝", "七绝", "五律", "七律")
+"""The form choices offered in the slash UI (the parser also accepts aliases typed by hand)."""
+
+SLASH_COMMANDS = ("poem", "cang", "check", "queue", "cancel", "forms", "help")
+
+EN_LOCALES = (discord.Locale.american_english, discord.Locale.british_english)
+
+# Discord-only UI text (option help shown in the slash picker); replies come from bots.core.messages.
+_TEXT: dict[str, tuple[str, str]] = {  # key -> (zh, en)
+    "poem": ("按主题作一首格律诗", "Write a regulated poem on a topic"),
+    "cang": ("作一首藏头诗", "Write an acrostic poem"),
+    "check": ("检查一首诗的平仄和押韵", "Check the tones and rhyme of a poem"),
+    "queue": ("查看我的排队位置", "Show my place in the queue"),
+    "cancel": ("取消我排队中的请求", "Cancel my queued request"),
+    "forms": ("支持的诗体", "Supported forms"),
+    "help": ("用法说明", "How to use this bot"),
+    "poem.topic": ("主题（汉字），如 秋月", "Topic in Chinese characters, e.g. 秋月 (autumn moon)"),
+    "poem.form": ("诗体，默认七绝", "Form (default 七绝)"),
+    "poem.rhyme": ("平水韵平声韵部，如 东、江、阳", "平水韵 level-tone rhyme group, e.g. 东 江 阳"),
+    "poem.traditional": ("用繁体字回复", "Reply in traditional characters"),
+    "cang.heads": ("藏头字，每句一个，如 春夏秋冬", "Head characters, one per line, e.g. 春夏秋冬"),
+    "cang.form": ("诗体，须与藏头字数相符", "Form; its line count must match the head characters"),
+    "cang.topic": ("可选的主题，如 四季", "Optional topic, e.g. 四季 (seasons)"),
+    "cang.traditional": ("用繁体字回复", "Reply in traditional characters"),
+    "check.poem": ("要检查的诗，如 白日依山尽，黄河入海流。…", "The poem to check, e.g. 白日依山尽，黄河入海流。…"),
+    "form.五绝": ("五绝", "五绝 · 5-character quatrain"),
+    "form.七绝": ("七绝", "七绝 · 7-character quatrain"),
+    "form.五律": ("五律", "五律 · 5-character regulated verse"),
+    "form.七律": ("七律", "七律 · 7-character regulated verse"),
+}
+
+
+def _s(key: str) -> locale_str:
+    """The Chinese default for ``key``, tagged so the translator can find its English."""
+    return locale_str(_TEXT[key][0], key=key)
+
+
+def _clean(value: str) -> str:
+    """Collapse whitespace so an option value stays one token of the command text."""
+    return "".join(value.split())
+
+
+def poem_text(topic: str, form: str | None = None, rhyme: str | None = None, traditional: bool = False) -> str:
+    """The ``/poem`` command text for slash options (the core parses and validates it)."""
+    parts = ["/poem", topic.strip()]
+    if form:
+        parts.append(_clean(form))
+    if rhyme and _clean(rhyme):
+        parts.append("韵=" + _clean(rhyme).removeprefix("韵=").removeprefix("rhyme="))
+    if traditional:
+        parts.append("繁")
+    return " ".join(p for p in parts if p)
+
+
+def cang_text(heads: str, form: str | None = None, topic: str | None = None, traditional: bool = False) -> str:
+    """The ``/cang`` command text for slash options."""
+    parts = ["/cang", _clean(heads), _clean(form or ""), (topic or "").strip(), "繁" if traditional else ""]
+    return " ".join(p for p in parts if p)
+
+
+class PoetTranslator(app_commands.Translator):
+    """[`Translator`] giving English slash-command text to English-locale clients.
+
+    The Chinese text is the default every other locale sees. Command descriptions come from the chat
+    core (``command_descriptions``) when it has them, so ``/help`` and the slash picker agree.
+    """
+
+    def __init__(self, en_overrides: Mapping[str, str] | None = None) -> None:
+        self._en = {key: en for key, (_, en) in _TEXT.items()} | dict(en_overrides or {})
+
+    async def translate(
+        self, string: locale_str, locale: discord.Locale, context: app_commands.TranslationContextTypes
+    ) -> str | None:
+        if locale not in EN_LOCALES:
+            return None
+        text = self._en.get(str(string.extras.get("key", "")))
+        return text[:100] if text else None  # Discord's limit for descriptions and choice names
+
+
+CommandRunner = Callable[[discord.Interaction, str], Awaitable[None]]
+
+
+def register_commands(tree: app_commands.CommandTree, run: CommandRunner,
+                      descriptions: Mapping[str, str] | None = None) -> None:
+    """Declare the slash commands on ``tree``; each builds its command text and hands it to ``run``.
+
+    ``descriptions`` (command -> Chinese text, from the core's catalogue) replaces the built-in
+    Chinese command descriptions, so the slash picker and the Telegram menu say the same thing.
+    """
+    zh = dict(descriptions or {})
+
+    def _d(name: str) -> locale_str:
+        return locale_str(zh[name][:100], key=name) if zh.get(name) else _s(name)
+
+    form_choices = [Choice(name=locale_str(f, key=f"form.{f}"), value=f) for f in FORMS]
+
+    @tree.command(name="poem", description=_d("poem"))
+    @app_commands.describe(topic=_s("poem.topic"), form=_s("poem.form"), rhyme=_s("poem.rhyme"),
+                           traditional=_s("poem.traditional"))
+    @app_commands.choices(form=form_choices)
+    async def poem(interaction: discord.Interaction, topic: str, form: Choice[str] | None = None,
+                   rhyme: str | None = None, traditional: bool = False) -> None:
+        """/poem 秋月 七绝: a poem on a topic, optionally with form, rhyme group and traditional script."""
+        await run(interaction, poem_text(topic, form.value if form else None, rhyme, traditional))
+
+    @tree.command(name="cang", description=_d("cang"))
+    @app_commands.describe(heads=_s("cang.heads"), form=_s("cang.form"), topic=_s("cang.topic"),
+                           traditional=_s("cang.traditional"))
+    @app_commands.choices(form=form_choices)
+    async def cang(interaction: discord.Interaction, heads: str, form: Choice[str] | None = None,
+                   topic: str | None = None, traditional: bool = False) -> None:
+        """/cang 春夏秋冬 七绝: an acrostic (藏头诗) with one head character per line."""
+        await run(interaction, cang_text(heads, form.value if form else None, topic, traditional))
+
+    @tree.command(name="check", description=_d("check"))
+    @app_commands.describe(poem=_s("check.poem"))
+    async def check(interaction: discord.Interaction, poem: str) -> None:
+        """/check <poem>: prosody report from the checker in the bot process (no queue)."""
+        await run(interaction, f"/check {poem.strip()}")
+
+    def simple(name: str) -> None:
+        async def callback(interaction: discord.Interaction) -> None:
+            await run(interaction, f"/{name}")
+
+        callback.__doc__ = f"/{name}: no options; the core answers directly."
+        tree.command(name=name, description=_d(name))(callback)
+
+    for name in ("queue", "cancel", "forms", "help"):
+        simple(name)

@@ -1,0 +1,144 @@
+"""Sending replies to Discord: routes, the follow-up-or-channel decision, and message limits.
+
+A request's *route* is a small JSON-safe dict stored with the queued job and carried back on its
+reply, so any bot process (even one started after a restart) can deliver it:
+
+- ``{"kind": "interaction", ...}`` for slash commands: the interaction token allows follow-ups for
+  15 minutes after the interaction was created; after that the poem goes to the channel instead;
+- ``{"kind": "message", ...}`` for prefix commands: the poem replies to the user's message.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import discord
+
+from bots.core.delivery import PermanentDeliveryError
+from bots.core.models import OutgoingMessage
+from worker.protocol import PoemReply
+
+__all__ = ["MAX_MESSAGE_CHARS", "DiscordSender", "interaction_route", "message_route", "split_text"]
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 2000
+"""Discord rejects message content longer than this."""
+
+
+def interaction_route(interaction: discord.Interaction) -> dict[str, Any]:
+    """Route for a slash command; ``created_at`` is the interaction's own time (from its id)."""
+    return {
+        "kind": "interaction",
+        "application_id": str(interaction.application_id),
+        "interaction_id": str(interaction.id),
+        "token": interaction.token,
+        "created_at": interaction.created_at.timestamp(),
+        "channel_id": str(interaction.channel_id),
+        "guild_id": str(interaction.guild_id) if interaction.guild_id else None,
+        "user_id": str(interaction.user.id),
+    }
+
+
+def message_route(message: discord.Message) -> dict[str, Any]:
+    """Route for a prefix command: reply in the same channel, to the user's message."""
+    return {
+        "kind": "message",
+        "channel_id": str(message.channel.id),
+        "message_id": str(message.id),
+        "guild_id": str(message.guild.id) if message.guild else None,
+        "user_id": str(message.author.id),
+    }
+
+
+def split_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """Split ``text`` into messages of at most ``limit`` characters, preferring line breaks."""
+    chunks: list[str] = []
+    rest = text.strip() or "…"
+    while len(rest) > limit:
+        cut = rest.rfind("\n", 0, limit + 1)
+        cut = cut if cut > 0 else limit
+        chunks.append(rest[:cut])
+        rest = rest[cut:].lstrip("\n")
+    chunks.append(rest)
+    return chunks
+
+
+def _mentions(user_id: str | None) -> discord.AllowedMentions:
+    """Never let echoed user text ping @everyone or roles; ping only the requester, if anyone."""
+    users = [discord.Object(int(user_id))] if user_id else False
+    return discord.AllowedMentions(everyone=False, roles=False, users=users, replied_user=True)
+
+
+class DiscordSender:
+    """Delivers text to Discord through a logged-in client's HTTP session."""
+
+    def __init__(self, client: discord.Client, followup_window_s: float = 14 * 60) -> None:
+        self.client = client
+        self.followup_window_s = followup_window_s
+
+    def followup_fresh(self, route: dict[str, Any], now: float | None = None) -> bool:
+        """Whether the interaction token is young enough for a follow-up (Discord allows 15 min)."""
+        created = route.get("created_at")
+        if route.get("kind") != "interaction" or not route.get("token") or created is None:
+            return False
+        return ((time.time() if now is None else now) - float(created)) < self.followup_window_s
+
+    async def deliver(self, text: str, route: dict[str, Any] | None, chat_id: str,
+                      reply_to: str | None = None) -> str:
+        """Send ``text`` where ``route`` says; returns "followup" or "channel" (for logs and tests).
+
+        A follow-up that Discord refuses (token expired or unknown) falls back to the channel, so a
+        reply is never lost to a clock skew or a slow queue.
+        """
+        route = route or {}
+        if self.followup_fresh(route):
+            try:
+                await self.followup(route, text)
+                return "followup"
+            except discord.HTTPException as exc:
+                if exc.status >= 500:
+                    raise
+                log.warning("Discord: follow-up for interaction %s refused (%s %s); posting to channel",
+                            route.get("interaction_id"), exc.status, exc.text)
+        channel_id = str(route.get("channel_id") or chat_id)
+        if route.get("kind") == "interaction" and route.get("user_id"):
+            # No thread of replies to attach to, so address the user who asked.
+            text = f"<@{route['user_id']}> {text}"
+        await self.channel(channel_id, text, reply_to=reply_to or route.get("message_id"),
+                           user_id=route.get("user_id"))
+        return "channel"
+
+    async def send_reply(self, reply: PoemReply, out: OutgoingMessage) -> None:
+        """The ``run_delivery`` callback: deliver one rendered poem reply.
+
+        Permanent refusals (the bot was removed from the channel, the channel is gone) raise
+        ``PermanentDeliveryError`` so the reply is acknowledged and dropped; transient ones (5xx,
+        network) propagate as they are and the reply is retried.
+        """
+        try:
+            where = await self.deliver(out.text, reply.route, out.chat_id or reply.chat_id, out.reply_to_message_id)
+        except discord.HTTPException as exc:
+            if exc.status >= 500 or exc.status == 429:
+                raise
+            raise PermanentDeliveryError(f"Discord refused the reply: {exc.status} {exc.text}") from exc
+        log.info("Discord: delivered reply %s by %s", reply.request_id, where)
+
+    async def followup(self, route: dict[str, Any], text: str) -> None:
+        """Post follow-up message(s) with the interaction's webhook token."""
+        webhook = discord.Webhook.partial(int(route["application_id"]), route["token"], client=self.client)
+        for chunk in split_text(text):
+            await webhook.send(chunk, allowed_mentions=_mentions(route.get("user_id")))
+
+    async def channel(self, channel_id: str, text: str, reply_to: str | None = None,
+                      user_id: str | None = None) -> None:
+        """Post message(s) to a channel, the first one replying to ``reply_to`` when given."""
+        channel = self.client.get_partial_messageable(int(channel_id))
+        reference = (discord.MessageReference(message_id=int(reply_to), channel_id=int(channel_id),
+                                              fail_if_not_exists=False) if reply_to else None)
+        for chunk in split_text(text):
+            await channel.send(chunk, reference=reference, allowed_mentions=_mentions(user_id))  # type: ignore[arg-type]
+            reference = None
+

@@ -1,0 +1,62 @@
+"""Telegram handlers: turn an update into an ``IncomingMessage``, ask the core, send the answers."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bots.core.chat import ChatCore
+from bots.core.messages import t
+from bots.core.models import IncomingMessage
+from bots.telegram.sender import PLATFORM, TelegramSender
+
+__all__ = ["incoming", "on_error", "on_message"]
+
+log = logging.getLogger(__name__)
+
+_GROUPS = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
+
+
+def incoming(update: Update) -> IncomingMessage | None:
+    """The platform-neutral message for a text update (None for anything else)."""
+    message = update.message
+    if message is None or not message.text:
+        return None
+    user = message.from_user
+    return IncomingMessage(
+        platform=PLATFORM,
+        chat_id=str(message.chat.id),
+        user_id=str(user.id if user else message.chat.id),
+        text=message.text,
+        locale=user.language_code if user else None,
+        message_id=str(message.message_id),
+        is_group=message.chat.type in _GROUPS,
+    )
+
+
+async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every command and every plain text: the core decides what is for us."""
+    msg = incoming(update)
+    if msg is None:
+        return
+    core: ChatCore = context.bot_data["core"]
+    sender: TelegramSender = context.bot_data["sender"]
+    await sender.answer(await core.handle(msg))
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure, then tell the user something went wrong rather than staying silent."""
+    log.error("Telegram: error while handling an update", exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    user = update.effective_user
+    try:
+        await context.bot.send_message(
+            chat_id=update.effective_chat.id, text=t("internal_error", user.language_code if user else None)
+        )
+    except TelegramError:
+        log.warning("Telegram: could not report the error to chat %s", update.effective_chat.id)

@@ -1,0 +1,79 @@
+"""Sending to Telegram: immediate answers (remembering acknowledgements) and queued poem replies."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterable
+
+from telegram import Bot, Message, ReplyParameters
+from telegram.constants import ChatAction
+from telegram.error import BadRequest, Forbidden, TelegramError
+
+from bots.core.chat import ChatCore
+from bots.core.delivery import PermanentDeliveryError
+from bots.core.models import OutgoingMessage
+from worker.protocol import PoemReply
+
+__all__ = ["PLATFORM", "TelegramSender"]
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+
+
+def _chat(chat_id: str) -> int | str:
+    """Telegram chat ids are integers; "@channel" usernames stay text."""
+    return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
+
+
+class TelegramSender:
+    """Sends ``OutgoingMessage``s through one ``telegram.Bot``."""
+
+    def __init__(self, bot: Bot, core: ChatCore) -> None:
+        self.bot = bot
+        self.core = core
+
+    async def send(self, out: OutgoingMessage) -> Message:
+        reply_to = (
+            ReplyParameters(message_id=int(out.reply_to_message_id), allow_sending_without_reply=True)
+            if out.reply_to_message_id
+            else None
+        )
+        return await self.bot.send_message(
+            chat_id=_chat(out.chat_id), text=out.text, reply_parameters=reply_to, parse_mode=out.parse_mode
+        )
+
+    async def answer(self, outgoing: Iterable[OutgoingMessage]) -> None:
+        """Send the core's immediate answers; an acknowledgement's message id is stored so the poem
+        can replace it later, even from another process or after a restart."""
+        for out in outgoing:
+            sent = await self.send(out)
+            if out.request_id:
+                await self.core.remember_ack(PLATFORM, out.request_id, str(sent.message_id))
+                # "typing…" under the chat title while the poem is written; purely cosmetic.
+                with contextlib.suppress(TelegramError):
+                    await self.bot.send_chat_action(chat_id=_chat(out.chat_id), action=ChatAction.TYPING)
+
+    async def send_reply(self, reply: PoemReply, out: OutgoingMessage) -> None:
+        """The ``run_delivery`` callback: edit the acknowledgement into the poem, or send it anew.
+
+        Refusals that retrying cannot fix (bot blocked, chat gone) raise ``PermanentDeliveryError``
+        so the reply is acknowledged and dropped; network errors propagate and the reply is retried.
+        """
+        try:
+            if out.edit_message_id:
+                try:
+                    await self.bot.edit_message_text(
+                        text=out.text, chat_id=_chat(out.chat_id), message_id=int(out.edit_message_id),
+                        parse_mode=out.parse_mode,
+                    )
+                    return
+                except BadRequest as exc:
+                    if "not modified" in exc.message.lower():
+                        return  # an earlier attempt already edited it
+                    log.info("Telegram: cannot edit ack %s for %s (%s); sending a new message",
+                             out.edit_message_id, reply.request_id, exc.message)
+            await self.send(out)
+        except (Forbidden, BadRequest) as exc:
+            raise PermanentDeliveryError(f"Telegram refused chat {out.chat_id}: {exc.message}") from exc

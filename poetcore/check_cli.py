@@ -1,0 +1,63 @@
+"""`poetcore check`: judge a poem's 格律 from the command line (exit 0 ok, 1 violations, 2 bad shape)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from poetcore.checker import CheckReport, check
+from poetcore.errors import PoetcoreInputError
+
+__all__ = ["check_command", "render_report"]
+
+_SYMBOL = {"ok": ("✓", "green"), "poly": ("~", "yellow"), "bad": ("✗", "bold red"), "unknown": ("?", "dim")}
+EXIT_OK, EXIT_VIOLATIONS, EXIT_SHAPE = 0, 1, 2
+
+
+def render_report(report: CheckReport, console: Console) -> None:
+    """Each line with a mark under every character, then the verdict and the violations."""
+    console.print(f"体裁：{report.form}（{report.variant}）  韵部：{report.rhyme_group or '无'}")
+    for pattern, row in zip(report.patterns, report.marks, strict=True):
+        chars = Text("  ")
+        signs = Text("  ")
+        for mark in row:
+            symbol, style = _SYMBOL[mark.mark]
+            chars.append(mark.char, style="bold red" if mark.mark == "bad" else "")
+            signs.append(symbol + " ", style=style)  # a Han char is two cells wide
+        console.print(chars + Text(f"   {pattern}", style="dim"))
+        console.print(signs)
+    if report.ok:
+        console.print(Text("合律：平仄、粘对、押韵均无误。", style="bold green"))
+        return
+    console.print(Text(f"不合律：共{len(report.violations)}处问题", style="bold red"))
+    for v in report.violations:
+        console.print(f"  - {v.message}")
+
+
+def check_command(
+    text: Annotated[str | None, typer.Argument(help="诗句；省略或为 - 时从标准输入读取。")] = None,
+    form: Annotated[str | None, typer.Option("--form", "-f", help="指定体裁：五绝 七绝 五律 七律。")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON 报告。")] = False,
+) -> None:
+    """检查一首诗的格律（平仄、孤平、三平尾、粘对、平水韵）。退出码：0 合律，1 有违例，2 体裁不支持。"""
+    if text is None or text == "-":
+        text = sys.stdin.read()
+    console = Console(highlight=False, soft_wrap=True)
+    try:
+        report = check(text, form=form)
+    except PoetcoreInputError as err:
+        if as_json:
+            typer.echo(json.dumps({"ok": False, "error": err.to_dict()}, ensure_ascii=False))
+        else:
+            typer.echo(err.message_zh, err=True)
+        raise typer.Exit(EXIT_SHAPE) from None
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        render_report(report, console)
+    raise typer.Exit(EXIT_OK if report.ok else EXIT_VIOLATIONS)

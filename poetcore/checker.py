@@ -1,0 +1,371 @@
+"""Judge a poem against the 格律 forms: chart, 孤平, 三平尾/三仄尾, 粘/对 and 平水韵 rhyme.
+
+``check(text)`` detects the shape (line count and lengths), scores every variant of every form with
+that shape and keeps the one with the fewest violations (ties go to the conventional variant).
+Line and position indices are 0-based everywhere except inside the Chinese/English messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from poetcore.chars import is_han, split_lines
+from poetcore.errors import PoemShapeError
+from poetcore.forms import (
+    ANY,
+    FORMS,
+    RULE_AO_JIU,
+    RULE_GU_PING,
+    RULE_NIAN_DUI,
+    RULE_SAN_PING_WEI,
+    RULE_SAN_ZE_WEI,
+    FormTemplate,
+    FormVariant,
+    LineIssue,
+    expected_relations,
+    get_form,
+    line_patterns,
+    line_violations,
+    rescued_positions,
+    supported_shapes_text,
+)
+from poetcore.rhymes import RhymeTable, Tone
+
+__all__ = ["CharMark", "CheckReport", "Violation", "check", "fit_lines", "zh_number"]
+
+Mark = Literal["ok", "poly", "bad", "unknown"]
+
+CODE_TONE = "tone"
+CODE_RHYME = "rhyme"
+CODE_SHI_NIAN = "shi_nian"
+CODE_SHI_DUI = "shi_dui"
+
+_ZH_DIGITS = "零一二三四五六七八九"
+
+
+def zh_number(n: int) -> str:
+    """1 -> 一, 10 -> 十, 12 -> 十二, 21 -> 二十一 (enough for line and position numbers)."""
+    if n < 10:
+        return _ZH_DIGITS[n]
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 1 else _ZH_DIGITS[tens]) + "十" + (_ZH_DIGITS[ones] if ones else "")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule; ``line``/``position`` are 0-based, ``position`` None for whole-line rules."""
+
+    code: str  # tone | rhyme | gu_ping | san_ping_wei | san_ze_wei | shi_nian | shi_dui
+    line: int
+    position: int | None
+    message: str  # Simplified Chinese, e.g. "第三句第二字应平而仄（明）"
+    message_en: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "line": self.line,
+            "position": self.position,
+            "message": self.message,
+            "message_en": self.message_en,
+        }
+
+
+@dataclass(frozen=True)
+class CharMark:
+    """How one character fared: ``mark`` ok / poly (either tone fits) / bad / unknown tone."""
+
+    char: str
+    expected: str  # 平 / 仄 / 中
+    tones: str  # "平", "仄", "平仄" or "" when unknown
+    mark: Mark
+
+    def to_dict(self) -> dict[str, str]:
+        return {"char": self.char, "expected": self.expected, "tones": self.tones, "mark": self.mark}
+
+
+@dataclass
+class CheckReport:
+    """The verdict on a poem: form and variant chosen, rhyme group, violations, per-char marks."""
+
+    form: str
+    variant: str
+    lines: list[str]
+    patterns: list[str]
+    rhyme_group: str | None  # label users know, e.g. "东"; None when no 平声 group fits
+    rhyme_group_id: str | None  # e.g. "上平一东"
+    violations: list[Violation] = field(default_factory=list)
+    marks: list[list[CharMark]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # licences used: 特拗, 拗救 (not violations)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "form": self.form,
+            "variant": self.variant,
+            "lines": self.lines,
+            "patterns": self.patterns,
+            "rhyme_group": self.rhyme_group,
+            "rhyme_group_id": self.rhyme_group_id,
+            "violations": [v.to_dict() for v in self.violations],
+            "marks": [[m.to_dict() for m in line] for line in self.marks],
+            "notes": self.notes,
+        }
+
+
+# -- shape ------------------------------------------------------------------------------------
+
+
+def _shape_error(message_zh: str, message_en: str) -> PoemShapeError:
+    shapes = supported_shapes_text()
+    return PoemShapeError(
+        "poem_shape",
+        f"{message_zh}。支持的体裁：{shapes}。",
+        f"{message_en}. Supported shapes: {', '.join(f'{f.name} ({f.n_lines}x{f.line_lengths[0]})' for f in FORMS.values())}.",
+    )
+
+
+def fit_lines(segments: Sequence[str], form: FormTemplate) -> list[str] | None:
+    """Cut the segments into the form's lines, or None if they do not fit.
+
+    Punctuation is optional, so a segment may hold several lines (a couplet, or the whole poem
+    typed without breaks); it fits when every segment boundary falls on a line boundary.
+    """
+    text = "".join(segments)
+    if len(text) != sum(form.line_lengths):
+        return None
+    cuts, pos = set(), 0
+    for length in form.line_lengths:
+        pos += length
+        cuts.add(pos)
+    pos = 0
+    for seg in segments:
+        pos += len(seg)
+        if pos not in cuts:
+            return None
+    lines, pos = [], 0
+    for length in form.line_lengths:
+        lines.append(text[pos : pos + length])
+        pos += length
+    return lines
+
+
+def _segments(text: str) -> list[str]:
+    segments = split_lines(text)
+    if not segments:
+        raise _shape_error("没有找到诗句：输入为空", "No poem found: the input is empty")
+    for seg in segments:
+        for ch in seg:
+            if not is_han(ch):
+                raise _shape_error(
+                    f"含有非汉字字符“{ch}”（在“{seg}”中），请只输入汉字诗句，句间可用标点或换行分隔",
+                    f"Non-Chinese character {ch!r} in {seg!r}; enter Chinese lines separated by punctuation or newlines",
+                )
+    return segments
+
+
+# -- judging ----------------------------------------------------------------------------------
+
+
+def _tone_text(tones: frozenset[Tone]) -> str:
+    return "".join(t.value for t in (Tone.PING, Tone.ZE) if t in tones)
+
+
+def _pick_rhyme_group(chars: Sequence[str], table: RhymeTable, anchor: str) -> str | None:
+    """The 平声 group most rhyme characters share; ties go to a group of the anchor (line 2's)."""
+    counts: dict[str, int] = {}
+    for ch in chars:
+        for gid in table.ping_groups(ch):
+            counts[gid] = counts.get(gid, 0) + 1
+    if not counts:
+        return None
+    anchor_groups = table.ping_groups(anchor)
+    order = {gid: i for i, gid in enumerate(table.ping_group_ids())}
+    return max(counts, key=lambda g: (counts[g], g in anchor_groups, -order[g]))
+
+
+def _relation_broken(a: Sequence[frozenset[Tone]], b: Sequence[frozenset[Tone]], relation: str) -> bool:
+    """粘 wants the 二四(六) skeletons equal, 对 opposite; majority of judged positions, ties by 2nd."""
+    agree = disagree = 0
+    first: bool | None = None
+    for i in range(1, min(len(a), len(b)) - 1, 2):
+        if len(a[i]) != 1 or len(b[i]) != 1:
+            continue  # polyphonic or unknown: not judged
+        same = a[i] == b[i]
+        good = same if relation == "粘" else not same
+        agree += good
+        disagree += not good
+        if first is None:
+            first = good
+    return disagree > agree or (disagree == agree and disagree > 0 and first is False)
+
+
+def _judge(lines: list[str], form: FormTemplate, variant: FormVariant, table: RhymeTable) -> CheckReport:
+    tones = [[table.tones(ch) for ch in line] for line in lines]
+    violations: list[Violation] = []
+    notes: list[str] = []
+    bad: set[tuple[int, int]] = set()
+
+    # Each line is read against the chart or an accepted alternative (特拗), whichever fits best.
+    patterns: list[str] = []
+    issues_by_line: list[list[LineIssue]] = []
+    for li, (pattern, tl) in enumerate(zip(variant.lines, tones, strict=True)):
+        options = [
+            (line_violations(tl, p, form.rules), k, p)
+            for k, p in enumerate(line_patterns(pattern, form.rules))
+        ]
+        issues, k, chosen = min(options, key=lambda o: (len(o[0]), o[1]))
+        if k > 0:
+            notes.append(f"第{zh_number(li + 1)}句用特拗句式（{chosen}）")
+        patterns.append(chosen)
+        issues_by_line.append(issues)
+
+    # 拗救: a B line's core 3rd 平 excuses the 仄 of its A partner (the line before, same couplet).
+    if RULE_AO_JIU in form.rules:
+        for li in range(0, len(lines) - 1, 2):
+            excused = rescued_positions(tones[li], patterns[li], tones[li + 1], patterns[li + 1])
+            hit = {i.position for i in issues_by_line[li] if i.code == "tone" and i.position in excused}
+            if hit:
+                issues_by_line[li] = [
+                    i for i in issues_by_line[li] if i.position not in hit or i.code != "tone"
+                ]
+                where = "、".join(f"第{zh_number(p + 1)}字" for p in sorted(p for p in hit if p is not None))
+                rescue = len(lines[li + 1]) - 3
+                notes.append(
+                    f"第{zh_number(li + 1)}句{where}拗，第{zh_number(li + 2)}句第{zh_number(rescue + 1)}字用平声相救（拗救）"
+                )
+
+    for li, (line, issues) in enumerate(zip(lines, issues_by_line, strict=True)):
+        sent = f"第{zh_number(li + 1)}句"
+        for issue in issues:
+            if issue.code == "tone":
+                assert issue.position is not None and issue.expected is not None
+                pos, want = issue.position, issue.expected
+                got = "仄" if want is Tone.PING else "平"
+                bad.add((li, pos))
+                violations.append(
+                    Violation(
+                        CODE_TONE,
+                        li,
+                        pos,
+                        f"{sent}第{zh_number(pos + 1)}字应{want.value}而{got}（{line[pos]}）",
+                        f"line {li + 1}, char {pos + 1} ({line[pos]}) should be {want.value} but is {got}",
+                    )
+                )
+            elif issue.code == RULE_GU_PING:
+                rescue = len(line) - 3  # the core's 3rd char: the 平 that would save the line
+                bad.add((li, rescue))
+                violations.append(
+                    Violation(
+                        RULE_GU_PING,
+                        li,
+                        rescue,
+                        f"{sent}犯孤平（韵脚外只剩一个平声字，第{zh_number(rescue + 1)}字宜用平声相救）",
+                        f"line {li + 1} has 孤平 (lone 平): make char {rescue + 1} 平",
+                    )
+                )
+            elif issue.code in (RULE_SAN_PING_WEI, RULE_SAN_ZE_WEI):
+                name = "三平尾" if issue.code == RULE_SAN_PING_WEI else "三仄尾"
+                bad.update((li, p) for p in range(len(line) - 3, len(line)))
+                violations.append(
+                    Violation(issue.code, li, len(line) - 3, f"{sent}{name}", f"line {li + 1} ends in {name}")
+                )
+
+    rhyme_chars = [lines[i][-1] for i in variant.rhyme_lines]
+    anchor_line = next((i for i in variant.rhyme_lines if i > 0), variant.rhyme_lines[0])
+    gid = _pick_rhyme_group(rhyme_chars, table, lines[anchor_line][-1])
+    label = table.group_label(gid) if gid else None
+    for li in variant.rhyme_lines:
+        ch = lines[li][-1]
+        if not table.tones(ch):
+            continue  # unknown character: cannot judge its rhyme
+        if gid is not None and gid in table.groups(ch):
+            continue
+        pos = len(lines[li]) - 1
+        bad.add((li, pos))
+        where = "、".join(table.group_label(g) for g in sorted(table.groups(ch))) or "未知"
+        sent = f"第{zh_number(li + 1)}句"
+        if gid is None:
+            zh = f"{sent}韵脚“{ch}”不是平声韵字（属{where}韵），近体诗须押平声韵"
+            en = f"line {li + 1}: rhyme char {ch} is not in any 平声 group"
+        else:
+            zh = f"{sent}韵脚不押{label}韵（“{ch}”属{where}韵）"
+            en = f"line {li + 1}: rhyme char {ch} is not in the {label} group"
+        violations.append(Violation(CODE_RHYME, li, pos, zh, en))
+
+    if RULE_NIAN_DUI in form.rules:
+        for i, relation in enumerate(expected_relations(variant)):
+            if relation is None or not _relation_broken(tones[i], tones[i + 1], relation):
+                continue
+            code, name = (CODE_SHI_NIAN, "失粘") if relation == "粘" else (CODE_SHI_DUI, "失对")
+            violations.append(
+                Violation(
+                    code,
+                    i + 1,
+                    1,
+                    f"第{zh_number(i + 2)}句{name}（与第{zh_number(i + 1)}句）",
+                    f"line {i + 2} breaks the {'粘 (nian)' if relation == '粘' else '对 (dui)'} with line {i + 1}",
+                )
+            )
+
+    marks = []
+    for li, (line, pattern, tl) in enumerate(zip(lines, patterns, tones, strict=True)):
+        row = []
+        for pos, (ch, expected, t) in enumerate(zip(line, pattern, tl, strict=True)):
+            if (li, pos) in bad:
+                mark: Mark = "bad"
+            elif not t:
+                mark = "unknown"
+            elif len(t) > 1 and expected != ANY:
+                mark = "poly"
+            else:
+                mark = "ok"
+            row.append(CharMark(ch, expected, _tone_text(t), mark))
+        marks.append(row)
+
+    violations.sort(key=lambda v: (v.line, -1 if v.position is None else v.position))
+    return CheckReport(form.name, variant.name, lines, patterns, label, gid, violations, marks, notes)
+
+
+def check(text: str, form: str | FormTemplate | None = None, table: RhymeTable | None = None) -> CheckReport:
+    """Judge ``text``; ``form`` forces a form by name. PoemShapeError when no supported shape fits."""
+    table = table or RhymeTable.default()
+    candidates = (
+        [form if isinstance(form, FormTemplate) else get_form(form)] if form else list(FORMS.values())
+    )
+    segments = _segments(text)
+    best: CheckReport | None = None
+    best_key: tuple[int, int] | None = None
+    for tmpl in candidates:
+        lines = fit_lines(segments, tmpl)
+        if lines is None:
+            continue
+        for variant in tmpl.variants:
+            report = _judge(lines, tmpl, variant, table)
+            # Fewest violations; on a tie, trust line 0's 2nd character (how 平起/仄起 is named).
+            line0 = table.tones(lines[0][1]) if len(lines[0]) > 1 else frozenset()
+            key = (len(report.violations), int(bool(line0) and Tone(variant.lines[0][1]) not in line0))
+            if best_key is None or key < best_key:
+                best, best_key = report, key
+    if best is None:
+        shape = "、".join(str(len(s)) for s in segments)
+        n = len(segments)
+        if form:
+            tmpl = candidates[0]
+            raise _shape_error(
+                f"不是{tmpl.name}：{tmpl.name}须{tmpl.n_lines}句、每句{'/'.join(map(str, sorted(set(tmpl.line_lengths))))}字，"
+                f"输入共{n}段，各段字数为{shape}",
+                f"Not a {tmpl.name}: it needs {tmpl.n_lines} lines of {tmpl.line_lengths[0]} characters; "
+                f"got {n} segments of {shape} characters",
+            )
+        raise _shape_error(
+            f"无法识别体裁：输入共{n}段，各段字数为{shape}",
+            f"Unsupported shape: {n} segments of {shape} characters",
+        )
+    return best

@@ -1,0 +1,202 @@
+"""`poetcore` command line: check, data, train, baseline, compose, eval, bench.
+
+Heavy imports (torch, transformers) happen inside the commands so `poetcore check` stays instant.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from poetcore.check_cli import check_command
+from poetcore.data.cli import data_app
+
+app = typer.Typer(
+    name="poetcore",
+    help="Classical Chinese regulated verse: check 格律, prepare data, train, compose, evaluate, benchmark.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command("check")(check_command)
+app.add_typer(data_app, name="data")
+console = Console()
+err = Console(stderr=True)
+
+ModelOpt = Annotated[
+    Path | None,
+    typer.Option("--model", "-m", help="Model directory (default: $POETCORE_MODEL, else the shipped model)."),
+]
+DeviceOpt = Annotated[str | None, typer.Option(help="cpu, cuda or cuda:N (default: cuda when available).")]
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]错误 / error:[/red] {message}")
+    return typer.Exit(code)
+
+
+@app.command("train")
+def train_command(
+    config: Annotated[str, typer.Option("--config", "-c", help="Named config: cpu-small, gpu-base or tiny.")] = "cpu-small",
+    data_dir: Annotated[Path, typer.Option("--data", help="Prepared corpus (poetcore data prepare).")] = Path("data/corpus"),
+    out: Annotated[Path, typer.Option("--out", help="Run directory (checkpoints, metrics.jsonl, final/).")] = Path(
+        "runs/cpu-small"
+    ),
+    init_from: Annotated[
+        Path | None, typer.Option("--init-from", help="Fine-tune an HF causal LM saved on disk (its own tokenizer).")
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from out/checkpoint.")] = False,
+    device: DeviceOpt = None,
+    max_steps: Annotated[int | None, typer.Option(help="Override the config's step count.")] = None,
+    max_minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes.")] = None,
+    max_train: Annotated[int | None, typer.Option(help="Use only the first N training poems.")] = None,
+    seed: int = 0,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Train the poem LM (or fine-tune another HF causal LM with --init-from)."""
+    _logging(verbose)
+    from poetcore.modeling import get_preset
+    from poetcore.train import train
+
+    try:
+        preset = get_preset(config)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    if not (data_dir / "manifest.json").exists():
+        raise _fail(f"no prepared corpus in {data_dir}; run `poetcore data prepare` first (or pass --data).")
+    if init_from is not None and not (init_from / "config.json").exists():
+        raise _fail(f"--init-from {init_from}: no config.json there; pass a directory saved with save_pretrained.")
+    summary = train(
+        data_dir, out, preset, init_from=init_from, resume=resume, device=device, max_steps=max_steps,
+        max_minutes=max_minutes, max_train=max_train, seed=seed,
+    )
+    console.print_json(json.dumps(summary, ensure_ascii=False))
+    console.print(f"best model: {out / 'final'}")
+
+
+@app.command("baseline")
+def baseline_command(
+    data_dir: Annotated[Path, typer.Option("--data")] = Path("data/corpus"),
+    model: ModelOpt = None,
+    max_valid: int = 3000,
+) -> None:
+    """Validation bpc of a character 3-gram (same split, same tokens as the model's bpc)."""
+    from poetcore.evaluate import baseline_report
+
+    if not (data_dir / "manifest.json").exists():
+        raise _fail(f"no prepared corpus in {data_dir}; run `poetcore data prepare` first.")
+    console.print_json(json.dumps(baseline_report(data_dir, model, max_valid=max_valid)))
+
+
+@app.command("compose")
+def compose_command(
+    topic: Annotated[str, typer.Argument(help="Topic, e.g. 秋月 (or the head characters with --acrostic).")],
+    form: Annotated[str, typer.Argument(help="五绝, 七绝, 五律 or 七律.")] = "七绝",
+    heads: Annotated[str | None, typer.Option("--heads", help="Head character of each line (藏头诗).")] = None,
+    acrostic: Annotated[bool, typer.Option("--acrostic", help="Use the topic's characters as line heads.")] = False,
+    rhyme: Annotated[str | None, typer.Option("--rhyme", help="平声 rhyme group, e.g. 东 or 一东.")] = None,
+    n: Annotated[int, typer.Option("-n", help="Candidates sampled and reranked.")] = 8,
+    seed: Annotated[int | None, typer.Option(help="Random seed for reproducible output.")] = None,
+    count: Annotated[int, typer.Option("--count", help="How many poems to print.")] = 1,
+    repeat: Annotated[str, typer.Option(help="Character repeats: none, dieci (叠字 only; default) or any.")] = "dieci",
+    traditional: Annotated[bool, typer.Option("--traditional", help="Print traditional characters.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per poem.")] = False,
+    model: ModelOpt = None,
+    device: DeviceOpt = None,
+) -> None:
+    """Compose poems with guaranteed 格律 (line shape, 平仄, 平水韵 rhyme)."""
+    from poetcore.compose import Composer
+    from poetcore.errors import ModelLoadError, PoetcoreInputError
+
+    if repeat not in ("none", "dieci", "any"):
+        raise _fail(f"--repeat must be none, dieci or any, not {repeat!r}.")
+    if acrostic and heads:
+        raise _fail("use either --acrostic (heads from the topic) or --heads, not both.")
+    if count < 1:
+        raise _fail("--count must be at least 1.")
+    try:
+        from poetcore.forms import get_form
+
+        get_form(form)
+        composer = Composer.from_pretrained(model, device=device)
+    except PoetcoreInputError as exc:
+        raise _fail(exc.message_zh + " / " + exc.message_en) from None
+    except ModelLoadError as exc:
+        raise _fail(str(exc)) from None
+    for i in range(count):
+        try:
+            poem = composer.compose(
+                topic, form=form, heads=topic if acrostic else heads, rhyme=rhyme, n=n,
+                seed=None if seed is None else seed + i, repeat=repeat, traditional=traditional,  # type: ignore[arg-type]
+            )
+        except PoetcoreInputError as exc:
+            raise _fail(exc.message_zh + " / " + exc.message_en) from None
+        if as_json:
+            sys.stdout.write(json.dumps(poem.to_dict(), ensure_ascii=False) + "\n")
+        else:
+            console.print(f"[bold]《{poem.title}》[/bold]  [dim]{poem.form} · {poem.rhyme_group}韵[/dim]")
+            for k, line in enumerate(poem.lines):
+                console.print(line + ("，" if k % 2 == 0 else "。"))
+            if i + 1 < count:
+                console.print()
+
+
+@app.command("eval")
+def eval_command(
+    n: Annotated[int, typer.Option("--n", help="Poems to generate, spread over topics and the four forms.")] = 200,
+    candidates: Annotated[int, typer.Option("--candidates", help="Candidates per poem.")] = 8,
+    data_dir: Annotated[Path, typer.Option("--data", help="Corpus for copy rate and bpc.")] = Path("data/corpus"),
+    report: Annotated[Path, typer.Option("--report", help="Markdown report path.")] = Path("reports/eval.md"),
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    seed: int = 0,
+    model: ModelOpt = None,
+    device: DeviceOpt = None,
+) -> None:
+    """Quality eval: format/tone/rhyme accuracy, topic coverage, distinct-n, copy rate, bpc."""
+    from poetcore.evaluate import run_eval
+
+    if n < 1:
+        raise _fail("--n must be at least 1.")
+    result = run_eval(n=n, candidates=candidates, data_dir=data_dir, report=report, seed=seed, model=model, device=device)
+    if as_json:
+        sys.stdout.write(json.dumps(result["metrics"], ensure_ascii=False, indent=2) + "\n")
+    else:
+        from poetcore.evaluate import metrics_table
+
+        console.print(metrics_table(result["metrics"]))
+        console.print(f"report: {report}")
+
+
+@app.command("bench")
+def bench_command(
+    repeats: Annotated[int, typer.Option(help="Timed runs per latency setting.")] = 20,
+    device: DeviceOpt = None,
+    model: ModelOpt = None,
+    batches: Annotated[str, typer.Option(help="Comma-separated batch sizes for throughput.")] = "1,16,64",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Latency p50/p95 and throughput of composing 七绝 on this machine."""
+    from poetcore.bench import bench_table, run_bench
+
+    try:
+        sizes = [int(x) for x in batches.split(",") if x.strip()]
+    except ValueError:
+        raise _fail(f"--batches must be integers separated by commas, e.g. 1,16,64; got {batches!r}.") from None
+    result = run_bench(repeats=repeats, device=device, model=model, batch_sizes=sizes)
+    if as_json:
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    else:
+        console.print(bench_table(result))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

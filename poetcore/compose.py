@@ -1,0 +1,414 @@
+"""Composer: topic + form in, a 格律-correct poem out.
+
+The model proposes, the constraints dispose: `n` candidates are sampled in one batched ``generate``
+call under `PoemConstraintLogitsProcessor`, then reranked by length-normalised LM log-probability,
+topic coverage and a repetition penalty.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessorList
+
+from poetcore.chars import is_han, to_simplified, to_traditional
+from poetcore.checker import CheckReport, check
+from poetcore.constraints import (
+    PoemConstraintLogitsProcessor,
+    PoemSpec,
+    RepeatPolicy,
+    feasible_variants,
+    vocab_masks,
+)
+from poetcore.errors import ModelLoadError, PoetcoreInputError
+from poetcore.forms import FORMS, FormTemplate, get_form, supported_forms_text
+from poetcore.modeling import default_model_dir
+from poetcore.rhymes import RhymeTable, Tone
+from poetcore.tokenizer import format_prompt
+
+log = logging.getLogger(__name__)
+
+MAX_TOPIC_CHARS = 12
+"""Longest topic accepted: a title-length phrase. Longer text is not a topic but a prompt we cannot honour."""
+MAX_CANDIDATES = 64
+DEFAULT_N = 8
+
+
+@dataclass
+class Poem:
+    """A composed poem; ``score`` is the rerank score (higher is better)."""
+
+    lines: list[str]
+    form: str
+    rhyme_group: str  # label users type, e.g. "东"
+    title: str
+    topic: str
+    score: float
+    heads: list[str] | None = None
+    variant: str | None = None
+    seed: int | None = None
+    lm_logprob: float = 0.0  # mean log-prob per character
+    topic_coverage: float = 0.0
+    traditional: bool = False
+
+    @property
+    def text(self) -> str:
+        return "".join(line + ("，" if i % 2 == 0 else "。") for i, line in enumerate(self.lines))
+
+    def check(self) -> CheckReport:
+        """Judge the poem with the same checker users run (on the simplified text)."""
+        lines = [to_simplified(line) for line in self.lines] if self.traditional else self.lines
+        return check("\n".join(lines), form=self.form)
+
+    def to_traditional(self) -> Poem:
+        if self.traditional:
+            return self
+        return Poem(
+            **{
+                **asdict(self),
+                "lines": [to_traditional(line) for line in self.lines],
+                "title": to_traditional(self.title),
+                "traditional": True,
+            }
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["text"] = self.text
+        return d
+
+
+@dataclass(frozen=True)
+class ComposeRequest:
+    """One request inside a batch (see `Composer.compose_batch`)."""
+
+    topic: str
+    form: str = "七绝"
+    heads: str | Sequence[str] | None = None
+    rhyme: str | None = None
+    n: int = DEFAULT_N
+    seed: int | None = None
+    repeat: RepeatPolicy = "dieci"
+    traditional: bool = False
+
+
+@dataclass
+class _Prepared:
+    request: ComposeRequest
+    form: FormTemplate
+    topic: str
+    heads: tuple[str, ...] | None
+    rhyme_gid: str | None
+    keywords: list[str]
+    seed: int
+    errors: list[str] = field(default_factory=list)
+
+
+def _han_only(text: str) -> str:
+    return "".join(ch for ch in text if is_han(ch))
+
+
+def validate_topic(topic: str | None, *, required: bool = True) -> str:
+    """Simplified Han characters of the topic; PoetcoreInputError explains what is wrong."""
+    raw = (topic or "").strip()
+    if not raw:
+        if not required:
+            return ""
+        raise PoetcoreInputError(
+            "empty_topic", "请给出诗的题目，例如：秋月。", "Please give a topic, e.g. 秋月 (autumn moon)."
+        )
+    han = to_simplified(_han_only(raw))
+    if not han:
+        raise PoetcoreInputError(
+            "topic_not_chinese",
+            f"题目“{raw[:20]}”里没有汉字，请用中文题目，例如：秋月、送别、边塞。",
+            f"The topic {raw[:20]!r} has no Chinese characters; use a Chinese topic such as 秋月, 送别 or 边塞.",
+        )
+    if len(han) > MAX_TOPIC_CHARS:
+        raise PoetcoreInputError(
+            "topic_too_long",
+            f"题目太长（{len(han)}字），最多{MAX_TOPIC_CHARS}个汉字。",
+            f"The topic is too long ({len(han)} characters); at most {MAX_TOPIC_CHARS} Chinese characters.",
+        )
+    return han
+
+
+def topic_keywords(topic: str) -> list[str]:
+    """Split a topic into the short keywords the model was conditioned on (at most 3, 1–2 chars each... or whole)."""
+    if len(topic) <= 4:
+        return [topic]
+    return [topic[i : i + 2] for i in range(0, min(len(topic), 6), 2)]
+
+
+class Composer:
+    """Loads a model once and composes poems with guaranteed 格律."""
+
+    def __init__(self, model, tokenizer, device: torch.device | str | None = None, table: RhymeTable | None = None):
+        self.device = torch.device(device) if device is not None else next(model.parameters()).device
+        self.model = model.to(self.device).eval()
+        self.tokenizer = tokenizer
+        self.tokenizer.padding_side = "left"
+        self.table = table or RhymeTable.default()
+        self.masks = vocab_masks(tokenizer, self.table)
+        self.temperature = 0.85
+        self.top_p = 0.95
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path | None = None, device: str | None = None) -> Composer:
+        """Load from ``path``, else ``$POETCORE_MODEL``, else the model shipped in the package. Never touches the network."""
+        path = Path(path or os.environ.get("POETCORE_MODEL") or default_model_dir())
+        if not (path / "config.json").exists():
+            raise ModelLoadError(
+                f"no model at {path} (config.json missing). Train one with `poetcore train` "
+                "or point POETCORE_MODEL / --model at a saved model directory."
+            )
+        dev = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        t0 = time.perf_counter()
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        dtype = torch.bfloat16 if str(dev).startswith("cuda") else torch.float32
+        model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=dtype)
+        composer = cls(model, tokenizer, dev)
+        log.info("composer: loaded %s on %s in %.2fs", path, dev, time.perf_counter() - t0)
+        return composer
+
+    # -- input validation -----------------------------------------------------------------------
+
+    def _prepare(self, req: ComposeRequest, index: int) -> _Prepared:
+        form = get_form(req.form)
+        heads: tuple[str, ...] | None = None
+        if req.heads:
+            raw_heads = "".join(req.heads).strip()
+            non_han = [ch for ch in raw_heads if not is_han(ch)]
+            if non_han:
+                raise PoetcoreInputError(
+                    "heads_not_chinese",
+                    f"藏头字必须是汉字，“{''.join(non_han)[:10]}”不是。",
+                    f"Head characters must be Chinese; {''.join(non_han)[:10]!r} is not.",
+                )
+            heads = tuple(to_simplified(raw_heads))
+            if len(heads) != form.n_lines:
+                raise PoetcoreInputError(
+                    "heads_count",
+                    f"{form.name}有{form.n_lines}句，藏头字需要{form.n_lines}个，你给了{len(heads)}个。",
+                    f"A {form.name} has {form.n_lines} lines, so it needs {form.n_lines} head characters; got {len(heads)}.",
+                )
+            self._check_heads(heads, form)
+        topic = validate_topic(req.topic, required=heads is None) or "".join(heads or ())
+        rhyme_gid = None
+        if req.rhyme:
+            rhyme_gid = self.table.find_group(to_simplified(req.rhyme.strip()))
+            if rhyme_gid is None or rhyme_gid not in self.masks.group_index:
+                labels = "、".join(self.table.group_label(g) for g in self.table.ping_group_ids())
+                raise PoetcoreInputError(
+                    "unknown_rhyme",
+                    f"“{req.rhyme}”不是平水韵的平声韵部。可选：{labels}。",
+                    f"{req.rhyme!r} is not a 平声 group of the 平水韵. Choose one of: {labels}.",
+                )
+        if not 1 <= req.n <= MAX_CANDIDATES:
+            raise PoetcoreInputError(
+                "bad_n", f"候选数 n 须在 1 到 {MAX_CANDIDATES} 之间。", f"n must be between 1 and {MAX_CANDIDATES}."
+            )
+        seed = req.seed if req.seed is not None else random.SystemRandom().randrange(2**31)
+        return _Prepared(req, form, topic, heads, rhyme_gid, topic_keywords(topic), seed)
+
+    def _check_heads(self, heads: tuple[str, ...], form: FormTemplate) -> None:
+        for h in heads:
+            if h not in self.masks.id_of or not self.table.tones(h):
+                raise PoetcoreInputError(
+                    "head_unknown",
+                    f"藏头字“{h}”不在字表中或声调不明，请换一个字。",
+                    f"Head character {h!r} is unknown or has no known tone; pick another.",
+                )
+        if feasible_variants(PoemSpec(form, heads), self.table):
+            return
+        # Explain which head breaks every variant.
+        details = []
+        for i, h in enumerate(heads):
+            tones = "".join(sorted(t.value for t in self.table.tones(h)))
+            details.append(f"第{i + 1}句“{h}”({tones})")
+        raise PoetcoreInputError(
+            "heads_conflict",
+            f"这组藏头字的平仄与{form.name}的任何格式都不合：{'，'.join(details)}。"
+            "请把其中仄声字换成平声字（或反之）再试。",
+            f"These head characters fit no tonal variant of {form.name}: {', '.join(details)}. "
+            "Swap a 仄 character for a 平 one (or vice versa).",
+        )
+
+    # -- generation -----------------------------------------------------------------------------
+
+    def compose(
+        self,
+        topic: str | None,
+        form: str = "七绝",
+        heads: str | Sequence[str] | None = None,
+        rhyme: str | None = None,
+        n: int = DEFAULT_N,
+        seed: int | None = None,
+        repeat: RepeatPolicy = "dieci",
+        traditional: bool = False,
+    ) -> Poem:
+        """Compose one poem (the best of ``n`` candidates)."""
+        req = ComposeRequest(topic or "", form, heads, rhyme, n, seed, repeat, traditional)
+        result = self.compose_batch([req])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def compose_batch(self, requests: Sequence[ComposeRequest]) -> list[Poem | PoetcoreInputError]:
+        """Serve several requests with one ``generate`` call; bad requests come back as their error."""
+        prepared: list[_Prepared | PoetcoreInputError] = []
+        for i, req in enumerate(requests):
+            try:
+                prepared.append(self._prepare(req, i))
+            except PoetcoreInputError as exc:
+                prepared.append(exc)
+        good = [p for p in prepared if isinstance(p, _Prepared)]
+        poems: dict[int, Poem | PoetcoreInputError] = {}
+        if good:
+            for p, poem in zip(good, self._generate(good), strict=True):
+                poems[id(p)] = poem
+        return [p if isinstance(p, PoetcoreInputError) else poems[id(p)] for p in prepared]
+
+    def candidates(self, req: ComposeRequest) -> list[Poem]:
+        """All valid candidates for one request, best first (for eval and debugging)."""
+        return self._generate([self._prepare(req, 0)], keep_all=True)[0]  # type: ignore[return-value]
+
+    @torch.no_grad()
+    def _generate(self, prepared: Sequence[_Prepared], keep_all: bool = False) -> list:
+        specs: list[PoemSpec] = []
+        prompts: list[str] = []
+        owners: list[int] = []
+        for k, p in enumerate(prepared):
+            spec = PoemSpec(p.form, p.heads, p.rhyme_gid, p.topic, p.request.repeat)
+            prompt = format_prompt(p.form.name, p.keywords)
+            for _ in range(p.request.n):
+                specs.append(spec)
+                prompts.append(prompt)
+                owners.append(k)
+        enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        input_ids = enc["input_ids"].to(self.device)
+        attn = enc["attention_mask"].to(self.device)
+        proc = PoemConstraintLogitsProcessor(specs, self.masks, prompt_length=input_ids.shape[1])
+        # One seed per batch: reproducible for a single request with --seed.
+        torch.manual_seed(prepared[0].seed)
+        out = self.model.generate(
+            input_ids=input_ids,
+            attention_mask=attn,
+            do_sample=True,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            top_k=0,
+            max_new_tokens=proc.max_new_tokens,
+            logits_processor=LogitsProcessorList([proc]),
+            pad_token_id=self.masks.pad_id,
+            eos_token_id=self.masks.eos_id,
+            return_dict_in_generate=True,
+            output_logits=True,
+        )
+        new = out.sequences[:, input_ids.shape[1] :]  # (N, S)
+        raw = torch.stack(out.logits, dim=1).float()  # (N, S, V) unprocessed logits
+        logp = torch.log_softmax(raw, dim=-1).gather(-1, new.unsqueeze(-1)).squeeze(-1)  # (N, S)
+        per_request: list[list[Poem]] = [[] for _ in prepared]
+        for row in range(new.shape[0]):
+            if proc.failed[row]:
+                continue
+            p = prepared[owners[row]]
+            poem = self._decode(p, new[row].tolist(), logp[row], proc, row)
+            if poem is not None:
+                per_request[owners[row]].append(poem)
+        results: list = []
+        for p, cands in zip(prepared, per_request, strict=True):
+            cands.sort(key=lambda c: c.score, reverse=True)
+            if keep_all:
+                results.append(cands)
+            elif cands:
+                best = cands[0]
+                results.append(best.to_traditional() if p.request.traditional else best)
+            else:
+                results.append(
+                    PoetcoreInputError(
+                        "no_candidate",
+                        "这次没有写出合格律的诗，请换个题目或韵部再试。",
+                        "No candidate met the form this time; try another topic or rhyme.",
+                    )
+                )
+        return results
+
+    def _decode(self, p: _Prepared, ids: list[int], logp: torch.Tensor, proc, row: int) -> Poem | None:
+        m = self.masks
+        chars: list[str] = []
+        lines: list[str] = []
+        total, count = 0.0, 0
+        for step, tok in enumerate(ids):
+            if tok == m.eos_id:
+                break
+            total += float(logp[step])
+            count += 1
+            if tok in (m.comma_id, m.period_id):
+                lines.append("".join(chars))
+                chars = []
+                continue
+            ch = m.char_of[tok]
+            if ch is None:
+                return None
+            chars.append(ch)
+        if len(lines) != p.form.n_lines:
+            return None
+        body = "".join(lines)
+        coverage = sum(1 for ch in dict.fromkeys(p.topic) if ch in body) / max(1, len(set(p.topic)))
+        repeats = len(body) - len(set(body))
+        lm = total / max(1, count)
+        score = lm + 1.0 * coverage - 0.3 * repeats
+        gid = self._rhyme_gid(lines, p.form, proc, row)
+        title = f"藏头·{''.join(p.heads)}" if p.heads and p.topic == "".join(p.heads) else p.topic
+        return Poem(
+            lines=lines,
+            form=p.form.name,
+            rhyme_group=self.table.group_label(gid) if gid else "",
+            title=title,
+            topic=p.topic,
+            score=round(score, 4),
+            heads=list(p.heads) if p.heads else None,
+            variant=self._variant_name(p.form, proc, row),
+            seed=p.seed,
+            lm_logprob=round(lm, 4),
+            topic_coverage=round(coverage, 4),
+        )
+
+    def _rhyme_gid(self, lines: list[str], form: FormTemplate, proc, row: int) -> str | None:
+        groups = proc.rhyme_groups(row)
+        last = lines[1][-1]
+        for g in groups:
+            if g in self.table.ping_groups(last):
+                return g
+        return next(iter(self.table.ping_groups(last)), None)
+
+    @staticmethod
+    def _variant_name(form: FormTemplate, proc, row: int) -> str | None:
+        alive = proc.alive_variants(row)
+        return form.variants[alive[0]].name if alive else None
+
+
+def supported_forms() -> list[str]:
+    return list(FORMS)
+
+
+__all__ = [
+    "MAX_TOPIC_CHARS",
+    "ComposeRequest",
+    "Composer",
+    "Poem",
+    "Tone",
+    "supported_forms",
+    "supported_forms_text",
+    "topic_keywords",
+    "validate_topic",
+]

@@ -1,0 +1,55 @@
+"""Bot fixtures: a real queue client on the test Redis, a chat core, and the fake Telegram server.
+
+``redis_url`` (a clean database on a real redis-server) comes from the root conftest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from fake_telegram import FakeTelegram
+
+from bots.core.chat import ChatCore
+from bots.core.settings import BotSettings
+from worker.client import PoemService
+from worker.settings import QueueSettings
+
+
+def make_queue_settings(**overrides: Any) -> QueueSettings:
+    """Queue settings that ignore the developer's environment and env file."""
+    base: dict[str, Any] = {"redis_url": None, "log_format": "text", "reply_block_ms": 100, "reply_claim_idle_ms": 500}
+    return QueueSettings(_env_file=None, **{**base, **overrides})
+
+
+def make_bot_settings(**overrides: Any) -> BotSettings:
+    return BotSettings(_env_file=None, **overrides)
+
+
+@pytest.fixture
+def queue_settings() -> QueueSettings:
+    return make_queue_settings()
+
+
+@pytest.fixture
+def service(redis_url: str, queue_settings: QueueSettings) -> Iterator[PoemService]:
+    svc = PoemService.from_url(redis_url, queue_settings)
+    yield svc
+    svc.connection.close()
+
+
+@pytest.fixture
+def bot_settings() -> BotSettings:
+    return make_bot_settings()
+
+
+@pytest.fixture
+def core(service: PoemService, bot_settings: BotSettings) -> ChatCore:
+    return ChatCore(service, bot_settings, bot_username="poetbot")
+
+
+@pytest.fixture
+async def fake_telegram() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as fake:
+        yield fake

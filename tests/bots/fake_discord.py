@@ -1,0 +1,404 @@
+"""A local fake of Discord's REST API and gateway that a real discord.py client can talk to.
+
+It speaks the real wire protocol (HTTP JSON under ``/api/v10`` and a JSON websocket gateway), records
+every REST call for assertions, and lets a test inject ``MESSAGE_CREATE`` / ``INTERACTION_CREATE``
+dispatches as if a user had typed them. Discord's rules that matter to a bot are enforced, so a
+bot that breaks them fails here too:
+
+- every REST call except webhooks needs ``Authorization: Bot <token>`` (else 401);
+- an interaction must be answered or deferred within 3 s of delivery, and only once;
+- follow-ups (interaction webhooks) stop working 15 min after the interaction was created (the time
+  in its snowflake id), like Discord's interaction token;
+- asking for the privileged message-content intent when the application does not have it closes
+  the gateway with 4014.
+
+Responses carry ``Content-Type: application/json`` exactly: discord.py reads anything else (such as
+aiohttp's ``json_response`` default with ``; charset=utf-8``) as text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+DISCORD_EPOCH_MS = 1420070400000
+MESSAGE_CONTENT_INTENT = 1 << 15
+INTERACTION_DEADLINE_S = 3.0
+TOKEN_LIFETIME_S = 15 * 60.0
+
+_counter = itertools.count(1)
+
+
+def snowflake(at: float | None = None) -> str:
+    """A Discord snowflake id whose embedded timestamp is ``at`` (epoch seconds, default now)."""
+    ms = int((time.time() if at is None else at) * 1000)
+    return str(((ms - DISCORD_EPOCH_MS) << 22) | (next(_counter) & 0x3FFFFF))
+
+
+def snowflake_time(value: str | int) -> float:
+    """Epoch seconds embedded in a snowflake id."""
+    return ((int(value) >> 22) + DISCORD_EPOCH_MS) / 1000.0
+
+
+def user_payload(user_id: str, name: str, *, bot: bool = False) -> dict[str, Any]:
+    return {"id": user_id, "username": name, "global_name": name, "discriminator": "0", "avatar": None, "bot": bot}
+
+
+@dataclass
+class RecordedCall:
+    """One REST request as the bot sent it."""
+
+    method: str
+    path: str  # relative to /api/v10, e.g. "/channels/1/messages"
+    query: dict[str, str]
+    body: Any  # parsed JSON body, or None
+    status: int = 0  # what the fake answered
+
+
+@dataclass
+class _Interaction:
+    id: str
+    token: str
+    delivered_at: float  # monotonic time the gateway dispatched it (the 3 s rule counts from here)
+    created_at: float  # epoch seconds from the snowflake (the 15 min token rule counts from here)
+    channel_id: str
+    acknowledged: bool = False
+
+
+@dataclass
+class FakeDiscord:
+    """Fake Discord server; use ``async with FakeDiscord() as fake`` and point the bot at its URLs."""
+
+    token: str = "fake-bot-token"
+    allow_message_content: bool = True
+    bot_name: str = "PoetBot"
+    guild_locale: str = "zh-CN"
+    application_id: str = field(default_factory=snowflake)
+    bot_id: str = ""
+    guild_id: str = field(default_factory=snowflake)
+    channel_id: str = field(default_factory=snowflake)
+    other_channel_id: str = field(default_factory=snowflake)
+    user_id: str = field(default_factory=snowflake)
+    calls: list[RecordedCall] = field(default_factory=list)
+    commands: list[dict[str, Any]] = field(default_factory=list)  # last synced global commands
+    identify: dict[str, Any] | None = None  # last IDENTIFY payload
+    heartbeats: int = 0
+
+    def __post_init__(self) -> None:
+        self.bot_id = self.bot_id or self.application_id
+        self._interactions: dict[str, _Interaction] = {}
+        self._sockets: list[web.WebSocketResponse] = []
+        self._seq = 0
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # ----------------------------------------------------------------- lifecycle
+    async def __aenter__(self) -> FakeDiscord:
+        app = web.Application()
+        app.router.add_get("/gw", self._gateway)
+        app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gw"
+
+    # ----------------------------------------------------------------- waiting and queries
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Wait until ``predicate()`` is truthy (re-checked after every recorded event); return it."""
+
+        async def _wait() -> Any:
+            async with self._changed:
+                while not (result := predicate()):
+                    await self._changed.wait()
+                return result
+
+        return await asyncio.wait_for(_wait(), timeout)
+
+    def find(self, method: str, pattern: str) -> list[RecordedCall]:
+        """Recorded calls with this method whose path fully matches the regex ``pattern``."""
+        rx = re.compile(pattern)
+        return [c for c in self.calls if c.method == method and rx.fullmatch(c.path)]
+
+    def channel_messages(self, channel_id: str | None = None) -> list[dict[str, Any]]:
+        """Bodies of messages the bot posted to a channel (default: the main test channel)."""
+        cid = channel_id or self.channel_id
+        return [c.body for c in self.find("POST", f"/channels/{cid}/messages") if c.status == 200]
+
+    def followups(self, token: str) -> list[dict[str, Any]]:
+        """Bodies of accepted follow-up messages sent with an interaction's token."""
+        path = f"/webhooks/{self.application_id}/{re.escape(token)}"
+        return [c.body for c in self.find("POST", path) if c.status == 200]
+
+    def callbacks(self, interaction_id: str) -> list[RecordedCall]:
+        return self.find("POST", f"/interactions/{interaction_id}/.+/callback")
+
+    def bot_messages(self) -> list[dict[str, Any]]:
+        """Every message the bot got accepted anywhere: channel posts and follow-ups."""
+        out = []
+        for c in self.calls:
+            if c.method == "POST" and c.status == 200 and re.fullmatch(r"/(channels/\d+/messages|webhooks/\d+/[^/]+)", c.path):
+                out.append(c.body)
+        return out
+
+    # ----------------------------------------------------------------- injecting events
+    @property
+    def connected(self) -> bool:
+        return self.identify is not None and bool(self._sockets)
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """Send a gateway dispatch (op 0) to every connected client."""
+        self._seq += 1
+        frame = json.dumps({"op": 0, "t": event, "s": self._seq, "d": data})
+        for ws in list(self._sockets):
+            await ws.send_str(frame)
+
+    async def send_message(
+        self, content: str, *, channel_id: str | None = None, user_id: str | None = None,
+        bot: bool = False, mention_bot: bool = False, guild: bool = True,
+    ) -> dict[str, Any]:
+        """Inject a user's message (MESSAGE_CREATE); returns the payload."""
+        uid = user_id or self.user_id
+        data: dict[str, Any] = {
+            **self._message(channel_id or self.channel_id, content, user_payload(uid, "poetfan", bot=bot)),
+            "mentions": [user_payload(self.bot_id, self.bot_name, bot=True)] if mention_bot else [],
+        }
+        if guild:
+            data["guild_id"] = self.guild_id
+            data["member"] = {"roles": [], "joined_at": "2024-01-01T00:00:00+00:00", "deaf": False, "mute": False, "flags": 0}
+        await self.dispatch("MESSAGE_CREATE", data)
+        return data
+
+    async def slash(
+        self, name: str, options: dict[str, Any] | None = None, *, locale: str = "zh-CN",
+        created_at: float | None = None, channel_id: str | None = None, user_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Inject a slash-command interaction (INTERACTION_CREATE); returns the payload.
+
+        ``created_at`` back-dates the interaction id, which is how a test ages its token.
+        """
+        types = {str: 3, int: 4, bool: 5, float: 10}
+        cmd = next((c for c in self.commands if c["name"] == name), None)
+        data = {
+            "id": cmd["id"] if cmd else snowflake(),
+            "name": name,
+            "type": 1,
+            "options": [{"name": k, "type": types[type(v)], "value": v} for k, v in (options or {}).items()],
+        }
+        iid = snowflake(created_at)
+        token = f"itok-{iid}"
+        cid = channel_id or self.channel_id
+        self._interactions[iid] = _Interaction(iid, token, time.monotonic(), snowflake_time(iid), cid)
+        uid = user_id or self.user_id
+        payload = {
+            "id": iid,
+            "application_id": self.application_id,
+            "type": 2,
+            "data": data,
+            "guild_id": self.guild_id,
+            "channel_id": cid,
+            "channel": {"id": cid, "type": 0, "guild_id": self.guild_id, "name": "poems"},
+            "member": {
+                "user": user_payload(uid, "poetfan"), "roles": [], "permissions": "2248473465835073",
+                "joined_at": "2024-01-01T00:00:00+00:00", "deaf": False, "mute": False, "flags": 0,
+            },
+            "token": token,
+            "version": 1,
+            "locale": locale,
+            "guild_locale": self.guild_locale,
+            "app_permissions": "2248473465835073",
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": self.guild_id},
+            "context": 0,
+            "attachment_size_limit": 10 * 1024 * 1024,
+        }
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
+    # ----------------------------------------------------------------- payload builders
+    def _message(self, channel_id: str, content: str, author: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        return {
+            "id": snowflake(), "channel_id": channel_id, "author": author, "content": content,
+            "timestamp": "2024-01-01T00:00:00+00:00", "edited_timestamp": None, "tts": False,
+            "mention_everyone": False, "mentions": [], "mention_roles": [], "attachments": [],
+            "embeds": [], "pinned": False, "type": 0, "flags": 0, **extra,
+        }
+
+    def _guild(self) -> dict[str, Any]:
+        def channel(cid: str, name: str, position: int) -> dict[str, Any]:
+            return {"id": cid, "type": 0, "name": name, "position": position, "guild_id": self.guild_id,
+                    "permission_overwrites": [], "nsfw": False, "parent_id": None, "topic": None}
+
+        return {
+            "id": self.guild_id, "name": "Poetry Club", "icon": None, "owner_id": self.user_id,
+            "unavailable": False, "member_count": 2, "large": False, "preferred_locale": self.guild_locale,
+            "roles": [{"id": self.guild_id, "name": "@everyone", "permissions": "2248473465835073",
+                       "position": 0, "color": 0, "hoist": False, "managed": False, "mentionable": False}],
+            "channels": [channel(self.channel_id, "poems", 0), channel(self.other_channel_id, "general", 1)],
+            "members": [{"user": user_payload(self.bot_id, self.bot_name, bot=True), "roles": [],
+                         "joined_at": "2024-01-01T00:00:00+00:00", "deaf": False, "mute": False, "flags": 0}],
+            "threads": [], "emojis": [], "stickers": [], "features": [], "voice_states": [], "presences": [],
+            "stage_instances": [], "guild_scheduled_events": [], "soundboard_sounds": [],
+            "verification_level": 0, "default_message_notifications": 0, "explicit_content_filter": 0,
+            "mfa_level": 0, "nsfw_level": 0, "premium_tier": 0, "system_channel_flags": 0,
+            "joined_at": "2024-01-01T00:00:00+00:00",
+        }
+
+    # ----------------------------------------------------------------- gateway
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}}))
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                frame = json.loads(msg.data)
+                op = frame.get("op")
+                if op == 1:
+                    self.heartbeats += 1
+                    await ws.send_str(json.dumps({"op": 11}))
+                elif op == 2:
+                    await self._on_identify(ws, frame["d"])
+                elif op == 6:  # RESUME: this fake keeps no sessions, so make the client identify afresh
+                    await ws.send_str(json.dumps({"op": 9, "d": False}))
+                await self._notify()
+        finally:
+            if ws in self._sockets:
+                self._sockets.remove(ws)
+        return ws
+
+    async def _on_identify(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
+        if data.get("token") != self.token:
+            await ws.close(code=4004, message=b"Authentication failed.")
+            return
+        if int(data.get("intents", 0)) & MESSAGE_CONTENT_INTENT and not self.allow_message_content:
+            await ws.close(code=4014, message=b"Disallowed intent(s).")
+            return
+        self.identify = data
+        self._sockets.append(ws)
+        await self.dispatch("READY", {
+            "v": 10, "user": user_payload(self.bot_id, self.bot_name, bot=True),
+            "guilds": [{"id": self.guild_id, "unavailable": True}], "session_id": "fake-session",
+            "resume_gateway_url": self.gateway_url, "shard": [0, 1],
+            "application": {"id": self.application_id, "flags": 0},
+        })
+        await self.dispatch("GUILD_CREATE", self._guild())
+
+    # ----------------------------------------------------------------- REST
+    async def _rest(self, request: web.Request) -> web.Response:
+        path = "/" + request.match_info["path"]
+        body: Any = None
+        if request.can_read_body:
+            raw = await request.read()
+            if raw:
+                if request.content_type == "multipart/form-data":
+                    body = {"multipart": True}
+                else:
+                    body = json.loads(raw)
+        call = RecordedCall(request.method, path, dict(request.query), body)
+        self.calls.append(call)
+        status, payload = self._route(request, call)
+        call.status = status
+        await self._notify()
+        if status == 204:
+            return web.Response(status=204)
+        # Built by hand: json_response would add "; charset=utf-8", which discord.py reads as text.
+        return web.Response(status=status, body=json.dumps(payload).encode(), headers={"Content-Type": "application/json"})
+
+    def _route(self, request: web.Request, call: RecordedCall) -> tuple[int, Any]:
+        path, method, body = call.path, call.method, call.body
+        if not path.startswith(("/webhooks/", "/interactions/")) and request.headers.get("Authorization") != f"Bot {self.token}":
+            return 401, {"message": "401: Unauthorized", "code": 0}
+        if method == "GET" and path == "/users/@me":
+            return 200, user_payload(self.bot_id, self.bot_name, bot=True)
+        if method == "GET" and path == "/oauth2/applications/@me":
+            return 200, {
+                "id": self.application_id, "name": self.bot_name, "icon": None, "description": "",
+                "rpc_origins": [], "bot_public": True, "bot_require_code_grant": False, "verify_key": "00",
+                "flags": 0, "owner": user_payload(self.user_id, "owner"), "team": None, "summary": "",
+                "interactions_endpoint_url": None, "tags": [],
+            }
+        if m := re.fullmatch(r"/applications/(\d+)/commands", path):
+            if m[1] != self.application_id:
+                return 404, {"message": "Unknown Application", "code": 10002}
+            if method == "PUT":
+                self.commands = [{**c, "id": snowflake(), "application_id": self.application_id, "version": snowflake()}
+                                 for c in body]
+                return 200, self.commands
+            if method == "GET":
+                return 200, self.commands
+        if (m := re.fullmatch(r"/channels/(\d+)/messages", path)) and method == "POST":
+            if m[1] not in (self.channel_id, self.other_channel_id):
+                return 404, {"message": "Unknown Channel", "code": 10003}
+            ref = {"message_reference": body["message_reference"]} if body.get("message_reference") else {}
+            return 200, self._message(m[1], body.get("content", ""), user_payload(self.bot_id, self.bot_name, bot=True),
+                                      **ref)
+        if (m := re.fullmatch(r"/interactions/(\d+)/([^/]+)/callback", path)) and method == "POST":
+            return self._callback(m[1], m[2], body)
+        if m := re.fullmatch(r"/webhooks/(\d+)/([^/]+)(/messages/@original)?", path):
+            return self._webhook(method, m[1], m[2], bool(m[3]), body)
+        return 404, {"message": f"fake Discord has no route {method} {path}", "code": 0}
+
+    def _callback(self, iid: str, token: str, body: Any) -> tuple[int, Any]:
+        it = self._interactions.get(iid)
+        if it is None or it.token != token or time.monotonic() - it.delivered_at > INTERACTION_DEADLINE_S:
+            return 404, {"message": "Unknown interaction", "code": 10062}
+        if it.acknowledged:
+            return 400, {"message": "Interaction has already been acknowledged.", "code": 40060}
+        it.acknowledged = True
+        kind = int(body["type"])
+        return 200, {
+            "interaction": {"id": iid, "type": 2, "response_message_loading": kind == 5,
+                            "response_message_ephemeral": bool(body.get("data", {}).get("flags", 0) & 64)},
+            "resource": {"type": kind},
+        }
+
+    def _webhook(self, method: str, app_id: str, token: str, original: bool, body: Any) -> tuple[int, Any]:
+        it = next((i for i in self._interactions.values() if i.token == token), None)
+        if app_id != self.application_id or it is None:
+            return 404, {"message": "Unknown Webhook", "code": 10015}
+        if time.time() - it.created_at > TOKEN_LIFETIME_S:
+            return 401, {"message": "Invalid Webhook Token", "code": 50027}
+        if not it.acknowledged:
+            return 404, {"message": "Unknown Webhook", "code": 10015}
+        if method == "DELETE" and original:
+            return 204, None
+        if method in ("POST", "PATCH"):
+            return 200, self._message(it.channel_id, (body or {}).get("content", ""),
+                                      user_payload(self.bot_id, self.bot_name, bot=True), webhook_id=app_id)
+        return 405, {"message": "405: Method Not Allowed", "code": 0}
+
+    def expire(self, token: str) -> None:
+        """Make an interaction token stale now, as if 15 minutes had passed."""
+        for it in self._interactions.values():
+            if it.token == token:
+                it.created_at -= TOKEN_LIFETIME_S + 1

@@ -1,0 +1,380 @@
+"""A local fake of the Telegram Bot API that a real python-telegram-bot ``Application`` can talk to.
+
+It speaks the real HTTP protocol under ``/bot<token>/<method>`` (form-encoded or JSON parameters,
+``{"ok": ..., "result": ...}`` answers), so the bot is pointed at it with nothing but
+``ApplicationBuilder().base_url(fake.base_url)``. Implemented methods: getMe, getUpdates (real long
+polling with offset/limit/timeout), sendMessage, editMessageText, sendChatAction, setMyCommands,
+getMyCommands, deleteWebhook, setWebhook, getWebhookInfo.
+
+Telegram's rules that matter to a bot are enforced, so a bot that breaks them fails here too:
+
+- a wrong token gets 401; getUpdates while a webhook is set gets 409;
+- editing a message that does not exist in that chat, or is not the bot's, gets 400, and so does
+  an edit that changes nothing ("message is not modified"); empty or > 4096-character texts get 400;
+- a chat in ``blocked_chats`` answers 403 "bot was blocked by the user";
+- with a webhook set, injected updates are POSTed to it with ``X-Telegram-Bot-Api-Secret-Token``.
+
+Tests inject user messages with ``await fake.user_says(chat_id, "/poem 秋月")`` (a ``bot_command``
+entity is added for Latin command names, as Telegram does) and read what the bot sent from
+``fake.chat(chat_id)``, which shows each bot message with its current (edited) text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+MAX_TEXT = 4096
+_COMMAND_RE = re.compile(r"^/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
+_JSON_PARAMS = frozenset(
+    {"reply_parameters", "commands", "scope", "allowed_updates", "reply_markup", "entities", "link_preview_options"}
+)
+
+
+class ApiError(Exception):
+    """An error answer: Telegram's ``{"ok": false, "error_code": ..., "description": ...}``."""
+
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+
+
+@dataclass
+class BotMessage:
+    """A message the bot sent, with its current text and the texts it had before edits."""
+
+    chat_id: int
+    message_id: int
+    text: str
+    reply_to: int | None = None
+    history: list[str] = field(default_factory=list)
+    sent_at: float = field(default_factory=time.monotonic)
+    edited_at: float | None = None
+
+
+@dataclass
+class FakeTelegram:
+    """Fake Bot API server; ``async with FakeTelegram() as fake`` then use ``fake.base_url``."""
+
+    token: str = "123456:TEST-fake-token"
+    username: str = "poetbot"
+    first_name: str = "Poet"
+    blocked_chats: set[int] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.bot_id = int(self.token.split(":", 1)[0])
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.messages: list[BotMessage] = []
+        self.chat_actions: list[tuple[int, str]] = []
+        self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}  # (scope type, language) -> commands
+        self.webhook_url = ""
+        self.webhook_secret: str | None = None
+        self.webhook_statuses: list[int] = []
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids: dict[int, itertools.count[int]] = {}
+        self._user_messages: set[tuple[int, int]] = set()
+        self._chat_types: dict[int, str] = {}
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self._pusher: asyncio.Task[None] | None = None
+        self.port = 0
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    async def __aenter__(self) -> FakeTelegram:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._pusher:
+            self._pusher.cancel()
+        if self._runner:
+            await self._runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        """What the bot passes to ``ApplicationBuilder().base_url``."""
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    # --- what tests use ----------------------------------------------------------------------
+    async def user_says(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        user_id: int | None = None,
+        chat_type: str | None = None,
+        language_code: str | None = "zh-hans",
+        username: str = "alice",
+    ) -> int:
+        """A user sends ``text``; the update goes to getUpdates or the webhook. Returns its message id."""
+        chat_type = chat_type or ("private" if chat_id > 0 else "supergroup")
+        self._chat_types[chat_id] = chat_type
+        message_id = self._next_message_id(chat_id)
+        self._user_messages.add((chat_id, message_id))
+        user = {"id": user_id or abs(chat_id), "is_bot": False, "first_name": username, "username": username}
+        if language_code:
+            user["language_code"] = language_code
+        chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
+        if chat_type == "private":
+            chat["first_name"] = username
+        else:
+            chat["title"] = "Poetry club"
+        message: dict[str, Any] = {"message_id": message_id, "date": int(time.time()), "chat": chat, "from": user, "text": text}
+        command = _COMMAND_RE.match(text)
+        if command:
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command.group(0))}]
+        await self.push_update({"message": message})
+        return message_id
+
+    async def push_update(self, update: dict[str, Any]) -> None:
+        """Queue any update (given without ``update_id``) for delivery."""
+        async with self._changed:
+            self._updates.append({"update_id": next(self._update_ids), **update})
+            self._changed.notify_all()
+
+    def chat(self, chat_id: int) -> list[BotMessage]:
+        """The bot's messages in one chat, oldest first."""
+        return [m for m in self.messages if m.chat_id == chat_id]
+
+    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> None:
+        """Wait until ``predicate(fake)`` is true (re-checked on every bot call)."""
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            while not predicate(self):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"condition not met in {timeout} s; bot messages: {self.messages}")
+                try:
+                    await asyncio.wait_for(self._changed.wait(), left)
+                except TimeoutError:
+                    continue
+
+    def method_calls(self, method: str) -> list[dict[str, Any]]:
+        return [params for name, params in self.calls if name == method]
+
+    # --- HTTP --------------------------------------------------------------------------------
+    async def _dispatch(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        try:
+            if request.match_info["token"] != self.token:
+                raise ApiError(401, "Unauthorized")
+            params = await _read_params(request)
+            self.calls.append((method, params))
+            handler = getattr(self, f"_api_{method.lower()}", None)
+            if handler is None:
+                raise ApiError(404, "Not Found")
+            result = await handler(params)
+        except ApiError as exc:
+            body = {"ok": False, "error_code": exc.code, "description": exc.description}
+            return web.json_response(body, status=exc.code)
+        async with self._changed:
+            self._changed.notify_all()
+        return web.json_response({"ok": True, "result": result})
+
+    # --- Bot API methods ---------------------------------------------------------------------
+    def _me(self) -> dict[str, Any]:
+        return {"id": self.bot_id, "is_bot": True, "first_name": self.first_name, "username": self.username}
+
+    async def _api_getme(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {**self._me(), "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+
+    async def _api_getupdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.webhook_url:
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first")
+        offset = int(params.get("offset") or 0)
+        limit = min(int(params.get("limit") or 100), 100)
+        timeout = float(params.get("timeout") or 0)
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            if offset:
+                # Telegram forgets every update below the offset: they count as confirmed.
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            while not self._updates and time.monotonic() < deadline:
+                try:
+                    await asyncio.wait_for(self._changed.wait(), deadline - time.monotonic())
+                except TimeoutError:
+                    break
+            return self._updates[:limit]
+
+    async def _api_sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = _int(params, "chat_id")
+        text = _text(params)
+        if chat_id in self.blocked_chats:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        reply_to = None
+        reply = params.get("reply_parameters") or {}
+        target = reply.get("message_id") or params.get("reply_to_message_id")
+        if target is not None:
+            target = int(target)
+            if self._exists(chat_id, target):
+                reply_to = target
+            elif not (reply.get("allow_sending_without_reply") or params.get("allow_sending_without_reply")):
+                raise ApiError(400, "Bad Request: message to be replied not found")
+        msg = BotMessage(chat_id=chat_id, message_id=self._next_message_id(chat_id), text=text, reply_to=reply_to)
+        self.messages.append(msg)
+        return self._message_json(msg)
+
+    async def _api_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = _int(params, "chat_id")
+        message_id = _int(params, "message_id")
+        text = _text(params)
+        if chat_id in self.blocked_chats:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if (chat_id, message_id) in self._user_messages:
+            raise ApiError(400, "Bad Request: message can't be edited")
+        msg = next((m for m in self.messages if m.chat_id == chat_id and m.message_id == message_id), None)
+        if msg is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        if msg.text == text:
+            raise ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply markup "
+                "are exactly the same as a current content and reply markup of the message",
+            )
+        msg.history.append(msg.text)
+        msg.text = text
+        msg.edited_at = time.monotonic()
+        return {**self._message_json(msg), "edit_date": int(time.time())}
+
+    async def _api_sendchataction(self, params: dict[str, Any]) -> bool:
+        chat_id = _int(params, "chat_id")
+        if chat_id in self.blocked_chats:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        self.chat_actions.append((chat_id, str(params.get("action"))))
+        return True
+
+    async def _api_setmycommands(self, params: dict[str, Any]) -> bool:
+        commands = params.get("commands")
+        if not isinstance(commands, list) or not commands:
+            raise ApiError(400, "Bad Request: commands must be a non-empty array")
+        for c in commands:
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", c.get("command", "")) or not 1 <= len(c.get("description", "")) <= 256:
+                raise ApiError(400, f"Bad Request: BOT_COMMAND_INVALID {c!r}")
+        scope = (params.get("scope") or {}).get("type", "default")
+        self.commands[(scope, params.get("language_code") or "")] = commands
+        return True
+
+    async def _api_getmycommands(self, params: dict[str, Any]) -> list[dict[str, str]]:
+        scope = (params.get("scope") or {}).get("type", "default")
+        return self.commands.get((scope, params.get("language_code") or ""), [])
+
+    async def _api_deletewebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook_url, self.webhook_secret = "", None
+        if _truthy(params.get("drop_pending_updates")):
+            self._updates.clear()
+        return True
+
+    async def _api_setwebhook(self, params: dict[str, Any]) -> bool:
+        url = str(params.get("url") or "")
+        if not url:
+            return await self._api_deletewebhook(params)
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        self.webhook_url, self.webhook_secret = url, (str(secret) if secret is not None else None)
+        if _truthy(params.get("drop_pending_updates")):
+            self._updates.clear()
+        if self._pusher is None or self._pusher.done():
+            self._pusher = asyncio.get_running_loop().create_task(self._push_webhook())
+        return True
+
+    async def _api_getwebhookinfo(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"url": self.webhook_url, "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+
+    # --- helpers -----------------------------------------------------------------------------
+    async def _push_webhook(self) -> None:
+        """Deliver queued updates to the webhook, one at a time, retrying on errors like Telegram."""
+        async with aiohttp.ClientSession() as session:
+            while self.webhook_url:
+                async with self._changed:
+                    while not self._updates and self.webhook_url:
+                        await self._changed.wait()
+                    if not self.webhook_url:
+                        return
+                    update = self._updates[0]
+                headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook_secret} if self.webhook_secret else {}
+                try:
+                    async with session.post(self.webhook_url, json=update, headers=headers) as resp:
+                        self.webhook_statuses.append(resp.status)
+                        ok = resp.status < 300
+                except aiohttp.ClientError:
+                    ok = False
+                if ok:
+                    async with self._changed:
+                        if self._updates and self._updates[0] is update:
+                            self._updates.pop(0)
+                        self._changed.notify_all()
+                else:
+                    await asyncio.sleep(0.2)
+
+    def _next_message_id(self, chat_id: int) -> int:
+        return next(self._message_ids.setdefault(chat_id, itertools.count(1)))
+
+    def _exists(self, chat_id: int, message_id: int) -> bool:
+        return (chat_id, message_id) in self._user_messages or any(
+            m.chat_id == chat_id and m.message_id == message_id for m in self.messages
+        )
+
+    def _message_json(self, msg: BotMessage) -> dict[str, Any]:
+        chat = {"id": msg.chat_id, "type": self._chat_types.get(msg.chat_id, "private" if msg.chat_id > 0 else "supergroup")}
+        out: dict[str, Any] = {"message_id": msg.message_id, "date": int(time.time()), "chat": chat, "from": self._me(), "text": msg.text}
+        if msg.reply_to is not None:
+            out["reply_to_message"] = {"message_id": msg.reply_to, "date": int(time.time()), "chat": chat}
+        return out
+
+
+async def _read_params(request: web.Request) -> dict[str, Any]:
+    """Parameters as Telegram accepts them: JSON body, form body, or query string."""
+    params: dict[str, Any] = dict(request.query)
+    if request.can_read_body:
+        if request.content_type == "application/json":
+            params.update(await request.json())
+        else:
+            form = await request.post()
+            for key, value in form.items():
+                params[key] = value if isinstance(value, str) else value.file.read().decode()
+    for key in _JSON_PARAMS & params.keys():
+        if isinstance(params[key], str):
+            try:
+                params[key] = json.loads(params[key])
+            except json.JSONDecodeError as exc:
+                raise ApiError(400, f"Bad Request: can't parse {key} JSON object") from exc
+    return params
+
+
+def _int(params: dict[str, Any], key: str) -> int:
+    try:
+        return int(params[key])
+    except KeyError:
+        raise ApiError(400, f"Bad Request: {key} is empty") from None
+    except (TypeError, ValueError):
+        raise ApiError(400, f"Bad Request: {key} is invalid") from None
+
+
+def _text(params: dict[str, Any]) -> str:
+    text = str(params.get("text") or "")
+    if not text.strip():
+        raise ApiError(400, "Bad Request: message text is empty")
+    if len(text) > MAX_TEXT:
+        raise ApiError(400, "Bad Request: message is too long")
+    return text
+
+
+def _truthy(value: Any) -> bool:
+    return value in (True, "true", "True", "1", 1)

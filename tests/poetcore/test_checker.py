@@ -1,0 +1,217 @@
+import pytest
+
+from poetcore.checker import CheckReport, check, fit_lines, zh_number
+from poetcore.errors import PoemShapeError, UnknownFormError
+from poetcore.forms import FORMS, FormTemplate, FormVariant
+
+DENG_GAO = "风急天高猿啸哀，渚清沙白鸟飞回。无边落木萧萧下，不尽长江滚滚来。万里悲秋常作客，百年多病独登台。艰难苦恨繁霜鬓，潦倒新停浊酒杯。"
+SHAN_JU = "空山新雨后，天气晚来秋。明月松间照，清泉石上流。竹喧归浣女，莲动下渔舟。随意春芳歇，王孙自可留。"
+SHAN_XING = "远上寒山石径斜，白云生处有人家。停车坐爱枫林晚，霜叶红于二月花。"
+JING_YE_SI = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
+JIANG_XUE = "千山鸟飞绝，万径人踪灭。孤舟蓑笠翁，独钓寒江雪。"
+WEI_CHENG = "渭城朝雨浥轻尘，客舍青青柳色新。劝君更尽一杯酒，西出阳关无故人。"  # famous 失粘
+
+
+def codes(report: CheckReport) -> list[tuple[str, int, int | None]]:
+    return [(v.code, v.line, v.position) for v in report.violations]
+
+
+@pytest.mark.parametrize(
+    ("text", "form", "rhyme"),
+    [(DENG_GAO, "七律", "灰"), (SHAN_JU, "五律", "尤"), (SHAN_XING, "七绝", "麻")],
+    ids=["登高", "山居秋暝", "山行"],
+)
+def test_famous_regulated_poems_pass(text: str, form: str, rhyme: str) -> None:
+    report = check(text)
+    assert report.ok, [v.message for v in report.violations]
+    assert (report.form, report.rhyme_group) == (form, rhyme)
+    assert all(m.mark in ("ok", "poly") for row in report.marks for m in row)
+
+
+def test_variant_detection() -> None:
+    assert check(DENG_GAO).variant == "仄起首句入韵"  # 急 仄, 哀 rhymes
+    assert check(SHAN_JU).variant == "平起首句不入韵"  # 山 平, 后 仄
+    assert check(SHAN_XING).variant == "仄起首句入韵"
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (
+            "春望",
+            "国破山河在，城春草木深。感时花溅泪，恨别鸟惊心。烽火连三月，家书抵万金。白头搔更短，浑欲不胜簪。",
+        ),
+        ("登鹳雀楼", "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"),
+        ("出塞", "秦时明月汉时关，万里长征人未还。但使龙城飞将在，不教胡马度阴山。"),
+        ("枫桥夜泊", "月落乌啼霜满天，江枫渔火对愁眠。姑苏城外寒山寺，夜半钟声到客船。"),
+        (
+            "锦瑟",
+            "锦瑟无端五十弦，一弦一柱思华年。庄生晓梦迷蝴蝶，望帝春心托杜鹃。"
+            "沧海月明珠有泪，蓝田日暖玉生烟。此情可待成追忆，只是当时已惘然。",
+        ),
+    ],
+)
+def test_more_regulated_poems_pass(name: str, text: str) -> None:
+    report = check(text)
+    assert report.ok, (name, [v.message for v in report.violations])
+
+
+def test_te_ao_line_is_accepted_with_a_note() -> None:
+    report = check("黄河远上白云间，一片孤城万仞山。羌笛何须怨杨柳，春风不度玉门关。")  # 王之涣《凉州词》
+    assert report.ok
+    assert report.patterns[2] == "中仄平平仄平仄"
+    assert report.notes == ["第三句用特拗句式（中仄平平仄平仄）"]
+
+
+def test_ao_jiu_is_accepted_with_a_note() -> None:
+    # 杜甫《蜀相》: 碧草自春色 (自 仄 where 平 is due) is rescued by 空 in 黄鹂空好音.
+    shu_xiang = (
+        "丞相祠堂何处寻，锦官城外柏森森。映阶碧草自春色，隔叶黄鹂空好音。"
+        "三顾频烦天下计，两朝开济老臣心。出师未捷身先死，长使英雄泪满襟。"
+    )
+    report = check(shu_xiang)
+    assert report.ok, [v.message for v in report.violations]
+    assert report.notes == ["第三句第五字拗，第四句第五字用平声相救（拗救）"]
+    # Without the rescue (空 -> 亦, a 入声) the same 拗 is a violation.
+    broken = check(shu_xiang.replace("黄鹂空好音", "黄鹂亦好音"))
+    assert ("tone", 2, 4) in codes(broken)
+
+
+def test_traditional_input_passes() -> None:
+    trad = "風急天高猿嘯哀，渚清沙白鳥飛回。無邊落木蕭蕭下，不盡長江滾滾來。萬里悲秋常作客，百年多病獨登臺。艱難苦恨繁霜鬢，潦倒新停濁酒杯。"
+    assert check(trad).ok
+
+
+def test_jing_ye_si_is_flagged() -> None:
+    report = check(JING_YE_SI)
+    assert not report.ok and report.form == "五绝"
+    found = codes(report)
+    assert ("tone", 1, 3) in found  # 疑是地上霜: 上 where 平 is due
+    assert ("shi_nian", 2, 1) in found  # 举头望明月 breaks 粘 with line 2
+    messages = [v.message for v in report.violations]
+    assert "第二句第四字应平而仄（上）" in messages
+    assert any(m.startswith("第三句失粘") for m in messages)
+
+
+def test_jiang_xue_rhymes_on_ze_and_is_flagged() -> None:
+    report = check(JIANG_XUE)
+    assert not report.ok
+    assert report.rhyme_group is None  # 绝 灭 雪 are all 入声
+    rhyme = [v for v in report.violations if v.code == "rhyme"]
+    assert [v.line for v in rhyme] == [1, 3]
+    assert all("不是平声韵字" in v.message for v in rhyme)
+
+
+def test_broken_tone_position() -> None:
+    report = check(SHAN_XING.replace("停车", "停步"))
+    assert codes(report) == [("tone", 2, 1)]
+    assert report.violations[0].message == "第三句第二字应平而仄（步）"
+    assert report.marks[2][1].mark == "bad"
+
+
+def test_broken_rhyme() -> None:
+    report = check(SHAN_XING.replace("二月花", "二月天"))
+    assert codes(report) == [("rhyme", 3, 6)]
+    assert report.violations[0].message == "第四句韵脚不押麻韵（“天”属先韵）"
+    assert report.rhyme_group == "麻"
+
+
+def test_gu_ping_five_and_seven() -> None:
+    report = check(SHAN_JU.replace("清泉石上流", "竹泉石上流"))
+    assert codes(report) == [("gu_ping", 3, 2)]
+    assert report.violations[0].message.startswith("第四句犯孤平")
+    report = check(SHAN_XING.replace("远上寒山", "远上白山"))
+    assert codes(report) == [("gu_ping", 0, 4)]
+
+
+def test_san_ping_wei_and_san_ze_wei() -> None:
+    report = check(SHAN_JU.replace("天气晚来秋", "天气初来秋"))
+    assert codes(report) == [("tone", 1, 2), ("san_ping_wei", 1, 2)]
+    assert report.violations[1].message == "第二句三平尾"
+    report = check(SHAN_JU.replace("空山新雨后", "空山落雨后"))
+    assert ("san_ze_wei", 0, 2) in codes(report)
+
+
+def test_shi_nian() -> None:
+    report = check(WEI_CHENG)
+    nian = [v for v in report.violations if v.code in ("shi_nian", "shi_dui")]
+    assert [(v.code, v.line) for v in nian] == [("shi_nian", 2)]
+    assert nian[0].message.startswith("第三句失粘")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "远上寒山石径斜白云生处有人家停车坐爱枫林晚霜叶红于二月花",
+        "远上寒山石径斜白云生处有人家\n停车坐爱枫林晚霜叶红于二月花",
+        "远上寒山石径斜,白云生处有人家.\n停车坐爱枫林晚;霜叶红于二月花!",
+        "  远上寒山石径斜\n\n白云生处有人家\n停车坐爱枫林晚\n霜叶红于二月花\n",
+    ],
+    ids=["no-punctuation", "couplet-lines", "half-width", "newlines"],
+)
+def test_punctuation_is_optional(text: str) -> None:
+    report = check(text)
+    assert report.ok and report.form == "七绝"
+    assert report.lines[3] == "霜叶红于二月花"
+
+
+def test_forced_form() -> None:
+    assert check(SHAN_XING, form="七言绝句").form == "七绝"
+    with pytest.raises(PoemShapeError, match="不是五律"):
+        check(SHAN_XING, form="五律")
+    with pytest.raises(UnknownFormError, match="支持的体裁"):
+        check(SHAN_XING, form="十四行诗")
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("床前明月光，疑是地上霜。举头望明月。", "共3段"),
+        ("床前明月光，疑是地上霜。举头望明月，低头思故乡啊啊。", "5、5、5、7"),
+        ("Moonlight before my bed, like frost upon the ground.", "非汉字字符“M”"),
+        ("床前明月光，疑是地上霜。举头望明月，低头思故乡1。", "非汉字字符“1”"),
+        ("  ，。\n", "输入为空"),
+    ],
+    ids=["line-count", "mixed-lengths", "english", "digit", "empty"],
+)
+def test_bad_shapes_name_the_problem_and_the_supported_shapes(text: str, fragment: str) -> None:
+    with pytest.raises(PoemShapeError) as err:
+        check(text)
+    assert fragment in err.value.message_zh
+    assert "五绝（4句×5字）" in err.value.message_zh and "七律（8句×7字）" in err.value.message_zh
+    assert "Supported shapes" in err.value.message_en
+
+
+def test_fit_lines_respects_segment_boundaries() -> None:
+    qijue = FORMS["七绝"]
+    assert fit_lines(["远上寒山石径斜白云生处有人家", "停车坐爱枫林晚霜叶红于二月花"], qijue) is not None
+    assert fit_lines(["远上寒山石径", "斜白云生处有人家停车坐爱枫林晚霜叶红于二月花"], qijue) is None
+
+
+def test_custom_mixed_length_form_is_checked_without_code_changes() -> None:
+    toy = FormTemplate(
+        "小令", (FormVariant("正体", ("中平平", "中仄平", "中仄中平中仄平"), (1, 2)),), rules=frozenset()
+    )
+    assert check("江山远，水云长，明月松间照清光", form=toy).ok is False
+    report = check("江山远，水云长，红于二月石头乡", form=toy)
+    assert report.form == "小令" and report.rhyme_group == "阳"
+
+
+def test_to_dict_is_json_ready() -> None:
+    data = check(JING_YE_SI).to_dict()
+    assert set(data) >= {"ok", "form", "variant", "lines", "rhyme_group", "violations", "marks", "notes"}
+    assert data["ok"] is False and data["lines"][0] == "床前明月光"
+    assert set(data["violations"][0]) >= {"code", "line", "position", "message"}
+
+
+def test_zh_number() -> None:
+    assert [zh_number(n) for n in (1, 8, 10, 12, 20, 21)] == ["一", "八", "十", "十二", "二十", "二十一"]
+
+
+def test_qiu_xing_rhymes_on_cha() -> None:
+    # 杜甫《秋兴八首》其二 needs the 槎 erratum of the rhyme table.
+    report = check(
+        "夔府孤城落日斜，每依北斗望京华。听猿实下三声泪，奉使虚随八月槎。"
+        "画省香炉违伏枕，山楼粉堞隐悲笳。请看石上藤萝月，已映洲前芦荻花。"
+    )
+    assert report.ok and report.rhyme_group == "麻"

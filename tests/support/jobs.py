@@ -1,0 +1,38 @@
+"""Job functions for fault-injection tests, enqueued by dotted path ``support.jobs.<name>``.
+
+They wrap the real ``worker.jobs.compose_poem`` and fail in controlled ways, so the real
+retry, failure-callback and de-duplication paths run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rq.job import get_current_job
+
+from worker.jobs import compose_poem
+
+
+def _attempt() -> int:
+    job = get_current_job()
+    assert job is not None
+    return int(job.connection.incr(f"test:attempts:{job.id}"))
+
+
+def fail_first(request: dict[str, Any]) -> dict[str, Any]:
+    """Raises on the first ``route['fail_times']`` attempts (default 1), then composes."""
+    if _attempt() <= int(request.get("route", {}).get("fail_times", 1)):
+        raise RuntimeError("transient failure injected by the test")
+    return compose_poem(request)
+
+
+def publish_then_fail(request: dict[str, Any]) -> dict[str, Any]:
+    """Publishes the reply, then fails the first attempt: the retry runs the job a second time."""
+    result = compose_poem(request)
+    if _attempt() == 1:
+        raise RuntimeError("failure after publishing, injected by the test")
+    return result
+
+
+def always_fail(request: dict[str, Any]) -> dict[str, Any]:
+    raise RuntimeError("permanent failure injected by the test")

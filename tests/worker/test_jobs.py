@@ -1,0 +1,218 @@
+"""Jobs through a real RQ worker in this process (worker.jobs, worker.worker): replies, failures, retries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import redis
+from rq import Queue
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
+from support.workers import collect
+
+from worker import keys
+from worker.client import PoemService
+from worker.connection import connect, connect_async
+from worker.engine import NoopComposer
+from worker.protocol import PoemReply, PoemRequest
+from worker.replies import ReplyConsumer
+from worker.settings import QueueSettings
+from worker.worker import PoemWorker
+
+
+def settings(**overrides: object) -> QueueSettings:
+    base: dict[str, object] = {"composer": "noop", "log_format": "text", "user_limit": 0, "chat_limit": 0,
+                               "retry_intervals_s": [0, 0]}
+    base.update(overrides)
+    return QueueSettings(**base)
+
+
+def req(**kw: object) -> PoemRequest:
+    base: dict[str, object] = {"platform": "telegram", "chat_id": "c", "user_id": "u", "topic": "春雨"}
+    base.update(kw)
+    return PoemRequest.model_validate(base)
+
+
+def replies(client: redis.Redis) -> list[PoemReply]:
+    return [PoemReply.from_json(f[b"reply"]) for _id, f in client.xrange(keys.reply_stream("telegram"))]
+
+
+def run_burst(redis_url: str, s: QueueSettings, **kw: object) -> PoemWorker:
+    worker = PoemWorker(connection=connect(redis_url), settings=s, **kw)  # type: ignore[arg-type]
+    worker.work(burst=True)
+    return worker
+
+
+async def test_enqueue_worker_stream_consumer(redis_url: str) -> None:
+    s = settings()
+    svc = PoemService.from_url(redis_url, s)
+    sent = [req(topic=t, route={"reply_to_message_id": i}) for i, t in enumerate(["春雨", "秋月", "冬雪"])]
+    for r in sent:
+        assert svc.submit(r).accepted
+    run_burst(redis_url, s)
+    consumer = ReplyConsumer(connect_async(redis_url, block_s=1), "telegram", block_ms=100)
+    got = await collect(consumer, 3)
+    assert [(g.request_id, g.status, g.route) for g in got] == [(r.request_id, "ok", r.route) for r in sent]
+    assert all(g.poem is not None and g.poem.title == r.topic for g, r in zip(got, sent, strict=True))
+    assert all(g.timings.queued_ms is not None and g.timings.generate_ms is not None for g in got)
+    assert all(Job.fetch(r.request_id, connection=svc.connection, serializer=JSONSerializer).get_status()
+               == JobStatus.FINISHED for r in sent)
+
+
+def test_unparseable_request_gets_a_failure_reply_without_retry(redis_url: str, redis_client: redis.Redis) -> None:
+    s = settings(retry_max=2)
+    q = Queue("poems", connection=redis_client, serializer=JSONSerializer)
+    bad = req().model_dump(mode="json") | {"options": {"n": 999}}
+    newer = req().model_dump(mode="json") | {"v": 2}
+    hopeless = {"no": "routing"}
+    for payload in (bad, newer, hopeless):
+        q.enqueue("worker.jobs.compose_poem", payload)
+    run_burst(redis_url, s)
+    got = {r.request_id: r for r in replies(redis_client)}
+    assert got[bad["request_id"]].status == "failed" and got[bad["request_id"]].error.code == "bad_request"  # type: ignore[union-attr]
+    assert got[newer["request_id"]].error.code == "unsupported_version"  # type: ignore[union-attr]
+    assert len(got) == 2  # nothing to route the third to; it is logged
+    assert q.failed_job_registry.count == 0  # answered, not retried
+
+
+def test_transient_failure_is_retried_then_served(redis_url: str, redis_client: redis.Redis) -> None:
+    s = settings(retry_max=2)
+    svc = PoemService(connect(redis_url), s, job_function="support.jobs.fail_first")
+    r = req(route={"fail_times": 2})
+    svc.submit(r)
+    run_burst(redis_url, s)
+    assert redis_client.get(f"test:attempts:{r.request_id}") == b"3"
+    assert [(x.request_id, x.status) for x in replies(redis_client)] == [(r.request_id, "ok")]
+
+
+def test_retries_exhausted_give_one_failure_reply(redis_url: str, redis_client: redis.Redis) -> None:
+    s = settings(retry_max=1)
+    svc = PoemService(connect(redis_url), s, job_function="support.jobs.always_fail")
+    r = req(locale="en")
+    svc.submit(r)
+    run_burst(redis_url, s)
+    got = replies(redis_client)
+    assert [(x.status, x.error.code if x.error else None) for x in got] == [("failed", "internal")]
+    assert got[0].error_message() == "Something went wrong while writing the poem; please try again later."
+    assert svc.status(r.request_id).state == "failed"
+
+
+def test_job_that_ran_twice_yields_one_reply(redis_url: str, redis_client: redis.Redis) -> None:
+    s = settings(retry_max=1)
+    svc = PoemService(connect(redis_url), s, job_function="support.jobs.publish_then_fail")
+    r = req()
+    svc.submit(r)
+    run_burst(redis_url, s)
+    assert redis_client.get(f"test:attempts:{r.request_id}") == b"2"  # it really ran twice
+    assert [(x.request_id, x.status) for x in replies(redis_client)] == [(r.request_id, "ok")]
+
+
+def test_timeout_gives_a_timeout_reply(redis_url: str, redis_client: redis.Redis) -> None:
+    s = settings(retry_max=0, job_timeout_s=1, noop_delay_ms=3000)
+    svc = PoemService.from_url(redis_url, s)
+    svc.submit(req())
+    run_burst(redis_url, s)
+    got = replies(redis_client)
+    assert [(x.status, x.error.code if x.error else None) for x in got] == [("failed", "timeout")]
+    assert "超时" in (got[0].error_message() or "")
+
+
+def test_retry_back_off_waits_then_runs(redis_url: str, redis_client: redis.Redis) -> None:
+    """With a back-off the retry sits in the ScheduledJobRegistry until the reaper enqueues it."""
+    from worker.reaper import Reaper
+
+    s = settings(retry_max=1, retry_intervals_s=[1])
+    svc = PoemService(connect(redis_url), s, job_function="support.jobs.fail_first")
+    r = req()
+    svc.submit(r)
+    run_burst(redis_url, s)
+    q = Queue("poems", connection=redis_client, serializer=JSONSerializer)
+    assert q.scheduled_job_registry.get_job_ids() == [r.request_id] and replies(redis_client) == []
+    reaper = Reaper(redis_client, ["poems"], s)
+    reaper.run_once()
+    assert q.count == 0  # not due yet
+    import time
+
+    time.sleep(1.1)
+    redis_client.delete(keys.reaper_lock("poems"))
+    reaper.run_once()
+    assert q.job_ids == [r.request_id]
+    run_burst(redis_url, s)
+    assert [x.status for x in replies(redis_client)] == ["ok"]
+
+
+def test_batching_serves_several_jobs_per_call(redis_url: str, redis_client: redis.Redis) -> None:
+    s = settings(max_batch=4)
+    svc = PoemService.from_url(redis_url, s)
+    sent = [req(topic=t) for t in "一二三四五六"]
+    for r in sent:
+        svc.submit(r)
+    worker = run_burst(redis_url, s)
+    assert worker.engine is not None and isinstance(worker.engine.composer, NoopComposer)
+    assert worker.engine.composer.calls == 2  # 4 + 2, not 6
+    assert sorted(x.request_id for x in replies(redis_client)) == sorted(r.request_id for r in sent)
+    q = Queue("poems", connection=redis_client, serializer=JSONSerializer)
+    assert q.finished_job_registry.count == 6
+    assert q.started_job_registry.count == 0 and redis_client.llen(q.intermediate_queue_key) == 0
+
+
+def test_batch_failure_fails_each_job_through_rq(redis_url: str, redis_client: redis.Redis) -> None:
+    s = settings(max_batch=3, retry_max=0, job_timeout_s=1, noop_delay_ms=2500)
+    svc = PoemService.from_url(redis_url, s)
+    sent = [req(topic=t) for t in "一二三"]
+    for r in sent:
+        svc.submit(r)
+    run_burst(redis_url, s)
+    got = replies(redis_client)
+    assert sorted((x.request_id, x.error.code if x.error else "") for x in got) == sorted(
+        (r.request_id, "timeout") for r in sent)
+    q = Queue("poems", connection=redis_client, serializer=JSONSerializer)
+    assert q.failed_job_registry.count == 3 and q.started_job_registry.count == 0
+
+
+# --- with the real composer (tiny random model) -----------------------------------------------
+
+@pytest.fixture
+def tiny_settings(tiny_model_dir: Path) -> QueueSettings:
+    pytest.importorskip("poetcore.compose", reason="poetcore.compose not available yet")
+    return settings(composer="real", model_path=tiny_model_dir, device="cpu")
+
+
+def test_real_composer_through_the_queue(redis_url: str, redis_client: redis.Redis,
+                                         tiny_settings: QueueSettings) -> None:
+    from poetcore.checker import check
+
+    svc = PoemService.from_url(redis_url, tiny_settings)
+    good = req(topic="秋月", options={"n": 1, "seed": 3})
+    acrostic = req(kind="acrostic", heads="春夏秋冬", topic="", options={"n": 1, "traditional": True})
+    bad_form = req(form="十四行诗", options={"n": 1})
+    for r in (good, acrostic, bad_form):
+        svc.submit(r)
+    worker = run_burst(redis_url, tiny_settings)
+    assert worker.engine is not None and worker.engine.load_s > 0 and worker.engine.device == "cpu"
+    got = {r.request_id: r for r in replies(redis_client)}
+    ok = got[good.request_id]
+    assert ok.status == "ok" and ok.poem is not None and check(ok.poem.text, form="七绝").ok
+    assert got[acrostic.request_id].status == "ok"
+    assert got[bad_form.request_id].status == "failed"
+    assert got[bad_form.request_id].error.code == "unknown_form"  # type: ignore[union-attr]
+    assert "五绝" in got[bad_form.request_id].error_message()  # type: ignore[operator]  # says what to use
+    q = Queue("poems", connection=redis_client, serializer=JSONSerializer)
+    assert q.failed_job_registry.count == 0  # bad input is answered, never retried
+
+
+def test_real_composer_batch(redis_url: str, redis_client: redis.Redis, tiny_settings: QueueSettings) -> None:
+    s = tiny_settings.model_copy(update={"max_batch": 3})
+    svc = PoemService.from_url(redis_url, s)
+    sent = [req(topic="秋月", options={"n": 1}), req(form="五绝", topic="江雪", options={"n": 1}),
+            req(rhyme="不存在", options={"n": 1})]
+    for r in sent:
+        svc.submit(r)
+    run_burst(redis_url, s)
+    got = {r.request_id: r for r in replies(redis_client)}
+    assert [got[r.request_id].status for r in sent] == ["ok", "ok", "failed"]
+    assert got[sent[1].request_id].poem.form == "五绝"  # type: ignore[union-attr]
+    assert got[sent[2].request_id].error.code == "unknown_rhyme"  # type: ignore[union-attr]
+
+

@@ -1,0 +1,202 @@
+"""Crashes, shutdowns and restarts with real processes: nothing a user asked for is lost.
+
+Workers here run as subprocesses (``python -m worker``) with the noop composer and a fixed
+delay, so "mid-job" is a window we control; heartbeats are 0.2 s with a 1 s liveness TTL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from rq import Queue
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
+from support.workers import collect, log_text, spawn_worker, wait_until
+
+from worker import keys
+from worker.client import PoemService
+from worker.connection import connect, connect_async
+from worker.embedded import RedisServer
+from worker.protocol import PoemReply, PoemRequest
+from worker.reaper import Reaper
+from worker.replies import ReplyConsumer, ReplyPublisher
+from worker.settings import QueueSettings
+
+DELAY_MS = 1500
+pytestmark = pytest.mark.timeout(60)
+
+
+def settings(**overrides: object) -> QueueSettings:
+    base: dict[str, object] = {"composer": "noop", "log_format": "text", "user_limit": 0, "chat_limit": 0,
+                               "heartbeat_interval_s": 0.2, "liveness_ttl_s": 1.0, "retry_intervals_s": [0, 0]}
+    base.update(overrides)
+    return QueueSettings(**base)
+
+
+def req(**kw: object) -> PoemRequest:
+    base: dict[str, object] = {"platform": "telegram", "chat_id": "c", "user_id": "u", "topic": "春雨"}
+    base.update(kw)
+    return PoemRequest.model_validate(base)
+
+
+def stream(client: redis.Redis) -> list[PoemReply]:
+    return [PoemReply.from_json(f[b"reply"]) for _id, f in client.xrange(keys.reply_stream("telegram"))]
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(redis_url: str, name: str, **env: object) -> subprocess.Popen[bytes]:
+        opts: dict[str, object] = {"composer": "noop", "noop_delay_ms": DELAY_MS}
+        opts.update(env)
+        proc = spawn_worker(redis_url, tmp_path, name, **opts)
+        procs.append(proc)
+        client = connect(redis_url)
+        wait_until(lambda: client.exists(keys.alive(name)) or proc.poll() is not None, 30, what=f"worker {name}")
+        assert proc.poll() is None, log_text(tmp_path, name)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+
+def running_on(client: redis.Redis, job_id: str) -> str | None:
+    job = Job.fetch(job_id, connection=client, serializer=JSONSerializer)
+    return job.worker_name if job.get_status() == JobStatus.STARTED else None
+
+
+async def test_kill_9_mid_job_then_another_worker_answers_once(
+    redis_url: str, redis_client: redis.Redis, workers: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    procs = {"w-a": workers(redis_url, "w-a"), "w-b": workers(redis_url, "w-b")}
+    svc = PoemService.from_url(redis_url, settings())
+    r = req()
+    assert svc.submit(r).accepted
+    victim = wait_until(lambda: running_on(redis_client, r.request_id), 10, what="job start")
+    survivor = next(n for n in procs if n != victim)
+    procs[victim].send_signal(signal.SIGKILL)
+    killed_at = time.monotonic()
+    requeued = wait_until(lambda: running_on(redis_client, r.request_id) == survivor, 10, what="recovery")
+    recovered_s = time.monotonic() - killed_at
+    got = await collect(ReplyConsumer(connect_async(redis_url, block_s=1), "telegram", block_ms=100), 1,
+                        timeout=10)
+    answered_s = time.monotonic() - killed_at
+    assert requeued
+    assert [(g.request_id, g.status, g.worker) for g in got] == [(r.request_id, "ok", survivor)]
+    await asyncio.sleep(0.5)
+    assert len(stream(redis_client)) == 1  # the killed run never published
+    job = Job.fetch(r.request_id, connection=redis_client, serializer=JSONSerializer)
+    assert job.meta["crashes"] == 1 and job.get_status() == JobStatus.FINISHED
+    # detection ~ liveness TTL (1 s) + heartbeat (0.2 s); the re-run itself takes DELAY_MS
+    assert recovered_s < 3.0, f"recovery took {recovered_s:.2f} s"
+    print(f"\nkill -9 recovery: job restarted on {survivor} {recovered_s:.2f} s after the kill; "
+          f"reply {answered_s:.2f} s after the kill (includes a {DELAY_MS} ms re-run)")
+    assert "requeued at the front" in log_text(tmp_path, survivor)
+
+
+def test_job_that_keeps_killing_workers_fails_with_a_reply(
+    redis_url: str, redis_client: redis.Redis, workers: Callable[..., subprocess.Popen[bytes]]
+) -> None:
+    s = settings(crash_retries=0)
+    proc = workers(redis_url, "w-doomed")
+    svc = PoemService.from_url(redis_url, s)
+    r = req(locale="en")
+    svc.submit(r)
+    wait_until(lambda: running_on(redis_client, r.request_id), 10, what="job start")
+    proc.kill()
+    wait_until(lambda: not redis_client.exists(keys.alive("w-doomed")), 5, what="liveness to lapse")
+    assert Reaper(redis_client, ["poems"], s).run_once() == 1
+    got = stream(redis_client)
+    assert [(g.status, g.error.code if g.error else None) for g in got] == [("failed", "worker_crashed")]
+    assert "stopped several times" in (got[0].error_message() or "")
+    q = Queue("poems", connection=redis_client, serializer=JSONSerializer)
+    assert q.failed_job_registry.get_job_ids() == [r.request_id] and q.started_job_registry.count == 0
+    assert not redis_client.sismember(keys.workers("poems"), "w-doomed")  # roster cleaned
+
+
+def test_job_lost_between_dequeue_and_start_is_requeued(redis_url: str, redis_client: redis.Redis) -> None:
+    s = settings()
+    svc = PoemService.from_url(redis_url, s)
+    r = req()
+    svc.submit(r)
+    q = Queue("poems", connection=redis_client, serializer=JSONSerializer)
+    redis_client.lmove(q.key, q.intermediate_queue_key)  # a worker's BLMOVE, then it died
+    reaper = Reaper(redis_client, ["poems"], s)
+    assert reaper.run_once() == 0  # first sighting: could be a live worker about to start it
+    time.sleep(s.liveness_ttl_s + 0.1)
+    redis_client.delete(keys.reaper_lock("poems"))
+    assert reaper.run_once() == 1
+    assert q.job_ids == [r.request_id] and redis_client.llen(q.intermediate_queue_key) == 0
+    assert redis_client.hlen(keys.stuck_seen("poems")) == 0
+
+
+def test_sigterm_finishes_the_current_job_then_exits(
+    redis_url: str, redis_client: redis.Redis, workers: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    proc = workers(redis_url, "w-term")
+    svc = PoemService.from_url(redis_url, settings())
+    first, second = req(), req()
+    svc.submit(first)
+    svc.submit(second)
+    wait_until(lambda: running_on(redis_client, first.request_id), 10, what="job start")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=15) == 0, log_text(tmp_path, "w-term")
+    assert [(g.request_id, g.status) for g in stream(redis_client)] == [(first.request_id, "ok")]
+    assert svc.status(second.request_id).state == "queued"  # untouched, for the next worker
+    assert not redis_client.exists(keys.alive("w-term"))
+    assert not redis_client.sismember(keys.workers("poems"), "w-term")
+    assert "warm shut down requested" in log_text(tmp_path, "w-term")
+
+
+async def test_redis_restart_with_aof_loses_nothing(
+    redis_server_factory: Callable[..., RedisServer], workers: Callable[..., subprocess.Popen[bytes]]
+) -> None:
+    server = redis_server_factory(appendonly=True, appendfsync="always")
+    url = server.url
+    client = connect(url)
+    svc = PoemService.from_url(url, settings())
+    queued = [req(topic=t) for t in "甲乙丙"]
+    for r in queued:
+        svc.submit(r)
+    pending = req(topic="丁")
+    ReplyPublisher(client).publish(PoemReply.failure(pending, "internal"))
+    got_before = await collect(ReplyConsumer(connect_async(url, block_s=1), "telegram", consumer="bot-a",
+                                             block_ms=100), 1, ack=False)  # read, not acked
+    assert got_before[0].request_id == pending.request_id
+
+    server.restart(crash=True)  # kill -9 and start again on the same port and data dir
+
+    client = connect(url)
+    assert client.llen("rq:queue:poems") == 3
+    assert client.xpending(keys.reply_stream("telegram"), "bots")["pending"] == 1
+    workers(url, "w-after", noop_delay_ms=0)
+    got = await collect(ReplyConsumer(connect_async(url, block_s=1), "telegram", consumer="bot-a", block_ms=100),
+                        4, timeout=20, linger=0.3)
+    assert sorted(g.request_id for g in got) == sorted(r.request_id for r in [*queued, pending])
+
+
+async def test_worker_and_consumer_ride_out_a_redis_restart(
+    redis_server_factory: Callable[..., RedisServer], workers: Callable[..., subprocess.Popen[bytes]]
+) -> None:
+    server = redis_server_factory(appendonly=True, appendfsync="always")
+    url = server.url
+    workers(url, "w-steady", noop_delay_ms=0)
+    consumer = ReplyConsumer(connect_async(url, block_s=1), "telegram", consumer="bot-steady", block_ms=100)
+    task = asyncio.create_task(collect(consumer, 2, timeout=30))
+    PoemService.from_url(url, settings()).submit(req(topic="前"))
+    await asyncio.sleep(1.0)
+    server.restart(crash=True)
+    PoemService.from_url(url, settings()).submit(req(topic="后"))
+    got = await task
+    assert sorted(g.poem.title for g in got if g.poem) == ["前", "后"]

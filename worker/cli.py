@@ -1,0 +1,125 @@
+"""``poetbot worker``: run poem workers (registered by ``bots.cli``; also ``python -m worker``).
+
+One process drives one device. ``--concurrency N`` starts N worker processes on this machine;
+``--gpus 0,1`` starts one per listed GPU, each with its own ``CUDA_VISIBLE_DEVICES``. To scale
+out, run more of these on more machines pointed at the same ``REDIS_URL``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from worker.settings import QueueSettings, load_settings, redact_url
+
+log = logging.getLogger(__name__)
+
+
+def _supervise(argv: list[str], envs: list[dict[str, str]]) -> int:
+    """Run one child worker per env, forward SIGTERM/SIGINT, return the worst exit code."""
+    children = [subprocess.Popen([sys.executable, "-m", "worker", *argv], env={**os.environ, **env}) for env in envs]
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    return max(child.wait() for child in children)
+
+
+def run_worker(settings: QueueSettings, queues: list[str] | None = None, *, burst: bool = False,
+               name: str | None = None) -> bool:
+    """Start one PoemWorker in this process (main thread) and serve until stopped."""
+    from worker.connection import connect
+    from worker.embedded import resolve_redis_url
+    from worker.logs import configure_logging
+    from worker.metrics import start_metrics_server
+    from worker.worker import PoemWorker
+
+    configure_logging(settings.log_level, settings.log_format)
+    url, embedded = resolve_redis_url(settings)
+    log.info("worker: using Redis at %s", redact_url(url) if settings.redis_url else f"{url} (embedded)")
+    try:
+        if settings.metrics_port is not None:
+            start_metrics_server(settings.metrics_port)
+        worker = PoemWorker(queues or [settings.queue], connection=connect(url), settings=settings, name=name)
+        return worker.work(burst=burst, logging_level=settings.log_level.upper())
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def worker_command(
+    queues: Annotated[list[str] | None, typer.Argument(help="queue names, highest priority first [default: poems]")] = None,
+    burst: Annotated[bool, typer.Option("--burst", help="exit once the queues are empty")] = False,
+    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda (auto: CUDA when visible)")] = None,
+    model: Annotated[Path | None, typer.Option("--model", help="model directory [default: shipped model]")] = None,
+    max_batch: Annotated[int | None, typer.Option("--max-batch", "--batch", min=1, max=64,
+                                                  help="serve up to N waiting requests per generate() call")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="worker processes to start on this machine")] = 1,
+    gpus: Annotated[str | None, typer.Option(help="comma-separated GPU ids: one process per GPU")] = None,
+    metrics_port: Annotated[int | None, typer.Option(help="serve Prometheus /metrics here (N, N+1, ... per process)")] = None,
+    maintenance_interval: Annotated[int | None, typer.Option(min=1, help="seconds between RQ registry cleanups")] = None,
+    redis_url: Annotated[str | None, typer.Option(help="overrides REDIS_URL; unset -> embedded redis-server",
+                                                  show_default=False)] = None,
+    composer: Annotated[str | None, typer.Option(help="real | noop (noop: queue benchmarks only)")] = None,
+    name: Annotated[str | None, typer.Option(help="worker name [default: random]")] = None,
+    env_file: Annotated[Path | None, typer.Option(help="settings file [default: $POETCORE_ENV_FILE or ./poetcore.env]")] = None,
+    log_format: Annotated[str | None, typer.Option(help="json | text")] = None,
+    log_level: Annotated[str | None, typer.Option(help="DEBUG | INFO | WARNING")] = None,
+) -> None:
+    """Run poem workers: load the model once, then compose poems from the Redis queue."""
+    try:
+        settings = load_settings(
+            env_file, device=device, model_path=model, max_batch=max_batch, metrics_port=metrics_port,
+            maintenance_interval_s=maintenance_interval, redis_url=redis_url, composer=composer,
+            log_format=log_format, log_level=log_level,
+        )
+    except (ValueError, FileNotFoundError) as exc:
+        typer.echo(f"poetbot worker: invalid settings: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    gpu_ids = [g.strip() for g in gpus.split(",") if g.strip()] if gpus else []
+    if concurrency == 1 and not gpu_ids:
+        run_worker(settings, queues, burst=burst, name=name)
+        return
+    # Several processes: pass the resolved Redis URL down so they share one (embedded) server.
+    from worker.embedded import resolve_redis_url
+
+    url, embedded = resolve_redis_url(settings)
+    child_args = [a for a in (queues or [])] + (["--burst"] if burst else [])
+    envs = []
+    slots = gpu_ids or [None] * concurrency
+    for i, gpu in enumerate(slots):
+        env = {"REDIS_URL": url}
+        if gpu is not None:
+            env["CUDA_VISIBLE_DEVICES"] = gpu
+        for key, value in {"POETCORE_DEVICE": device, "POETCORE_MODEL_PATH": model, "POETCORE_MAX_BATCH": max_batch,
+                           "POETCORE_COMPOSER": composer, "POETCORE_LOG_FORMAT": log_format,
+                           "POETCORE_LOG_LEVEL": log_level,
+                           "POETCORE_MAINTENANCE_INTERVAL_S": maintenance_interval}.items():
+            if value is not None:
+                env[key] = str(value)
+        if env_file is not None:
+            env["POETCORE_ENV_FILE"] = str(env_file)
+        if metrics_port is not None:
+            env["POETCORE_METRICS_PORT"] = str(metrics_port + i)
+        envs.append(env)
+    try:
+        code = _supervise(child_args, envs)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    raise typer.Exit(code)
+
+
+app = typer.Typer(add_completion=False, help="Poetcore poem workers (same as `poetbot worker`).")
+app.command()(worker_command)

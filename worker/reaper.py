@@ -1,0 +1,249 @@
+"""Liveness heartbeats and prompt recovery of jobs whose worker died.
+
+RQ notices a worker killed with -9 only when the job's entry in the StartedJobRegistry expires
+(job timeout + 60 s for a ``SimpleWorker``) *and* some worker runs maintenance (default every
+10 min). Far too slow for a chat. Instead, every Poetcore worker runs a ``Liveness`` thread that:
+
+1. refreshes ``poetcore:alive:<worker>`` every ``heartbeat_interval_s`` with a TTL of
+   ``liveness_ttl_s`` (a thread, so it keeps beating while the main thread generates);
+2. reaps, under a short per-queue lock so one worker does it at a time:
+
+   - started jobs whose execution belongs to a Poetcore worker with no alive key: the entry is
+     removed from the StartedJobRegistry (``ZREM`` decides who owns the recovery) and the job is
+     pushed back to the *front* of its queue. After ``crash_retries`` recoveries the job fails
+     with a ``worker_crashed`` reply instead, so a request that kills workers cannot loop;
+   - jobs moved to the intermediate list by ``BLMOVE`` but never started (killed in between);
+   - retries whose back-off elapsed (ScheduledJobRegistry), so no separate RQ scheduler process
+     is needed;
+
+3. updates the queue-depth and workers-alive gauges.
+
+Recovery time is therefore about ``liveness_ttl_s`` + one ``heartbeat_interval_s``. A worker
+that is only paused (SIGSTOP, swap storm) longer than ``liveness_ttl_s`` is treated as dead; if it
+resumes, the job runs twice and reply de-duplication keeps the user's answer single.
+Jobs of workers that are not Poetcore workers are left to RQ's own maintenance.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import redis
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
+from rq.utils import current_timestamp, parse_composite_key
+
+from worker import keys
+from worker.metrics import JOBS, QUEUE_DEPTH, RECOVERY, WORKERS_ALIVE
+from worker.protocol import PoemReply
+from worker.replies import ReplyPublisher
+from worker.settings import QueueSettings
+
+log = logging.getLogger(__name__)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class Reaper:
+    """One reaping pass over a set of queues (stateless apart from the Redis connection)."""
+
+    def __init__(self, connection: redis.Redis, queue_names: list[str], settings: QueueSettings) -> None:
+        self.connection = connection
+        self.settings = settings
+        self.queues = [Queue(n, connection=connection, serializer=JSONSerializer) for n in queue_names]
+        self.publisher = ReplyPublisher.from_settings(connection, settings)
+
+    def run_once(self) -> int:
+        """Reap every queue whose lock we get; returns how many jobs were recovered or failed."""
+        done = 0
+        lock_ms = max(int(self.settings.heartbeat_interval_s * 2000), 500)
+        for queue in self.queues:
+            if not self.connection.set(keys.reaper_lock(queue.name), "1", nx=True, px=lock_ms):
+                continue
+            done += self._reap_started(queue)
+            done += self._reap_intermediate(queue)
+            self._enqueue_due_retries(queue)
+            self._forget_dead_workers(queue)
+        return done
+
+    def is_alive(self, worker_name: str) -> bool:
+        return bool(self.connection.exists(keys.alive(worker_name)))
+
+    def _ours(self, queue: Queue, worker_name: str) -> bool:
+        return bool(self.connection.sismember(keys.workers(queue.name), worker_name))
+
+    def _reap_started(self, queue: Queue) -> int:
+        registry = queue.started_job_registry
+        done = 0
+        for raw in self.connection.zrange(registry.key, 0, -1):
+            composite = _text(raw)
+            job_id, _execution = parse_composite_key(composite)
+            owner = _text(self.connection.hget(f"rq:execution:{composite}", "worker_name") or b"")
+            if not owner:
+                owner = _text(self.connection.hget(f"rq:job:{job_id}", "worker_name") or b"")
+            if not owner or not self._ours(queue, owner) or self.is_alive(owner):
+                continue
+            if not self.connection.zrem(registry.key, composite):
+                continue  # another reaper got it
+            self.connection.delete(f"rq:execution:{composite}")
+            self.connection.lrem(queue.intermediate_queue_key, 0, job_id)
+            done += self._recover(queue, job_id, owner)
+        return done
+
+    def _reap_intermediate(self, queue: Queue) -> int:
+        """Jobs popped by BLMOVE whose worker died before registering them as started."""
+        seen_key = keys.stuck_seen(queue.name)
+        ids = [_text(x) for x in self.connection.lrange(queue.intermediate_queue_key, 0, -1)]
+        started = {parse_composite_key(_text(x))[0] for x in self.connection.zrange(queue.started_job_registry.key, 0, -1)}
+        now_ms = int(time.time() * 1000)
+        grace_ms = int(self.settings.liveness_ttl_s * 1000)
+        done = 0
+        for job_id in ids:
+            if job_id in started:
+                continue
+            self.connection.hsetnx(seen_key, job_id, now_ms)
+            first = int(self.connection.hget(seen_key, job_id) or now_ms)
+            if now_ms - first < grace_ms:
+                continue
+            if self.connection.lrem(queue.intermediate_queue_key, 1, job_id):
+                done += self._recover(queue, job_id, "")
+            self.connection.hdel(seen_key, job_id)
+        # forget entries that left the intermediate list normally
+        known = {_text(k) for k in self.connection.hkeys(seen_key)}
+        gone = known - set(ids)
+        if gone:
+            self.connection.hdel(seen_key, *gone)
+        return done
+
+    def _recover(self, queue: Queue, job_id: str, dead_worker: str) -> int:
+        try:
+            job = Job.fetch(job_id, connection=self.connection, serializer=JSONSerializer)
+        except NoSuchJobError:
+            return 0
+        crashes = int(job.meta.get("crashes", 0)) + 1
+        job.meta["crashes"] = crashes
+        since = self._last_beat_age(dead_worker)
+        request = job.args[0] if job.args else {}
+        rid = request.get("request_id") if isinstance(request, dict) else None
+        if crashes > self.settings.crash_retries:
+            log.error("reaper: job %s lost its worker %s %d times; failing it", job_id, dead_worker or "?", crashes,
+                      extra={"request_id": rid})
+            with self.connection.pipeline() as pipe:
+                job.set_status(JobStatus.FAILED, pipeline=pipe)
+                job.save_meta()
+                job._handle_failure(f"worker died {crashes} times while running this job", pipe,
+                                    worker_name=dead_worker)
+                pipe.execute()
+            JOBS.labels(status="failed").inc()
+            if isinstance(request, dict) and rid:
+                self.publisher.publish(PoemReply.failure(request, "worker_crashed"))
+            return 1
+        job.started_at = None
+        job.ended_at = None
+        queue._enqueue_job(job, at_front=True)  # saves meta too
+        JOBS.labels(status="recovered").inc()
+        if since is not None:
+            RECOVERY.observe(since)
+        log.warning("reaper: worker %s died running %s; requeued at the front (%.2f s after its last heartbeat)",
+                    dead_worker or "?", job_id, since if since is not None else -1.0, extra={"request_id": rid})
+        return 1
+
+    def _last_beat_age(self, worker_name: str) -> float | None:
+        if not worker_name:
+            return None
+        for queue in self.queues:
+            raw = self.connection.hget(keys.worker_beats(queue.name), worker_name)
+            if raw:
+                return max(0.0, time.time() - float(raw))
+        return None
+
+    def _enqueue_due_retries(self, queue: Queue) -> None:
+        registry = queue.scheduled_job_registry
+        for job_id in registry.get_jobs_to_schedule(current_timestamp()):
+            if not self.connection.zrem(registry.key, job_id):
+                continue
+            try:
+                job = Job.fetch(job_id, connection=self.connection, serializer=JSONSerializer)
+            except NoSuchJobError:
+                continue
+            queue._enqueue_job(job, at_front=job.should_enqueue_at_front())
+            log.info("reaper: retry of %s is due; enqueued", job_id)
+
+    def _forget_dead_workers(self, queue: Queue) -> None:
+        """Drop dead workers from the roster once none of their jobs remain to recover."""
+        names = [_text(n) for n in self.connection.smembers(keys.workers(queue.name))]
+        alive = 0
+        for name in names:
+            if self.is_alive(name):
+                alive += 1
+            else:
+                self.connection.srem(keys.workers(queue.name), name)
+                self.connection.hdel(keys.worker_beats(queue.name), name)
+        WORKERS_ALIVE.labels(queue=queue.name).set(alive)
+        QUEUE_DEPTH.labels(queue=queue.name).set(self.connection.llen(queue.key))
+
+
+class Liveness:
+    """Background thread of one worker: heartbeat, then reap, every ``heartbeat_interval_s``."""
+
+    def __init__(self, connection: redis.Redis, worker_name: str, queue_names: list[str],
+                 settings: QueueSettings) -> None:
+        self.connection = connection
+        self.worker_name = worker_name
+        self.queue_names = queue_names
+        self.settings = settings
+        self.reaper = Reaper(connection, queue_names, settings)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"liveness-{worker_name}", daemon=True)
+
+    def beat(self) -> None:
+        ttl_ms = int(self.settings.liveness_ttl_s * 1000)
+        with self.connection.pipeline() as pipe:
+            pipe.set(keys.alive(self.worker_name), str(time.time()), px=ttl_ms)
+            for name in self.queue_names:
+                pipe.sadd(keys.workers(name), self.worker_name)
+                pipe.hset(keys.worker_beats(name), self.worker_name, str(time.time()))
+            pipe.execute()
+
+    def start(self) -> Liveness:
+        self.beat()  # alive before the first job can be taken
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        # After losing Redis, every worker's alive key may have lapsed: wait one liveness TTL of
+        # good beats before judging others, so they get the chance to beat again first.
+        healthy_since: float | None = time.monotonic()
+        while not self._stop.wait(self.settings.heartbeat_interval_s):
+            try:
+                self.beat()
+                if healthy_since is None:
+                    healthy_since = time.monotonic()
+                elif time.monotonic() - healthy_since >= self.settings.liveness_ttl_s:
+                    self.reaper.run_once()
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                log.warning("liveness: Redis unavailable (%s); will retry", exc)
+                healthy_since = None
+            except Exception:
+                log.exception("liveness: reaper pass failed")
+
+    def stop(self) -> None:
+        """Stop beating and leave the roster (a clean exit is not a crash)."""
+        self._stop.set()
+        self._thread.join(timeout=self.settings.heartbeat_interval_s * 2 + 5)
+        try:
+            with self.connection.pipeline() as pipe:
+                pipe.delete(keys.alive(self.worker_name))
+                for name in self.queue_names:
+                    pipe.srem(keys.workers(name), self.worker_name)
+                    pipe.hdel(keys.worker_beats(name), self.worker_name)
+                pipe.execute()
+        except redis.RedisError as exc:
+            log.warning("liveness: could not deregister %s: %s", self.worker_name, exc)
