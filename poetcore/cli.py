@@ -97,6 +97,33 @@ def baseline_command(
     console.print_json(json.dumps(baseline_report(data_dir, model, max_valid=max_valid)))
 
 
+@app.command("ship")
+def ship_command(
+    run: Annotated[Path, typer.Argument(help="Training run directory (with final/ and summary.json).")],
+    data_dir: Annotated[Path, typer.Option("--data")] = Path("data/corpus"),
+    dest: Annotated[Path | None, typer.Option(help="Target directory (default: the package's shipped model).")] = None,
+    skip_baseline: Annotated[bool, typer.Option("--skip-baseline", help="Do not compute the 3-gram bpc.")] = False,
+) -> None:
+    """Copy a trained model into the package with a model card (data, config, time, bpc vs 3-gram)."""
+    from poetcore.evaluate import baseline_report
+    from poetcore.modelcard import ship_model
+
+    if not (run / "final" / "config.json").exists():
+        raise _fail(f"{run}/final has no model; train first with `poetcore train --out {run}`.")
+    baseline = None
+    if not skip_baseline:
+        if not (data_dir / "manifest.json").exists():
+            raise _fail(f"no prepared corpus in {data_dir} for the baseline; pass --data or --skip-baseline.")
+        baseline = baseline_report(data_dir, run / "final")
+    try:
+        target = ship_model(run, dest, baseline=baseline, corpus_manifest=data_dir / "manifest.json")
+    except (FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"shipped {run / 'final'} -> {target}")
+    if baseline:
+        console.print_json(json.dumps(baseline))
+
+
 @app.command("compose")
 def compose_command(
     topic: Annotated[str, typer.Argument(help="Topic, e.g. 秋月 (or the head characters with --acrostic).")],

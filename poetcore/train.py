@@ -24,7 +24,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, get_cosine_schedule_with_warmup
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
 from poetcore.data.corpus import load_split
 from poetcore.modeling import TrainPreset, new_model
@@ -224,7 +224,19 @@ def train(
         betas=(0.9, 0.95),
         fused=dev.type == "cuda",
     )
-    sched = get_cosine_schedule_with_warmup(opt, preset.warmup_steps, steps)
+    started = time.monotonic() - state.elapsed_s
+
+    def lr_factor(step: int) -> float:
+        # Warm-up, then cosine decay over whichever budget runs out first (steps or wall clock), so a
+        # run capped by --max-minutes still ends with a small learning rate instead of mid-schedule.
+        if step < preset.warmup_steps:
+            return (step + 1) / preset.warmup_steps
+        progress = (step - preset.warmup_steps) / max(1, steps - preset.warmup_steps)
+        if minutes is not None:
+            progress = max(progress, (time.monotonic() - started) / (minutes * 60))
+        return max(0.02, 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
     if resume and (ckpt_dir / "optimizer.pt").exists():
         opt_state = torch.load(ckpt_dir / "optimizer.pt", map_location=dev, weights_only=False)
         opt.load_state_dict(opt_state["optimizer"])
@@ -233,7 +245,6 @@ def train(
 
     sampler = PromptSampler(tokenizer, rng)
     metrics_path = out_dir / "metrics.jsonl"
-    started = time.monotonic() - state.elapsed_s
     model.train()
 
     def save_checkpoint() -> None:
@@ -296,6 +307,11 @@ def train(
                 running += float(loss.detach())
                 count += 1
                 progress.update(task, completed=state.step, loss=running / count)
+                if state.step % 50 == 0:
+                    log.info(
+                        "trainer: step %d loss %.4f lr %.2e elapsed %.1f min",
+                        state.step, running / count, sched.get_last_lr()[0], (time.monotonic() - started) / 60,
+                    )
                 if state.step % preset.eval_every == 0 or state.step >= steps:
                     bpc = run_eval()
                     progress.update(task, bpc=f"{bpc:.3f}")

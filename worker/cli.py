@@ -89,7 +89,14 @@ def worker_command(
         raise typer.Exit(2) from exc
     gpu_ids = [g.strip() for g in gpus.split(",") if g.strip()] if gpus else []
     if concurrency == 1 and not gpu_ids:
-        run_worker(settings, queues, burst=burst, name=name)
+        from poetcore.errors import ModelLoadError
+        from worker.engine import DeviceError
+
+        try:
+            run_worker(settings, queues, burst=burst, name=name)
+        except (DeviceError, ModelLoadError) as exc:
+            typer.echo(f"poetbot worker: cannot start: {exc}", err=True)
+            raise typer.Exit(2) from exc
         return
     # Several processes: pass the resolved Redis URL down so they share one (embedded) server.
     from worker.embedded import resolve_redis_url

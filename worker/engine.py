@@ -111,6 +111,10 @@ class Engine:
         return self.composer.compose(**args.as_kwargs())
 
 
+class DeviceError(RuntimeError):
+    """The requested device cannot be used (message says what to change)."""
+
+
 def resolve_device(requested: str) -> str:
     """``auto`` -> ``cuda`` when a GPU is visible (after CUDA_VISIBLE_DEVICES), else ``cpu``."""
     if requested not in {"auto", "cpu", "cuda"}:
@@ -122,7 +126,7 @@ def resolve_device(requested: str) -> str:
     if torch.cuda.is_available():
         return "cuda"
     if requested == "cuda":
-        raise RuntimeError(
+        raise DeviceError(
             "--device cuda was asked for but torch sees no CUDA device (check the driver, the CUDA build of "
             "torch and CUDA_VISIBLE_DEVICES); use --device cpu or --device auto"
         )
@@ -136,10 +140,18 @@ def load_engine(settings: QueueSettings) -> Engine:
         engine = Engine(NoopComposer(settings.noop_delay_ms / 1000), "none", "noop", 0.0)
         log.warning("engine: using the noop composer (queue benchmarks only; answers are not poems)")
         return engine
+    path: Path | None = settings.model_path
+    if path is not None and not (Path(path) / "config.json").is_file():
+        # Fail before the slow torch import, with the same advice the composer gives.
+        from poetcore.errors import ModelLoadError
+
+        raise ModelLoadError(
+            f"no model at {path} (config.json missing). Train one with `poetcore train` or point "
+            "--model / POETCORE_MODEL_PATH at a saved model directory."
+        )
     device = resolve_device(settings.device)
     from poetcore.compose import Composer
 
-    path: Path | None = settings.model_path
     composer = Composer.from_pretrained(str(path) if path else None, device=device)
     load_s = time.perf_counter() - start
     MODEL_LOAD.labels(device=device).set(load_s)

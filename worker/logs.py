@@ -60,8 +60,10 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str = "INFO", fmt: str = "json", stream: Any = None) -> None:
-    """Install one root handler (JSON or text); RQ then keeps its own handlers off."""
+    """Install our root handler (JSON or text), replacing one installed earlier; with a root
+    handler present RQ does not add its own."""
     handler = logging.StreamHandler(stream or sys.stderr)
+    handler.set_name("poetcore")
     handler.addFilter(RequestIdFilter())
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
@@ -69,6 +71,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json", stream: Any = None
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
     root = logging.getLogger()
     for old in list(root.handlers):
-        root.removeHandler(old)
+        if old.get_name() == "poetcore":
+            root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())

@@ -262,8 +262,10 @@ class ReplyConsumer:
             taken = await self.client.set(state_key, lease, px=self.lease_ms)
         if taken:
             attempts_key = keys.delivery_attempts(self.platform, reply.request_id)
-            attempt = int(await self.client.incr(attempts_key))
-            await self.client.expire(attempts_key, self.dedupe_ttl_s)
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.incr(attempts_key)
+                pipe.expire(attempts_key, self.dedupe_ttl_s)
+                attempt = int((await pipe.execute())[0])
             if attempt > self.max_attempts:
                 with request_context(request_id):
                     log.error("replies: giving up on %s after %d failed sends", request_id, attempt - 1)
@@ -284,9 +286,12 @@ class ReplyConsumer:
     async def ack(self, delivery: Delivery) -> float:
         """Mark the request sent and XACK the entry; returns the delivery lag in seconds."""
         reply = delivery.reply
-        await self.client.set(keys.delivery(self.platform, reply.request_id), "sent", ex=self.dedupe_ttl_s)
-        await self.client.xack(self.stream, self.group, delivery.entry_id)
-        await self.client.delete(keys.delivery_attempts(self.platform, reply.request_id))
+        # "sent" must be recorded before the XACK: a crash in between then only re-acks, never re-sends.
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.set(keys.delivery(self.platform, reply.request_id), "sent", ex=self.dedupe_ttl_s)
+            pipe.xack(self.stream, self.group, delivery.entry_id)
+            pipe.delete(keys.delivery_attempts(self.platform, reply.request_id))
+            await pipe.execute()
         self._inflight.discard(delivery.entry_id)
         lag = observe_reply_delivered(reply)
         with request_context(reply.request_id):

@@ -50,7 +50,7 @@ def _request_id(msg: IncomingMessage) -> str:
     retry, restart mid-update) is recognised by the queue as a duplicate instead of a second poem."""
     if not msg.message_id:
         return new_request_id()
-    rid = _UNSAFE_ID.sub("", f"{msg.platform[:2]}{msg.chat_id}_{msg.message_id}")
+    rid = _UNSAFE_ID.sub("", f"{msg.platform}_{msg.chat_id}_{msg.message_id}")
     return rid if 0 < len(rid) <= 64 else new_request_id()
 
 
@@ -118,10 +118,11 @@ class ChatCore:
         if cmd.name == "cancel":
             return reply(await self._cancel(msg))
         if cmd.name == "start":
-            return reply(t("start", loc, help=self._help(loc)))
-        return reply(self._help(loc))
+            return reply(t("start", loc, help=self.help_text(loc)))
+        return reply(self.help_text(loc))
 
-    def _help(self, locale: str | None) -> str:
+    def help_text(self, locale: str | None) -> str:
+        """The /help answer (also the console demo's banner)."""
         return t("help", locale, default_form=self.settings.default_form, max_topic=self.settings.max_topic_chars)
 
     @staticmethod

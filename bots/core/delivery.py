@@ -41,6 +41,20 @@ async def run_delivery(core: ChatCore, consumer: ReplyConsumer, send: SendReply)
     ``PermanentDeliveryError`` is acknowledged and dropped; any other exception leaves the reply
     pending, and the consumer retries it later (up to its ``max_attempts``).
     """
+    loop = asyncio.create_task(_deliver_all(core, consumer, send), name=f"delivery:{consumer.platform}")
+    try:
+        await asyncio.shield(loop)
+    except asyncio.CancelledError:
+        # redis-py's asyncio client (8.1 on Python 3.11) sometimes swallows a cancellation that lands
+        # in a blocking XREADGROUP/XAUTOCLAIM, and the consumer would read on forever. Stopping the
+        # consumer ends its loop within one block time whatever happened to the cancel.
+        consumer.stop()
+        loop.cancel()
+        await asyncio.wait({loop}, timeout=consumer.block_ms / 1000 + 5)
+        raise
+
+
+async def _deliver_all(core: ChatCore, consumer: ReplyConsumer, send: SendReply) -> None:
     async for delivery in consumer.replies():
         reply = delivery.reply
         try:

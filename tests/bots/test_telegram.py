@@ -106,8 +106,7 @@ async def test_group_chat_addressing(polling_bot: TelegramBot, fake_telegram: Fa
                                      answered: bool) -> None:
     await fake_telegram.user_says(-100200, text)
     await fake_telegram.user_says(-100200, "/forms@poetbot")  # a marker: everything before it was handled
-    got = await wait_messages(fake_telegram, -100200, 1)
-    await asyncio.sleep(0.05)
+    await fake_telegram.wait_for(lambda f: any(m.text.startswith("支持的诗体") for m in f.chat(-100200)))
     got = texts(fake_telegram, -100200)
     assert len(got) == (2 if answered else 1), got
     assert got[-1].startswith("支持的诗体")
@@ -267,6 +266,7 @@ async def test_reply_without_ack_is_sent_as_a_reply(delivering_bot: TelegramBot,
                                                     service: PoemService, core: ChatCore) -> None:
     user_msg = await fake_telegram.user_says(3002, "/poem 秋月")
     await wait_messages(fake_telegram, 3002, 1)
+    await fake_telegram.wait_for(lambda f: f.chat_actions)  # the ack id is stored by now
     request = accepted_request(service)
     await core.forget_ack("telegram", request.request_id)  # e.g. the ack TTL ran out
     publish(service, PoemReply.failure(request, "timeout"))

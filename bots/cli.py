@@ -1,0 +1,170 @@
+"""``poetbot``: serve the chat front-ends, try the bot in a terminal, or run poem workers.
+
+    poetbot serve [--embedded-worker]   Telegram and/or Discord, whichever tokens are configured
+    poetbot demo                        console chat with an embedded Redis and worker (no token)
+    poetbot worker                      poem workers (see ``worker.cli``)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bots.core.settings import BotSettings, load_bot_settings
+from worker.cli import worker_command
+from worker.settings import QueueSettings, load_settings, redact_url
+
+app = typer.Typer(
+    name="poetbot",
+    help="Poetcore chat bots: serve Telegram/Discord, try the console demo, run poem workers.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+log = logging.getLogger("bots.cli")
+
+EnvFile = Annotated[Path | None, typer.Option(help="settings file [default: $POETCORE_ENV_FILE or ./poetcore.env]")]
+
+
+def _load(env_file: Path | None, **queue_overrides: Any) -> tuple[BotSettings, QueueSettings]:
+    try:
+        return load_bot_settings(env_file), load_settings(env_file, **queue_overrides)
+    except (ValueError, FileNotFoundError) as exc:
+        typer.echo(f"poetbot: invalid settings: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+FrontEnd = Callable[[], Awaitable[None]]
+
+
+def _front_ends(settings: BotSettings, queue_settings: QueueSettings, url: str) -> dict[str, FrontEnd]:
+    """The front-ends whose tokens are configured, each with its own ChatCore and reply consumer."""
+    from bots.core.chat import ChatCore
+    from worker.client import PoemService
+    from worker.replies import ReplyConsumer
+
+    def core() -> ChatCore:
+        return ChatCore(PoemService.from_url(url, queue_settings), settings)
+
+    found: dict[str, FrontEnd] = {}
+    if settings.telegram_token_value:
+        from bots.telegram import run_telegram
+
+        found["telegram"] = lambda: run_telegram(
+            core(), settings, ReplyConsumer.from_settings(queue_settings, "telegram", url)
+        )
+    if settings.discord_token_value:
+        try:
+            from bots.discord import DiscordSettings, run_discord
+        except ImportError as exc:
+            typer.echo(
+                f"poetbot serve: DISCORD_TOKEN is set but the Discord front-end cannot load ({exc}); "
+                "install it with `pip install 'poetcore[discord]'`, or unset DISCORD_TOKEN.",
+                err=True,
+            )
+            raise typer.Exit(2) from exc
+        discord_settings = DiscordSettings.from_bot_settings(settings)
+        found["discord"] = lambda: run_discord(
+            core(), discord_settings, ReplyConsumer.from_settings(queue_settings, "discord", url)
+        )
+    return found
+
+
+async def _serve_all(front_ends: dict[str, FrontEnd]) -> None:
+    """Run every front-end until SIGINT/SIGTERM, or until one fails (then stop the others)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    tasks = {asyncio.create_task(run(), name=name): name for name, run in front_ends.items()}
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait({*tasks, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (*tasks, stopper):
+        task.cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    failures = [(tasks[t], r) for t, r in zip(tasks, results, strict=True) if isinstance(r, Exception)]
+    if failures:
+        name, exc = failures[0]
+        raise RuntimeError(f"{name} front-end stopped: {exc}") from exc
+
+
+@app.command("serve")
+def serve_command(
+    embedded_worker: Annotated[
+        bool, typer.Option("--embedded-worker", help="also run a poem worker on this machine (single-box set-ups)")
+    ] = False,
+    env_file: EnvFile = None,
+    log_level: Annotated[str, typer.Option(help="DEBUG | INFO | WARNING")] = "INFO",
+) -> None:
+    """Serve the chat front-ends whose tokens are set (TELEGRAM_TOKEN, DISCORD_TOKEN)."""
+    from worker.embedded import resolve_redis_url, start_worker_process
+    from worker.logs import configure_logging
+
+    settings, queue_settings = _load(env_file)
+    configure_logging(log_level, queue_settings.log_format)
+    if not (settings.telegram_token_value or settings.discord_token_value):
+        typer.echo(
+            "poetbot serve: no front-end configured. Set TELEGRAM_TOKEN (see docs/telegram.md) and/or "
+            "DISCORD_TOKEN (see docs/discord.md), or try the bot without a token: `poetbot demo`.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    url, embedded = resolve_redis_url(queue_settings)
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        front_ends = _front_ends(settings, queue_settings, url)
+        log.info("poetbot: serving %s with Redis at %s", ", ".join(front_ends),
+                 redact_url(url) if queue_settings.redis_url else f"{url} (embedded)")
+        if embedded_worker:
+            worker = start_worker_process(url, log_path=Path(queue_settings.data_dir) / "worker.log")
+            log.info("poetbot: embedded worker started (pid %d, log in %s/worker.log)", worker.pid,
+                     queue_settings.data_dir)
+        asyncio.run(_serve_all(front_ends))
+    except Exception as exc:
+        typer.echo(f"poetbot serve: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                worker.wait(60)
+        if embedded is not None:
+            embedded.stop()
+
+
+@app.command("demo")
+def demo_command(
+    lang: Annotated[str, typer.Option("--lang", help="zh | en: language of the bot's answers")] = "zh",
+    worker: Annotated[bool, typer.Option("--worker/--no-worker", help="start a poem worker for the demo")] = True,
+    env_file: EnvFile = None,
+) -> None:
+    """Chat with the bot in this terminal (pipe commands in to script it). No token needed."""
+    from bots.console import run_demo
+
+    settings, queue_settings = _load(env_file)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        code = asyncio.run(run_demo(settings, queue_settings, locale=lang, start_worker=worker))
+    except KeyboardInterrupt:
+        code = 130
+    raise typer.Exit(code)
+
+
+app.command("worker")(worker_command)
+
+
+def main() -> None:  # pragma: no cover - the console script calls app()
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())
