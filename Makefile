@@ -22,8 +22,10 @@ lint: setup
 test: setup lint
 	$(BIN)/pytest
 
+# Interactive console chat in a terminal; a short scripted session when piped or in CI.
+DEMO_SCRIPT := /poem 秋月 七绝\n/cang 春夏秋冬 七绝\n/poem 送别 五律 韵=东\n/check 床前明月光，疑是地上霜。举头望明月，低头思故乡。\n/forms\n
 demo: setup
-	$(BIN)/poetbot demo
+	@if [ -t 0 ]; then $(BIN)/poetbot demo; else printf '$(DEMO_SCRIPT)' | $(BIN)/poetbot demo; fi
 
 bench: setup
 	$(BIN)/poetcore bench

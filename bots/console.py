@@ -26,6 +26,7 @@ from typing import TextIO
 
 from bots.core.chat import ChatCore
 from bots.core.delivery import run_delivery
+from bots.core.messages import t
 from bots.core.models import IncomingMessage, OutgoingMessage
 from bots.core.settings import BotSettings
 from worker.protocol import PoemReply
@@ -105,7 +106,7 @@ async def _interactive(session: DemoSession, stdin: TextIO, worker: subprocess.P
         if line.strip():
             await session.say(line.strip())
         if worker is not None and worker.poll() is not None:
-            session.print("⚠ 作诗进程已退出 / the worker process exited; see " + WORKER_LOG)
+            session.print(t("demo_worker_exited", session.locale, log=WORKER_LOG))
             return
 
 

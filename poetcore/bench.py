@@ -88,7 +88,7 @@ def run_bench(
     throughput: dict[str, float] = {}
     for b in batch_sizes or [1, 16, 64]:
         reqs = [ComposeRequest("秋月", "七绝", n=1, seed=k) for k in range(b)]
-        rounds = max(1, min(5, 64 // b))
+        rounds = max(1, min(5, repeats, 64 // b))
         _sync(dev)
         t = time.perf_counter()
         for _ in range(rounds):
@@ -101,7 +101,7 @@ def run_bench(
         "load_s": load_s,
         "latency": latency,
         "throughput_poems_per_s": throughput,
-        "constraint_overhead": constraint_overhead(composer),
+        "constraint_overhead": constraint_overhead(composer, repeats=max(1, min(5, repeats))),
     }
 
 

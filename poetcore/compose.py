@@ -22,6 +22,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessorLis
 from poetcore.chars import is_han, to_simplified, to_traditional
 from poetcore.checker import CheckReport, check
 from poetcore.constraints import (
+    REPEAT_POLICIES,
     PoemConstraintLogitsProcessor,
     PoemSpec,
     RepeatPolicy,
@@ -185,7 +186,7 @@ class Composer:
         form = get_form(req.form)
         heads: tuple[str, ...] | None = None
         if req.heads:
-            raw_heads = "".join(req.heads).strip()
+            raw_heads = "".join("".join(req.heads).split())  # "春 夏 秋 冬" means 春夏秋冬
             non_han = [ch for ch in raw_heads if not is_han(ch)]
             if non_han:
                 raise PoetcoreInputError(
@@ -215,6 +216,12 @@ class Composer:
         if not 1 <= req.n <= MAX_CANDIDATES:
             raise PoetcoreInputError(
                 "bad_n", f"候选数 n 须在 1 到 {MAX_CANDIDATES} 之间。", f"n must be between 1 and {MAX_CANDIDATES}."
+            )
+        if req.repeat not in REPEAT_POLICIES:
+            raise PoetcoreInputError(
+                "bad_repeat",
+                f"重复字选项须为 none、dieci（只许叠字）或 any，不能是“{req.repeat}”。",
+                f"repeat must be none, dieci (叠字 only) or any, not {req.repeat!r}.",
             )
         seed = req.seed if req.seed is not None else random.SystemRandom().randrange(2**31)
         return _Prepared(req, form, topic, heads, rhyme_gid, topic_keywords(topic), seed)
@@ -330,8 +337,7 @@ class Composer:
             if keep_all:
                 results.append(cands)
             elif cands:
-                best = cands[0]
-                results.append(best.to_traditional() if p.request.traditional else best)
+                results.append(self._best_traditional(cands) if p.request.traditional else cands[0])
             else:
                 results.append(
                     PoetcoreInputError(
@@ -341,6 +347,20 @@ class Composer:
                     )
                 )
         return results
+
+    @staticmethod
+    def _best_traditional(cands: list[Poem]) -> Poem:
+        """The best candidate whose traditional text still passes the checker, in traditional.
+
+        OpenCC can pick a traditional character with fewer readings than the merged simplified
+        one (叹 -> 嘆 平 only, 凭 -> 憑), so a correct simplified poem may fail `poetcore check`
+        once converted (about 2% of correct corpus poems do). Falls back to the best candidate.
+        """
+        for cand in cands:
+            trad = cand.to_traditional()
+            if check(trad.text, form=trad.form).ok:
+                return trad
+        return cands[0].to_traditional()
 
     def _decode(self, p: _Prepared, ids: list[int], logp: torch.Tensor, proc, row: int) -> Poem | None:
         m = self.masks

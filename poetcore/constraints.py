@@ -14,6 +14,7 @@ characters); Python only loops over rows and variants (at most 4), never over th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -29,6 +30,8 @@ from poetcore.rhymes import RhymeTable, Tone
 
 RepeatPolicy = Literal["none", "dieci", "any"]
 """Character repeats inside a poem: never; only 叠字 (the same character twice in a row, e.g. 萧萧); any."""
+REPEAT_POLICIES: tuple[str, ...] = ("none", "dieci", "any")
+"""The values of `RepeatPolicy`, for validating user input."""
 
 MIN_RHYME_GROUP_SIZE = 12
 """平声 groups with fewer usable characters in the vocabulary are only used when asked for by name:
@@ -61,30 +64,40 @@ class VocabMasks:
             if len(text) == 1 and is_han(text):
                 self.char_of[i] = text
                 self.id_of.setdefault(text, i)
-        can_ping = torch.zeros(V, dtype=torch.bool)
-        can_ze = torch.zeros(V, dtype=torch.bool)
+        # Plain lists first, one tensor each at the end: per-element tensor writes over an 8k
+        # vocabulary cost over a second at every model load.
+        can_ping_l = [False] * V
+        can_ze_l = [False] * V
+        canon_l = list(range(V))  # token id -> first token id of the same character
         self.ping_groups = table.ping_group_ids()
         gindex = {g: k for k, g in enumerate(self.ping_groups)}
-        group_mask = torch.zeros(len(self.ping_groups), V, dtype=torch.bool)  # (G, V)
-        canon = torch.arange(V)
+        group_rows: list[int] = []
+        group_cols: list[int] = []
         self.tones: list[frozenset[Tone]] = [frozenset()] * V
+        self.groups_of: list[frozenset[int]] = [frozenset()] * V
         for i, ch in enumerate(self.char_of):
             if ch is None:
                 continue
             tones = table.tones(ch)
             self.tones[i] = tones
-            can_ping[i] = Tone.PING in tones
-            can_ze[i] = Tone.ZE in tones
-            for g in table.ping_groups(ch):
-                group_mask[gindex[g], i] = True
-            canon[i] = self.id_of[ch]
+            can_ping_l[i] = Tone.PING in tones
+            can_ze_l[i] = Tone.ZE in tones
+            gs = frozenset(gindex[g] for g in table.ping_groups(ch))
+            self.groups_of[i] = gs
+            group_rows.extend(gs)
+            group_cols.extend([i] * len(gs))
+            canon_l[i] = self.id_of[ch]
+        can_ping = torch.tensor(can_ping_l, dtype=torch.bool)
+        can_ze = torch.tensor(can_ze_l, dtype=torch.bool)
+        group_mask = torch.zeros(len(self.ping_groups), V, dtype=torch.bool)  # (G, V)
+        group_mask[torch.tensor(group_rows, dtype=torch.long), torch.tensor(group_cols, dtype=torch.long)] = True
+        canon = torch.tensor(canon_l, dtype=torch.long)  # (V,)
         known = can_ping | can_ze
         self.known = known
         # (4, V): rows indexed by a requirement code.
         self.tone_table = torch.stack([torch.zeros(V, dtype=torch.bool), can_ping, can_ze, known])
         self.group_mask = group_mask
         self.group_mask_f = group_mask.float()
-        self.groups_of: list[frozenset[int]] = [frozenset(group_mask[:, i].nonzero().flatten().tolist()) for i in range(V)]
         self.canonical_of: list[int] = canon.tolist()
         self.group_sizes = group_mask.sum(1)  # (G,)
         self.canonical = canon  # token id -> first token id of the same character
@@ -126,6 +139,26 @@ class PoemSpec:
     topic: str = ""  # characters to favour (soft bias)
     repeat: RepeatPolicy = "dieci"
     variants: tuple[int, ...] | None = None  # indices of allowed variants (None: all)
+
+    def __post_init__(self) -> None:
+        # Fail here, naming the bad value, rather than deep inside generate() (a short heads
+        # tuple used to surface as a bare zip() error, an unknown repeat policy as "none").
+        if self.repeat not in REPEAT_POLICIES:
+            raise ValueError(f"repeat must be one of {', '.join(REPEAT_POLICIES)}, got {self.repeat!r}")
+        if self.heads is not None:
+            if len(self.heads) != self.form.n_lines:
+                raise ValueError(
+                    f"heads {self.heads!r} has {len(self.heads)} characters; {self.form.name} needs {self.form.n_lines}"
+                )
+            bad = [h for h in self.heads if not (isinstance(h, str) and len(h) == 1)]
+            if bad:
+                raise ValueError(f"each head must be one character, got {bad!r}")
+        if self.variants is not None:
+            out = [v for v in self.variants if not 0 <= v < len(self.form.variants)]
+            if out or not self.variants:
+                raise ValueError(
+                    f"variants {self.variants!r}: need indices in 0..{len(self.form.variants) - 1} for {self.form.name}"
+                )
 
 
 @dataclass
@@ -207,6 +240,8 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
             raise ValueError("specs must name at least one row")
         if prompt_length < 0:
             raise ValueError(f"prompt_length must be >= 0, got {prompt_length}")
+        if not math.isfinite(topic_bias):
+            raise ValueError(f"topic_bias must be a finite number, got {topic_bias!r}")
         self.masks = masks
         self.table = masks.table
         self.prompt_length = prompt_length
@@ -248,6 +283,7 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
                     self.bias[b, tid] = topic_bias
             self.rows.append(row)
         self.max_new_tokens = max(len(r.layout) for r in self.rows)
+        self._next_step = 0  # the state follows generation one token at a time
 
     @property
     def failed(self) -> list[bool]:
@@ -371,6 +407,13 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         step = input_ids.shape[1] - self.prompt_length
         if step < 0:
             raise ValueError(f"input is shorter ({input_ids.shape[1]}) than the prompt ({self.prompt_length})")
+        if step != self._next_step:
+            # Calling twice for one step (or skipping one) would silently corrupt the per-row state.
+            raise ValueError(
+                f"expected generation step {self._next_step}, got {step}: this processor is stateful and must "
+                "see every step exactly once (sampling or greedy; not beam search or assisted decoding)"
+            )
+        self._next_step = step + 1
         if step > 0:
             self._update(input_ids[:, -1].cpu(), step - 1)
         allowed = self._allowed(step)

@@ -57,7 +57,7 @@ PRESETS: dict[str, TrainPreset] = {
         batch_size=64,
         lr=2e-3,
         max_steps=4000,  # ~1.45 s/step on 2 idle cores (2.1k tok/s at batch 64); the time cap usually ends it
-        warmup_steps=150,
+        warmup_steps=50,
         eval_every=400,
         max_minutes=85,  # lr decays over the wall-clock budget (train.py), eval + export fit in the rest
     ),

@@ -151,6 +151,22 @@ def evaluate_bpc(model: PreTrainedModel, tokenizer, data: list[Encoded], batch_s
     return total_nll / max(1, total_chars) / LN2
 
 
+def _adapt_threads() -> None:
+    """One intra-op thread when the CPU is oversubscribed, else all cores.
+
+    Measured on 2 cores at load ~9: 9.5 s/step with 1 thread vs 13.7 s with 2 (threads stall at
+    barriers when descheduled); on an idle machine 2 threads win (1.45 s/step).
+    """
+    import os
+
+    cores = os.cpu_count() or 1
+    busy = os.getloadavg()[0] > cores + 1
+    want = 1 if busy else cores
+    if torch.get_num_threads() != want:
+        torch.set_num_threads(want)
+        log.info("trainer: load %.1f, using %d thread(s)", os.getloadavg()[0], want)
+
+
 def _autocast(device: torch.device):
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
@@ -307,6 +323,8 @@ def train(
                 running += float(loss.detach())
                 count += 1
                 progress.update(task, completed=state.step, loss=running / count)
+                if dev.type == "cpu" and state.step % 20 == 0:
+                    _adapt_threads()
                 if state.step % 50 == 0:
                     log.info(
                         "trainer: step %d loss %.4f lr %.2e elapsed %.1f min",

@@ -47,7 +47,8 @@ def run_worker(settings: QueueSettings, queues: list[str] | None = None, *, burs
 
     configure_logging(settings.log_level, settings.log_format)
     url, embedded = resolve_redis_url(settings)
-    log.info("worker: using Redis at %s", redact_url(url) if settings.redis_url else f"{url} (embedded)")
+    log.info("worker: using Redis at %s; device %s, CUDA_VISIBLE_DEVICES=%s", redact_url(url) if settings.redis_url
+             else f"{url} (embedded)", settings.device, os.environ.get("CUDA_VISIBLE_DEVICES", "<unset>"))
     try:
         if settings.metrics_port is not None:
             start_metrics_server(settings.metrics_port)
@@ -102,9 +103,9 @@ def worker_command(
     from worker.embedded import resolve_redis_url
 
     url, embedded = resolve_redis_url(settings)
-    child_args = [a for a in (queues or [])] + (["--burst"] if burst else [])
+    child_args = [*(queues or []), *(["--burst"] if burst else [])]
     envs = []
-    slots = gpu_ids or [None] * concurrency
+    slots: list[str | None] = [*gpu_ids] if gpu_ids else [None] * concurrency
     for i, gpu in enumerate(slots):
         env = {"REDIS_URL": url}
         if gpu is not None:

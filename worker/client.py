@@ -85,6 +85,10 @@ return {'accepted', depth, ''}
 Outcome = Literal["accepted", "rate_limited", "busy", "duplicate"]
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def _is_en(locale: str | None) -> bool:
     return (locale or "").lower().startswith("en")
 
@@ -224,8 +228,8 @@ class PoemService:
             args=[s.request_ttl_s, s.user_limit, s.user_window_s * 1000, s.chat_limit, s.chat_window_s * 1000,
                   s.max_queue_length, rid, request.user_id, request.chat_id, request.platform],
         )
-        outcome = outcome.decode() if isinstance(outcome, bytes) else outcome
-        scope = (scope.decode() if isinstance(scope, bytes) else scope) or None
+        outcome = _text(outcome)
+        scope = _text(scope) or None
         observe_submission(request.platform, outcome)
         with request_context(rid):
             if outcome == "duplicate":
@@ -296,7 +300,7 @@ class PoemService:
             return 0
         with self.connection.pipeline(transaction=False) as pipe:
             for name in names:
-                pipe.exists(keys.alive(name.decode() if isinstance(name, bytes) else name))
+                pipe.exists(keys.alive(_text(name)))
             return sum(pipe.execute())
 
     def info(self) -> QueueInfo:
@@ -328,7 +332,7 @@ class PoemService:
         owner = self.connection.hgetall(keys.request(request_id))
         if not owner:
             return CancelResult(request_id, "not_found")
-        fields = {k.decode(): v.decode() for k, v in owner.items()}
+        fields = {_text(k): _text(v) for k, v in owner.items()}
         if fields.get("user_id") != str(user_id):
             return CancelResult(request_id, "forbidden")
         try:

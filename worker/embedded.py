@@ -69,7 +69,7 @@ class RedisServer:
         password: str | None = None,
         extra_config: dict[str, str] | None = None,
     ) -> None:
-        self.data_dir = Path(data_dir)
+        self.data_dir = Path(data_dir).resolve()  # redis runs with cwd=data_dir: a relative conf path would break
         self.port = port or free_port()
         self.appendonly = appendonly
         self.appendfsync = appendfsync
@@ -183,7 +183,7 @@ class EmbeddedRedis:
     """The default server: reuses one already running for ``data_dir`` or starts (and owns) one."""
 
     def __init__(self, data_dir: str | Path) -> None:
-        self.dir = Path(data_dir) / "redis"
+        self.dir = (Path(data_dir) / "redis").resolve()
         self.server: RedisServer | None = None
         self.url: str | None = None
 
@@ -206,13 +206,19 @@ class EmbeddedRedis:
             client.close()
 
     def start(self) -> str:
-        found = self._running_url()
-        if found:
-            log.info("embedded redis: reusing the server already running for %s", self.dir)
-            self.url = found
-            return found
-        self.server = RedisServer(self.dir).start()
-        (self.dir / STATE_FILE).write_text(json.dumps({"pid": self.server.pid, "port": self.server.port}))
+        import fcntl
+
+        self.dir.mkdir(parents=True, exist_ok=True)
+        # A lock so that a bot and a worker starting together end up on one server.
+        with open(self.dir / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            found = self._running_url()
+            if found:
+                log.info("embedded redis: reusing the server already running for %s", self.dir)
+                self.url = found
+                return found
+            self.server = RedisServer(self.dir).start()
+            (self.dir / STATE_FILE).write_text(json.dumps({"pid": self.server.pid, "port": self.server.port}))
         self.url = self.server.url
         return self.url
 

@@ -25,7 +25,6 @@ from rq.exceptions import AbandonedJobError
 from rq.job import Job, get_current_job
 from rq.timeouts import JobTimeoutException
 
-from worker import keys
 from worker.engine import ComposeArgs, Engine, get_engine
 from worker.logs import request_context
 from worker.metrics import BATCH_SIZE, END_TO_END, GENERATE, JOBS, QUEUE_WAIT
@@ -222,4 +221,3 @@ def on_job_failure(job: Job, connection: redis.Redis, exc_type: Any, exc_value: 
             except ValidationError:
                 return
             ReplyPublisher.from_settings(connection, _current_settings()).publish(reply)
-        connection.hset(keys.request(job.id), "state", "failed")

@@ -65,12 +65,12 @@ class Reaper:
         done = 0
         lock_ms = max(int(self.settings.heartbeat_interval_s * 2000), 500)
         for queue in self.queues:
-            if not self.connection.set(keys.reaper_lock(queue.name), "1", nx=True, px=lock_ms):
-                continue
-            done += self._reap_started(queue)
-            done += self._reap_intermediate(queue)
-            self._enqueue_due_retries(queue)
-            self._forget_dead_workers(queue)
+            if self.connection.set(keys.reaper_lock(queue.name), "1", nx=True, px=lock_ms):
+                done += self._reap_started(queue)
+                done += self._reap_intermediate(queue)
+                self._enqueue_due_retries(queue)
+                self._forget_dead_workers(queue)
+            self._update_gauges(queue)
         return done
 
     def is_alive(self, worker_name: str) -> bool:
@@ -178,15 +178,15 @@ class Reaper:
 
     def _forget_dead_workers(self, queue: Queue) -> None:
         """Drop dead workers from the roster once none of their jobs remain to recover."""
-        names = [_text(n) for n in self.connection.smembers(keys.workers(queue.name))]
-        alive = 0
-        for name in names:
-            if self.is_alive(name):
-                alive += 1
-            else:
+        for name in (_text(n) for n in self.connection.smembers(keys.workers(queue.name))):
+            if not self.is_alive(name):
                 self.connection.srem(keys.workers(queue.name), name)
                 self.connection.hdel(keys.worker_beats(queue.name), name)
-        WORKERS_ALIVE.labels(queue=queue.name).set(alive)
+
+    def _update_gauges(self, queue: Queue) -> None:
+        """Every worker exports the queue depth and live workers it sees (cheap reads)."""
+        names = [_text(n) for n in self.connection.smembers(keys.workers(queue.name))]
+        WORKERS_ALIVE.labels(queue=queue.name).set(sum(self.is_alive(n) for n in names))
         QUEUE_DEPTH.labels(queue=queue.name).set(self.connection.llen(queue.key))
 
 
@@ -234,16 +234,19 @@ class Liveness:
             except Exception:
                 log.exception("liveness: reaper pass failed")
 
-    def stop(self) -> None:
-        """Stop beating and leave the roster (a clean exit is not a crash)."""
+    def stop(self, *, deregister: bool = True) -> None:
+        """Stop beating. ``deregister`` (a clean exit) also leaves the roster; without it (a cold
+        shutdown mid-job) the worker looks dead at once, so its job is recovered without waiting
+        for the liveness TTL."""
         self._stop.set()
         self._thread.join(timeout=self.settings.heartbeat_interval_s * 2 + 5)
         try:
             with self.connection.pipeline() as pipe:
                 pipe.delete(keys.alive(self.worker_name))
-                for name in self.queue_names:
-                    pipe.srem(keys.workers(name), self.worker_name)
-                    pipe.hdel(keys.worker_beats(name), self.worker_name)
+                if deregister:
+                    for name in self.queue_names:
+                        pipe.srem(keys.workers(name), self.worker_name)
+                        pipe.hdel(keys.worker_beats(name), self.worker_name)
                 pipe.execute()
         except redis.RedisError as exc:
             log.warning("liveness: could not deregister %s: %s", self.worker_name, exc)

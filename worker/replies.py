@@ -144,8 +144,10 @@ class ReplyConsumer:
         self.batch = batch
         self.max_attempts = max_attempts
         self.dedupe_ttl_s = dedupe_ttl_s
-        # A lease must outlive a slow send; a crashed sender's lease expires and the entry is retried.
-        self.lease_ms = lease_ms or max(claim_idle_ms, 60000)
+        # The lease covers one send; it expires together with the entry becoming claimable, so a
+        # consumer that died mid-send is taken over after claim_idle_ms (a send slower than that
+        # could be duplicated).
+        self.lease_ms = lease_ms or claim_idle_ms
         self._stopped = asyncio.Event()
         self._inflight: set[str] = set()  # entries handed out by this process and not yet acked/released
         self._release = client.register_script(_RELEASE)
@@ -220,7 +222,7 @@ class ReplyConsumer:
                     yield delivery
 
     async def _read(self, cursor: str, block: int | None) -> list[tuple[Any, dict[Any, Any]]]:
-        resp = await self.client.xreadgroup(
+        resp: Any = await self.client.xreadgroup(
             self.group, self.consumer, {self.stream: cursor}, count=self.batch, block=block
         )
         if not resp:
@@ -233,7 +235,7 @@ class ReplyConsumer:
         return out
 
     async def _claim(self, cursor: str) -> tuple[str, list[tuple[Any, dict[Any, Any]]]]:
-        resp = await self.client.xautoclaim(
+        resp: Any = await self.client.xautoclaim(
             self.stream, self.group, self.consumer, min_idle_time=self.claim_idle_ms, start_id=cursor,
             count=self.batch,
         )

@@ -85,7 +85,11 @@ class QueueSettings(BaseSettings):
     heartbeat_interval_s: float = Field(default=1.0, gt=0)
     maintenance_interval_s: int = Field(default=30, ge=1, description="RQ's own registry cleaning")
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    model_path: Path | None = Field(default=None, description="None -> the shipped model")
+    model_path: Path | None = Field(
+        default=None,
+        description="None -> the shipped model; POETCORE_MODEL is the same variable the poetcore CLI reads",
+        validation_alias=AliasChoices("POETCORE_MODEL", "POETCORE_MODEL_PATH", "model_path"),
+    )
     composer: Literal["real", "noop"] = Field(default="real", description="noop: queue benchmark only")
     noop_delay_ms: int = Field(default=0, ge=0, description="simulated compute of the noop composer")
     max_batch: int = Field(default=1, ge=1, le=64, description="requests served by one generate() call")
@@ -157,4 +161,4 @@ def env_file_path(explicit: str | Path | None = None) -> Path | None:
 def load_settings(env_file: str | Path | None = None, **overrides: Any) -> QueueSettings:
     """Settings from env + file, with explicit overrides (CLI options) winning."""
     clean = {k: v for k, v in overrides.items() if v is not None}
-    return QueueSettings(_env_file=env_file_path(env_file), **clean)
+    return QueueSettings(_env_file=env_file_path(env_file), **clean)  # type: ignore[call-arg]

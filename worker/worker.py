@@ -41,6 +41,7 @@ from rq.worker import WorkerStatus
 from worker import jobs, keys
 from worker.connection import connect
 from worker.engine import Engine, load_engine, set_engine
+from worker.logs import request_context
 from worker.reaper import Liveness
 from worker.settings import JOB_FUNCTION, QueueSettings, load_settings
 
@@ -110,9 +111,18 @@ class PoemWorker(SimpleWorker):
         try:
             return super().work(*args, **kwargs)
         finally:
-            self.liveness.stop()
+            interrupted = self._current_job_id_safe() is not None
+            if interrupted:
+                log.warning("PoemWorker %s: stopped in the middle of a job; other workers will recover it", self.name)
+            self.liveness.stop(deregister=not interrupted)
             if self._embedded is not None:
                 self._embedded.stop()
+
+    def _current_job_id_safe(self) -> str | None:
+        try:
+            return self.get_current_job_id()
+        except Exception:  # Redis gone: assume the worst, keep our jobs recoverable
+            return "unknown"
 
     def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
         if self.stop_event is None:
@@ -135,10 +145,11 @@ class PoemWorker(SimpleWorker):
         if self.max_batch > 1 and job.func_name == JOB_FUNCTION:
             batch += self._take_more(queue, self.max_batch - 1)
         if len(batch) == 1:
-            super().execute_job(job, queue)
+            with request_context(job.id):  # job id == request id, so RQ's own log lines carry it too
+                super().execute_job(job, queue)
         else:
             self._execute_batch(batch, queue)
-        self._record_service_time((time.perf_counter() - start) / len(batch))
+        self._record_service_time(queue.name, (time.perf_counter() - start) / len(batch))
 
     def _take_more(self, queue: Queue, limit: int) -> list[Job]:
         ids = self._drain(keys=[queue.key, queue.intermediate_queue_key], args=[limit])
@@ -199,9 +210,9 @@ class PoemWorker(SimpleWorker):
                                     exc_string="".join(traceback.format_exception(*exc_info)))
         self.set_state(WorkerStatus.IDLE)
 
-    def _record_service_time(self, seconds: float) -> None:
+    def _record_service_time(self, queue_name: str, seconds: float) -> None:
         """Moving average per job, read by clients to estimate 'try again in N s'."""
-        key = keys.service_time(self.settings.queue)
+        key = keys.service_time(queue_name)
         try:
             old = self.connection.get(key)
             value = seconds * 1000 if old is None else 0.8 * float(old) + 0.2 * seconds * 1000

@@ -65,7 +65,7 @@ class _Reply:
 
 
 class ChatCore:
-    """The platform-neutral bot. One per front-end process; safe to share between front-ends.
+    """The platform-neutral bot: one per front-end (``bot_username`` is per platform).
 
     Args:
         service: the queue client (``PoemService``, or ``AsyncPoemService`` around one).

@@ -107,6 +107,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "出了点问题，请稍后再试。",
         "en": "Something went wrong; please try again later.",
     },
+    "demo_worker_exited": {
+        "zh": "⚠ 作诗进程已退出，详情见 {log}",
+        "en": "⚠ The poem worker exited; see {log}",
+    },
     # ---- poem replies ---------------------------------------------------------------------------
     "poem_footer": {"zh": "—— {form} · 平水韵{rhyme}韵", "en": "— {form} · 平水韵 rhyme group {rhyme}"},
     "poem_footer_no_rhyme": {"zh": "—— {form}", "en": "— {form}"},

@@ -7,12 +7,14 @@ what it returns. Parsing, limits, queueing and wording all live in the chat core
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Protocol
 
+import aiohttp
 import discord
 from discord import app_commands
 
@@ -26,6 +28,9 @@ from bots.discord.settings import DiscordSettings
 __all__ = ["ChatHandler", "PoetClient"]
 
 log = logging.getLogger(__name__)
+
+HANDLER_GRACE_S = 5.0
+"""On close, how long running command handlers may keep going to deliver what they were sending."""
 
 _ASCII_ALIASES = frozenset(a for aliases in COMMAND_ALIASES.values() for a in aliases if a.isascii())
 
@@ -66,6 +71,7 @@ class PoetClient(discord.Client):
         register_commands(self.tree, self.run_slash, zh)
         self._background = background
         self._tasks: set[asyncio.Task[None]] = set()
+        self._handlers: set[asyncio.Task[Any]] = set()  # event handlers still talking to Discord
 
     # ----------------------------------------------------------------- start-up
     async def setup_hook(self) -> None:
@@ -89,10 +95,24 @@ class PoetClient(discord.Client):
             log.exception("Discord: background job %s stopped", job.__name__)
 
     async def close(self) -> None:
+        """Stop background jobs, give running handlers a moment to send their replies, disconnect."""
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        handlers = self._handlers - {asyncio.current_task()}
+        if handlers:
+            await asyncio.wait(handlers, timeout=HANDLER_GRACE_S)
         await super().close()
+
+    @contextlib.contextmanager
+    def _handling(self) -> Iterator[None]:
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+        try:
+            yield
+        finally:
+            self._handlers.discard(task)  # type: ignore[arg-type]
 
     async def on_ready(self) -> None:
         log.info("Discord: logged in as %s (id %s) in %d servers", self.user, self.user and self.user.id,
@@ -101,6 +121,10 @@ class PoetClient(discord.Client):
     # ----------------------------------------------------------------- slash commands
     async def run_slash(self, interaction: discord.Interaction, text: str) -> None:
         """Defer at once (Discord allows 3 s), let the core answer, send its replies as follow-ups."""
+        with self._handling():
+            await self._run_slash(interaction, text)
+
+    async def _run_slash(self, interaction: discord.Interaction, text: str) -> None:
         await interaction.response.defer(thinking=True)
         msg = IncomingMessage(
             platform="discord",
@@ -144,6 +168,10 @@ class PoetClient(discord.Client):
         return (text, bool(mention)) if text else None
 
     async def on_message(self, message: discord.Message) -> None:
+        with self._handling():
+            await self._on_message(message)
+
+    async def _on_message(self, message: discord.Message) -> None:
         parsed = self.command_text(message)
         if parsed is None:
             return
@@ -178,8 +206,8 @@ class PoetClient(discord.Client):
                     await interaction.response.send_message(text, ephemeral=True)
             elif message is not None:
                 await self.sender.channel(str(message.channel.id), text, reply_to=str(message.id))
-        except discord.HTTPException as exc:
-            log.warning("Discord: could not tell the user about the error: %s", exc)
+        except (discord.HTTPException, aiohttp.ClientError, OSError, RuntimeError) as exc:
+            log.warning("Discord: could not tell the user about the error: %r", exc)
 
     async def _on_app_command_error(self, interaction: discord.Interaction,
                                     error: app_commands.AppCommandError) -> None:

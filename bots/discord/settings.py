@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, SecretStr, field_validator
@@ -16,7 +17,8 @@ __all__ = ["DiscordSettings"]
 class DiscordSettings(BaseSettings):
     """Everything the Discord bot needs; built once at the entry point and passed in."""
 
-    model_config = SettingsConfigDict(env_prefix="DISCORD_", extra="forbid")
+    # "ignore": the env file is shared with the queue and Telegram settings, whose keys are not ours.
+    model_config = SettingsConfigDict(env_prefix="DISCORD_", env_file_encoding="utf-8", extra="ignore")
 
     token: SecretStr | None = None
     """Bot token from the Developer Portal (Bot -> Reset Token). ``DISCORD_TOKEN``."""
@@ -43,9 +45,13 @@ class DiscordSettings(BaseSettings):
         return value
 
     @classmethod
-    def from_bot_settings(cls, bot: BotSettings, **overrides: Any) -> DiscordSettings:
-        """Token and prefix from the shared ``BotSettings``; the Discord-only knobs from ``DISCORD_*``."""
+    def from_bot_settings(cls, bot: BotSettings, env_file: str | Path | None = None,
+                          **overrides: Any) -> DiscordSettings:
+        """Token and prefix from the shared ``BotSettings``; the Discord-only knobs from ``DISCORD_*``
+        in the environment or the shared env file (``env_file`` > ``$POETCORE_ENV_FILE`` > ./poetcore.env)."""
+        from worker.settings import env_file_path
+
         values: dict[str, Any] = {"prefix": bot.discord_prefix}
         if bot.discord_token is not None:
             values["token"] = bot.discord_token
-        return cls(**(values | overrides))
+        return cls(_env_file=env_file_path(env_file), **(values | overrides))  # type: ignore[call-arg]

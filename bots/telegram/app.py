@@ -12,12 +12,12 @@ event loop. ``TELEGRAM_BASE_URL`` points the bot at a self-hosted Bot API server
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from typing import Any
 
 from telegram import BotCommand, Update
+from telegram.error import InvalidToken
 from telegram.ext import Application, ApplicationBuilder, CommandHandler, MessageHandler, filters
 
 from bots.core.chat import ChatCore
@@ -27,12 +27,44 @@ from bots.core.settings import BotSettings
 from bots.telegram.handlers import on_error, on_message
 from bots.telegram.sender import PLATFORM, TelegramSender
 
-__all__ = ["TelegramBot", "TelegramSetupError", "build_application", "publish_commands", "run_telegram"]
+__all__ = [
+    "LATIN_COMMANDS",
+    "PLATFORM",
+    "TelegramBot",
+    "TelegramSetupError",
+    "build_application",
+    "publish_commands",
+    "run_telegram",
+]
 
 log = logging.getLogger(__name__)
 
 # Telegram only accepts [a-z0-9_] command names; the Chinese aliases arrive as plain text.
 LATIN_COMMANDS = tuple(a for aliases in COMMAND_ALIASES.values() for a in aliases if a.isascii())
+
+
+class _RedactToken(logging.Filter):
+    """Replaces the bot token in log records: it is part of every Bot API URL."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.token in record.getMessage():
+            record.msg, record.args = record.getMessage().replace(self.token, "<TELEGRAM_TOKEN>"), None
+        return True
+
+
+def _protect_token_in_logs(token: str) -> None:
+    """httpx logs each request URL at INFO, and Bot API URLs carry the token: keep httpx at WARNING,
+    and redact the token should anyone turn its DEBUG logs on."""
+    for name in ("httpx", "httpcore", "telegram"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _RedactToken) and f.token == token for f in logger.filters):
+            logger.addFilter(_RedactToken(token))
+    httpx_log = logging.getLogger("httpx")
+    httpx_log.setLevel(max(httpx_log.getEffectiveLevel(), logging.WARNING))
 
 
 class TelegramSetupError(RuntimeError):
@@ -47,6 +79,7 @@ def build_application(settings: BotSettings, core: ChatCore, *, updater: bool = 
             "TELEGRAM_TOKEN is not set. Talk to @BotFather on Telegram (/newbot), copy the token it gives "
             "you and export TELEGRAM_TOKEN=<token>; see docs/telegram.md."
         )
+    _protect_token_in_logs(token)
     builder = ApplicationBuilder().token(token).base_url(settings.telegram_base_url)
     builder = builder.get_updates_read_timeout(settings.telegram_poll_timeout_s + 10)
     if not updater:
@@ -80,7 +113,22 @@ class TelegramBot:
         self._delivery: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self.app.initialize()  # getMe: fails here with InvalidToken on a bad token
+        """getMe, setMyCommands (zh + en), polling or webhook, then the delivery task."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()  # release the HTTP clients and the webhook port of a half-started bot
+            raise
+
+    async def _start(self) -> None:
+        try:
+            await self.app.initialize()  # getMe
+        except InvalidToken:
+            # PTB's own message quotes the token; never let it reach a log or a terminal.
+            raise TelegramSetupError(
+                "Telegram rejected TELEGRAM_TOKEN (401 Unauthorized). Copy it again from @BotFather "
+                "(/mybots -> your bot -> API Token); if it leaked, /revoke it there and use the new one."
+            ) from None
         self.core.bot_username = self.app.bot.username
         await publish_commands(self.app, self.core)
         updater = self.app.updater
@@ -109,11 +157,20 @@ class TelegramBot:
             self._delivery = asyncio.create_task(run_delivery(self.core, self.consumer, sender.send_reply))
         log.info("Telegram: @%s is up (%s)", self.app.bot.username, settings.telegram_mode)
 
+    @property
+    def delivery(self) -> asyncio.Task[None] | None:
+        """The reply-delivery task while running (None without a consumer)."""
+        return self._delivery
+
     async def stop(self) -> None:
         if self._delivery is not None:
             self._delivery.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await self._delivery
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                log.exception("Telegram: reply delivery had failed")
             self._delivery = None
         if self.app.updater is not None and self.app.updater.running:
             await self.app.updater.stop()
@@ -128,9 +185,10 @@ async def run_telegram(core: ChatCore, settings: BotSettings, consumer: Any) -> 
     bot = TelegramBot(core, settings, consumer)
     await bot.start()
     try:
+        if bot.delivery is not None:
+            # Returns only if delivery ends (e.g. Redis refused us for good): then stop, not limp on.
+            await asyncio.shield(bot.delivery)
+            raise RuntimeError("reply delivery stopped")
         await asyncio.Event().wait()
     finally:
         await bot.stop()
-
-
-__all__ += ["LATIN_COMMANDS", "PLATFORM"]

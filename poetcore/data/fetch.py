@@ -174,8 +174,8 @@ def read_source(
         digest = verify_sha1(path, expected_sha1) if expected_sha1 else sha1_file(path)
         source = RawSource(kind="tarball", sha1=digest)
         try:
-            for name, f in _iter_tar(path, progress):
-                _ingest(source, name, f)
+            for name, member in _iter_tar(path, progress):
+                _ingest(source, name, member)
         except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
             raise CorpusSourceError(
                 "source_corrupt",

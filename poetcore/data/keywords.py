@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-KEYWORD_METHOD = "lexicon-pmi-tfidf+themes/v2"
+KEYWORD_METHOD = "lexicon-pmi-tfidf+themes/v4"
 MAX_KEYWORDS = 3
 TITLE_BONUS = 1.5
 
@@ -189,7 +189,7 @@ THEMES: dict[str, Theme] = {
 """Theme keyword -> triggers. 咏物 is decided by the title alone (咏X / 赋得X)."""
 
 SEASONS: tuple[str, ...] = ("春", "夏", "秋", "冬")
-"""Single-char season keywords: title contains the char, or it occurs in >= 2 lines."""
+"""Single-char season keywords: the title names it (takes the weakest lexicon slot), or >= 2 lines have it."""
 
 
 ALIGNED_STARTS: dict[int, tuple[int, ...]] = {5: (0, 2, 3), 7: (0, 2, 4, 5)}
@@ -264,9 +264,32 @@ ABSTRACT_WORDS = frozenset(
         "自然",
         "悠然",
         "怡然",
+        "今日",
+        "当日",
+        "昨日",
+        "明日",
+        "他日",
+        "异日",
+        "终日",
+        "尽日",
+        "镇日",
+        "竟日",
+        "连日",
+        "平日",
+        "当年",
+        "今年",
+        "往年",
+        "昔年",
+        "至今",
+        "今朝",
+        "明朝",
+        "日月",
+        "回首",
+        "夫人",
     ]
 )
-"""Frequent, well-formed words that say nothing about a topic (checked on the sample report)."""
+"""Frequent, well-formed words that say nothing about a topic: abstractions and time adverbs (今日 当年),
+found by reading the top-50 and sample reports."""
 
 
 def line_bigrams(line: str, aligned: bool = True) -> Iterator[str]:
@@ -441,9 +464,13 @@ def extract_keywords(title: str, lines: Sequence[str], lexicon: Lexicon, k: int 
     for w, _ in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])):
         take(w)
 
-    # 3. a season, if its char is not already carried by a chosen word.
+    # 3. a season: named in the title it outranks the weakest lexicon word; from the body it only fills a slot.
     for s in SEASONS:
-        if (s in title or sum(s in line for line in lines) >= 2) and len(chosen) < k:
+        if s in used:
+            continue
+        if s in title and len(chosen) == k and chosen[-1] not in THEMES:
+            used.difference_update(chosen.pop())
+        if s in title or sum(s in line for line in lines) >= 2:
             take(s)
     return chosen
 

@@ -28,7 +28,7 @@ from rich.progress import (
 from rich.table import Table
 
 from poetcore.data.clean import FORM_NAMES, Poem, clean_poems
-from poetcore.data.corpus import read_manifest, write_manifest, write_split
+from poetcore.data.corpus import MANIFEST, read_manifest, write_manifest, write_split
 from poetcore.data.fetch import (
     PACKAGE_NAME,
     PACKAGE_SHA1,
@@ -44,7 +44,7 @@ from poetcore.data.keywords import KEYWORD_METHOD, build_lexicon, extract_keywor
 from poetcore.data.split import SPLIT_RULE, SPLITS, split_of
 from poetcore.data.variants import VARIANTS
 
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "4"
 """Bump when cleaning, keywords or the output format change: it invalidates prepared dirs."""
 SAMPLE_FILE = "keywords_sample.md"
 SAMPLE_SIZE = 30
@@ -99,6 +99,7 @@ def prepare(
 
         _run(progress, "keywords", len(poems))(label)
         out.mkdir(parents=True, exist_ok=True)
+        (out / MANIFEST).unlink(missing_ok=True)  # a half-written dir must never look up to date
         by_split: dict[str, list[Poem]] = {s: [] for s in SPLITS}
         for p in poems:
             by_split[split_of(p.id)].append(p)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from conftest import make_bot_settings, make_queue_settings
 
@@ -271,3 +275,41 @@ async def test_ack_ids_survive_in_redis(core: ChatCore, service: PoemService, bo
     assert 0 < ttl <= make_bot_settings().ack_ttl_s
     await restarted.forget_ack("telegram", "r1")
     assert await core.ack_message_id("telegram", "r1") is None
+
+
+def test_bot_modules_never_import_torch() -> None:
+    code = ("import sys, bots.core.chat, bots.core.delivery, bots.telegram, bots.console, bots.cli; "
+            "heavy = [m for m in ('torch', 'transformers') if m in sys.modules]; assert not heavy, heavy")
+    repo = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bots.core.settings import BotSettings
+
+    monkeypatch.setenv("TELEGRAM_TOKEN", "1:abc")
+    monkeypatch.setenv("TELEGRAM_BASE_URL", "http://localhost:8081/bot")
+    monkeypatch.setenv("POETBOT_DEFAULT_FORM", "七言律诗")
+    monkeypatch.setenv("POETBOT_MAX_MESSAGE_CHARS", "120")
+    s = BotSettings(_env_file=None)
+    assert s.telegram_token_value == "1:abc" and "abc" not in repr(s)
+    assert (s.telegram_base_url, s.default_form, s.limits.max_message_chars) == ("http://localhost:8081/bot", "七律", 120)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [
+        ({"default_form": "五古"}, "五绝、七绝、五律、七律"),
+        ({"telegram_base_url": "api.telegram.org"}, "http://"),
+        ({"telegram_mode": "webhook", "telegram_token": "1:x"}, "TELEGRAM_WEBHOOK_URL"),
+        ({"telegram_webhook_secret": "has space"}, "A-Z"),
+        ({"max_topic_chars": 20}, "12"),
+    ],
+)
+def test_bad_settings_say_what_to_fix(overrides: dict[str, object], needle: str) -> None:
+    with pytest.raises(ValueError, match=needle):
+        make_bot_settings(**overrides)

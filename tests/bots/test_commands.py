@@ -264,3 +264,14 @@ def test_topic_limit_is_configurable() -> None:
 def test_twelve_han_characters_are_accepted() -> None:
     cmd = parse("/poem 一二三四五六七八九十一二")
     assert cmd is not None and cmd.topic == "一二三四五六七八九十一二"
+
+
+def test_topic_limit_matches_the_composer() -> None:
+    # Read, not import: poetcore.compose pulls in torch, which the bots never load.
+    import re
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parents[2] / "poetcore" / "compose.py").read_text()
+    match = re.search(r"^MAX_TOPIC_CHARS = (\d+)", source, re.MULTILINE)
+    assert match, "poetcore.compose.MAX_TOPIC_CHARS not found"
+    assert Limits().max_topic_chars == int(match.group(1))

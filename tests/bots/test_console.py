@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -9,7 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import make_bot_settings, make_queue_settings
 
+from bots.console import run_demo
 from bots.core.messages import t
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,8 +58,9 @@ def test_piped_poem_prints_one_qijue(tmp_path: Path, tiny_model_dir: Path) -> No
     assert title == "秋月" and len(lines) == 4
     assert all(len(line) == 8 and line[-1] == ("，" if i % 2 == 0 else "。") for i, line in enumerate(lines)), lines
     assert "正在作诗《秋月》（七绝）… 排队第 1 位" in result.stdout
-    # The demo cleaned up after itself: its embedded redis-server and worker are gone.
-    assert "embedded redis" not in result.stdout
+    # The demo stopped the embedded redis-server it started (the state file goes with it).
+    assert (tmp_path / "data" / "redis" / "redis.conf").exists()
+    assert not (tmp_path / "data" / "redis" / "server.json").exists()
 
 
 @pytest.mark.slow
@@ -65,3 +69,21 @@ def test_broken_worker_is_reported_not_waited_for(tmp_path: Path) -> None:
     result = demo("/poem 秋月\n", tmp_path, POETCORE_MODEL_PATH=str(tmp_path / "no-such-model"))
     assert result.returncode == 1
     assert "the worker exited" in result.stderr and "no-such-model" in result.stderr
+
+
+class Terminal(io.StringIO):
+    """Typed input: a stdin that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+async def test_interactive_session_prints_banner_and_answers(redis_url: str) -> None:
+    out = io.StringIO()
+    code = await run_demo(make_bot_settings(), make_queue_settings(redis_url=redis_url),
+                          stdin=Terminal("/forms\n\n排队\n/quit\n/help\n"), out=out, start_worker=False)
+    assert code == 0
+    text = out.getvalue()
+    assert text.startswith("用法：")  # the banner is the help text
+    assert "支持的诗体：" in text and "你目前没有排队中的请求" in text
+    assert text.count("用法：") == 1  # nothing is read after /quit

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import discord
 import pytest
@@ -52,7 +53,7 @@ class RecordingCore:
 
 
 @pytest.fixture(autouse=True)
-def _restore_endpoints() -> AsyncIterator[None]:
+def _restore_endpoints() -> Iterator[None]:
     """build_client redirects discord.py process-wide; put the real Discord URLs back afterwards."""
     base, gateway = discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
     yield
@@ -284,3 +285,25 @@ def test_split_text_keeps_every_character_within_discords_limit() -> None:
     assert len(chunks) > 1 and all(len(c) <= MAX_MESSAGE_CHARS for c in chunks)
     assert "\n".join(chunks) == text
     assert split_text("x" * 4500) == ["x" * 2000, "x" * 2000, "x" * 500]
+
+
+def test_settings_take_token_and_prefix_from_bot_settings_and_the_rest_from_the_env_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import make_bot_settings
+
+    for var in ("DISCORD_TOKEN", "DISCORD_PREFIX", "DISCORD_API_BASE", "DISCORD_MESSAGE_CONTENT"):
+        monkeypatch.delenv(var, raising=False)
+    env = tmp_path / "poetcore.env"
+    env.write_text("DISCORD_API_BASE=http://proxy.local/api/v10\nDISCORD_MESSAGE_CONTENT=false\nTELEGRAM_TOKEN=1:x\n")
+    settings = DiscordSettings.from_bot_settings(make_bot_settings(discord_token="tok", discord_prefix="?"), env)
+    assert settings.token is not None and settings.token.get_secret_value() == "tok"
+    assert (settings.prefix, settings.api_base, settings.message_content) == ("?", "http://proxy.local/api/v10", False)
+    assert settings.gateway_url is None  # unset: discord.py keeps talking to the real gateway
+
+
+def test_bad_settings_say_what_to_fix() -> None:
+    with pytest.raises(ValueError, match="DISCORD_PREFIX must be 1-5 non-space characters"):
+        DiscordSettings(prefix="po em")
+    with pytest.raises(ValueError, match="less than or equal to 900"):
+        DiscordSettings(followup_window_s=3600)

@@ -4,7 +4,12 @@ aliases, the error handler, and delivering queued replies by editing the acknowl
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -12,6 +17,7 @@ import pytest
 from conftest import make_bot_settings, make_queue_settings
 from fake_telegram import FakeTelegram
 from telegram import Update
+from telegram.error import Conflict
 
 from bots.core.chat import ChatCore
 from bots.core.messages import t
@@ -22,6 +28,7 @@ from worker.embedded import free_port
 from worker.protocol import PoemReply, PoemRequest
 from worker.replies import ReplyConsumer, ReplyPublisher
 
+POETBOT = Path(sys.executable).with_name("poetbot")
 POEM = {"title": "秋月", "lines": ["碧落清辉照九州", "寒光万里动商秋", "谁家玉笛飞声远", "一夜乡心到白头"],
         "form": "七绝", "rhyme_group": "尤", "text": "..."}
 
@@ -189,6 +196,11 @@ async def test_webhook_mode_receives_updates(webhook_bot: tuple[TelegramBot, str
     assert ack.startswith("正在作诗《秋月》")
     assert fake_telegram.webhook_statuses == [200]
     assert not fake_telegram.method_calls("getUpdates")
+    bot, _ = webhook_bot
+    info = await bot.app.bot.get_webhook_info()
+    assert (info.url, info.pending_update_count) == (url, 0)
+    with pytest.raises(Conflict):  # Telegram refuses polling while a webhook is set
+        await bot.app.bot.get_updates(timeout=0)
 
 
 async def test_webhook_rejects_posts_without_the_secret(webhook_bot: tuple[TelegramBot, str],
@@ -289,3 +301,44 @@ async def test_blocked_chat_is_dropped_not_retried_forever(delivering_bot: Teleg
         await asyncio.sleep(0.05)
     assert service.connection.get(state_key) == b"sent"  # acknowledged: the stream will not resend it
     assert service.connection.xpending("poetcore:replies:telegram", "bots")["pending"] == 0
+
+
+# --- poetbot serve -----------------------------------------------------------------------------
+
+
+def _serve_env(**env: str) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("POETCORE_", "POETBOT_", "TELEGRAM_", "DISCORD_")) and k != "REDIS_URL"}
+    return {**clean, "POETCORE_LOG_FORMAT": "text", **env}
+
+
+def test_serve_without_tokens_says_what_to_set(tmp_path: Path) -> None:
+    result = subprocess.run([str(POETBOT), "serve"], capture_output=True, text=True, cwd=tmp_path,
+                            env=_serve_env(), timeout=60)
+    assert result.returncode == 2
+    assert "TELEGRAM_TOKEN" in result.stderr and "DISCORD_TOKEN" in result.stderr and "poetbot demo" in result.stderr
+
+
+async def test_serve_runs_telegram_until_sigterm(fake_telegram: FakeTelegram, redis_url: str, tmp_path: Path) -> None:
+    env = _serve_env(TELEGRAM_TOKEN=fake_telegram.token, TELEGRAM_BASE_URL=fake_telegram.base_url,
+                     REDIS_URL=redis_url, POETBOT_TELEGRAM_POLL_TIMEOUT_S="2")
+    proc = await asyncio.create_subprocess_exec(str(POETBOT), "serve", cwd=tmp_path, env=env,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    try:
+        await fake_telegram.wait_for(lambda f: ("default", "en") in f.commands, timeout=60)
+        await fake_telegram.user_says(4001, "/poem 秋月 七律")
+        await fake_telegram.wait_for(lambda f: len(f.chat(4001)) == 1, timeout=30)
+        assert fake_telegram.chat(4001)[0].text == "正在作诗《秋月》（七律）… 排队第 1 位"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, output.decode()
+    assert fake_telegram.token not in output.decode()  # the token never reaches the logs
+
+
+async def test_rejected_token_is_explained_without_echoing_it(fake_telegram: FakeTelegram, core: ChatCore) -> None:
+    settings = make_bot_settings(telegram_token="999:wrong-token", telegram_base_url=fake_telegram.base_url)
+    bot = TelegramBot(core, settings)
+    with pytest.raises(TelegramSetupError, match="rejected TELEGRAM_TOKEN") as info:
+        await bot.start()
+    assert "wrong-token" not in str(info.value)

@@ -159,6 +159,26 @@ def test_sigterm_finishes_the_current_job_then_exits(
     assert "warm shut down requested" in log_text(tmp_path, "w-term")
 
 
+@pytest.mark.slow
+async def test_second_sigterm_aborts_the_job_and_another_worker_serves_it(
+    redis_url: str, redis_client: redis.Redis, workers: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    first = workers(redis_url, "w-cold")
+    svc = PoemService.from_url(redis_url, settings())
+    r = req()
+    svc.submit(r)
+    wait_until(lambda: running_on(redis_client, r.request_id), 10, what="job start")
+    first.send_signal(signal.SIGTERM)
+    time.sleep(1.1)  # RQ ignores a second signal within 1 s (worker pools send two)
+    first.send_signal(signal.SIGTERM)
+    first.wait(timeout=15)
+    assert "cold shut down" in log_text(tmp_path, "w-cold")
+    workers(redis_url, "w-next")
+    got = await collect(ReplyConsumer(connect_async(redis_url, block_s=1), "telegram", block_ms=100), 1,
+                        timeout=15, linger=0.3)
+    assert [(g.request_id, g.status, g.worker) for g in got] == [(r.request_id, "ok", "w-next")]
+
+
 async def test_redis_restart_with_aof_loses_nothing(
     redis_server_factory: Callable[..., RedisServer], workers: Callable[..., subprocess.Popen[bytes]]
 ) -> None:
@@ -186,6 +206,7 @@ async def test_redis_restart_with_aof_loses_nothing(
     assert sorted(g.request_id for g in got) == sorted(r.request_id for r in [*queued, pending])
 
 
+@pytest.mark.slow
 async def test_worker_and_consumer_ride_out_a_redis_restart(
     redis_server_factory: Callable[..., RedisServer], workers: Callable[..., subprocess.Popen[bytes]]
 ) -> None:

@@ -1,0 +1,155 @@
+"""`poetcore compose` end to end on the tiny model: output, options, and every error (exit 2)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import Result
+from typer.testing import CliRunner
+
+from poetcore.chars import to_traditional
+from poetcore.cli import app
+from poetcore.compose import MAX_TOPIC_CHARS, Composer
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread() -> Iterator[None]:
+    # With a second busy process on 2 cores, torch's thread pool makes generate() ~20x slower.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def load_once() -> Iterator[None]:
+    """Each CLI call loads the model; share one real Composer per (path, device) across calls.
+
+    Loading is covered by the first call of each path; repeating it for every error case would
+    only add seconds. A failed load (missing directory) is not cached and still runs for real.
+    """
+    real = Composer.from_pretrained.__func__  # type: ignore[attr-defined]
+    loaded: dict[tuple[str, str | None], Composer] = {}
+
+    def from_pretrained(cls: type[Composer], path: str | Path | None = None, device: str | None = None) -> Composer:
+        key = (str(path), device)
+        if key not in loaded:
+            loaded[key] = real(cls, path, device)
+        return loaded[key]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Composer, "from_pretrained", classmethod(from_pretrained))
+        yield
+
+
+@pytest.fixture(scope="module")
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(scope="module")
+def compose(runner: CliRunner, tiny_model_dir: Path):
+    def run(*args: str) -> Result:
+        return runner.invoke(app, ["compose", *args, "--model", str(tiny_model_dir), "--device", "cpu"])
+
+    return run
+
+
+def poems(result: Result) -> list[dict]:
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def flat(text: str) -> str:
+    """Rich wraps long messages at the terminal width; compare without whitespace."""
+    return "".join(text.split())
+
+
+def test_json_poem_passes_poetcore_check(compose, runner: CliRunner) -> None:
+    [poem] = poems(compose("秋月", "五律", "--seed", "4", "-n", "2", "--json"))
+    assert {"form", "lines", "text", "rhyme_group", "title", "score"} <= set(poem)
+    assert poem["form"] == "五律" and poem["title"] == "秋月" and len(poem["lines"]) == 8
+    assert isinstance(poem["score"], float)
+    checked = runner.invoke(app, ["check", "--json", "--form", poem["form"], poem["text"]])
+    assert checked.exit_code == 0, checked.output
+    report = json.loads(checked.stdout)
+    assert report["ok"] and report["rhyme_group"] == poem["rhyme_group"]
+    # The same text piped in without --form: the checker finds the shape itself.
+    piped = runner.invoke(app, ["check", "--json"], input=poem["text"])
+    assert piped.exit_code == 0 and json.loads(piped.stdout)["form"] == "五律"
+
+
+def test_plain_output_is_titled_poem(compose) -> None:
+    plain = compose("秋月", "七绝", "--seed", "8", "-n", "1")
+    [poem] = poems(compose("秋月", "七绝", "--seed", "8", "-n", "1", "--json"))
+    assert plain.exit_code == 0, plain.output
+    lines = plain.stdout.strip().splitlines()
+    assert lines[0].split() == ["《秋月》", "七绝", "·", f"{poem['rhyme_group']}韵"]
+    assert lines[1:] == [line + "，。"[i % 2] for i, line in enumerate(poem["lines"])]
+
+
+def test_seed_reproduces_count_continues(compose) -> None:
+    first = poems(compose("边塞", "五绝", "--seed", "10", "--count", "3", "-n", "1", "--json"))
+    again = poems(compose("边塞", "五绝", "--seed", "10", "-n", "1", "--json"))
+    assert [p["seed"] for p in first] == [10, 11, 12]
+    assert again[0]["text"] == first[0]["text"]
+    assert len({p["text"] for p in first}) == 3
+
+
+def test_traditional(compose, runner: CliRunner) -> None:
+    [simple] = poems(compose("秋风", "七绝", "--seed", "3", "-n", "4", "--json"))
+    [trad] = poems(compose("秋风", "七绝", "--seed", "3", "-n", "4", "--json", "--traditional"))
+    assert trad["traditional"] is True and trad["title"] == "秋風"
+    assert trad["lines"] == [to_traditional(line) for line in simple["lines"]] != simple["lines"]
+    checked = runner.invoke(app, ["check", "--json", "--form", "七绝", trad["text"]])
+    assert checked.exit_code == 0, checked.output
+
+
+def test_acrostic_and_heads(compose) -> None:
+    [acro] = poems(compose("春 夏 秋 冬", "七绝", "--acrostic", "--seed", "1", "-n", "1", "--json"))
+    assert [line[0] for line in acro["lines"]] == list("春夏秋冬") and acro["title"] == "藏头·春夏秋冬"
+    [heads] = poems(compose("秋月", "五绝", "--heads", "山水云天", "--rhyme", "一东", "--seed", "1", "-n", "1", "--json"))
+    assert [line[0] for line in heads["lines"]] == list("山水云天")
+    assert heads["title"] == "秋月" and heads["rhyme_group"] == "东"
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["秋月", "八绝"], "支持的体裁：五绝、七绝、五律、七律"),
+        ([""], "请给出诗的题目"),
+        (["月" * (MAX_TOPIC_CHARS + 1)], f"最多{MAX_TOPIC_CHARS}个汉字"),
+        (["autumn moon"], "没有汉字"),
+        (["🌙🍂"], "没有汉字"),
+        (["秋月", "--heads", "春夏秋"], "藏头字需要4个，你给了3个"),
+        (["春夏秋", "--acrostic"], "藏头字需要4个，你给了3个"),
+        (["秋月", "--heads", "ab秋冬"], "藏头字必须是汉字"),
+        (["秋月", "--rhyme", "xyz"], "不是平水韵的平声韵部"),
+        (["秋月", "--rhyme", "屋"], "不是平水韵的平声韵部"),
+        (["秋月", "--repeat", "twice"], "--repeat must be none, dieci or any"),
+        (["春夏秋冬", "--acrostic", "--heads", "春夏秋冬"], "either --acrostic"),
+        (["秋月", "-n", "0"], "候选数 n 须在 1 到 64 之间"),
+        (["秋月", "--count", "0"], "--count must be at least 1"),
+    ],
+    ids=[
+        "unknown-form", "empty-topic", "long-topic", "latin-topic", "emoji-topic", "heads-count",
+        "acrostic-count", "latin-heads", "unknown-rhyme", "ze-rhyme", "bad-repeat", "acrostic-and-heads",
+        "zero-n", "zero-count",
+    ],
+)
+def test_bad_input_exits_2_with_a_message(compose, args: list[str], says: str) -> None:
+    result = compose(*args, "--json")
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)  # a message, not a traceback
+    assert flat(says) in flat(result.output), result.output
+    assert "错误" in result.output and result.stdout.strip() == ""
+
+
+def test_missing_model_dir_exits_2(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["compose", "秋月", "--model", str(tmp_path / "none")])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert flat("config.json missing") in flat(result.output) and "--model" in result.output
