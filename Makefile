@@ -20,7 +20,7 @@ lint: setup
 	$(BIN)/ruff check poetcore worker bots tests benchmarks
 
 test: setup lint
-	$(BIN)/pytest
+	$(BIN)/pytest -q
 
 # Interactive console chat in a terminal; a short scripted session when piped or in CI.
 DEMO_SCRIPT := /poem 秋月 七绝\n/cang 春夏秋冬 七绝\n/poem 送别 五律 韵=东\n/check 床前明月光，疑是地上霜。举头望明月，低头思故乡。\n/forms\n

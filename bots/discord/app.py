@@ -15,6 +15,7 @@ from bots.discord.settings import DiscordSettings
 if TYPE_CHECKING:
     from bots.core.chat import ChatCore
     from bots.core.settings import BotSettings
+    from worker.replies import ReplyConsumer
 
 __all__ = ["DiscordSetupError", "build_client", "configure_endpoints", "run_discord"]
 
@@ -49,7 +50,7 @@ def build_client(core: ChatHandler, settings: BotSettings | DiscordSettings, *,
     return PoetClient(core, settings, background=background, **options)
 
 
-async def run_discord(core: ChatCore, settings: BotSettings | DiscordSettings, consumer: Any | None,
+async def run_discord(core: ChatCore, settings: BotSettings | DiscordSettings, consumer: ReplyConsumer | None,
                       **options: Any) -> None:
     """Run the Discord bot until cancelled: gateway events plus delivery of queued poem replies.
 
@@ -67,10 +68,15 @@ async def run_discord(core: ChatCore, settings: BotSettings | DiscordSettings, c
             "(Bot -> Reset Token) and export DISCORD_TOKEN=<token>; see docs/discord.md."
         )
 
-    async def deliver_replies(client: PoetClient) -> None:
-        await run_delivery(core, consumer, client.sender.send_reply)
+    background: tuple[BackgroundJob, ...] = ()
+    if consumer is not None:
+        replies = consumer
 
-    client = build_client(core, settings, background=(deliver_replies,) if consumer is not None else (), **options)
+        async def deliver_replies(client: PoetClient) -> None:
+            await run_delivery(core, replies, client.sender.send_reply)
+
+        background = (deliver_replies,)
+    client = build_client(core, settings, background=background, **options)
     try:
         async with client:
             await client.start(settings.token.get_secret_value())

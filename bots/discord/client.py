@@ -54,7 +54,7 @@ class PoetClient(discord.Client):
         settings: Discord settings (prefix, intents, follow-up window, ...).
         background: coroutine functions started once logged in, e.g. the reply-delivery loop;
             they are cancelled on close.
-        options: passed to ``discord.Client`` (tests use ``guild_ready_timeout``).
+        options: passed to ``discord.Client`` (e.g. ``proxy``, ``guild_ready_timeout``).
     """
 
     def __init__(self, core: ChatHandler, settings: DiscordSettings, *,
@@ -71,7 +71,7 @@ class PoetClient(discord.Client):
         register_commands(self.tree, self.run_slash, zh)
         self._background = background
         self._tasks: set[asyncio.Task[None]] = set()
-        self._handlers: set[asyncio.Task[Any]] = set()  # event handlers still talking to Discord
+        self._inflight: set[asyncio.Task[Any]] = set()  # event handlers still talking to Discord
 
     # ----------------------------------------------------------------- start-up
     async def setup_hook(self) -> None:
@@ -99,20 +99,25 @@ class PoetClient(discord.Client):
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        handlers = self._handlers - {asyncio.current_task()}
+        handlers = self._inflight - {asyncio.current_task()}
         if handlers:
             await asyncio.wait(handlers, timeout=HANDLER_GRACE_S)
+        # discord.py leaves its "wait for guilds, then dispatch on_ready" task running on close; a
+        # client closed during start-up would then fire on_ready on a dead loop.
+        ready = getattr(self._connection, "_ready_task", None)
+        if ready is not None:
+            ready.cancel()
         await super().close()
 
     @contextlib.contextmanager
     def _handling(self) -> Iterator[None]:
         task = asyncio.current_task()
         if task is not None:
-            self._handlers.add(task)
+            self._inflight.add(task)
         try:
             yield
         finally:
-            self._handlers.discard(task)  # type: ignore[arg-type]
+            self._inflight.discard(task)  # type: ignore[arg-type]
 
     async def on_ready(self) -> None:
         log.info("Discord: logged in as %s (id %s) in %d servers", self.user, self.user and self.user.id,

@@ -6,25 +6,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import pytest
 from fake_telegram import FakeTelegram
+from support.settings import make_bot_settings, make_queue_settings
 
 from bots.core.chat import ChatCore
 from bots.core.settings import BotSettings
 from worker.client import PoemService
 from worker.settings import QueueSettings
-
-
-def make_queue_settings(**overrides: Any) -> QueueSettings:
-    """Queue settings that ignore the developer's environment and env file."""
-    base: dict[str, Any] = {"redis_url": None, "log_format": "text", "reply_block_ms": 100, "reply_claim_idle_ms": 500}
-    return QueueSettings(_env_file=None, **{**base, **overrides})
-
-
-def make_bot_settings(**overrides: Any) -> BotSettings:
-    return BotSettings(_env_file=None, **overrides)
 
 
 @pytest.fixture

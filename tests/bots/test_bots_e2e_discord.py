@@ -17,9 +17,9 @@ from pathlib import Path
 
 import discord
 import pytest
-from conftest import make_bot_settings, make_queue_settings
 from discord.gateway import DiscordWebSocket
 from fake_discord import FakeDiscord
+from support.settings import make_bot_settings, make_queue_settings
 
 from bots.core.chat import ChatCore
 from bots.core.messages import t

@@ -17,8 +17,8 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from conftest import make_bot_settings, make_queue_settings
 from fake_telegram import FakeTelegram
+from support.settings import make_bot_settings, make_queue_settings
 from support.workers import spawn_worker
 
 from bots.core.chat import ChatCore

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_bot_settings, make_queue_settings
+from support.settings import make_bot_settings, make_queue_settings
 
 from bots.core.chat import ChatCore
 from bots.core.messages import t

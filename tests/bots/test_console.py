@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_bot_settings, make_queue_settings
+from support.settings import make_bot_settings, make_queue_settings
 
 from bots.console import run_demo
 from bots.core.messages import t

@@ -74,7 +74,7 @@ def settings_for(fake: FakeDiscord, **overrides: object) -> DiscordSettings:
 async def running(fake: FakeDiscord, core: RecordingCore, **overrides: object) -> AsyncIterator[PoetClient]:
     """Start a real client against the fake and wait until the gateway is up (READY sent)."""
     core.fake = fake
-    client = build_client(core, settings_for(fake, **overrides))
+    client = build_client(core, settings_for(fake, **overrides), guild_ready_timeout=0.05)
     task = asyncio.create_task(client.start(fake.token))
     try:
         await fake.wait_for(lambda: fake.connected or task.done())
@@ -91,7 +91,7 @@ async def running(fake: FakeDiscord, core: RecordingCore, **overrides: object) -
 # --------------------------------------------------------------------------- start-up
 async def test_start_syncs_slash_commands_and_identifies_with_message_content(fake: FakeDiscord) -> None:
     core = RecordingCore()
-    async with running(fake, core):
+    async with running(fake, core) as client:
         assert {c["name"] for c in fake.commands} == set(SLASH_COMMANDS)
         poem = next(c for c in fake.commands if c["name"] == "poem")
         options = {o["name"]: o for o in poem["options"]}
@@ -107,6 +107,9 @@ async def test_start_syncs_slash_commands_and_identifies_with_message_content(fa
         assert fake.identify is not None and fake.identify["intents"] & MESSAGE_CONTENT_INTENT
         # Sync happens in setup_hook, i.e. before the gateway connection.
         assert fake.find("PUT", rf"/applications/{fake.application_id}/commands")
+        await asyncio.wait_for(client.wait_until_ready(), 5)
+        assert [g.id for g in client.guilds] == [int(fake.guild_id)]
+        assert client.user is not None and str(client.user.id) == fake.bot_id
     assert core.received == []
 
 
@@ -290,7 +293,7 @@ def test_split_text_keeps_every_character_within_discords_limit() -> None:
 def test_settings_take_token_and_prefix_from_bot_settings_and_the_rest_from_the_env_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from conftest import make_bot_settings
+    from support.settings import make_bot_settings
 
     for var in ("DISCORD_TOKEN", "DISCORD_PREFIX", "DISCORD_API_BASE", "DISCORD_MESSAGE_CONTENT"):
         monkeypatch.delenv(var, raising=False)

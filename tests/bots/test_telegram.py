@@ -14,8 +14,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import make_bot_settings, make_queue_settings
 from fake_telegram import FakeTelegram
+from support.settings import make_bot_settings, make_queue_settings
 from telegram import Update
 from telegram.error import Conflict
 

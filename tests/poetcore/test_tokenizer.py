@@ -12,10 +12,10 @@ from poetcore.tokenizer import (
     POEM,
     build_tokenizer,
     ensure_special_tokens,
+    form_token,
     format_body,
     format_example,
     format_prompt,
-    form_token,
     load_tokenizer,
 )
 

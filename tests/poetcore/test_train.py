@@ -12,7 +12,15 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from poetcore.baseline import TrigramLM, trigram_bpc
 from poetcore.data.corpus import load_split
 from poetcore.modeling import PRESETS, get_preset, new_model
-from poetcore.train import PromptSampler, batches, build_vocab_tokenizer, collate, encode_poems, evaluate_bpc, train
+from poetcore.train import (
+    PromptSampler,
+    batches,
+    build_vocab_tokenizer,
+    collate,
+    encode_poems,
+    evaluate_bpc,
+    train,
+)
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 

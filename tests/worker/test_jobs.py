@@ -123,7 +123,7 @@ def test_retry_back_off_waits_then_runs(redis_url: str, redis_client: redis.Redi
     """With a back-off the retry sits in the ScheduledJobRegistry until the reaper enqueues it."""
     from worker.reaper import Reaper
 
-    s = settings(retry_max=1, retry_intervals_s=[1])
+    s = settings(retry_max=1, retry_intervals_s=[4])  # long enough that a loaded CI machine is not "late"
     svc = PoemService(connect(redis_url), s, job_function="support.jobs.fail_first")
     r = req()
     svc.submit(r)
@@ -135,7 +135,7 @@ def test_retry_back_off_waits_then_runs(redis_url: str, redis_client: redis.Redi
     assert q.count == 0  # not due yet
     import time
 
-    time.sleep(1.1)
+    time.sleep(4.1)
     redis_client.delete(keys.reaper_lock("poems"))
     reaper.run_once()
     assert q.job_ids == [r.request_id]
