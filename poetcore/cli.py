@@ -88,13 +88,17 @@ def baseline_command(
     data_dir: Annotated[Path, typer.Option("--data")] = Path("data/corpus"),
     model: ModelOpt = None,
     max_valid: int = 3000,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the numbers to this JSON file.")] = None,
 ) -> None:
     """Validation bpc of a character 3-gram (same split, same tokens as the model's bpc)."""
     from poetcore.evaluate import baseline_report
 
     if not (data_dir / "manifest.json").exists():
         raise _fail(f"no prepared corpus in {data_dir}; run `poetcore data prepare` first.")
-    console.print_json(json.dumps(baseline_report(data_dir, model, max_valid=max_valid)))
+    report = baseline_report(data_dir, model, max_valid=max_valid)
+    if out is not None:
+        out.write_text(json.dumps(report, indent=2))
+    console.print_json(json.dumps(report))
 
 
 @app.command("ship")
@@ -111,7 +115,10 @@ def ship_command(
     if not (run / "final" / "config.json").exists():
         raise _fail(f"{run}/final has no model; train first with `poetcore train --out {run}`.")
     baseline = None
-    if not skip_baseline:
+    cached = run / "baseline.json"  # written by `poetcore baseline --out`; the 3-gram takes minutes
+    if not skip_baseline and cached.exists():
+        baseline = json.loads(cached.read_text())
+    elif not skip_baseline:
         if not (data_dir / "manifest.json").exists():
             raise _fail(f"no prepared corpus in {data_dir} for the baseline; pass --data or --skip-baseline.")
         baseline = baseline_report(data_dir, run / "final")

@@ -159,7 +159,7 @@ class Composer:
         self.tokenizer.padding_side = "left"
         self.table = table or RhymeTable.default()
         self.masks = vocab_masks(tokenizer, self.table)
-        self.temperature = 0.85
+        self.temperature = 0.75  # 0.7-0.75 read more coherently than 0.85 on cpu-small samples
         self.top_p = 0.95
 
     @classmethod
