@@ -10,33 +10,20 @@ from prometheus_client import REGISTRY
 from rq import Queue
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
+from support.queue import make_request, queue_settings, stream_replies
 from support.workers import collect
 
 from worker import keys
 from worker.client import PoemService
 from worker.connection import connect, connect_async
 from worker.engine import NoopComposer
-from worker.protocol import PoemReply, PoemRequest
 from worker.replies import ReplyConsumer
 from worker.settings import QueueSettings
 from worker.worker import PoemWorker
 
-
-def settings(**overrides: object) -> QueueSettings:
-    base: dict[str, object] = {"composer": "noop", "log_format": "text", "user_limit": 0, "chat_limit": 0,
-                               "retry_intervals_s": [0, 0]}
-    base.update(overrides)
-    return QueueSettings(**base)
-
-
-def req(**kw: object) -> PoemRequest:
-    base: dict[str, object] = {"platform": "telegram", "chat_id": "c", "user_id": "u", "topic": "春雨"}
-    base.update(kw)
-    return PoemRequest.model_validate(base)
-
-
-def replies(client: redis.Redis) -> list[PoemReply]:
-    return [PoemReply.from_json(f[b"reply"]) for _id, f in client.xrange(keys.reply_stream("telegram"))]
+settings = queue_settings
+req = make_request
+replies = stream_replies
 
 
 def run_burst(redis_url: str, s: QueueSettings, **kw: object) -> PoemWorker:

@@ -18,13 +18,14 @@ import redis
 from rq import Queue
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
+from support.queue import make_request, queue_settings, stream_replies
 from support.workers import collect, log_text, spawn_worker, wait_until
 
 from worker import keys
 from worker.client import PoemService
 from worker.connection import connect, connect_async
 from worker.embedded import RedisServer
-from worker.protocol import PoemReply, PoemRequest
+from worker.protocol import PoemReply
 from worker.reaper import Reaper
 from worker.replies import ReplyConsumer, ReplyPublisher
 from worker.settings import QueueSettings
@@ -34,20 +35,11 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def settings(**overrides: object) -> QueueSettings:
-    base: dict[str, object] = {"composer": "noop", "log_format": "text", "user_limit": 0, "chat_limit": 0,
-                               "heartbeat_interval_s": 0.2, "liveness_ttl_s": 1.0, "retry_intervals_s": [0, 0]}
-    base.update(overrides)
-    return QueueSettings(**base)
+    return queue_settings(**{"heartbeat_interval_s": 0.2, "liveness_ttl_s": 1.0, **overrides})
 
 
-def req(**kw: object) -> PoemRequest:
-    base: dict[str, object] = {"platform": "telegram", "chat_id": "c", "user_id": "u", "topic": "春雨"}
-    base.update(kw)
-    return PoemRequest.model_validate(base)
-
-
-def stream(client: redis.Redis) -> list[PoemReply]:
-    return [PoemReply.from_json(f[b"reply"]) for _id, f in client.xrange(keys.reply_stream("telegram"))]
+req = make_request
+stream = stream_replies
 
 
 @pytest.fixture
