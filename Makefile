@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 lint: setup
-	$(BIN)/ruff check poetcore worker bots tests benchmarks
+	$(BIN)/ruff check poetcore worker bots tests benchmarks scripts
+	$(BIN)/mypy poetcore worker bots
 
 test: setup lint
 	$(BIN)/pytest -q

@@ -85,10 +85,11 @@ async def _serve_all(front_ends: dict[str, FrontEnd]) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    tasks = {asyncio.create_task(run(), name=name): name for name, run in front_ends.items()}
-    stopper = asyncio.create_task(stop.wait())
-    await asyncio.wait({*tasks, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    for task in (*tasks, stopper):
+    tasks: dict[asyncio.Future[None], str] = {asyncio.ensure_future(run()): name for name, run in front_ends.items()}
+    stopper: asyncio.Future[None] = asyncio.ensure_future(stop.wait())  # type: ignore[arg-type]
+    waiting: set[asyncio.Future[None]] = {*tasks, stopper}
+    await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    for task in waiting:
         task.cancel()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     failures = [(tasks[t], r) for t, r in zip(tasks, results, strict=True) if isinstance(r, Exception)]

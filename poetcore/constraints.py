@@ -426,4 +426,4 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
                 allowed[b, self.masks.eos_id] = True
         allowed = allowed.to(scores.device)
         out = scores + self.bias.to(scores.device, scores.dtype) * allowed
-        return out.masked_fill(~allowed, float("-inf"))
+        return out.masked_fill(~allowed, float("-inf"))  # type: ignore[return-value]

@@ -124,10 +124,9 @@ def run_eval(
 
         valid = encode_poems(load_split(data_dir, "valid")[:3000], composer.tokenizer)
         metrics["valid_bpc"] = evaluate_bpc(composer.model, composer.tokenizer, valid)
-    result = {"metrics": metrics, "poems": poems}
     if report is not None:
         write_report(report, metrics, poems)
-    return result
+    return {"metrics": metrics, "poems": poems}
 
 
 def metrics_table(metrics: dict[str, Any]) -> Table:

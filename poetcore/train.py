@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from rich.progress import (
@@ -208,6 +209,8 @@ def train(
 
     ckpt_dir = out_dir / "checkpoint"
     state = TrainState()
+    tokenizer: Any
+    model: Any
     if resume and (ckpt_dir / "trainer_state.json").exists():
         tokenizer = AutoTokenizer.from_pretrained(ckpt_dir)
         model = AutoModelForCausalLM.from_pretrained(ckpt_dir)
@@ -280,7 +283,7 @@ def train(
             "epoch": state.epoch,
             "train_loss": running / max(1, count),
             "valid_bpc": bpc,
-            "lr": sched.get_last_lr()[0],
+            "lr": float(sched.get_last_lr()[0]),
             "elapsed_s": time.monotonic() - started,
         }
         state.history.append(record)

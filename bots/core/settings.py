@@ -119,4 +119,4 @@ def load_bot_settings(env_file: str | Path | None = None, **overrides: Any) -> B
     from worker.settings import env_file_path
 
     clean = {k: v for k, v in overrides.items() if v is not None}
-    return BotSettings(_env_file=env_file_path(env_file), **clean)
+    return BotSettings(_env_file=env_file_path(env_file), **clean)  # type: ignore[call-arg]
