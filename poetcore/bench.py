@@ -69,11 +69,10 @@ def run_bench(
     model: Path | None = None,
     batch_sizes: list[int] | None = None,
 ) -> dict[str, Any]:
-    composer = Composer.from_pretrained(model, device=device)
-    dev = composer.device
     t = time.perf_counter()
-    Composer.from_pretrained(model, device=device)
+    composer = Composer.from_pretrained(model, device=device)
     load_s = time.perf_counter() - t
+    dev = composer.device
     composer.compose("秋月", "七绝", n=DEFAULT_N, seed=0)  # warm-up
     latency: dict[str, dict[str, float]] = {}
     for n in (1, DEFAULT_N):

@@ -158,19 +158,13 @@ def compose_command(
     if count < 1:
         raise _fail("--count must be at least 1.")
     try:
-        from poetcore.compose import validate_topic
+        from poetcore.compose import validate_heads, validate_topic
         from poetcore.forms import get_form
 
         # Cheap checks first, so a typo is answered before the model loads.
         tmpl = get_form(form)
-        head_text = "".join((topic if acrostic else heads or "").split())
+        head_text = validate_heads(topic if acrostic else heads, tmpl)
         validate_topic(topic, required=not head_text)
-        if head_text and len(head_text) != tmpl.n_lines:
-            raise PoetcoreInputError(
-                "heads_count",
-                f"{tmpl.name}有{tmpl.n_lines}句，藏头字需要{tmpl.n_lines}个，你给了{len(head_text)}个。",
-                f"A {tmpl.name} has {tmpl.n_lines} lines, so it needs {tmpl.n_lines} head characters; got {len(head_text)}.",
-            )
         composer = Composer.from_pretrained(model, device=device)
     except PoetcoreInputError as exc:
         raise _fail(exc.message_zh + " / " + exc.message_en) from None

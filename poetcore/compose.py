@@ -30,9 +30,9 @@ from poetcore.constraints import (
     vocab_masks,
 )
 from poetcore.errors import ModelLoadError, PoetcoreInputError
-from poetcore.forms import FORMS, FormTemplate, get_form, supported_forms_text
+from poetcore.forms import FormTemplate, get_form, supported_forms_text
 from poetcore.modeling import default_model_dir
-from poetcore.rhymes import RhymeTable, Tone
+from poetcore.rhymes import RhymeTable
 from poetcore.tokenizer import format_prompt
 
 log = logging.getLogger(__name__)
@@ -142,6 +142,31 @@ def validate_topic(topic: str | None, *, required: bool = True) -> str:
     return han
 
 
+def validate_heads(heads: str | Sequence[str] | None, form: FormTemplate) -> tuple[str, ...] | None:
+    """Simplified head characters, one per line (spaces ignored); PoetcoreInputError says what is wrong.
+
+    Only what needs no model: the vocabulary and tone checks happen in `Composer`.
+    """
+    if not heads:
+        return None
+    raw = "".join("".join(heads).split())  # "春 夏 秋 冬" means 春夏秋冬
+    non_han = [ch for ch in raw if not is_han(ch)]
+    if non_han:
+        raise PoetcoreInputError(
+            "heads_not_chinese",
+            f"藏头字必须是汉字，“{''.join(non_han)[:10]}”不是。",
+            f"Head characters must be Chinese; {''.join(non_han)[:10]!r} is not.",
+        )
+    out = tuple(to_simplified(raw))
+    if len(out) != form.n_lines:
+        raise PoetcoreInputError(
+            "heads_count",
+            f"{form.name}有{form.n_lines}句，藏头字需要{form.n_lines}个，你给了{len(out)}个。",
+            f"A {form.name} has {form.n_lines} lines, so it needs {form.n_lines} head characters; got {len(out)}.",
+        )
+    return out
+
+
 def topic_keywords(topic: str) -> list[str]:
     """Split a topic into the short keywords the model was conditioned on (at most 3, 1–2 chars each... or whole)."""
     if len(topic) <= 4:
@@ -185,25 +210,10 @@ class Composer:
 
     # -- input validation -----------------------------------------------------------------------
 
-    def _prepare(self, req: ComposeRequest, index: int) -> _Prepared:
+    def _prepare(self, req: ComposeRequest) -> _Prepared:
         form = get_form(req.form)
-        heads: tuple[str, ...] | None = None
-        if req.heads:
-            raw_heads = "".join("".join(req.heads).split())  # "春 夏 秋 冬" means 春夏秋冬
-            non_han = [ch for ch in raw_heads if not is_han(ch)]
-            if non_han:
-                raise PoetcoreInputError(
-                    "heads_not_chinese",
-                    f"藏头字必须是汉字，“{''.join(non_han)[:10]}”不是。",
-                    f"Head characters must be Chinese; {''.join(non_han)[:10]!r} is not.",
-                )
-            heads = tuple(to_simplified(raw_heads))
-            if len(heads) != form.n_lines:
-                raise PoetcoreInputError(
-                    "heads_count",
-                    f"{form.name}有{form.n_lines}句，藏头字需要{form.n_lines}个，你给了{len(heads)}个。",
-                    f"A {form.name} has {form.n_lines} lines, so it needs {form.n_lines} head characters; got {len(heads)}.",
-                )
+        heads = validate_heads(req.heads, form)
+        if heads is not None:
             self._check_heads(heads, form)
         topic = validate_topic(req.topic, required=heads is None) or "".join(heads or ())
         rhyme_gid = None
@@ -275,9 +285,9 @@ class Composer:
     def compose_batch(self, requests: Sequence[ComposeRequest]) -> list[Poem | PoetcoreInputError]:
         """Serve several requests with one ``generate`` call; bad requests come back as their error."""
         prepared: list[_Prepared | PoetcoreInputError] = []
-        for i, req in enumerate(requests):
+        for req in requests:
             try:
-                prepared.append(self._prepare(req, i))
+                prepared.append(self._prepare(req))
             except PoetcoreInputError as exc:
                 prepared.append(exc)
         good = [p for p in prepared if isinstance(p, _Prepared)]
@@ -289,7 +299,7 @@ class Composer:
 
     def candidates(self, req: ComposeRequest) -> list[Poem]:
         """All valid candidates for one request, best first (for eval and debugging)."""
-        return self._generate([self._prepare(req, 0)], keep_all=True)[0]  # type: ignore[return-value]
+        return self._generate([self._prepare(req)], keep_all=True)[0]  # type: ignore[return-value]
 
     @torch.no_grad()
     def _generate(self, prepared: Sequence[_Prepared], keep_all: bool = False) -> list:
@@ -422,18 +432,13 @@ class Composer:
         return form.variants[alive[0]].name if alive else None
 
 
-def supported_forms() -> list[str]:
-    return list(FORMS)
-
-
 __all__ = [
     "MAX_TOPIC_CHARS",
     "ComposeRequest",
     "Composer",
     "Poem",
-    "Tone",
-    "supported_forms",
     "supported_forms_text",
     "topic_keywords",
+    "validate_heads",
     "validate_topic",
 ]

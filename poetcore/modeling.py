@@ -6,7 +6,7 @@ The model is a stock HF Llama (``LlamaForCausalLM``) so that ``from_pretrained``
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -102,15 +102,6 @@ def new_model(size: ModelSize, tokenizer: PreTrainedTokenizerFast, seed: int = 0
     """A freshly initialised causal LM of the given shape."""
     torch.manual_seed(seed)
     return AutoModelForCausalLM.from_config(llama_config(size, tokenizer))
-
-
-def describe(model: PreTrainedModel) -> dict[str, object]:
-    n = sum(p.numel() for p in model.parameters())
-    return {"parameters": n, "config": model.config.to_dict()}
-
-
-def size_dict(size: ModelSize) -> dict[str, object]:
-    return asdict(size)
 
 
 def default_model_dir() -> Path:
