@@ -62,5 +62,6 @@ def redis_server_factory(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random Llama + the char tokenizer, loadable with ``Composer.from_pretrained``."""
-    testing = pytest.importorskip("poetcore.testing", reason="poetcore.testing.make_tiny_model not available yet")
-    return Path(testing.make_tiny_model(tmp_path_factory.mktemp("tiny-model")))
+    from poetcore.testing import make_tiny_model
+
+    return Path(make_tiny_model(tmp_path_factory.mktemp("tiny-model")))

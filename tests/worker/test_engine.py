@@ -21,7 +21,8 @@ def test_noop_composer_keeps_the_form_shape() -> None:
 
 
 def test_device_choice() -> None:
-    torch = pytest.importorskip("torch")
+    import torch
+
     assert resolve_device("cpu") == "cpu"
     with pytest.raises(ValueError, match="auto, cpu or cuda"):
         resolve_device("tpu")
@@ -41,7 +42,6 @@ def test_missing_model_fails_fast_with_advice(tmp_path: Path) -> None:
 
 
 def test_tiny_model_loads_once_with_timing(tiny_model_dir: Path) -> None:
-    pytest.importorskip("poetcore.compose")
     engine = load_engine(QueueSettings(model_path=tiny_model_dir, device="cpu"))
     assert engine.kind == "real" and engine.device == "cpu" and engine.load_s > 0
     poem = engine.compose(ComposeArgs("秋月", n=1, seed=1)).to_dict()

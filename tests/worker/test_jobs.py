@@ -163,7 +163,6 @@ def test_batch_failure_fails_each_job_through_rq(redis_url: str, redis_client: r
 
 @pytest.fixture
 def tiny_settings(tiny_model_dir: Path) -> QueueSettings:
-    pytest.importorskip("poetcore.compose", reason="poetcore.compose not available yet")
     return settings(composer="real", model_path=tiny_model_dir, device="cpu")
 
 
