@@ -35,13 +35,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from worker import keys  # noqa: E402
-from worker.client import PoemService  # noqa: E402
-from worker.connection import connect, connect_async  # noqa: E402
-from worker.embedded import RedisServer  # noqa: E402
-from worker.protocol import PoemReply, PoemRequest  # noqa: E402
-from worker.replies import ReplyConsumer  # noqa: E402
-from worker.settings import QueueSettings  # noqa: E402
+from worker.contract import keys  # noqa: E402
+from worker.contract.connection import connect, connect_async  # noqa: E402
+from worker.contract.protocol import PoemReply, PoemRequest  # noqa: E402
+from worker.contract.redis_server import RedisServer  # noqa: E402
+from worker.contract.replies import ReplyConsumer  # noqa: E402
+from worker.contract.service import PoemService  # noqa: E402
+from worker.contract.settings import QueueSettings  # noqa: E402
 
 TOPICS = ["秋月", "春雨", "江雪", "夜泊", "登高", "梅花", "边塞", "思乡"]
 
@@ -126,7 +126,7 @@ def start_workers(url: str, count: int, queue: str, composer: str, batch: int, m
                 "POETCORE_MAX_BATCH": str(batch), "POETCORE_DEVICE": os.environ.get("POETCORE_DEVICE", "auto"),
                 "POETCORE_LOG_LEVEL": "WARNING", "PYTHONPATH": str(REPO)})
     if model is not None:
-        env["POETCORE_MODEL_PATH"] = str(model)
+        env["POETCORE_MODEL"] = str(model)
     procs = []
     for i in range(count):
         log = open(log_dir / f"{queue}-w{i}.log", "ab")  # noqa: SIM115 - owned by the child

@@ -2,7 +2,10 @@
 
     poetbot serve [--embedded-worker]   Telegram and/or Discord, whichever tokens are configured
     poetbot demo                        console chat with an embedded Redis and worker (no token)
-    poetbot worker                      poem workers (see ``worker.cli``)
+    poetbot worker ...                  poem workers: runs ``python -m worker ...`` (see ``worker.cli``)
+
+The bots import only the torch-free contract of the queue (``worker.contract``). ``poetbot worker``
+therefore hands over to the worker's own entry point by module name instead of importing it.
 """
 
 from __future__ import annotations
@@ -10,18 +13,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from bots.core.settings import BotSettings, load_bot_settings
-from worker.cli import worker_command
-from worker.settings import QueueSettings, load_settings, redact_url
+from bots.console import run_demo
+from bots.core.chat import ChatCore
+from bots.core.settings import BotConfig, load_bot_config
+from bots.telegram import run_telegram
+from poetcore.settings import UnknownSettingError
+from worker.contract.launch import WORKER_MODULE, start_worker_process
+from worker.contract.logs import configure_logging
+from worker.contract.redis_server import resolve_redis_url
+from worker.contract.replies import ReplyConsumer
+from worker.contract.service import PoemService
+from worker.contract.settings import redact_url
 
 app = typer.Typer(
     name="poetbot",
@@ -34,9 +46,12 @@ log = logging.getLogger("bots.cli")
 EnvFile = Annotated[Path | None, typer.Option(help="settings file [default: $POETCORE_ENV_FILE or ./poetcore.env]")]
 
 
-def _load(env_file: Path | None, **queue_overrides: Any) -> tuple[BotSettings, QueueSettings]:
+def _load(env_file: Path | None) -> BotConfig:
     try:
-        return load_bot_settings(env_file), load_settings(env_file, **queue_overrides)
+        return load_bot_config(env_file)
+    except UnknownSettingError as exc:
+        typer.echo(f"poetbot: {exc}", err=True)
+        raise typer.Exit(2) from exc
     except (ValueError, FileNotFoundError) as exc:
         typer.echo(f"poetbot: invalid settings: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -45,25 +60,22 @@ def _load(env_file: Path | None, **queue_overrides: Any) -> tuple[BotSettings, Q
 FrontEnd = Callable[[], Awaitable[None]]
 
 
-def _front_ends(settings: BotSettings, queue_settings: QueueSettings, url: str) -> dict[str, FrontEnd]:
+def _front_ends(config: BotConfig, url: str) -> dict[str, FrontEnd]:
     """The front-ends whose tokens are configured, each with its own ChatCore and reply consumer."""
-    from bots.core.chat import ChatCore
-    from worker.client import PoemService
-    from worker.replies import ReplyConsumer
+    settings, queue_settings = config.bot, config.queue
 
     def core() -> ChatCore:
         return ChatCore(PoemService.from_url(url, queue_settings), settings)
 
     found: dict[str, FrontEnd] = {}
     if settings.telegram_token_value:
-        from bots.telegram import run_telegram
-
         found["telegram"] = lambda: run_telegram(
             core(), settings, ReplyConsumer.from_settings(queue_settings, "telegram", url)
         )
-    if settings.discord_token_value:
+    if config.discord.token_value:
         try:
-            from bots.discord import DiscordSettings, run_discord
+            # Optional extra: the one import that stays lazy, so a Telegram-only install works.
+            from bots.discord import run_discord
         except ImportError as exc:
             typer.echo(
                 f"poetbot serve: DISCORD_TOKEN is set but the Discord front-end cannot load ({exc}); "
@@ -71,9 +83,8 @@ def _front_ends(settings: BotSettings, queue_settings: QueueSettings, url: str) 
                 err=True,
             )
             raise typer.Exit(2) from exc
-        discord_settings = DiscordSettings.from_bot_settings(settings)
         found["discord"] = lambda: run_discord(
-            core(), discord_settings, ReplyConsumer.from_settings(queue_settings, "discord", url)
+            core(), config.discord, ReplyConsumer.from_settings(queue_settings, "discord", url)
         )
     return found
 
@@ -107,12 +118,10 @@ def serve_command(
     log_level: Annotated[str, typer.Option(help="DEBUG | INFO | WARNING")] = "INFO",
 ) -> None:
     """Serve the chat front-ends whose tokens are set (TELEGRAM_TOKEN, DISCORD_TOKEN)."""
-    from worker.embedded import resolve_redis_url, start_worker_process
-    from worker.logs import configure_logging
-
-    settings, queue_settings = _load(env_file)
+    config = _load(env_file)
+    settings, queue_settings = config.bot, config.queue
     configure_logging(log_level, queue_settings.log_format)
-    if not (settings.telegram_token_value or settings.discord_token_value):
+    if not (settings.telegram_token_value or config.discord.token_value):
         typer.echo(
             "poetbot serve: no front-end configured. Set TELEGRAM_TOKEN (see docs/telegram.md) and/or "
             "DISCORD_TOKEN (see docs/discord.md), or try the bot without a token: `poetbot demo`.",
@@ -122,13 +131,14 @@ def serve_command(
     url, embedded = resolve_redis_url(queue_settings)
     worker: subprocess.Popen[bytes] | None = None
     try:
-        front_ends = _front_ends(settings, queue_settings, url)
+        front_ends = _front_ends(config, url)
         log.info("poetbot: serving %s with Redis at %s", ", ".join(front_ends),
                  redact_url(url) if queue_settings.redis_url else f"{url} (embedded)")
         if embedded_worker:
-            worker = start_worker_process(url, log_path=Path(queue_settings.data_dir) / "worker.log")
-            log.info("poetbot: embedded worker started (pid %d, log in %s/worker.log)", worker.pid,
-                     queue_settings.data_dir)
+            worker_log = Path(queue_settings.data_dir) / "worker.log"
+            worker_log.parent.mkdir(parents=True, exist_ok=True)
+            worker = start_worker_process(url, log_path=worker_log)
+            log.info("poetbot: embedded worker started (pid %d, log in %s)", worker.pid, worker_log)
         asyncio.run(_serve_all(front_ends))
     except Exception as exc:
         typer.echo(f"poetbot serve: {exc}", err=True)
@@ -149,18 +159,26 @@ def demo_command(
     env_file: EnvFile = None,
 ) -> None:
     """Chat with the bot in this terminal (pipe commands in to script it). No token needed."""
-    from bots.console import run_demo
-
-    settings, queue_settings = _load(env_file)
+    config = _load(env_file)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        code = asyncio.run(run_demo(settings, queue_settings, locale=lang, start_worker=worker))
+        code = asyncio.run(run_demo(config.bot, config.queue, locale=lang, start_worker=worker))
     except KeyboardInterrupt:
         code = 130
     raise typer.Exit(code)
 
 
-app.command("worker")(worker_command)
+@app.command(
+    "worker",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
+def worker_command(ctx: typer.Context) -> None:
+    """Run poem workers (all options: `poetbot worker --help`)."""
+    # Replace this process: the worker is its own program with its own signals, and the bots never
+    # import its runtime (torch, the composer).
+    argv = [sys.executable, "-m", WORKER_MODULE, *ctx.args]
+    os.execv(sys.executable, argv)
 
 
 def main() -> None:  # pragma: no cover - the console script calls app()

@@ -29,8 +29,13 @@ from bots.core.delivery import run_delivery
 from bots.core.messages import t
 from bots.core.models import IncomingMessage, OutgoingMessage
 from bots.core.settings import BotSettings
-from worker.protocol import PoemReply
-from worker.settings import QueueSettings
+from worker.contract import keys
+from worker.contract.launch import start_worker_process
+from worker.contract.protocol import PoemReply
+from worker.contract.redis_server import resolve_redis_url
+from worker.contract.replies import ReplyConsumer
+from worker.contract.service import PoemService
+from worker.contract.settings import QueueSettings
 
 __all__ = ["DemoSession", "run_demo"]
 
@@ -139,11 +144,6 @@ async def run_demo(
     start_worker: bool = True,
 ) -> int:
     """Run a console session; returns the exit code (0: every poem arrived)."""
-    from worker import keys
-    from worker.client import PoemService
-    from worker.embedded import resolve_redis_url, start_worker_process
-    from worker.replies import ReplyConsumer
-
     stdin = stdin or sys.stdin
     out = out or sys.stdout
     url, embedded = resolve_redis_url(queue_settings)

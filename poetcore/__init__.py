@@ -5,3 +5,7 @@ checker) are used by the bots, which must never pull in torch.
 """
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+]

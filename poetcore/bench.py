@@ -13,7 +13,8 @@ from typing import Any
 import torch
 from rich.table import Table
 
-from poetcore.compose import DEFAULT_N, Composer, ComposeRequest
+from poetcore.compose import Composer
+from poetcore.request import DEFAULT_N, ComposeRequest
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -39,8 +40,8 @@ def constraint_overhead(composer: Composer, batch: int = 8, repeats: int = 5) ->
     ids = enc["input_ids"].to(composer.device)
     steps = sum(form.line_lengths) + form.n_lines + 1
     common = dict(
-        input_ids=ids, attention_mask=enc["attention_mask"].to(composer.device), do_sample=True, top_k=0,
-        temperature=composer.temperature, top_p=composer.top_p, max_new_tokens=steps, min_new_tokens=steps,
+        input_ids=ids, attention_mask=enc["attention_mask"].to(composer.device),
+        generation_config=composer.generation_config, max_new_tokens=steps, min_new_tokens=steps,
         pad_token_id=composer.masks.pad_id, eos_token_id=composer.masks.eos_id,
     )
     times: dict[str, list[float]] = {"unconstrained": [], "constrained": []}

@@ -206,13 +206,13 @@ def _relation_broken(a: Sequence[frozenset[Tone]], b: Sequence[frozenset[Tone]],
     return disagree > agree or (disagree == agree and disagree > 0 and first is False)
 
 
-def _judge(lines: list[str], form: FormTemplate, variant: FormVariant, table: RhymeTable) -> CheckReport:
-    tones = [[table.tones(ch) for ch in line] for line in lines]
-    violations: list[Violation] = []
-    notes: list[str] = []
-    bad: set[tuple[int, int]] = set()
+def _choose_patterns(
+    tones: Sequence[Sequence[frozenset[Tone]]], form: FormTemplate, variant: FormVariant, notes: list[str]
+) -> tuple[list[str], list[list[LineIssue]]]:
+    """Read each line against the chart or an accepted alternative (特拗), whichever fits best.
 
-    # Each line is read against the chart or an accepted alternative (特拗), whichever fits best.
+    Ties go to the chart itself; a chosen 特拗 is a licence, so it is noted rather than flagged.
+    """
     patterns: list[str] = []
     issues_by_line: list[list[LineIssue]] = []
     for li, (pattern, tl) in enumerate(zip(variant.lines, tones, strict=True)):
@@ -225,62 +225,91 @@ def _judge(lines: list[str], form: FormTemplate, variant: FormVariant, table: Rh
             notes.append(f"第{zh_number(li + 1)}句用特拗句式（{chosen}）")
         patterns.append(chosen)
         issues_by_line.append(issues)
+    return patterns, issues_by_line
 
-    # 拗救: a B line's core 3rd 平 excuses the 仄 of its A partner (the line before, same couplet).
-    if RULE_AO_JIU in form.rules:
-        for li in range(0, len(lines) - 1, 2):
-            excused = rescued_positions(tones[li], patterns[li], tones[li + 1], patterns[li + 1])
-            hit = {i.position for i in issues_by_line[li] if i.code == "tone" and i.position in excused}
-            if hit:
-                issues_by_line[li] = [
-                    i for i in issues_by_line[li] if i.position not in hit or i.code != "tone"
-                ]
-                where = "、".join(f"第{zh_number(p + 1)}字" for p in sorted(p for p in hit if p is not None))
-                rescue = len(lines[li + 1]) - 3
-                notes.append(
-                    f"第{zh_number(li + 1)}句{where}拗，第{zh_number(li + 2)}句第{zh_number(rescue + 1)}字用平声相救（拗救）"
-                )
 
+def _apply_ao_jiu(
+    lines: Sequence[str],
+    tones: Sequence[Sequence[frozenset[Tone]]],
+    patterns: Sequence[str],
+    issues_by_line: list[list[LineIssue]],
+    notes: list[str],
+) -> None:
+    """拗救: a B line's core 3rd 平 excuses the 仄 of its A partner (the line before, same couplet).
+
+    The excused tone issues are dropped from ``issues_by_line`` and the rescue is noted instead.
+    """
+    for li in range(0, len(lines) - 1, 2):
+        excused = rescued_positions(tones[li], patterns[li], tones[li + 1], patterns[li + 1])
+        hit = {i.position for i in issues_by_line[li] if i.code == "tone" and i.position in excused}
+        if hit:
+            issues_by_line[li] = [
+                i for i in issues_by_line[li] if i.position not in hit or i.code != "tone"
+            ]
+            where = "、".join(f"第{zh_number(p + 1)}字" for p in sorted(p for p in hit if p is not None))
+            rescue = len(lines[li + 1]) - 3
+            notes.append(
+                f"第{zh_number(li + 1)}句{where}拗，第{zh_number(li + 2)}句第{zh_number(rescue + 1)}字用平声相救（拗救）"
+            )
+
+
+def _issue_violation(li: int, line: str, issue: LineIssue, bad: set[tuple[int, int]]) -> Violation | None:
+    """The Violation for one line-level issue (None for codes not reported), marking its chars in ``bad``."""
+    sent = f"第{zh_number(li + 1)}句"
+    if issue.code == "tone":
+        assert issue.position is not None and issue.expected is not None
+        pos, want = issue.position, issue.expected
+        got = "仄" if want is Tone.PING else "平"
+        bad.add((li, pos))
+        return Violation(
+            CODE_TONE,
+            li,
+            pos,
+            f"{sent}第{zh_number(pos + 1)}字应{want.value}而{got}（{line[pos]}）",
+            f"line {li + 1}, char {pos + 1} ({line[pos]}) should be {want.value} but is {got}",
+        )
+    if issue.code == RULE_GU_PING:
+        rescue = len(line) - 3  # the core's 3rd char: the 平 that would save the line
+        bad.add((li, rescue))
+        return Violation(
+            RULE_GU_PING,
+            li,
+            rescue,
+            f"{sent}犯孤平（韵脚外只剩一个平声字，第{zh_number(rescue + 1)}字宜用平声相救）",
+            f"line {li + 1} has 孤平 (lone 平): make char {rescue + 1} 平",
+        )
+    if issue.code in (RULE_SAN_PING_WEI, RULE_SAN_ZE_WEI):
+        name = "三平尾" if issue.code == RULE_SAN_PING_WEI else "三仄尾"
+        bad.update((li, p) for p in range(len(line) - 3, len(line)))
+        return Violation(issue.code, li, len(line) - 3, f"{sent}{name}", f"line {li + 1} ends in {name}")
+    return None
+
+
+def _line_violations(
+    lines: Sequence[str], issues_by_line: Sequence[Sequence[LineIssue]], bad: set[tuple[int, int]]
+) -> list[Violation]:
+    """Tone, 孤平 and 三平尾/三仄尾 violations, line by line in issue order."""
+    violations: list[Violation] = []
     for li, (line, issues) in enumerate(zip(lines, issues_by_line, strict=True)):
-        sent = f"第{zh_number(li + 1)}句"
         for issue in issues:
-            if issue.code == "tone":
-                assert issue.position is not None and issue.expected is not None
-                pos, want = issue.position, issue.expected
-                got = "仄" if want is Tone.PING else "平"
-                bad.add((li, pos))
-                violations.append(
-                    Violation(
-                        CODE_TONE,
-                        li,
-                        pos,
-                        f"{sent}第{zh_number(pos + 1)}字应{want.value}而{got}（{line[pos]}）",
-                        f"line {li + 1}, char {pos + 1} ({line[pos]}) should be {want.value} but is {got}",
-                    )
-                )
-            elif issue.code == RULE_GU_PING:
-                rescue = len(line) - 3  # the core's 3rd char: the 平 that would save the line
-                bad.add((li, rescue))
-                violations.append(
-                    Violation(
-                        RULE_GU_PING,
-                        li,
-                        rescue,
-                        f"{sent}犯孤平（韵脚外只剩一个平声字，第{zh_number(rescue + 1)}字宜用平声相救）",
-                        f"line {li + 1} has 孤平 (lone 平): make char {rescue + 1} 平",
-                    )
-                )
-            elif issue.code in (RULE_SAN_PING_WEI, RULE_SAN_ZE_WEI):
-                name = "三平尾" if issue.code == RULE_SAN_PING_WEI else "三仄尾"
-                bad.update((li, p) for p in range(len(line) - 3, len(line)))
-                violations.append(
-                    Violation(issue.code, li, len(line) - 3, f"{sent}{name}", f"line {li + 1} ends in {name}")
-                )
+            violation = _issue_violation(li, line, issue, bad)
+            if violation is not None:
+                violations.append(violation)
+    return violations
 
+
+def _rhyme_violations(
+    lines: Sequence[str], variant: FormVariant, table: RhymeTable, bad: set[tuple[int, int]]
+) -> tuple[str | None, str | None, list[Violation]]:
+    """Pick the rhyme group, then flag rhyme chars outside it: (group id, its label, violations).
+
+    Characters of unknown tone are skipped: their rhyme cannot be judged.
+    """
     rhyme_chars = [lines[i][-1] for i in variant.rhyme_lines]
     anchor_line = next((i for i in variant.rhyme_lines if i > 0), variant.rhyme_lines[0])
     gid = _pick_rhyme_group(rhyme_chars, table, lines[anchor_line][-1])
     label = table.group_label(gid) if gid else None
+    violations: list[Violation] = []
     for li in variant.rhyme_lines:
         ch = lines[li][-1]
         if not table.tones(ch):
@@ -298,22 +327,35 @@ def _judge(lines: list[str], form: FormTemplate, variant: FormVariant, table: Rh
             zh = f"{sent}韵脚不押{label}韵（“{ch}”属{where}韵）"
             en = f"line {li + 1}: rhyme char {ch} is not in the {label} group"
         violations.append(Violation(CODE_RHYME, li, pos, zh, en))
+    return gid, label, violations
 
-    if RULE_NIAN_DUI in form.rules:
-        for i, relation in enumerate(expected_relations(variant)):
-            if relation is None or not _relation_broken(tones[i], tones[i + 1], relation):
-                continue
-            code, name = (CODE_SHI_NIAN, "失粘") if relation == "粘" else (CODE_SHI_DUI, "失对")
-            violations.append(
-                Violation(
-                    code,
-                    i + 1,
-                    1,
-                    f"第{zh_number(i + 2)}句{name}（与第{zh_number(i + 1)}句）",
-                    f"line {i + 2} breaks the {'粘 (nian)' if relation == '粘' else '对 (dui)'} with line {i + 1}",
-                )
+
+def _nian_dui_violations(tones: Sequence[Sequence[frozenset[Tone]]], variant: FormVariant) -> list[Violation]:
+    """失粘/失对 between neighbouring lines, reported on the later line's 2nd char."""
+    violations: list[Violation] = []
+    for i, relation in enumerate(expected_relations(variant)):
+        if relation is None or not _relation_broken(tones[i], tones[i + 1], relation):
+            continue
+        code, name = (CODE_SHI_NIAN, "失粘") if relation == "粘" else (CODE_SHI_DUI, "失对")
+        violations.append(
+            Violation(
+                code,
+                i + 1,
+                1,
+                f"第{zh_number(i + 2)}句{name}（与第{zh_number(i + 1)}句）",
+                f"line {i + 2} breaks the {'粘 (nian)' if relation == '粘' else '对 (dui)'} with line {i + 1}",
             )
+        )
+    return violations
 
+
+def _char_marks(
+    lines: Sequence[str],
+    patterns: Sequence[str],
+    tones: Sequence[Sequence[frozenset[Tone]]],
+    bad: set[tuple[int, int]],
+) -> list[list[CharMark]]:
+    """Per-char marks: bad beats unknown, which beats poly (only where the chart is not 中)."""
     marks = []
     for li, (line, pattern, tl) in enumerate(zip(lines, patterns, tones, strict=True)):
         row = []
@@ -328,7 +370,23 @@ def _judge(lines: list[str], form: FormTemplate, variant: FormVariant, table: Rh
                 mark = "ok"
             row.append(CharMark(ch, expected, _tone_text(t), mark))
         marks.append(row)
+    return marks
 
+
+def _judge(lines: list[str], form: FormTemplate, variant: FormVariant, table: RhymeTable) -> CheckReport:
+    """Score ``lines`` against one variant: line rules, rhyme, 粘/对, then per-char marks."""
+    tones = [[table.tones(ch) for ch in line] for line in lines]
+    notes: list[str] = []
+    bad: set[tuple[int, int]] = set()  # (line, position) pairs any violation points at
+    patterns, issues_by_line = _choose_patterns(tones, form, variant, notes)
+    if RULE_AO_JIU in form.rules:
+        _apply_ao_jiu(lines, tones, patterns, issues_by_line, notes)
+    violations = _line_violations(lines, issues_by_line, bad)
+    gid, label, rhyme_violations = _rhyme_violations(lines, variant, table, bad)
+    violations.extend(rhyme_violations)
+    if RULE_NIAN_DUI in form.rules:
+        violations.extend(_nian_dui_violations(tones, variant))
+    marks = _char_marks(lines, patterns, tones, bad)
     violations.sort(key=lambda v: (v.line, -1 if v.position is None else v.position))
     return CheckReport(form.name, variant.name, lines, patterns, label, gid, violations, marks, notes)
 

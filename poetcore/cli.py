@@ -1,6 +1,8 @@
 """`poetcore` command line: check, data, train, baseline, compose, eval, bench.
 
-Heavy imports (torch, transformers) happen inside the commands so `poetcore check` stays instant.
+The root callback builds the engine's settings once (`poetcore.settings.load_engine_settings`), so an
+unknown ``POETCORE_*`` variable fails every command with exit 2. Heavy imports (torch,
+transformers, the composer) happen inside the commands so `poetcore check` stays instant.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from rich.console import Console
 
 from poetcore.check_cli import check_command
 from poetcore.data.cli import data_app
+from poetcore.errors import ModelLoadError, PoetcoreInputError
+from poetcore.forms import get_form
+from poetcore.request import REPEAT_POLICIES, validate_heads, validate_topic
+from poetcore.settings import EngineSettings, UnknownSettingError, load_engine_settings
 
 app = typer.Typer(
     name="poetcore",
@@ -23,10 +29,39 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+@app.callback()
+def main_callback(ctx: typer.Context) -> None:
+    """Classical Chinese regulated verse: check 格律, prepare data, train, compose, evaluate, benchmark."""
+    try:
+        ctx.obj = load_engine_settings()
+    except (UnknownSettingError, ValueError, FileNotFoundError) as exc:
+        Console(stderr=True, soft_wrap=True).print(f"[red]错误 / error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _engine(ctx: typer.Context) -> EngineSettings:
+    settings = ctx.find_root().obj
+    assert isinstance(settings, EngineSettings), "main_callback builds the settings before any command runs"
+    return settings
+
+
+def _model(ctx: typer.Context, model: Path | None) -> Path | None:
+    """--model, else POETCORE_MODEL, else None (the shipped model)."""
+    return model or _engine(ctx).model
+
+
+def _device(ctx: typer.Context, device: str | None) -> str | None:
+    """--device, else POETCORE_DEVICE unless it is auto."""
+    configured = _engine(ctx).device
+    return device or (None if configured == "auto" else configured)
+
+
 app.command("check")(check_command)
 app.add_typer(data_app, name="data")
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # long paths and messages stay on one line
 
 ModelOpt = Annotated[
     Path | None,
@@ -60,6 +95,10 @@ def train_command(
     max_minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes.")] = None,
     max_train: Annotated[int | None, typer.Option(help="Use only the first N training poems.")] = None,
     seed: int = 0,
+    lr: Annotated[float | None, typer.Option(help="Override the config's peak learning rate.")] = None,
+    precision: Annotated[
+        str, typer.Option(help="auto (bf16 autocast on CUDA and CPUs with native bf16), bf16 or fp32.")
+    ] = "auto",
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Train the poem LM (or fine-tune another HF causal LM with --init-from)."""
@@ -71,13 +110,15 @@ def train_command(
         preset = get_preset(config)
     except ValueError as exc:
         raise _fail(str(exc)) from None
+    if precision not in ("auto", "bf16", "fp32"):
+        raise _fail(f"--precision {precision!r}: choose auto, bf16 or fp32.")
     if not (data_dir / "manifest.json").exists():
         raise _fail(f"no prepared corpus in {data_dir}; run `poetcore data prepare` first (or pass --data).")
     if init_from is not None and not (init_from / "config.json").exists():
         raise _fail(f"--init-from {init_from}: no config.json there; pass a directory saved with save_pretrained.")
     summary = train(
         data_dir, out, preset, init_from=init_from, resume=resume, device=device, max_steps=max_steps,
-        max_minutes=max_minutes, max_train=max_train, seed=seed,
+        max_minutes=max_minutes, max_train=max_train, seed=seed, lr=lr, precision=precision,
     )
     console.print_json(json.dumps(summary, ensure_ascii=False))
     console.print(f"best model: {out / 'final'}")
@@ -85,6 +126,7 @@ def train_command(
 
 @app.command("baseline")
 def baseline_command(
+    ctx: typer.Context,
     data_dir: Annotated[Path, typer.Option("--data")] = Path("data/corpus"),
     model: ModelOpt = None,
     max_valid: int = 3000,
@@ -95,7 +137,7 @@ def baseline_command(
 
     if not (data_dir / "manifest.json").exists():
         raise _fail(f"no prepared corpus in {data_dir}; run `poetcore data prepare` first.")
-    report = baseline_report(data_dir, model, max_valid=max_valid)
+    report = baseline_report(data_dir, _model(ctx, model), max_valid=max_valid)
     if out is not None:
         out.write_text(json.dumps(report, indent=2))
     console.print_json(json.dumps(report))
@@ -133,6 +175,7 @@ def ship_command(
 
 @app.command("compose")
 def compose_command(
+    ctx: typer.Context,
     topic: Annotated[str, typer.Argument(help="Topic, e.g. 秋月 (or the head characters with --acrostic).")],
     form: Annotated[str, typer.Argument(help="五绝, 七绝, 五律 or 七律.")] = "七绝",
     heads: Annotated[str | None, typer.Option("--heads", help="Head character of each line (藏头诗).")] = None,
@@ -149,23 +192,19 @@ def compose_command(
 ) -> None:
     """Compose poems with guaranteed 格律 (line shape, 平仄, 平水韵 rhyme)."""
     from poetcore.compose import Composer
-    from poetcore.errors import ModelLoadError, PoetcoreInputError
 
-    if repeat not in ("none", "dieci", "any"):
+    if repeat not in REPEAT_POLICIES:
         raise _fail(f"--repeat must be none, dieci or any, not {repeat!r}.")
     if acrostic and heads:
         raise _fail("use either --acrostic (heads from the topic) or --heads, not both.")
     if count < 1:
         raise _fail("--count must be at least 1.")
     try:
-        from poetcore.compose import validate_heads, validate_topic
-        from poetcore.forms import get_form
-
         # Cheap checks first, so a typo is answered before the model loads.
         tmpl = get_form(form)
         head_text = validate_heads(topic if acrostic else heads, tmpl)
         validate_topic(topic, required=not head_text)
-        composer = Composer.from_pretrained(model, device=device)
+        composer = Composer.from_pretrained(_model(ctx, model), device=_device(ctx, device))
     except PoetcoreInputError as exc:
         raise _fail(exc.message_zh + " / " + exc.message_en) from None
     except ModelLoadError as exc:
@@ -190,6 +229,7 @@ def compose_command(
 
 @app.command("eval")
 def eval_command(
+    ctx: typer.Context,
     n: Annotated[int, typer.Option("--n", help="Poems to generate, spread over topics and the four forms.")] = 200,
     candidates: Annotated[int, typer.Option("--candidates", help="Candidates per poem.")] = 8,
     data_dir: Annotated[Path, typer.Option("--data", help="Corpus for copy rate and bpc.")] = Path("data/corpus"),
@@ -198,13 +238,44 @@ def eval_command(
     seed: int = 0,
     model: ModelOpt = None,
     device: DeviceOpt = None,
+    sheet: Annotated[
+        Path | None, typer.Option("--sheet", help="Write a blind-reading sheet (sheet.md) and its key (key.json) here.")
+    ] = None,
+    against: Annotated[
+        Path | None, typer.Option("--against", help="With --sheet: the other model (default: the shipped model).")
+    ] = None,
+    topics: Annotated[
+        Path | None, typer.Option("--topics", help="With --sheet: topics file [default: docs/blind-reading/topics.txt].")
+    ] = None,
+    score_sheet: Annotated[
+        Path | None, typer.Option("--score-sheet", help="Score the answers-*.json readers left next to key.json.")
+    ] = None,
 ) -> None:
-    """Quality eval: format/tone/rhyme accuracy, topic coverage, distinct-n, copy rate, bpc."""
+    """Quality eval: format/tone/rhyme accuracy, topic coverage, distinct-n, copy rate, bpc; blind sheets."""
     from poetcore.evaluate import run_eval
 
+    if score_sheet is not None:
+        from poetcore.sheet import score_sheet as score
+
+        try:
+            sys.stdout.write(json.dumps(score(score_sheet), ensure_ascii=False, indent=2) + "\n")
+        except FileNotFoundError as exc:
+            raise _fail(str(exc)) from None
+        return
+    if sheet is not None:
+        from poetcore.sheet import DEFAULT_TOPICS, Side, load_topics, write_sheet
+
+        model_a = _model(ctx, model)
+        if model_a == against:
+            raise _fail("--sheet compares two systems: --model and --against name the same directory.")
+        key = write_sheet(Side("a", model_a), Side("b", against), sheet, topics=load_topics(topics or DEFAULT_TOPICS),
+                          seed=seed or 2026, candidates=candidates, device=_device(ctx, device))
+        console.print(f"{len(key['items'])} pairs: give readers {sheet / 'sheet.md'} only; the key is {sheet / 'key.json'}")
+        return
     if n < 1:
         raise _fail("--n must be at least 1.")
-    result = run_eval(n=n, candidates=candidates, data_dir=data_dir, report=report, seed=seed, model=model, device=device)
+    result = run_eval(n=n, candidates=candidates, data_dir=data_dir, report=report, seed=seed,
+                      model=_model(ctx, model), device=_device(ctx, device))
     if as_json:
         sys.stdout.write(json.dumps(result["metrics"], ensure_ascii=False, indent=2) + "\n")
     else:
@@ -216,6 +287,7 @@ def eval_command(
 
 @app.command("bench")
 def bench_command(
+    ctx: typer.Context,
     repeats: Annotated[int, typer.Option(help="Timed runs per latency setting.")] = 20,
     device: DeviceOpt = None,
     model: ModelOpt = None,
@@ -229,7 +301,7 @@ def bench_command(
         sizes = [int(x) for x in batches.split(",") if x.strip()]
     except ValueError:
         raise _fail(f"--batches must be integers separated by commas, e.g. 1,16,64; got {batches!r}.") from None
-    result = run_bench(repeats=repeats, device=device, model=model, batch_sizes=sizes)
+    result = run_bench(repeats=repeats, device=_device(ctx, device), model=_model(ctx, model), batch_sizes=sizes)
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:

@@ -2,103 +2,45 @@
 
 The model proposes, the constraints dispose: `n` candidates are sampled in one batched ``generate``
 call under `PoemConstraintLogitsProcessor`, then reranked by length-normalised LM log-probability,
-topic coverage and a repetition penalty.
+topic coverage and a repetition penalty. The sampling defaults live in the model's
+``generation_config.json`` (`poetcore.modeling.poem_generation_config`), so a model ships with the
+decoding it was tuned for.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
-import os
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessorList
+from transformers import AutoModelForCausalLM, GenerationConfig, LogitsProcessorList
 
-from poetcore.chars import is_han, to_simplified, to_traditional
-from poetcore.checker import CheckReport, check
-from poetcore.constraints import (
-    REPEAT_POLICIES,
-    PoemConstraintLogitsProcessor,
-    PoemSpec,
-    RepeatPolicy,
-    feasible_variants,
-    vocab_masks,
-)
+from poetcore.chars import to_simplified
+from poetcore.checker import check
+from poetcore.constraints import PoemConstraintLogitsProcessor, PoemSpec, feasible_variants, vocab_masks
 from poetcore.errors import ModelLoadError, PoetcoreInputError
-from poetcore.forms import FormTemplate, get_form, supported_forms_text
-from poetcore.modeling import default_model_dir
+from poetcore.forms import FormTemplate, get_form
+from poetcore.modeling import DECODING_DEFAULTS, default_model_dir
+from poetcore.request import (
+    DEFAULT_N,
+    MAX_CANDIDATES,
+    REPEAT_POLICIES,
+    ComposeRequest,
+    Poem,
+    RepeatPolicy,
+    topic_keywords,
+    validate_heads,
+    validate_topic,
+)
 from poetcore.rhymes import RhymeTable
-from poetcore.tokenizer import format_prompt
+from poetcore.tokenizer import format_prompt, load_tokenizer
 
 log = logging.getLogger(__name__)
-
-MAX_TOPIC_CHARS = 12
-"""Longest topic accepted: a title-length phrase. Longer text is not a topic but a prompt we cannot honour."""
-MAX_CANDIDATES = 64
-DEFAULT_N = 8
-
-
-@dataclass
-class Poem:
-    """A composed poem; ``score`` is the rerank score (higher is better)."""
-
-    lines: list[str]
-    form: str
-    rhyme_group: str  # label users type, e.g. "东"
-    title: str
-    topic: str
-    score: float
-    heads: list[str] | None = None
-    variant: str | None = None
-    seed: int | None = None
-    lm_logprob: float = 0.0  # mean log-prob per character
-    topic_coverage: float = 0.0
-    traditional: bool = False
-
-    @property
-    def text(self) -> str:
-        return "".join(line + ("，" if i % 2 == 0 else "。") for i, line in enumerate(self.lines))
-
-    def check(self) -> CheckReport:
-        """Judge the poem with the same checker users run (on the simplified text)."""
-        lines = [to_simplified(line) for line in self.lines] if self.traditional else self.lines
-        return check("\n".join(lines), form=self.form)
-
-    def to_traditional(self) -> Poem:
-        if self.traditional:
-            return self
-        return Poem(
-            **{
-                **asdict(self),
-                "lines": [to_traditional(line) for line in self.lines],
-                "title": to_traditional(self.title),
-                "traditional": True,
-            }
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["text"] = self.text
-        return d
-
-
-@dataclass(frozen=True)
-class ComposeRequest:
-    """One request inside a batch (see `Composer.compose_batch`)."""
-
-    topic: str
-    form: str = "七绝"
-    heads: str | Sequence[str] | None = None
-    rhyme: str | None = None
-    n: int = DEFAULT_N
-    seed: int | None = None
-    repeat: RepeatPolicy = "dieci"
-    traditional: bool = False
 
 
 @dataclass
@@ -113,66 +55,6 @@ class _Prepared:
     errors: list[str] = field(default_factory=list)
 
 
-def _han_only(text: str) -> str:
-    return "".join(ch for ch in text if is_han(ch))
-
-
-def validate_topic(topic: str | None, *, required: bool = True) -> str:
-    """Simplified Han characters of the topic; PoetcoreInputError explains what is wrong."""
-    raw = (topic or "").strip()
-    if not raw:
-        if not required:
-            return ""
-        raise PoetcoreInputError(
-            "empty_topic", "请给出诗的题目，例如：秋月。", "Please give a topic, e.g. 秋月 (autumn moon)."
-        )
-    han = to_simplified(_han_only(raw))
-    if not han:
-        raise PoetcoreInputError(
-            "topic_not_chinese",
-            f"题目“{raw[:20]}”里没有汉字，请用中文题目，例如：秋月、送别、边塞。",
-            f"The topic {raw[:20]!r} has no Chinese characters; use a Chinese topic such as 秋月, 送别 or 边塞.",
-        )
-    if len(han) > MAX_TOPIC_CHARS:
-        raise PoetcoreInputError(
-            "topic_too_long",
-            f"题目太长（{len(han)}字），最多{MAX_TOPIC_CHARS}个汉字。",
-            f"The topic is too long ({len(han)} characters); at most {MAX_TOPIC_CHARS} Chinese characters.",
-        )
-    return han
-
-
-def validate_heads(heads: str | Sequence[str] | None, form: FormTemplate) -> tuple[str, ...] | None:
-    """Simplified head characters, one per line (spaces ignored); PoetcoreInputError says what is wrong.
-
-    Only what needs no model: the vocabulary and tone checks happen in `Composer`.
-    """
-    if not heads:
-        return None
-    raw = "".join("".join(heads).split())  # "春 夏 秋 冬" means 春夏秋冬
-    non_han = [ch for ch in raw if not is_han(ch)]
-    if non_han:
-        raise PoetcoreInputError(
-            "heads_not_chinese",
-            f"藏头字必须是汉字，“{''.join(non_han)[:10]}”不是。",
-            f"Head characters must be Chinese; {''.join(non_han)[:10]!r} is not.",
-        )
-    out = tuple(to_simplified(raw))
-    if len(out) != form.n_lines:
-        raise PoetcoreInputError(
-            "heads_count",
-            f"{form.name}有{form.n_lines}句，藏头字需要{form.n_lines}个，你给了{len(out)}个。",
-            f"A {form.name} has {form.n_lines} lines, so it needs {form.n_lines} head characters; got {len(out)}.",
-        )
-    return out
-
-
-def topic_keywords(topic: str) -> list[str]:
-    """Split a topic into the short keywords the model was conditioned on (at most 3, 1–2 chars each... or whole)."""
-    if len(topic) <= 4:
-        return [topic]
-    return [topic[i : i + 2] for i in range(0, min(len(topic), 6), 2)]
-
 
 class Composer:
     """Loads a model once and composes poems with guaranteed 格律."""
@@ -181,19 +63,32 @@ class Composer:
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
-        self.tokenizer.padding_side = "left"
         self.table = table or RhymeTable.default()
         self.masks = vocab_masks(tokenizer, self.table)
-        self.temperature = 0.75  # 0.7-0.75 read more coherently than 0.85 on cpu-small samples
-        self.top_p = 0.95
-        # Topic: a logit bonus for unused topic characters, and a rerank bonus per covered share.
-        self.topic_bias = 2.5  # measured: coverage 0.85 -> 0.96 vs 1.5, mean log-prob -4.02 -> -4.06
-        self.coverage_weight = 1.0
+        # A copy: tuning one composer (eval, bench) must not change the model's saved defaults.
+        self.generation_config: GenerationConfig = copy.deepcopy(model.generation_config)
+        for key, value in DECODING_DEFAULTS.items():
+            if getattr(self.generation_config, key, None) is None:
+                setattr(self.generation_config, key, value)  # a model saved before these keys existed
+
+    @property
+    def topic_bias(self) -> float:
+        """Logit bonus for topic characters not yet used (see `PoemConstraintLogitsProcessor`)."""
+        return self._decoding_knob("topic_bias")
+
+    @property
+    def coverage_weight(self) -> float:
+        """Rerank bonus per covered share of the topic's characters."""
+        return self._decoding_knob("coverage_weight")
+
+    def _decoding_knob(self, key: str) -> float:
+        """One of `DECODING_DEFAULTS`: extra keys of generation_config.json, unknown to HF's class."""
+        return float(getattr(self.generation_config, key))
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, device: str | None = None) -> Composer:
-        """Load from ``path``, else ``$POETCORE_MODEL``, else the model shipped in the package. Never touches the network."""
-        path = Path(path or os.environ.get("POETCORE_MODEL") or default_model_dir())
+        """Load from ``path`` (default: the model shipped in the package). Never touches the network."""
+        path = Path(path or default_model_dir())
         if not (path / "config.json").exists():
             raise ModelLoadError(
                 f"no model at {path} (config.json missing). Train one with `poetcore train` "
@@ -201,7 +96,7 @@ class Composer:
             )
         dev = device or ("cuda" if torch.cuda.is_available() else "cpu")
         t0 = time.perf_counter()
-        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        tokenizer = load_tokenizer(path)
         dtype = torch.bfloat16 if str(dev).startswith("cuda") else torch.float32
         model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=dtype)
         composer = cls(model, tokenizer, dev)
@@ -313,7 +208,9 @@ class Composer:
                 specs.append(spec)
                 prompts.append(prompt)
                 owners.append(k)
-        enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        enc = self.tokenizer(
+            prompts, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False
+        )
         input_ids = enc["input_ids"].to(self.device)
         attn = enc["attention_mask"].to(self.device)
         proc = PoemConstraintLogitsProcessor(
@@ -324,10 +221,7 @@ class Composer:
         out = self.model.generate(
             input_ids=input_ids,
             attention_mask=attn,
-            do_sample=True,
-            temperature=self.temperature,
-            top_p=self.top_p,
-            top_k=0,
+            generation_config=self.generation_config,
             max_new_tokens=proc.max_new_tokens,
             logits_processor=LogitsProcessorList([proc]),
             pad_token_id=self.masks.pad_id,
@@ -336,8 +230,9 @@ class Composer:
             output_logits=True,
         )
         new = out.sequences[:, input_ids.shape[1] :]  # (N, S)
-        raw = torch.stack(out.logits, dim=1).float()  # (N, S, V) unprocessed logits
-        logp = torch.log_softmax(raw, dim=-1).gather(-1, new.unsqueeze(-1)).squeeze(-1)  # (N, S)
+        # The LM's own log-prob of each chosen token, from the unprocessed logits (not the masked ones).
+        logp = self.model.compute_transition_scores(out.sequences, out.logits, normalize_logits=True)  # (N, S)
+        logp = logp.float()
         per_request: list[list[Poem]] = [[] for _ in prepared]
         for row in range(new.shape[0]):
             if proc.failed[row]:
@@ -432,13 +327,4 @@ class Composer:
         return form.variants[alive[0]].name if alive else None
 
 
-__all__ = [
-    "MAX_TOPIC_CHARS",
-    "ComposeRequest",
-    "Composer",
-    "Poem",
-    "supported_forms_text",
-    "topic_keywords",
-    "validate_heads",
-    "validate_topic",
-]
+__all__ = ["Composer"]

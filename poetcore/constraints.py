@@ -18,7 +18,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
 
 import torch
 from transformers import LogitsProcessor
@@ -26,12 +25,8 @@ from transformers import LogitsProcessor
 from poetcore.chars import is_han
 from poetcore.errors import PoetcoreInputError
 from poetcore.forms import FormTemplate, allowed_tones
+from poetcore.request import REPEAT_POLICIES, RepeatPolicy
 from poetcore.rhymes import RhymeTable, Tone
-
-RepeatPolicy = Literal["none", "dieci", "any"]
-"""Character repeats inside a poem: never; only 叠字 (the same character twice in a row, e.g. 萧萧); any."""
-REPEAT_POLICIES: tuple[str, ...] = ("none", "dieci", "any")
-"""The values of `RepeatPolicy`, for validating user input."""
 
 MIN_RHYME_GROUP_SIZE = 12
 """平声 groups with fewer usable characters in the vocabulary are only used when asked for by name:
@@ -114,9 +109,6 @@ class VocabMasks:
             raise ValueError(f"tokenizer must encode {mark!r} as one token, got {ids}")
         return int(ids[0])
 
-    def token_groups(self, token_id: int) -> torch.Tensor:
-        return self.group_mask[:, token_id]  # (G,)
-
 
 @lru_cache(maxsize=8)
 def _cached_masks(tokenizer_key: int, tokenizer, table: RhymeTable) -> VocabMasks:
@@ -131,11 +123,11 @@ def vocab_masks(tokenizer, table: RhymeTable | None = None) -> VocabMasks:
 
 @dataclass(frozen=True)
 class PoemSpec:
-    """What one row of the batch must produce."""
+    """The decoding constraints one row of the batch must meet, derived from a `ComposeRequest`."""
 
     form: FormTemplate
     heads: tuple[str, ...] | None = None  # one character per line (藏头)
-    rhyme_group: str | None = None  # 平声 group id chosen by the user
+    rhyme_gid: str | None = None  # 平声 group id chosen by the user (RhymeTable id, not the label)
     topic: str = ""  # characters to favour (soft bias)
     repeat: RepeatPolicy = "dieci"
     variants: tuple[int, ...] | None = None  # indices of allowed variants (None: all)
@@ -263,10 +255,10 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
                 )
             row = _RowState(spec, body_layout(spec.form, masks.comma_id, masks.period_id))
             row.alive = [v in feasible for v in range(nv)]
-            if spec.rhyme_group is not None:
-                if spec.rhyme_group not in masks.group_index:
-                    raise ValueError(f"rhyme group {spec.rhyme_group!r} is not a 平声 group")
-                row.groups = {masks.group_index[spec.rhyme_group]}
+            if spec.rhyme_gid is not None:
+                if spec.rhyme_gid not in masks.group_index:
+                    raise ValueError(f"rhyme group {spec.rhyme_gid!r} is not a 平声 group")
+                row.groups = {masks.group_index[spec.rhyme_gid]}
             else:
                 row.groups = set(wide.nonzero().flatten().tolist())
             for h in spec.heads or ():

@@ -93,7 +93,8 @@ def run_eval(
     chunk: int = 8,
 ) -> dict[str, Any]:
     """Compose ``n`` poems over EVAL_TOPICS × EVAL_FORMS and score them."""
-    from poetcore.compose import Composer, ComposeRequest
+    from poetcore.compose import Composer
+    from poetcore.request import ComposeRequest
 
     composer = Composer.from_pretrained(model, device=device)
     jobs = [(EVAL_TOPICS[(i // len(EVAL_FORMS)) % len(EVAL_TOPICS)], EVAL_FORMS[i % len(EVAL_FORMS)]) for i in range(n)]
@@ -153,19 +154,20 @@ def write_report(path: Path, metrics: dict[str, Any], poems: list[dict[str, Any]
 
 def baseline_report(data_dir: Path, model: Path | None = None, max_valid: int = 3000) -> dict[str, Any]:
     """3-gram vs model bpc on the same validation poems and tokens."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     from poetcore.baseline import trigram_bpc
     from poetcore.data.corpus import load_split
     from poetcore.modeling import default_model_dir
+    from poetcore.tokenizer import load_tokenizer
     from poetcore.train import encode_poems, evaluate_bpc
 
     path = Path(model or default_model_dir())
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer = load_tokenizer(path)
     train = encode_poems(load_split(data_dir, "train"), tokenizer)
     valid = encode_poems(load_split(data_dir, "valid")[:max_valid], tokenizer)
     tri = trigram_bpc(
         [e.body for e in train], [e.body for e in valid], len(tokenizer), valid_chars=sum(e.n_chars for e in valid)
     )
-    lm = AutoModelForCausalLM.from_pretrained(path)
+    lm = AutoModelForCausalLM.from_pretrained(path, local_files_only=True)
     return {"trigram_valid_bpc": tri, "model_valid_bpc": evaluate_bpc(lm, tokenizer, valid), "valid_poems": len(valid)}

@@ -57,6 +57,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import product
 
+from poetcore.chars import to_simplified
 from poetcore.errors import UnknownFormError
 from poetcore.rhymes import Tone
 
@@ -253,8 +254,6 @@ def supported_shapes_text() -> str:
 
 def get_form(name: str) -> FormTemplate:
     """Form by name or alias ("七律", "七言律诗", "qilv"); UnknownFormError lists the supported ones."""
-    from poetcore.chars import to_simplified
-
     key = to_simplified(name.strip()).lower()
     found = _alias_index().get(key)
     if found is None:

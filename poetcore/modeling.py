@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForCausalLM, LlamaConfig, PreTrainedModel, PreTrainedTokenizerFast
+from transformers import (
+    AutoModelForCausalLM,
+    GenerationConfig,
+    LlamaConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerFast,
+)
 
 
 @dataclass(frozen=True)
@@ -98,10 +104,37 @@ def llama_config(size: ModelSize, tokenizer: PreTrainedTokenizerFast) -> LlamaCo
     )
 
 
+SAMPLING_DEFAULTS: dict[str, object] = {
+    "do_sample": True,
+    "temperature": 0.75,  # 0.7-0.75 read more coherently than 0.85 on cpu-small samples
+    "top_p": 0.95,
+    "top_k": 0,  # top-p alone; the constraint mask already removes most of the vocabulary
+}
+"""HF sampling fields of ``generation_config.json``."""
+
+DECODING_DEFAULTS: dict[str, float] = {
+    "topic_bias": 2.5,  # measured: coverage 0.85 -> 0.96 vs 1.5, mean log-prob -4.02 -> -4.06
+    "coverage_weight": 1.0,
+}
+"""Poetcore's own decoding knobs, saved as extra keys of ``generation_config.json``."""
+
+
+def poem_generation_config(tokenizer: PreTrainedTokenizerFast, **overrides: object) -> GenerationConfig:
+    """The generation config every model of ours is saved with (`Composer` reads it back)."""
+    return GenerationConfig(
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        **{**SAMPLING_DEFAULTS, **DECODING_DEFAULTS, **overrides},
+    )
+
+
 def new_model(size: ModelSize, tokenizer: PreTrainedTokenizerFast, seed: int = 0) -> PreTrainedModel:
     """A freshly initialised causal LM of the given shape."""
     torch.manual_seed(seed)
-    return AutoModelForCausalLM.from_config(llama_config(size, tokenizer))
+    model = AutoModelForCausalLM.from_config(llama_config(size, tokenizer))
+    model.generation_config = poem_generation_config(tokenizer)
+    return model
 
 
 def default_model_dir() -> Path:

@@ -9,7 +9,7 @@ Sources, in the order a lookup tries them (``RhymeTable.tone_source`` says which
 2. ``strains``: tones voted from the per-character 平/仄 marks of the chinese-poetry corpus, for
    characters the table misses (asset ``assets/prosody/strain_tones.json``, built by
    ``scripts/build_strain_tones.py``; its header states the provenance). Tones only, no groups.
-3. ``jyutping``: Cantonese reading from the optional ``ToJyutping`` package. A -p/-t/-k ending is a
+3. ``jyutping``: Cantonese reading from the ``ToJyutping`` package (a core dependency). A -p/-t/-k ending is a
    入声 (仄; 97.8% recall, ~98% precision against the table); otherwise tones 1/4 (陰平/陽平) are 平
    and 2/3/5/6 仄 (95.7% agreement on the table's unambiguous non-入 characters). Tones only.
 
@@ -39,7 +39,6 @@ __all__ = [
     "Tone",
     "ToneSource",
     "load_pingshui",
-    "tones_of",
 ]
 
 
@@ -133,10 +132,8 @@ def _load_strain_tones(path: Path = STRAIN_TONES_PATH) -> dict[str, frozenset[To
 
 @lru_cache(maxsize=8192)
 def _jyutping_tones(ch: str) -> frozenset[Tone]:
-    try:
-        import ToJyutping  # optional dependency (extra "jyutping")
-    except ImportError:  # pragma: no cover - depends on the environment
-        return _EMPTY
+    import ToJyutping  # a core dependency, imported lazily: it takes ~3 s and most characters never need it
+
     reading = ToJyutping.get_jyutping_list(ch)[0][1]
     if not reading or not reading[-1].isdigit():
         return _EMPTY
@@ -286,8 +283,3 @@ class RhymeTable:
             return None
         return self._aliases.get(key) or self._aliases.get(to_simplified(key))
 
-
-def tones_of(text: str, table: RhymeTable | None = None) -> list[frozenset[Tone]]:
-    """Tone sets of each character of ``text`` (convenience for checkers and decoders)."""
-    table = table or RhymeTable.default()
-    return [table.tones(ch) for ch in text]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from poetcore.modeling import PRESETS, default_model_dir, new_model
+from poetcore.rhymes import RhymeTable
 from poetcore.tokenizer import build_tokenizer, load_tokenizer
 
 
@@ -18,8 +19,6 @@ def tiny_tokenizer():
     shipped = default_model_dir()
     if (shipped / "tokenizer.json").exists():
         return load_tokenizer(shipped)
-    from poetcore.rhymes import RhymeTable
-
     return build_tokenizer(["".join(sorted(RhymeTable.default().chars()))])
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
-from transformers import PreTrainedTokenizerFast
+from transformers import AutoTokenizer, PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
 PAD = "<|pad|>"
 UNK = "<|unk|>"
@@ -89,9 +89,10 @@ def _wrap(vocab: dict[str, int]) -> PreTrainedTokenizerFast:
     return tok
 
 
-def load_tokenizer(path: str | Path) -> PreTrainedTokenizerFast:
-    """Load a tokenizer saved with ``save_pretrained``."""
-    return PreTrainedTokenizerFast.from_pretrained(str(path))
+def load_tokenizer(path: str | Path) -> PreTrainedTokenizerBase:
+    """Load a tokenizer saved with ``save_pretrained``: the one loader, never the network."""
+    tokenizer: PreTrainedTokenizerBase = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    return tokenizer
 
 
 def ensure_special_tokens(tokenizer: PreTrainedTokenizerFast) -> int:

@@ -11,7 +11,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,15 +21,22 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
+from transformers import AutoModelForCausalLM, PreTrainedModel
 
 from poetcore.data.corpus import load_split
 from poetcore.modeling import TrainPreset, new_model
-from poetcore.tokenizer import build_tokenizer, ensure_special_tokens, format_body, format_prompt
+from poetcore.tokenizer import (
+    build_tokenizer,
+    ensure_special_tokens,
+    format_body,
+    format_prompt,
+    load_tokenizer,
+)
 
 log = logging.getLogger(__name__)
 LN2 = math.log(2.0)
@@ -130,7 +137,9 @@ def batches(data: list[Encoded], batch_size: int, rng: random.Random) -> Iterato
 
 
 @torch.no_grad()
-def evaluate_bpc(model: PreTrainedModel, tokenizer, data: list[Encoded], batch_size: int = 128) -> float:
+def evaluate_bpc(
+    model: PreTrainedModel, tokenizer, data: list[Encoded], batch_size: int = 128, bf16: bool = False
+) -> float:
     """Bits per character of the poem body (incl. EOS) given form and the poem's own keywords."""
     model.eval()
     device = next(model.parameters()).device
@@ -140,7 +149,7 @@ def evaluate_bpc(model: PreTrainedModel, tokenizer, data: list[Encoded], batch_s
         chunk = data[i : i + batch_size]
         rows = [(sampler.prompt_ids(ex.form, tuple(ex.keywords)), ex.body) for ex in chunk]
         batch = {k: v.to(device) for k, v in collate(rows, tokenizer.pad_token_id).items()}
-        with _autocast(device):
+        with _autocast(device, bf16):
             logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
         logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)  # (B, T-1, V)
         tgt = batch["labels"][:, 1:]
@@ -168,15 +177,300 @@ def _adapt_threads() -> None:
         log.info("trainer: load %.1f, using %d thread(s)", os.getloadavg()[0], want)
 
 
-def _autocast(device: torch.device):
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return torch.autocast("cpu", enabled=False)
+def _autocast(device: torch.device, bf16: bool = True):
+    """bf16 autocast around forward and loss; master weights and AdamW stay fp32."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+
+
+def cpu_has_fast_bf16() -> bool:
+    """Whether this CPU has native bf16 matmul (AVX-512 BF16 or AMX).
+
+    Without it autocast emulates bf16 and a step got 14x *slower* (AVX2 Zen 3, 4x256, measured with
+    benchmarks/train_precision.py); with it the same benchmark measured 1.6x (4x256) to 2.3x (6x384)
+    faster. So ``precision="auto"`` asks the hardware instead of assuming.
+    """
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(flag in flags for flag in ("avx512_bf16", "amx_bf16"))
+
+
+def resolve_bf16(precision: str, device: torch.device) -> bool:
+    """``auto`` means bf16 on CUDA and on CPUs with native bf16, fp32 elsewhere."""
+    if precision not in ("auto", "bf16", "fp32"):
+        raise ValueError(f"unknown precision {precision!r}; choose auto, bf16 or fp32")
+    if precision != "auto":
+        return precision == "bf16"
+    return device.type == "cuda" or (device.type == "cpu" and cpu_has_fast_bf16())
 
 
 def build_vocab_tokenizer(train: Sequence[dict], min_count: int = 2):
     texts = ("".join(p["lines"]) + "".join(p.get("keywords") or []) for p in train)
     return build_tokenizer(texts, min_count=min_count)
+
+
+def _load_poems(data_dir: Path, max_train: int | None, max_valid: int) -> tuple[list[dict], list[dict]]:
+    """Train and valid poems, capped; fail early with a hint when ``data prepare`` was never run."""
+    train_poems = load_split(data_dir, "train")
+    valid_poems = load_split(data_dir, "valid")
+    if not train_poems or not valid_poems:
+        raise ValueError(f"{data_dir} has no train/valid poems; run `poetcore data prepare` first")
+    if max_train:
+        train_poems = train_poems[:max_train]
+    return train_poems, valid_poems[:max_valid]
+
+
+def _load_model(
+    train_poems: Sequence[dict],
+    preset: TrainPreset,
+    ckpt_dir: Path,
+    *,
+    init_from: Path | None,
+    resume: bool,
+    seed: int,
+) -> tuple[Any, Any, TrainState]:
+    """Tokenizer, model and trainer state: resumed checkpoint, else ``init_from``, else fresh.
+
+    Resume wins over ``init_from`` so a restarted fine-tune picks up where it stopped.
+    """
+    tokenizer: Any
+    model: Any
+    if resume and (ckpt_dir / "trainer_state.json").exists():
+        tokenizer = load_tokenizer(ckpt_dir)
+        model = AutoModelForCausalLM.from_pretrained(ckpt_dir, local_files_only=True)
+        raw = json.loads((ckpt_dir / "trainer_state.json").read_text())
+        state = TrainState(**raw)
+        log.info("trainer: resuming from %s at step %d", ckpt_dir, state.step)
+        return tokenizer, model, state
+    if init_from is not None:
+        tokenizer = load_tokenizer(init_from)
+        model = AutoModelForCausalLM.from_pretrained(init_from, local_files_only=True)
+        if ensure_special_tokens(tokenizer):
+            model.resize_token_embeddings(len(tokenizer))
+        log.info("trainer: fine-tuning %s (%d tokens in vocab)", init_from, len(tokenizer))
+        return tokenizer, model, TrainState()
+    tokenizer = build_vocab_tokenizer(train_poems)
+    return tokenizer, new_model(preset.size, tokenizer, seed=seed), TrainState()
+
+
+def _build_optimizer(model: Any, preset: TrainPreset, lr: float, dev: torch.device) -> torch.optim.AdamW:
+    """AdamW, weight decay on matrices only (norms and biases stay undecayed, the usual recipe)."""
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": preset.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=lr,
+        betas=(0.9, 0.95),
+        fused=dev.type == "cuda",
+    )
+
+
+def _lr_factor_fn(
+    preset: TrainPreset, steps: int, minutes: float | None, started: float
+) -> Callable[[int], float]:
+    """The LR multiplier per step, as a plain function.
+
+    A function, not a callable object: LambdaLR pickles the ``__dict__`` of callable objects into its
+    state_dict, which would change what ``optimizer.pt`` holds.
+    """
+
+    def lr_factor(step: int) -> float:
+        # Warm-up, then cosine decay over whichever budget runs out first (steps or wall clock), so a
+        # run capped by --max-minutes still ends with a small learning rate instead of mid-schedule.
+        if step < preset.warmup_steps:
+            return (step + 1) / preset.warmup_steps
+        progress = (step - preset.warmup_steps) / max(1, steps - preset.warmup_steps)
+        if minutes is not None:
+            progress = max(progress, (time.monotonic() - started) / (minutes * 60))
+        return max(0.02, 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))))
+
+    return lr_factor
+
+
+def _restore_optimizer(
+    ckpt_dir: Path,
+    opt: torch.optim.Optimizer,
+    sched: torch.optim.lr_scheduler.LambdaLR,
+    rng: random.Random,
+    dev: torch.device,
+) -> None:
+    """Reload optimizer, schedule and Python RNG so a resumed run continues the same trajectory."""
+    opt_state = torch.load(ckpt_dir / "optimizer.pt", map_location=dev, weights_only=False)
+    opt.load_state_dict(opt_state["optimizer"])
+    sched.load_state_dict(opt_state["scheduler"])
+    rng.setstate(opt_state["py_rng"])
+
+
+def _progress_bar(show_progress: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]train"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]:.3f} bpc {task.fields[bpc]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        disable=not show_progress,
+    )
+
+
+@dataclass(eq=False, kw_only=True)
+class _Session:
+    """One training run's mutable pieces, so the loop, eval and checkpointing can be separate methods."""
+
+    model: Any
+    tokenizer: Any
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LambdaLR
+    rng: random.Random
+    state: TrainState
+    preset: TrainPreset
+    dev: torch.device
+    bf16: bool
+    out_dir: Path
+    train_data: list[Encoded]
+    valid_data: list[Encoded]
+    steps: int
+    minutes: float | None
+    started: float  # monotonic clock at step 0, so resumed runs keep their elapsed time
+    sampler: PromptSampler = field(init=False)
+    running: float = field(default=0.0, init=False)  # summed train loss since the last eval
+    count: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        self.sampler = PromptSampler(self.tokenizer, self.rng)
+
+    @property
+    def ckpt_dir(self) -> Path:
+        return self.out_dir / "checkpoint"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.out_dir / "metrics.jsonl"
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def save_checkpoint(self) -> None:
+        """Everything ``resume`` needs: model, tokenizer, optimizer/scheduler/RNG and trainer state."""
+        ckpt_dir = self.ckpt_dir
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(ckpt_dir)
+        self.tokenizer.save_pretrained(ckpt_dir)
+        payload = {
+            "optimizer": self.opt.state_dict(),
+            "scheduler": self.sched.state_dict(),
+            "py_rng": self.rng.getstate(),
+        }
+        torch.save(payload, ckpt_dir / "optimizer.pt")
+        (ckpt_dir / "trainer_state.json").write_text(json.dumps(asdict(self.state)))
+
+    def run_eval(self) -> float:
+        """Valid bpc, logged to metrics.jsonl; a new best goes to ``final/``; then checkpoint."""
+        state = self.state
+        bpc = evaluate_bpc(self.model, self.tokenizer, self.valid_data, bf16=self.bf16)
+        record = {
+            "step": state.step,
+            "epoch": state.epoch,
+            "train_loss": self.running / max(1, self.count),
+            "valid_bpc": bpc,
+            "lr": float(self.sched.get_last_lr()[0]),
+            "elapsed_s": self.elapsed(),
+        }
+        state.history.append(record)
+        with self.metrics_path.open("a") as f:
+            f.write(json.dumps(record) + "\n")
+        if bpc < state.best_bpc:
+            state.best_bpc = bpc
+            self.model.save_pretrained(self.out_dir / "final")
+            self.tokenizer.save_pretrained(self.out_dir / "final")
+        state.elapsed_s = self.elapsed()
+        self.save_checkpoint()
+        log.info("trainer: step %d valid bpc %.4f (best %.4f)", state.step, bpc, state.best_bpc)
+        return bpc
+
+    def train_step(self, chunk: list[Encoded]) -> float:
+        """One optimizer step on one batch; returns its loss."""
+        rows = [(self.sampler.prompt_ids(ex.form, self.sampler.keywords(ex)), ex.body) for ex in chunk]
+        batch = {k: v.to(self.dev) for k, v in collate(rows, self.tokenizer.pad_token_id).items()}
+        with _autocast(self.dev, self.bf16):
+            loss = self.model(**batch).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.preset.grad_clip)
+        self.opt.step()
+        self.sched.step()
+        self.opt.zero_grad(set_to_none=True)
+        return float(loss.detach())
+
+    def after_step(self, loss: float, progress: Progress, task: TaskID) -> None:
+        """Per-step bookkeeping: running loss, progress bar, thread count, periodic log and eval."""
+        state = self.state
+        state.step += 1
+        self.running += loss
+        self.count += 1
+        progress.update(task, completed=state.step, loss=self.running / self.count)
+        if self.dev.type == "cpu" and state.step % 20 == 0:
+            _adapt_threads()
+        if state.step % 50 == 0:
+            log.info(
+                "trainer: step %d loss %.4f lr %.2e elapsed %.1f min",
+                state.step, self.running / self.count, self.sched.get_last_lr()[0], self.elapsed() / 60,
+            )
+        if state.step % self.preset.eval_every == 0 or state.step >= self.steps:
+            bpc = self.run_eval()
+            progress.update(task, bpc=f"{bpc:.3f}")
+            self.running, self.count = 0.0, 0
+
+    def run_epoch(self, progress: Progress, task: TaskID) -> str | None:
+        """One pass over the shuffled batches; the stop reason if a budget ran out, else None."""
+        for chunk in batches(self.train_data, self.preset.batch_size, self.rng):
+            self.after_step(self.train_step(chunk), progress, task)
+            if self.minutes is not None and self.elapsed() > self.minutes * 60:
+                return "max_minutes"
+            if self.state.step >= self.steps:
+                return "max_steps"
+        return None
+
+    def fit(self, show_progress: bool) -> str:
+        """Train until the step or wall-clock budget runs out, then make sure the last step is evaluated."""
+        self.model.train()
+        stop_reason = "max_steps"
+        with _progress_bar(show_progress) as progress:
+            task = progress.add_task(
+                "train", total=self.steps, completed=self.state.step, loss=float("nan"), bpc="-"
+            )
+            while self.state.step < self.steps:
+                reason = self.run_epoch(progress, task)
+                if reason is not None:
+                    stop_reason = reason
+                    break
+                self.state.epoch += 1
+        if not self.state.history or self.state.history[-1]["step"] != self.state.step:
+            self.run_eval()
+        return stop_reason
+
+
+def _summary(
+    session: _Session, n_params: int, stop_reason: str, init_from: Path | None, lr: float
+) -> dict[str, object]:
+    """What ``summary.json`` records about a finished run (also ``train()``'s return value)."""
+    state, preset = session.state, session.preset
+    return {
+        "preset": preset.name,
+        "steps": state.step,
+        "epochs": state.step * preset.batch_size / max(1, len(session.train_data)),
+        "best_valid_bpc": state.best_bpc,
+        "train_minutes": session.elapsed() / 60,
+        "parameters": n_params,
+        "vocab_size": len(session.tokenizer),
+        "device": str(session.dev),
+        "train_poems": len(session.train_data),
+        "valid_poems": len(session.valid_data),
+        "stop_reason": stop_reason,
+        "init_from": str(init_from) if init_from else None,
+        "precision": "bf16-autocast" if session.bf16 else "fp32",
+        "lr": lr,
+    }
 
 
 def train(
@@ -192,40 +486,22 @@ def train(
     max_train: int | None = None,
     max_valid: int = 3000,
     seed: int = 0,
+    lr: float | None = None,
+    precision: str = "auto",
     show_progress: bool = True,
 ) -> dict[str, object]:
     """Train (or fine-tune) a model and save the best checkpoint to ``out_dir/final``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    bf16 = resolve_bf16(precision, dev)
     rng = random.Random(seed)
     torch.manual_seed(seed)
-    train_poems = load_split(data_dir, "train")
-    valid_poems = load_split(data_dir, "valid")
-    if not train_poems or not valid_poems:
-        raise ValueError(f"{data_dir} has no train/valid poems; run `poetcore data prepare` first")
-    if max_train:
-        train_poems = train_poems[:max_train]
-    valid_poems = valid_poems[:max_valid]
+    train_poems, valid_poems = _load_poems(data_dir, max_train, max_valid)
 
     ckpt_dir = out_dir / "checkpoint"
-    state = TrainState()
-    tokenizer: Any
-    model: Any
-    if resume and (ckpt_dir / "trainer_state.json").exists():
-        tokenizer = AutoTokenizer.from_pretrained(ckpt_dir)
-        model = AutoModelForCausalLM.from_pretrained(ckpt_dir)
-        raw = json.loads((ckpt_dir / "trainer_state.json").read_text())
-        state = TrainState(**raw)
-        log.info("trainer: resuming from %s at step %d", ckpt_dir, state.step)
-    elif init_from is not None:
-        tokenizer = AutoTokenizer.from_pretrained(init_from)
-        model = AutoModelForCausalLM.from_pretrained(init_from)
-        if ensure_special_tokens(tokenizer):
-            model.resize_token_embeddings(len(tokenizer))
-        log.info("trainer: fine-tuning %s (%d tokens in vocab)", init_from, len(tokenizer))
-    else:
-        tokenizer = build_vocab_tokenizer(train_poems)
-        model = new_model(preset.size, tokenizer, seed=seed)
+    tokenizer, model, state = _load_model(
+        train_poems, preset, ckpt_dir, init_from=init_from, resume=resume, seed=seed
+    )
     model.to(dev)
     n_params = sum(p.numel() for p in model.parameters())
     log.info("trainer: %d parameters, vocab %d, device %s", n_params, len(tokenizer), dev)
@@ -235,132 +511,18 @@ def train(
     steps = max_steps or preset.max_steps
     minutes = max_minutes if max_minutes is not None else preset.max_minutes
 
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": preset.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=preset.lr,
-        betas=(0.9, 0.95),
-        fused=dev.type == "cuda",
-    )
+    opt = _build_optimizer(model, preset, lr or preset.lr, dev)
     started = time.monotonic() - state.elapsed_s
-
-    def lr_factor(step: int) -> float:
-        # Warm-up, then cosine decay over whichever budget runs out first (steps or wall clock), so a
-        # run capped by --max-minutes still ends with a small learning rate instead of mid-schedule.
-        if step < preset.warmup_steps:
-            return (step + 1) / preset.warmup_steps
-        progress = (step - preset.warmup_steps) / max(1, steps - preset.warmup_steps)
-        if minutes is not None:
-            progress = max(progress, (time.monotonic() - started) / (minutes * 60))
-        return max(0.02, 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor_fn(preset, steps, minutes, started))
     if resume and (ckpt_dir / "optimizer.pt").exists():
-        opt_state = torch.load(ckpt_dir / "optimizer.pt", map_location=dev, weights_only=False)
-        opt.load_state_dict(opt_state["optimizer"])
-        sched.load_state_dict(opt_state["scheduler"])
-        rng.setstate(opt_state["py_rng"])
+        _restore_optimizer(ckpt_dir, opt, sched, rng, dev)
 
-    sampler = PromptSampler(tokenizer, rng)
-    metrics_path = out_dir / "metrics.jsonl"
-    model.train()
-
-    def save_checkpoint() -> None:
-        ckpt_dir.mkdir(parents=True, exist_ok=True)
-        model.save_pretrained(ckpt_dir)
-        tokenizer.save_pretrained(ckpt_dir)
-        torch.save(
-            {"optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "py_rng": rng.getstate()},
-            ckpt_dir / "optimizer.pt",
-        )
-        (ckpt_dir / "trainer_state.json").write_text(json.dumps(asdict(state)))
-
-    def run_eval() -> float:
-        bpc = evaluate_bpc(model, tokenizer, valid_data)
-        record = {
-            "step": state.step,
-            "epoch": state.epoch,
-            "train_loss": running / max(1, count),
-            "valid_bpc": bpc,
-            "lr": float(sched.get_last_lr()[0]),
-            "elapsed_s": time.monotonic() - started,
-        }
-        state.history.append(record)
-        with metrics_path.open("a") as f:
-            f.write(json.dumps(record) + "\n")
-        if bpc < state.best_bpc:
-            state.best_bpc = bpc
-            model.save_pretrained(out_dir / "final")
-            tokenizer.save_pretrained(out_dir / "final")
-        state.elapsed_s = time.monotonic() - started
-        save_checkpoint()
-        log.info("trainer: step %d valid bpc %.4f (best %.4f)", state.step, bpc, state.best_bpc)
-        return bpc
-
-    running, count = 0.0, 0
-    progress = Progress(
-        TextColumn("[bold]train"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]:.3f} bpc {task.fields[bpc]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        disable=not show_progress,
+    session = _Session(
+        model=model, tokenizer=tokenizer, opt=opt, sched=sched, rng=rng, state=state, preset=preset,
+        dev=dev, bf16=bf16, out_dir=out_dir, train_data=train_data, valid_data=valid_data,
+        steps=steps, minutes=minutes, started=started,
     )
-    stop_reason = "max_steps"
-    with progress:
-        task = progress.add_task("train", total=steps, completed=state.step, loss=float("nan"), bpc="-")
-        while state.step < steps:
-            for chunk in batches(train_data, preset.batch_size, rng):
-                rows = [(sampler.prompt_ids(ex.form, sampler.keywords(ex)), ex.body) for ex in chunk]
-                batch = {k: v.to(dev) for k, v in collate(rows, tokenizer.pad_token_id).items()}
-                with _autocast(dev):
-                    loss = model(**batch).loss
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), preset.grad_clip)
-                opt.step()
-                sched.step()
-                opt.zero_grad(set_to_none=True)
-                state.step += 1
-                running += float(loss.detach())
-                count += 1
-                progress.update(task, completed=state.step, loss=running / count)
-                if dev.type == "cpu" and state.step % 20 == 0:
-                    _adapt_threads()
-                if state.step % 50 == 0:
-                    log.info(
-                        "trainer: step %d loss %.4f lr %.2e elapsed %.1f min",
-                        state.step, running / count, sched.get_last_lr()[0], (time.monotonic() - started) / 60,
-                    )
-                if state.step % preset.eval_every == 0 or state.step >= steps:
-                    bpc = run_eval()
-                    progress.update(task, bpc=f"{bpc:.3f}")
-                    running, count = 0.0, 0
-                if minutes is not None and time.monotonic() - started > minutes * 60:
-                    stop_reason = "max_minutes"
-                    break
-                if state.step >= steps:
-                    break
-            else:
-                state.epoch += 1
-                continue
-            break
-    if not state.history or state.history[-1]["step"] != state.step:
-        run_eval()
-    summary = {
-        "preset": preset.name,
-        "steps": state.step,
-        "epochs": state.step * preset.batch_size / max(1, len(train_data)),
-        "best_valid_bpc": state.best_bpc,
-        "train_minutes": (time.monotonic() - started) / 60,
-        "parameters": n_params,
-        "vocab_size": len(tokenizer),
-        "device": str(dev),
-        "train_poems": len(train_data),
-        "valid_poems": len(valid_data),
-        "stop_reason": stop_reason,
-        "init_from": str(init_from) if init_from else None,
-    }
+    stop_reason = session.fit(show_progress)
+    summary = _summary(session, n_params, stop_reason, init_from, lr or preset.lr)
     (out_dir / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2))
     return summary

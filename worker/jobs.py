@@ -25,12 +25,14 @@ from rq.exceptions import AbandonedJobError
 from rq.job import Job, get_current_job
 from rq.timeouts import JobTimeoutException
 
-from worker.engine import ComposeArgs, Engine, get_engine
-from worker.logs import request_context
-from worker.metrics import BATCH_SIZE, END_TO_END, GENERATE, JOBS, QUEUE_WAIT
-from worker.protocol import PROTOCOL_VERSION, PoemReply, PoemRequest, Timings
-from worker.replies import ReplyPublisher
-from worker.settings import QueueSettings
+from poetcore.errors import PoetcoreInputError
+from poetcore.request import Poem
+from worker.contract.logs import request_context
+from worker.contract.metrics import BATCH_SIZE, END_TO_END, GENERATE, JOBS, QUEUE_WAIT
+from worker.contract.protocol import PROTOCOL_VERSION, PoemReply, PoemRequest, Timings
+from worker.contract.replies import ReplyPublisher
+from worker.contract.settings import QueueSettings
+from worker.engine import Engine, get_engine
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +40,15 @@ _settings: QueueSettings | None = None
 
 
 def configure(settings: QueueSettings) -> None:
-    """Called by the worker at start-up so jobs use its settings (stream length, TTLs)."""
+    """The worker hands its queue settings over at start-up: RQ calls jobs with the job's arguments
+    only, and the reply stream's length and TTLs must be the worker's, not defaults."""
     global _settings
     _settings = settings
 
 
-def _current_settings() -> QueueSettings:
-    global _settings
+def _configured() -> QueueSettings:
     if _settings is None:
-        _settings = QueueSettings()
+        raise RuntimeError("worker.jobs is not configured: poem jobs run inside PoemWorker, which configures it")
     return _settings
 
 
@@ -86,24 +88,13 @@ def _parse(raw: Any, publisher: ReplyPublisher, worker: str | None) -> tuple[Poe
     return None, Served(rid, "bad_input", entry)
 
 
-def _args(req: PoemRequest) -> ComposeArgs:
-    return ComposeArgs(topic=req.topic, form=req.form, heads=req.heads if req.kind == "acrostic" else None,
-                       rhyme=req.rhyme, n=req.options.n, seed=req.options.seed,
-                       traditional=req.options.traditional)
-
-
-def _generate(engine: Engine, reqs: list[PoemRequest]) -> list[Any]:
+def _generate(engine: Engine, reqs: list[PoemRequest]) -> list[Poem | PoetcoreInputError]:
     """Poems or PoetcoreInputErrors, one per request; other exceptions propagate."""
-    from poetcore.errors import PoetcoreInputError
-
-    if len(reqs) == 1:
-        try:
-            return [engine.compose(_args(reqs[0]))]
-        except PoetcoreInputError as exc:
-            return [exc]
     try:
-        return engine.compose_batch([_args(r) for r in reqs])
-    except PoetcoreInputError:
+        return engine.compose_batch([r.compose_request() for r in reqs])
+    except PoetcoreInputError as exc:
+        if len(reqs) == 1:
+            return [exc]
         # A composer that raises for a whole batch: serve one by one so only the bad one fails.
         return [_generate(engine, [r])[0] for r in reqs]
 
@@ -117,9 +108,7 @@ def serve_requests(
     engine: Engine | None = None,
 ) -> list[Served]:
     """Compose and publish replies for several requests with one generate() call."""
-    from poetcore.errors import PoetcoreInputError
-
-    settings = _current_settings()
+    settings = _configured()
     publisher = ReplyPublisher.from_settings(connection, settings)
     queued = queued_ms or [None] * len(raws)
     out: list[Served | None] = [None] * len(raws)
@@ -136,7 +125,7 @@ def serve_requests(
         elif req is not None:
             todo.append((i, req))
     if todo:
-        engine = engine or get_engine(settings)
+        engine = engine or get_engine()
         reqs = [r for _, r in todo]
         start = time.perf_counter()
         try:
@@ -154,8 +143,7 @@ def serve_requests(
             with request_context(req.request_id):
                 if isinstance(poem, PoetcoreInputError):
                     log.info("jobs: %s rejected by the composer: %s (%s)", req.request_id, poem.code, poem.message_en)
-                    reply = PoemReply.failure(req, poem.code, poem.message_zh, poem.message_en, timings=timings,
-                                              worker=worker)
+                    reply = PoemReply.rejected(req, poem, timings=timings, worker=worker)
                     status = "bad_input"
                 else:
                     reply = PoemReply.ok(req, poem.to_dict(), timings=timings, worker=worker)
@@ -220,4 +208,4 @@ def on_job_failure(job: Job, connection: redis.Redis, exc_type: Any, exc_value: 
                 reply = PoemReply.failure(request, code, worker=job.worker_name)
             except ValidationError:
                 return
-            ReplyPublisher.from_settings(connection, _current_settings()).publish(reply)
+            ReplyPublisher.from_settings(connection, _configured()).publish(reply)

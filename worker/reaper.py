@@ -14,7 +14,7 @@ RQ notices a worker killed with -9 only when the job's entry in the StartedJobRe
      with a ``worker_crashed`` reply instead, so a request that kills workers cannot loop;
    - jobs moved to the intermediate list by ``BLMOVE`` but never started (killed in between);
    - retries whose back-off elapsed (ScheduledJobRegistry), so no separate RQ scheduler process
-     is needed;
+     is needed (why not RQ's scheduler: see `worker.rq_private`);
 
 3. updates the queue-depth and workers-alive gauges.
 
@@ -34,15 +34,16 @@ from typing import Any
 import redis
 from rq import Queue
 from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
+from rq.job import Job
 from rq.serializers import JSONSerializer
-from rq.utils import current_timestamp, parse_composite_key
+from rq.utils import current_timestamp
 
-from worker import keys
-from worker.metrics import JOBS, QUEUE_DEPTH, RECOVERY, WORKERS_ALIVE
-from worker.protocol import PoemReply
-from worker.replies import ReplyPublisher
-from worker.settings import QueueSettings
+from worker import rq_private
+from worker.contract import keys
+from worker.contract.metrics import JOBS, QUEUE_DEPTH, RECOVERY, WORKERS_ALIVE
+from worker.contract.protocol import PoemReply
+from worker.contract.replies import ReplyPublisher
+from worker.contract.settings import QueueSettings
 
 log = logging.getLogger(__name__)
 
@@ -80,20 +81,13 @@ class Reaper:
         return bool(self.connection.sismember(keys.workers(queue.name), worker_name))
 
     def _reap_started(self, queue: Queue) -> int:
-        registry = queue.started_job_registry
         done = 0
-        for raw in self.connection.zrange(registry.key, 0, -1):
-            composite = _text(raw)
-            job_id, _execution = parse_composite_key(composite)
-            owner = _text(self.connection.hget(f"rq:execution:{composite}", "worker_name") or b"")
-            if not owner:
-                owner = _text(self.connection.hget(f"rq:job:{job_id}", "worker_name") or b"")
+        for composite, job_id in rq_private.started_job_ids(self.connection, queue):
+            owner = rq_private.execution_owner(self.connection, composite, job_id)
             if not owner or not self._ours(queue, owner) or self.is_alive(owner):
                 continue
-            if not self.connection.zrem(registry.key, composite):
+            if not rq_private.claim_started(self.connection, queue, composite, job_id):
                 continue  # another reaper got it
-            self.connection.delete(f"rq:execution:{composite}")
-            self.connection.lrem(queue.intermediate_queue_key, 0, job_id)
             done += self._recover(queue, job_id, owner)
         return done
 
@@ -101,7 +95,7 @@ class Reaper:
         """Jobs popped by BLMOVE whose worker died before registering them as started."""
         seen_key = keys.stuck_seen(queue.name)
         ids = [_text(x) for x in self.connection.lrange(queue.intermediate_queue_key, 0, -1)]
-        started = {parse_composite_key(_text(x))[0] for x in self.connection.zrange(queue.started_job_registry.key, 0, -1)}
+        started = {job_id for _composite, job_id in rq_private.started_job_ids(self.connection, queue)}
         now_ms = int(time.time() * 1000)
         grace_ms = int(self.settings.liveness_ttl_s * 1000)
         done = 0
@@ -135,19 +129,13 @@ class Reaper:
         if crashes > self.settings.crash_retries:
             log.error("reaper: job %s lost its worker %s %d times; failing it", job_id, dead_worker or "?", crashes,
                       extra={"request_id": rid})
-            with self.connection.pipeline() as pipe:
-                job.set_status(JobStatus.FAILED, pipeline=pipe)
-                job.save_meta()
-                job._handle_failure(f"worker died {crashes} times while running this job", pipe,
-                                    worker_name=dead_worker)
-                pipe.execute()
+            rq_private.fail_job(self.connection, job, f"worker died {crashes} times while running this job",
+                                dead_worker)
             JOBS.labels(status="failed").inc()
             if isinstance(request, dict) and rid:
                 self.publisher.publish(PoemReply.failure(request, "worker_crashed"))
             return 1
-        job.started_at = None
-        job.ended_at = None
-        queue._enqueue_job(job, at_front=True)  # saves meta too
+        rq_private.requeue_at_front(queue, job)
         JOBS.labels(status="recovered").inc()
         if since is not None:
             RECOVERY.observe(since)
@@ -173,7 +161,7 @@ class Reaper:
                 job = Job.fetch(job_id, connection=self.connection, serializer=JSONSerializer)
             except NoSuchJobError:
                 continue
-            queue._enqueue_job(job, at_front=job.should_enqueue_at_front())
+            rq_private.enqueue_due_retry(queue, job)
             log.info("reaper: retry of %s is due; enqueued", job_id)
 
     def _forget_dead_workers(self, queue: Queue) -> None:

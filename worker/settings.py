@@ -1,164 +1,53 @@
-"""Queue and worker settings, read from the environment and an optional env file.
-
-One ``QueueSettings`` object is built at the entry point (``poetbot worker``, ``poetbot demo``,
-the bots) and passed into constructors. Variables carry the ``POETCORE_`` prefix, except
-``REDIS_URL`` which is also accepted bare because every hosting platform sets it that way.
-
-The env file is ``$POETCORE_ENV_FILE`` when set, else ``poetcore.env`` in the working directory
-when it exists. It is shared with the bots (their tokens live there too), so keys this model does
-not know are ignored rather than rejected; values this model does know are validated strictly.
-"""
+"""The worker's settings: its own section plus the engine and queue sections, built once by the CLI."""
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_ENV_FILE = "poetcore.env"
-JOB_FUNCTION = "worker.jobs.compose_poem"
+from poetcore.settings import EngineSettings, build_section, check_unknown_keys, env_file_path
+from worker.contract.settings import QueueSettings
 
 
-def redact_url(url: str | None) -> str:
-    """``redis://user:secret@host:6379/0`` -> ``redis://user:***@host:6379/0`` (safe to log)."""
-    if not url:
-        return "<embedded>"
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, parts.fragment))
+class WorkerSettings(BaseSettings):
+    """What only a worker process reads: how it serves jobs."""
 
+    model_config = SettingsConfigDict(env_prefix="POETCORE_", extra="ignore", validate_default=True)
 
-class QueueSettings(BaseSettings):
-    """Everything the queue, workers and reply streams need; defaults suit one machine."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="POETCORE_",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        validate_default=True,
-        populate_by_name=True,
-    )
-
-    # --- Redis -------------------------------------------------------------------------------
-    redis_url: SecretStr | None = Field(
-        default=None,
-        validation_alias=AliasChoices("REDIS_URL", "POETCORE_REDIS_URL"),
-        description="redis://, rediss:// or unix:// URL; unset -> embedded redis-server under data_dir",
-    )
-    data_dir: Path = Field(default=Path("data"), description="embedded Redis keeps its AOF under data_dir/redis")
-
-    # --- jobs --------------------------------------------------------------------------------
-    queue: str = Field(default="poems", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
-    job_timeout_s: int = Field(default=120, ge=1, description="a job running longer is killed and retried")
-    result_ttl_s: int = Field(default=3600, ge=1)
-    failure_ttl_s: int = Field(default=86400, ge=1)
-    retry_max: int = Field(default=2, ge=0, description="retries after an unexpected exception or timeout")
-    retry_intervals_s: list[int] = Field(default=[2, 10], description="back-off between retries")
-    crash_retries: int = Field(default=2, ge=0, description="requeues after the worker running a job died")
-    request_ttl_s: int = Field(default=86400, ge=60, description="how long a request id stays known (dedupe)")
-
-    # --- admission ---------------------------------------------------------------------------
-    max_queue_length: int = Field(default=200, ge=1, description="waiting jobs beyond this -> 'busy'")
-    user_limit: int = Field(default=5, ge=0, description="requests per user per window; 0 disables")
-    user_window_s: int = Field(default=60, ge=1)
-    chat_limit: int = Field(default=30, ge=0, description="requests per chat per window; 0 disables")
-    chat_window_s: int = Field(default=60, ge=1)
-
-    # --- replies -----------------------------------------------------------------------------
-    reply_stream_maxlen: int = Field(default=10000, ge=100)
-    reply_group: str = Field(default="bots", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
-    reply_claim_idle_ms: int = Field(default=30000, ge=10, description="pending this long -> claimable")
-    reply_block_ms: int = Field(default=2000, ge=10)
-    reply_max_attempts: int = Field(default=5, ge=1, description="send attempts before a reply is dropped")
-
-    # --- worker ------------------------------------------------------------------------------
-    liveness_ttl_s: float = Field(default=5.0, gt=0, description="a silent worker is dead after this")
-    heartbeat_interval_s: float = Field(default=1.0, gt=0)
-    maintenance_interval_s: int = Field(default=30, ge=1, description="RQ's own registry cleaning")
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    model_path: Path | None = Field(
-        default=None,
-        description="None -> the shipped model; POETCORE_MODEL is the same variable the poetcore CLI reads",
-        validation_alias=AliasChoices("POETCORE_MODEL", "POETCORE_MODEL_PATH", "model_path"),
-    )
     composer: Literal["real", "noop"] = Field(default="real", description="noop: queue benchmark only")
     noop_delay_ms: int = Field(default=0, ge=0, description="simulated compute of the noop composer")
     max_batch: int = Field(default=1, ge=1, le=64, description="requests served by one generate() call")
-    metrics_port: int | None = Field(default=None, ge=0, le=65535)
-    log_format: Literal["json", "text"] = "json"
-    log_level: str = "INFO"
-
-    @field_validator("retry_intervals_s")
-    @classmethod
-    def _positive_intervals(cls, value: list[int]) -> list[int]:
-        if any(v < 0 for v in value):
-            raise ValueError(f"retry intervals must be >= 0 seconds, got {value}")
-        return value
-
-    @field_validator("redis_url")
-    @classmethod
-    def _known_scheme(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or not value.get_secret_value().strip():
-            return None
-        scheme = urlsplit(value.get_secret_value()).scheme
-        if scheme not in {"redis", "rediss", "unix"}:
-            raise ValueError(
-                f"REDIS_URL must start with redis://, rediss:// or unix://, got scheme {scheme!r}; "
-                "unset it to use the embedded server"
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _liveness_outlasts_heartbeat(self) -> QueueSettings:
-        if self.liveness_ttl_s <= self.heartbeat_interval_s:
-            raise ValueError(
-                f"liveness_ttl_s ({self.liveness_ttl_s}) must exceed heartbeat_interval_s "
-                f"({self.heartbeat_interval_s}), or live workers would look dead"
-            )
-        return self
-
-    @property
-    def redis_url_value(self) -> str | None:
-        """The real URL (with password) for connecting; never log this."""
-        return self.redis_url.get_secret_value() if self.redis_url else None
-
-    @property
-    def redis_url_redacted(self) -> str:
-        return redact_url(self.redis_url_value)
-
-    def __repr_args__(self) -> Any:
-        # SecretStr already hides the URL; this keeps the host visible for debugging.
-        for name, value in super().__repr_args__():
-            yield name, (self.redis_url_redacted if name == "redis_url" and value is not None else value)
+    maintenance_interval_s: int = Field(default=30, ge=1, description="RQ's own registry cleaning")
 
 
-def env_file_path(explicit: str | Path | None = None) -> Path | None:
-    """The env file to read: explicit > $POETCORE_ENV_FILE > ./poetcore.env (only if present)."""
-    if explicit is not None:
-        path = Path(explicit)
-        if not path.is_file():
-            raise FileNotFoundError(f"settings file {path} does not exist; create it or drop the option")
-        return path
-    from_env = os.environ.get("POETCORE_ENV_FILE")
-    if from_env:
-        path = Path(from_env)
-        if not path.is_file():
-            raise FileNotFoundError(f"POETCORE_ENV_FILE={path} does not exist; create it or unset the variable")
-        return path
-    default = Path(DEFAULT_ENV_FILE)
-    return default if default.is_file() else None
+@dataclass(frozen=True)
+class WorkerConfig:
+    """The root of ``poetbot worker``'s settings tree."""
+
+    engine: EngineSettings
+    queue: QueueSettings
+    worker: WorkerSettings
 
 
-def load_settings(env_file: str | Path | None = None, **overrides: Any) -> QueueSettings:
-    """Settings from env + file, with explicit overrides (CLI options) winning."""
-    clean = {k: v for k, v in overrides.items() if v is not None}
-    return QueueSettings(_env_file=env_file_path(env_file), **clean)  # type: ignore[call-arg]
+def load_worker_config(
+    env_file: str | Path | None = None,
+    *,
+    engine: dict[str, Any] | None = None,
+    queue: dict[str, Any] | None = None,
+    worker: dict[str, Any] | None = None,
+) -> WorkerConfig:
+    """Check every key, then build the three sections (CLI overrides per section win)."""
+    path = env_file_path(env_file)
+    check_unknown_keys(path, sections=(EngineSettings, QueueSettings, WorkerSettings))
+    return WorkerConfig(
+        engine=build_section(EngineSettings, path, engine),
+        queue=build_section(QueueSettings, path, queue),
+        worker=build_section(WorkerSettings, path, worker),
+    )
+
+
+__all__ = ["WorkerConfig", "WorkerSettings", "load_worker_config"]

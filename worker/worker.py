@@ -4,7 +4,9 @@ Why not RQ's default ``Worker``: it forks a work horse per job, so the model wou
 per job (or inherited across ``fork``, which CUDA does not survive). ``SimpleWorker`` runs jobs
 in the worker process itself, so the model stays loaded in memory (and on the GPU).
 
-Equivalent plain-RQ command line (what ``poetbot worker`` runs under the hood)::
+``poetbot worker`` (``worker.cli``) is its composition root: it builds the settings tree and the
+Redis connection and passes both in, so a worker never starts a Redis server itself. The plain-RQ
+line below works too; RQ's CLI then supplies the connection and the worker reads the settings tree::
 
     rq worker -w worker.worker.PoemWorker --serializer rq.serializers.JSONSerializer \\
         --url "$REDIS_URL" poems
@@ -19,7 +21,7 @@ Behaviour on top of RQ:
 - optional batching (``max_batch`` > 1): after taking one job the worker moves up to
   ``max_batch - 1`` more waiting jobs of the same queue into RQ's intermediate list and serves
   them all with one ``compose_batch`` call, then finishes or fails each job through RQ's own
-  bookkeeping.
+  bookkeeping (`worker.rq_private`, the one place that touches RQ internals).
 """
 
 from __future__ import annotations
@@ -31,33 +33,19 @@ import traceback
 from typing import Any
 
 from rq import Queue, SimpleWorker
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
+from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException, TimerDeathPenalty
-from rq.utils import now
-from rq.worker import WorkerStatus
 
-from worker import jobs, keys
-from worker.connection import connect
+from worker import jobs, rq_private
+from worker.contract import keys
+from worker.contract.logs import request_context
+from worker.contract.settings import JOB_FUNCTION
 from worker.engine import Engine, load_engine, set_engine
-from worker.logs import request_context
 from worker.reaper import Liveness
-from worker.settings import JOB_FUNCTION, QueueSettings, load_settings
+from worker.settings import WorkerConfig, load_worker_config
 
 log = logging.getLogger(__name__)
-
-_DRAIN = """
--- Move up to ARGV[1] waiting job ids from the queue to its intermediate list (like BLMOVE does).
-local out = {}
-for i = 1, tonumber(ARGV[1]) do
-  local id = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
-  if not id then break end
-  out[#out + 1] = id
-end
-return out
-"""
-
 
 class PoemWorker(SimpleWorker):
     """RQ ``SimpleWorker`` with the composer preloaded, crash recovery and optional batching."""
@@ -66,39 +54,38 @@ class PoemWorker(SimpleWorker):
         self,
         queues: Any = None,
         *args: Any,
-        settings: QueueSettings | None = None,
+        config: WorkerConfig | None = None,
         engine: Engine | None = None,
         max_batch: int | None = None,
         **kwargs: Any,
     ) -> None:
-        self.settings = settings or load_settings()
+        if kwargs.get("connection") is None:
+            raise TypeError("PoemWorker needs connection=: its composition root (the CLI) owns the Redis server")
+        # `rq worker -w worker.worker.PoemWorker` builds us with a connection only: read the tree then,
+        # with the same strict check as `poetbot worker`.
+        config = config or load_worker_config()
+        self.config = config
+        self.settings = config.queue
         serializer = kwargs.get("serializer")
         if serializer not in (None, JSONSerializer, "rq.serializers.JSONSerializer"):
             log.warning("PoemWorker: serializer %r replaced by JSONSerializer (pickle is unsafe on shared Redis)",
                         serializer)
         kwargs["serializer"] = JSONSerializer
-        kwargs.setdefault("maintenance_interval", self.settings.maintenance_interval_s)
-        self._embedded = None
-        if kwargs.get("connection") is None:
-            from worker.embedded import resolve_redis_url
-
-            url, self._embedded = resolve_redis_url(self.settings)
-            kwargs["connection"] = connect(url)
+        kwargs.setdefault("maintenance_interval", config.worker.maintenance_interval_s)
         if threading.current_thread() is not threading.main_thread():
             # SIGALRM timeouts and signal handlers only work in the main thread.
             self.death_penalty_class = TimerDeathPenalty
         super().__init__(queues or [self.settings.queue], *args, **kwargs)
-        self.max_batch = max_batch or self.settings.max_batch
+        self.max_batch = max_batch or config.worker.max_batch
         self.engine = engine
         self.liveness: Liveness | None = None
         self.stop_event: threading.Event | None = None  # set by WorkerThread; ends an idle wait
-        self._drain = self.connection.register_script(_DRAIN)
 
     # --- lifecycle ---------------------------------------------------------------------------
     def load(self) -> Engine:
         """Load the composer once (before the first job) and make it the process's engine."""
         if self.engine is None:
-            self.engine = load_engine(self.settings)
+            self.engine = load_engine(self.config.engine, self.config.worker)
         set_engine(self.engine)
         jobs.configure(self.settings)
         return self.engine
@@ -115,8 +102,6 @@ class PoemWorker(SimpleWorker):
             if interrupted:
                 log.warning("PoemWorker %s: stopped in the middle of a job; other workers will recover it", self.name)
             self.liveness.stop(deregister=not interrupted)
-            if self._embedded is not None:
-                self._embedded.stop()
 
     def _current_job_id_safe(self) -> str | None:
         try:
@@ -152,32 +137,11 @@ class PoemWorker(SimpleWorker):
         self._record_service_time(queue.name, (time.perf_counter() - start) / len(batch))
 
     def _take_more(self, queue: Queue, limit: int) -> list[Job]:
-        ids = self._drain(keys=[queue.key, queue.intermediate_queue_key], args=[limit])
-        taken: list[Job] = []
-        for raw in ids:
-            job_id = raw.decode() if isinstance(raw, bytes) else raw
-            try:
-                job = Job.fetch(job_id, connection=self.connection, serializer=self.serializer)
-            except NoSuchJobError:
-                self.connection.lrem(queue.intermediate_queue_key, 1, job_id)
-                continue
-            if job.func_name != JOB_FUNCTION or job.get_status(refresh=False) == JobStatus.CANCELED:
-                # Not ours to batch: hand it back to the front of the queue, untouched.
-                with self.connection.pipeline() as pipe:
-                    pipe.lrem(queue.intermediate_queue_key, 1, job_id)
-                    if job.get_status(refresh=False) != JobStatus.CANCELED:
-                        pipe.lpush(queue.key, job_id)
-                    pipe.execute()
-                continue
-            taken.append(job)
-        return taken
+        """Waiting poem jobs to serve with this one (others are handed back untouched)."""
+        return rq_private.take_waiting(self.connection, queue, limit, JOB_FUNCTION, self.serializer)
 
     def _execute_batch(self, batch: list[Job], queue: Queue) -> None:
-        executions = {}
-        for job in batch:
-            executions[job.id] = self.prepare_execution(job)
-            self.prepare_job_execution(job, remove_from_intermediate_queue=True)
-            job.started_at = now()
+        executions = rq_private.start_batch(self, batch)
         timeout = max(j.timeout or queue.DEFAULT_TIMEOUT for j in batch)
         raws = [j.args[0] if j.args else None for j in batch]
         queued = [jobs.queued_ms_of(j) for j in batch]
@@ -191,24 +155,16 @@ class PoemWorker(SimpleWorker):
             served = []
             errors = [exc] * len(batch)
         for i, job in enumerate(batch):
-            self.execution = executions[job.id]
-            self.handle_execution_ended(job, queue, job.success_callback_timeout)
             error = errors[i]
             if error is None:
-                job._result = served[i].result()
-                job._status = JobStatus.FINISHED
-                self.handle_job_success(job=job, queue=queue, started_job_registry=queue.started_job_registry)
+                rq_private.finish_batch_job(self, job, queue, executions[job.id], served[i].result())
                 continue
-            job._status = JobStatus.FAILED
-            exc_info = (type(error), error, error.__traceback__)
+            exc_string = "".join(traceback.format_exception(type(error), error, error.__traceback__))
             try:
-                job.execute_failure_callback(self.death_penalty_class, *exc_info)
+                rq_private.fail_batch_job(self, job, queue, executions[job.id], error, exc_string)
             except Exception:
-                log.exception("PoemWorker %s: failure callback of %s raised", self.name, job.id)
-            self.handle_exception(job, *exc_info)
-            self.handle_job_failure(job=job, queue=queue, started_job_registry=queue.started_job_registry,
-                                    exc_string="".join(traceback.format_exception(*exc_info)))
-        self.set_state(WorkerStatus.IDLE)
+                log.exception("PoemWorker %s: failure handling of %s raised", self.name, job.id)
+        rq_private.end_batch(self)
 
     def _record_service_time(self, queue_name: str, seconds: float) -> None:
         """Moving average per job, read by clients to estimate 'try again in N s'."""

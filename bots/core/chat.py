@@ -15,21 +15,23 @@ from typing import Any
 
 import redis
 
-from bots.core.commands import Command, CommandError, parse_command
+from bots.core.commands import COMMAND_ALIASES, Command, CommandError, parse_command
 from bots.core.format import render_check, render_forms, render_poem
 from bots.core.messages import t
 from bots.core.models import IncomingMessage, OutgoingMessage
 from bots.core.settings import BotSettings
 from bots.core.store import BotStore
-from worker.client import AsyncPoemService, PoemService, SubmitResult
-from worker.protocol import PoemOptions, PoemReply, PoemRequest, new_request_id
+from poetcore.checker import check
+from poetcore.errors import PoetcoreInputError
+from worker.contract.protocol import PoemOptions, PoemReply, PoemRequest, new_request_id
+from worker.contract.service import AsyncPoemService, PoemService, SubmitResult
 
 __all__ = ["MENU", "ChatCore"]
 
 log = logging.getLogger(__name__)
 
-MENU = ("poem", "cang", "check", "forms", "queue", "cancel", "help")
-"""Commands shown in platform menus (setMyCommands, slash commands), in this order."""
+MENU = ("poem", "acrostic", "check", "forms", "queue", "cancel", "help")
+"""Commands shown in platform menus (setMyCommands, slash commands), in this order (canonical names)."""
 
 ROUTE_KEY = "core"
 """The chat core's own entry in a request's ``route``; the rest belongs to the front-end."""
@@ -80,7 +82,7 @@ class ChatCore:
         self.service = service if isinstance(service, AsyncPoemService) else AsyncPoemService(service)
         self.settings = settings
         self.bot_username = bot_username
-        self.store = BotStore(self.service.sync.connection, ttl_s=settings.ack_ttl_s)
+        self.store = BotStore(self.service.sync.connection, ttl_s=settings.placeholder_ttl_s)
 
     # --- incoming ----------------------------------------------------------------------------
     async def handle(self, msg: IncomingMessage) -> list[OutgoingMessage]:
@@ -107,7 +109,7 @@ class ChatCore:
 
     async def _dispatch(self, cmd: Command, msg: IncomingMessage, reply: _Reply) -> list[OutgoingMessage]:
         loc = msg.locale
-        if cmd.name in ("poem", "cang"):
+        if cmd.name in ("poem", "acrostic"):
             return await self._submit(cmd, msg, reply)
         if cmd.name == "check":
             return reply(self._check(cmd, loc))
@@ -127,9 +129,6 @@ class ChatCore:
 
     @staticmethod
     def _check(cmd: Command, locale: str | None) -> str:
-        from poetcore.checker import check
-        from poetcore.errors import PoetcoreInputError
-
         try:
             report = check(cmd.text or "", cmd.form)
         except PoetcoreInputError as exc:
@@ -150,7 +149,7 @@ class ChatCore:
             chat_id=msg.chat_id,
             user_id=msg.user_id,
             locale=(msg.locale or "zh")[:16],
-            kind="acrostic" if cmd.name == "cang" else "poem",
+            kind="acrostic" if cmd.name == "acrostic" else "poem",
             topic=cmd.topic or "",
             form=cmd.form or self.settings.default_form,
             heads=cmd.heads,
@@ -167,12 +166,12 @@ class ChatCore:
         if result.outcome == "duplicate":
             return reply(t("duplicate", loc))
         await self.store.add_request(msg.platform, msg.user_id, request.request_id)
-        if cmd.name == "cang":
-            text = t("ack_cang", loc, heads=cmd.heads, form=request.form)
+        if cmd.name == "acrostic":
+            text = t("placeholder_acrostic", loc, heads=cmd.heads, form=request.form)
         else:
-            text = t("ack_poem", loc, topic=cmd.topic, form=request.form)
+            text = t("placeholder_poem", loc, topic=cmd.topic, form=request.form)
         if result.position:
-            text += t("ack_position", loc, position=result.position)
+            text += t("placeholder_position", loc, position=result.position)
         return reply(text, request_id=request.request_id)
 
     async def _queue(self, msg: IncomingMessage) -> str:
@@ -212,22 +211,23 @@ class ChatCore:
         else:
             code = reply.error.code if reply.error else "internal"
             key = _FAILURE_KEYS.get(code)
-            # Unknown codes are the composer's input errors, whose zh/en text is already precise.
-            text = t(key, loc) if key else t("failed", loc, reason=reply.error_message() or code)
+            # Other codes are the engine rejecting the input: its own zh/en words say what to change.
+            engine_words = reply.error.engine_message(loc) if reply.error else None
+            text = t(key, loc) if key else t("failed", loc, reason=engine_words or code)
         reply_to = core_route.get("reply_to")
         return OutgoingMessage(chat_id=reply.chat_id, text=text, reply_to_message_id=str(reply_to) if reply_to else None)
 
-    async def remember_ack(self, platform: str, request_id: str, message_id: str) -> None:
+    async def remember_placeholder(self, platform: str, request_id: str, message_id: str) -> None:
         """Front-ends call this after sending an acknowledgement, so the poem can replace it."""
-        await self.store.remember_ack(platform, request_id, message_id)
+        await self.store.remember_placeholder(platform, request_id, message_id)
 
-    async def ack_message_id(self, platform: str, request_id: str) -> str | None:
-        return await self.store.ack_message_id(platform, request_id)
+    async def placeholder_id(self, platform: str, request_id: str) -> str | None:
+        return await self.store.placeholder_id(platform, request_id)
 
-    async def forget_ack(self, platform: str, request_id: str) -> None:
-        await self.store.forget_ack(platform, request_id)
+    async def forget_placeholder(self, platform: str, request_id: str) -> None:
+        await self.store.forget_placeholder(platform, request_id)
 
     # --- menus -------------------------------------------------------------------------------
     def command_descriptions(self, locale: str) -> list[tuple[str, str]]:
         """(command, description) for platform menus: Telegram setMyCommands, Discord slash sync."""
-        return [(name, t(f"cmd_{name}", locale)) for name in MENU]
+        return [(COMMAND_ALIASES[name][0], t(f"cmd_{name}", locale)) for name in MENU]

@@ -21,6 +21,10 @@ from functools import cache
 
 from bots.core.messages import lang, t
 from poetcore.chars import is_han
+from poetcore.errors import UnknownFormError
+from poetcore.forms import FORMS, get_form
+from poetcore.request import MAX_TOPIC_CHARS
+from poetcore.rhymes import RhymeTable, Tone
 
 __all__ = [
     "COMMAND_ALIASES",
@@ -33,7 +37,7 @@ __all__ = [
 
 COMMAND_ALIASES: dict[str, tuple[str, ...]] = {
     "poem": ("poem", "shi", "作诗", "写诗", "诗"),
-    "cang": ("cang", "acrostic", "藏头", "藏头诗"),
+    "acrostic": ("cang", "acrostic", "藏头", "藏头诗"),
     "check": ("check", "检查", "格律", "检查格律"),
     "forms": ("forms", "诗体", "体裁"),
     "help": ("help", "帮助"),
@@ -73,16 +77,16 @@ class Limits:
     """Input limits: enforced here so abusive input never reaches the queue (let alone the GPU)."""
 
     max_message_chars: int = 300  # whole message, /check included (a 七律 with punctuation is ~64)
-    max_topic_chars: int = 12  # the composer's own topic limit, in Han characters
+    max_topic_chars: int = MAX_TOPIC_CHARS  # the composer's own topic limit, in Han characters
 
 
 @dataclass(frozen=True)
 class Command:
-    """A parsed command. ``name`` is canonical: poem cang check forms help queue cancel start."""
+    """A parsed command. ``name`` is canonical: poem acrostic check forms help queue cancel start."""
 
     name: str
     topic: str | None = None
-    form: str | None = None  # canonical form name, e.g. "七绝" (filled with the default for poem/cang)
+    form: str | None = None  # canonical form name, e.g. "七绝" (filled with the default for poem/acrostic)
     heads: str | None = None  # 藏头 characters, one per line
     rhyme: str | None = None  # 平声 group label, e.g. "东"
     traditional: bool = False
@@ -106,16 +110,11 @@ class CommandError(Exception):
 @cache
 def supported_forms() -> tuple[str, ...]:
     """Canonical names of the forms poetcore can write, in its own order."""
-    from poetcore.forms import FORMS
-
     return tuple(FORMS)
 
 
 def _resolve_form(token: str) -> str | None:
     """Canonical form name for a name or alias, or None when the token is not a form."""
-    from poetcore.errors import UnknownFormError
-    from poetcore.forms import get_form
-
     try:
         return get_form(token).name
     except (UnknownFormError, KeyError, ValueError):
@@ -123,15 +122,11 @@ def _resolve_form(token: str) -> str | None:
 
 
 def _form_lines(name: str) -> tuple[int, int]:
-    from poetcore.forms import get_form
-
     form = get_form(name)
     return form.n_lines, form.line_length
 
 
 def _resolve_rhyme(value: str) -> str:
-    from poetcore.rhymes import RhymeTable, Tone
-
     table = RhymeTable.default()
     gid = table.find_group(value)
     if gid is None:
@@ -261,7 +256,7 @@ def _topic(words: Sequence[str], limits: Limits, *, required: bool) -> str | Non
     return topic
 
 
-def _cang_form(heads: str, form: str | None, default_form: str) -> str:
+def _acrostic_form(heads: str, form: str | None, default_form: str) -> str:
     """The form for an acrostic: the one asked for, else the default, else one with as many lines."""
     count = len(heads)
     if form is not None:
@@ -269,7 +264,7 @@ def _cang_form(heads: str, form: str | None, default_form: str) -> str:
         if n_lines != count:
             example = next((f for f in supported_forms() if _form_lines(f) == (4, length)), form)
             raise CommandError(
-                "err_cang_count", form=form, n_lines=n_lines, count=count, heads=heads, example_form=example
+                "err_heads_count", form=form, n_lines=n_lines, count=count, heads=heads, example_form=example
             )
         return form
     default_lines, default_len = _form_lines(default_form)
@@ -278,7 +273,7 @@ def _cang_form(heads: str, form: str | None, default_form: str) -> str:
     same_count = [f for f in supported_forms() if _form_lines(f)[0] == count]
     if not same_count:
         counts = sorted({_form_lines(f)[0] for f in supported_forms()})
-        raise CommandError("err_cang_count_any", counts=[str(c) for c in counts], count=count, heads=heads)
+        raise CommandError("err_heads_count_any", counts=[str(c) for c in counts], count=count, heads=heads)
     # Prefer the default's line length: 七绝 by default, so 8 heads give a 七律.
     return next((f for f in same_count if _form_lines(f)[1] == default_len), same_count[0])
 
@@ -305,16 +300,16 @@ def parse_command(
         return Command(
             "poem", topic=topic, form=opts.form or default_form, rhyme=opts.rhyme, traditional=opts.traditional
         )
-    if name == "cang":
+    if name == "acrostic":
         opts = _parse_options(body)
         if not opts.words:
-            raise CommandError("err_cang_missing")
+            raise CommandError("err_heads_missing")
         heads = opts.words[0]
-        _check_han(heads, key="err_cang_not_han")
+        _check_han(heads, key="err_heads_not_han")
         topic = _topic(opts.words[1:], limits, required=False)
-        form = _cang_form(heads, opts.form, default_form)
+        form = _acrostic_form(heads, opts.form, default_form)
         return Command(
-            "cang", topic=topic, form=form, heads=heads, rhyme=opts.rhyme, traditional=opts.traditional
+            "acrostic", topic=topic, form=form, heads=heads, rhyme=opts.rhyme, traditional=opts.traditional
         )
     if name == "check":
         return _parse_check(body)

@@ -1,6 +1,6 @@
 """The reply loop every front-end runs: read the platform's reply stream, send, then acknowledge.
 
-The stream is read through a consumer group (``worker.replies.ReplyConsumer``), so replies published
+The stream is read through a consumer group (``worker.contract.replies.ReplyConsumer``), so replies published
 while the bot was down wait for it, a crashed replica's entries are claimed by another, and a reply
 is acknowledged only after the chat platform accepted it. A request is sent at most once (the
 consumer's lease), even when its job ran twice.
@@ -13,14 +13,11 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
+from bots.core.chat import ChatCore
 from bots.core.models import OutgoingMessage
-from worker.protocol import PoemReply
-
-if TYPE_CHECKING:
-    from bots.core.chat import ChatCore
-    from worker.replies import ReplyConsumer
+from worker.contract.protocol import PoemReply
+from worker.contract.replies import ReplyConsumer
 
 __all__ = ["PermanentDeliveryError", "SendReply", "run_delivery"]
 
@@ -55,26 +52,26 @@ async def run_delivery(core: ChatCore, consumer: ReplyConsumer, send: SendReply)
 
 
 async def _deliver_all(core: ChatCore, consumer: ReplyConsumer, send: SendReply) -> None:
-    async for delivery in consumer.replies():
-        reply = delivery.reply
+    async for claimed in consumer.replies():
+        reply = claimed.reply
         try:
             out = core.render_reply(reply)
-            ack_id = await core.ack_message_id(reply.platform, reply.request_id)
-            if ack_id:
-                out = dataclasses.replace(out, edit_message_id=ack_id)
+            placeholder = await core.placeholder_id(reply.platform, reply.request_id)
+            if placeholder:
+                out = dataclasses.replace(out, edit_message_id=placeholder)
             await send(reply, out)
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
-                await consumer.release(delivery)
+                await consumer.release(claimed)
             raise
         except PermanentDeliveryError as exc:
             log.warning("delivery: dropping reply %s for %s:%s: %s", reply.request_id, reply.platform,
                         reply.chat_id, exc, extra={"request_id": reply.request_id})
         except Exception:
             log.exception("delivery: sending reply %s failed (attempt %d); it stays pending for a retry",
-                          reply.request_id, delivery.attempt, extra={"request_id": reply.request_id})
-            await consumer.release(delivery)
+                          reply.request_id, claimed.attempt, extra={"request_id": reply.request_id})
+            await consumer.release(claimed)
             continue
-        await consumer.ack(delivery)
+        await consumer.ack(claimed)
         with contextlib.suppress(Exception):
-            await core.forget_ack(reply.platform, reply.request_id)
+            await core.forget_placeholder(reply.platform, reply.request_id)

@@ -7,6 +7,7 @@ from typing import Any
 
 from bots.core.messages import lang, t
 from poetcore.chars import PUNCTUATION, to_traditional
+from poetcore.forms import FORMS
 
 __all__ = ["render_check", "render_forms", "render_poem"]
 
@@ -45,8 +46,6 @@ def render_poem(
 
 def render_forms(locale: str | None) -> str:
     """The /forms answer: each supported form with its shape and aliases."""
-    from poetcore.forms import FORMS
-
     sep = ", " if lang(locale) == "en" else "、"
     rows = [t("forms_header", locale)]
     for form in FORMS.values():

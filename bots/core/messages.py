@@ -1,7 +1,11 @@
-"""The one catalogue of user-facing text: Simplified Chinese first, English when the locale asks.
+"""The one catalogue of the bots' user-facing text: Simplified Chinese first, English when the locale asks.
 
-Every string a user can see lives here, so wording stays consistent across Telegram, Discord and the
-console, and a test can prove each key exists in both languages with the same placeholders.
+Every string the bots say lives here, so wording stays consistent across Telegram, Discord and the
+console, and a test can prove each key exists in both languages with the same placeholders. The queue
+protocol carries failure *codes* only; this catalogue words them (``failed_*``). Two kinds of text
+come from the engine instead, because only it knows what was wrong: a `PoetcoreInputError`'s own
+zh/en message (a rejected topic, heads that fit no tone chart), passed through inside ``failed``, and
+the checker's violation lines inside ``/check`` answers.
 """
 
 from __future__ import annotations
@@ -53,15 +57,15 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "To get a poem send a command, e.g. /poem 秋月 七绝; send /help for everything I can do.",
     },
     # ---- queue lifecycle ------------------------------------------------------------------------
-    "ack_poem": {
+    "placeholder_poem": {
         "zh": "正在作诗《{topic}》（{form}）…",
         "en": "Writing a {form} on “{topic}”…",
     },
-    "ack_cang": {
+    "placeholder_acrostic": {
         "zh": "正在作藏头诗「{heads}」（{form}）…",
         "en": "Writing a {form} acrostic on “{heads}”…",
     },
-    "ack_position": {"zh": " 排队第 {position} 位", "en": " You are number {position} in the queue."},
+    "placeholder_position": {"zh": " 排队第 {position} 位", "en": " You are number {position} in the queue."},
     "duplicate": {
         "zh": "这个请求已经在处理了，请稍候。",
         "en": "This request is already being handled; please wait.",
@@ -138,7 +142,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     # ---- command menu (setMyCommands / slash commands; short: Discord allows 100 characters) -----
     "cmd_poem": {"zh": "按主题作诗，例如 /poem 秋月 七绝", "en": "A poem on a topic, e.g. /poem 秋月 七绝"},
-    "cmd_cang": {"zh": "藏头诗，例如 /cang 春夏秋冬 七绝", "en": "An acrostic poem, e.g. /cang 春夏秋冬 七绝"},
+    "cmd_acrostic": {"zh": "藏头诗，例如 /cang 春夏秋冬 七绝", "en": "An acrostic poem, e.g. /cang 春夏秋冬 七绝"},
     "cmd_check": {"zh": "检查一首诗的平仄和押韵", "en": "Check a poem's tones and rhymes"},
     "cmd_forms": {"zh": "支持的诗体", "en": "Supported forms"},
     "cmd_queue": {"zh": "我的排队位置", "en": "My place in the queue"},
@@ -200,21 +204,21 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "不认识的选项“{option}”。可用的选项：韵=东、体=七绝、繁。例如 /poem 秋月 七律 韵=东",
         "en": "Unknown option “{option}”. Options: rhyme=东, form=七绝, trad. Example: /poem 秋月 七律 rhyme=东",
     },
-    "err_cang_missing": {
+    "err_heads_missing": {
         "zh": "请给出藏头字，每句一个，例如 /cang 春夏秋冬 七绝",
         "en": "Give the head characters, one per line, e.g. /cang 春夏秋冬 七绝",
     },
-    "err_cang_not_han": {
+    "err_heads_not_han": {
         "zh": "藏头字只能是汉字，“{bad}”不行。例如 /cang 春夏秋冬 七绝",
         "en": "Head characters must be Chinese characters; “{bad}” is not. Example: /cang 春夏秋冬 七绝",
     },
-    "err_cang_count": {
+    "err_heads_count": {
         "zh": "{form}有 {n_lines} 句，藏头字要 {n_lines} 个，你给了 {count} 个（{heads}）。"
         "例如 /cang 春夏秋冬 {example_form}",
         "en": "A {form} has {n_lines} lines, so it needs {n_lines} head characters; you gave {count} ({heads}). "
         "Example: /cang 春夏秋冬 {example_form}",
     },
-    "err_cang_count_any": {
+    "err_heads_count_any": {
         "zh": "藏头字的个数要等于诗的句数（{counts} 个），你给了 {count} 个（{heads}）。例如 /cang 春夏秋冬 七绝",
         "en": "The number of head characters must equal the number of lines ({counts}); you gave {count} "
         "({heads}). Example: /cang 春夏秋冬 七绝",

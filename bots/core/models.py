@@ -24,11 +24,11 @@ class IncomingMessage:
 
 @dataclass(frozen=True)
 class OutgoingMessage:
-    """One message for a front-end to send (or to edit into an earlier acknowledgement)."""
+    """One message for a front-end to send (or to edit into an earlier placeholder)."""
 
     chat_id: str
     text: str
     reply_to_message_id: str | None = None
-    request_id: str | None = None  # set on the acknowledgement of a queued request
+    request_id: str | None = None  # set on the "正在作诗…" placeholder of a queued request
     parse_mode: str | None = None
-    edit_message_id: str | None = None  # run_delivery: the stored ack to edit into the poem (None: send new)
+    edit_message_id: str | None = None  # run_delivery: the stored placeholder to edit into the poem (None: send new)

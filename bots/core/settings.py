@@ -1,14 +1,14 @@
-"""Bot settings: platform tokens, webhook options and chat behaviour, from env vars and the env file.
+"""The bots' sections of the settings tree, and the root ``poetbot serve`` / ``poetbot demo`` build.
 
-Built once at the entry point (``poetbot serve`` / ``poetbot demo``) and passed into constructors.
-Tokens are read under their conventional bare names (``TELEGRAM_TOKEN``, ``DISCORD_TOKEN``,
-``TELEGRAM_BASE_URL``); everything else carries the ``POETBOT_`` prefix. The env file is the one
-the queue settings read (``$POETCORE_ENV_FILE`` or ``./poetcore.env``), so keys for other
-components are ignored there, while values this model knows are validated strictly.
+``BotSettings`` holds chat behaviour and Telegram (tokens under their conventional bare names,
+``TELEGRAM_TOKEN``, ``TELEGRAM_BASE_URL``; the rest ``POETBOT_*``); ``DiscordSettings`` holds every
+Discord setting, token and prefix included (``DISCORD_*``). `load_bot_config` rejects keys no
+component knows (`poetcore.settings.check_unknown_keys`) before building anything.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,8 +16,12 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bots.core.commands import Limits
+from poetcore.forms import get_form
+from poetcore.request import MAX_TOPIC_CHARS
+from poetcore.settings import build_section, check_unknown_keys, env_file_path
+from worker.contract.settings import QueueSettings
 
-__all__ = ["BotSettings", "load_bot_settings"]
+__all__ = ["BotConfig", "BotSettings", "DiscordSettings", "load_bot_config"]
 
 TELEGRAM_API = "https://api.telegram.org/bot"
 
@@ -27,7 +31,7 @@ def _alias(*names: str) -> AliasChoices:
 
 
 class BotSettings(BaseSettings):
-    """Everything the chat front-ends need; the queue itself is configured by ``QueueSettings``."""
+    """Chat behaviour and Telegram; the queue is ``QueueSettings``, Discord is ``DiscordSettings``."""
 
     model_config = SettingsConfigDict(
         env_prefix="POETBOT_",
@@ -40,10 +44,11 @@ class BotSettings(BaseSettings):
     # --- chat behaviour ----------------------------------------------------------------------
     default_form: str = Field(default="七绝", description="form for /poem without one")
     max_message_chars: int = Field(default=300, ge=20, le=4000, description="longer messages are refused")
-    max_topic_chars: int = Field(default=12, ge=1, le=12, description="Han characters in a topic (≤ poetcore's 12)")
+    max_topic_chars: int = Field(
+        default=MAX_TOPIC_CHARS, ge=1, le=MAX_TOPIC_CHARS, description="Han characters in a topic (≤ the composer's limit)"
+    )
     candidates: int | None = Field(default=None, ge=1, le=32, description="samples per poem; None -> worker default")
-    ack_ttl_s: int = Field(default=86400, ge=60, description="how long an ack message id is kept for editing")
-    delivery_retry_s: float = Field(default=2.0, gt=0, description="pause before re-sending a failed reply")
+    placeholder_ttl_s: int = Field(default=86400, ge=60, description="how long an ack message id is kept for editing")
 
     # --- Telegram ----------------------------------------------------------------------------
     telegram_token: SecretStr | None = Field(default=None, validation_alias=_alias("TELEGRAM_TOKEN", "POETBOT_TELEGRAM_TOKEN"))
@@ -70,18 +75,12 @@ class BotSettings(BaseSettings):
     telegram_webhook_path: str = Field(default="telegram", description="URL path the webhook server serves")
     telegram_poll_timeout_s: int = Field(default=30, ge=0, le=60, description="getUpdates long-poll timeout")
 
-    # --- Discord (used by bots.discord) ------------------------------------------------------
-    discord_token: SecretStr | None = Field(default=None, validation_alias=_alias("DISCORD_TOKEN", "POETBOT_DISCORD_TOKEN"))
-    discord_prefix: str = Field(default="!", min_length=1, max_length=3, description="prefix for !poem commands")
-
     # --- demo --------------------------------------------------------------------------------
     demo_timeout_s: float = Field(default=300.0, gt=0, description="piped demo gives up waiting after this")
 
     @field_validator("default_form")
     @classmethod
     def _known_form(cls, value: str) -> str:
-        from poetcore.forms import get_form
-
         return get_form(value).name  # UnknownFormError lists the supported forms
 
     @field_validator("telegram_base_url")
@@ -109,14 +108,64 @@ class BotSettings(BaseSettings):
         """The real token; never log this."""
         return self.telegram_token.get_secret_value() if self.telegram_token else None
 
+
+class DiscordSettings(BaseSettings):
+    """Everything the Discord bot needs; built once at the entry point and passed in."""
+
+    # "ignore" here: unknown keys are rejected for the whole tree by load_bot_config.
+    model_config = SettingsConfigDict(env_prefix="DISCORD_", env_file_encoding="utf-8", extra="ignore")
+
+    token: SecretStr | None = None
+    """Bot token from the Developer Portal (Bot -> Reset Token). ``DISCORD_TOKEN``."""
+    prefix: str = "!"
+    """Prefix for text commands such as ``!poem 秋月 七绝``."""
+    message_content: bool = True
+    """Ask for the privileged message-content intent; prefix commands in servers need it. When off,
+    only slash commands, DMs and messages that @mention the bot work."""
+    sync_commands: bool = True
+    """Upload the slash-command definitions at start (a bulk overwrite, so it is idempotent)."""
+    followup_window_s: float = Field(default=14 * 60, gt=0, le=15 * 60)
+    """Deliver late results as interaction follow-ups only while the interaction is younger than
+    this; Discord's interaction token lives 15 minutes, so older results go to the channel."""
+    api_base: str | None = None
+    """REST base URL override (default ``https://discord.com/api/v10``), for proxies and tests."""
+    gateway_url: str | None = None
+    """Gateway websocket URL override (default ``wss://gateway.discord.gg/``), for proxies and tests."""
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix_is_short(cls, value: str) -> str:
+        if not value.strip() or len(value) > 5 or any(ch.isspace() for ch in value):
+            raise ValueError(f"DISCORD_PREFIX must be 1-5 non-space characters such as '!', got {value!r}")
+        return value
+
     @property
-    def discord_token_value(self) -> str | None:
-        return self.discord_token.get_secret_value() if self.discord_token else None
+    def token_value(self) -> str | None:
+        """The real token; never log this."""
+        return self.token.get_secret_value() if self.token else None
 
 
-def load_bot_settings(env_file: str | Path | None = None, **overrides: Any) -> BotSettings:
-    """Settings from env + the shared env file, with explicit overrides (CLI options) winning."""
-    from worker.settings import env_file_path
+@dataclass(frozen=True)
+class BotConfig:
+    """The root of ``poetbot serve`` / ``poetbot demo``'s settings tree."""
 
-    clean = {k: v for k, v in overrides.items() if v is not None}
-    return BotSettings(_env_file=env_file_path(env_file), **clean)  # type: ignore[call-arg]
+    queue: QueueSettings
+    bot: BotSettings
+    discord: DiscordSettings
+
+
+def load_bot_config(
+    env_file: str | Path | None = None,
+    *,
+    queue: dict[str, Any] | None = None,
+    bot: dict[str, Any] | None = None,
+    discord: dict[str, Any] | None = None,
+) -> BotConfig:
+    """Check every key, then build the sections (CLI overrides per section win)."""
+    path = env_file_path(env_file)
+    check_unknown_keys(path, sections=(QueueSettings, BotSettings, DiscordSettings))
+    return BotConfig(
+        queue=build_section(QueueSettings, path, queue),
+        bot=build_section(BotSettings, path, bot),
+        discord=build_section(DiscordSettings, path, discord),
+    )

@@ -5,6 +5,5 @@ Set-up (application, token, intents, invite scopes) is described in docs/discord
 
 from bots.discord.app import DiscordSetupError, build_client, configure_endpoints, run_discord
 from bots.discord.client import PoetClient
-from bots.discord.settings import DiscordSettings
 
-__all__ = ["DiscordSettings", "DiscordSetupError", "PoetClient", "build_client", "configure_endpoints", "run_discord"]
+__all__ = ["DiscordSetupError", "PoetClient", "build_client", "configure_endpoints", "run_discord"]

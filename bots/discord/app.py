@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 import yarl
 from discord.gateway import DiscordWebSocket
 
+from bots.core.chat import ChatCore
+from bots.core.delivery import run_delivery
+from bots.core.settings import DiscordSettings
 from bots.discord.client import BackgroundJob, ChatHandler, PoetClient
-from bots.discord.settings import DiscordSettings
-
-if TYPE_CHECKING:
-    from bots.core.chat import ChatCore
-    from bots.core.settings import BotSettings
-    from worker.replies import ReplyConsumer
+from worker.contract.replies import ReplyConsumer
 
 __all__ = ["DiscordSetupError", "build_client", "configure_endpoints", "run_discord"]
 
@@ -38,30 +36,21 @@ def configure_endpoints(settings: DiscordSettings) -> None:
         DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
 
 
-def _discord_settings(settings: BotSettings | DiscordSettings) -> DiscordSettings:
-    return settings if isinstance(settings, DiscordSettings) else DiscordSettings.from_bot_settings(settings)
-
-
-def build_client(core: ChatHandler, settings: BotSettings | DiscordSettings, *,
+def build_client(core: ChatHandler, settings: DiscordSettings, *,
                  background: tuple[BackgroundJob, ...] = (), **options: Any) -> PoetClient:
     """A ready-to-start client for ``core``; ``background`` jobs start once it has logged in."""
-    settings = _discord_settings(settings)
     configure_endpoints(settings)
     return PoetClient(core, settings, background=background, **options)
 
 
-async def run_discord(core: ChatCore, settings: BotSettings | DiscordSettings, consumer: ReplyConsumer | None,
+async def run_discord(core: ChatCore, settings: DiscordSettings, consumer: ReplyConsumer | None,
                       **options: Any) -> None:
     """Run the Discord bot until cancelled: gateway events plus delivery of queued poem replies.
 
     ``consumer`` is the ``ReplyConsumer`` for platform ``"discord"`` that ``run_delivery`` reads
-    (None: no delivery, e.g. when another process delivers). ``BotSettings`` supplies the token and
-    prefix, and the Discord-only knobs come from ``DISCORD_*`` (see ``DiscordSettings``).
+    (None: no delivery, e.g. when another process delivers).
     Raises ``DiscordSetupError`` with a fix for a missing or rejected token or a missing intent.
     """
-    from bots.core.delivery import run_delivery
-
-    settings = _discord_settings(settings)
     if settings.token is None or not settings.token.get_secret_value().strip():
         raise DiscordSetupError(
             "DISCORD_TOKEN is not set. Create a bot at https://discord.com/developers/applications "

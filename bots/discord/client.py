@@ -21,9 +21,9 @@ from discord import app_commands
 from bots.core.commands import COMMAND_ALIASES
 from bots.core.messages import t
 from bots.core.models import IncomingMessage, OutgoingMessage
+from bots.core.settings import DiscordSettings
 from bots.discord.commands import SLASH_COMMANDS, PoetTranslator, register_commands
 from bots.discord.delivery import DiscordSender, interaction_route, message_route, split_text
-from bots.discord.settings import DiscordSettings
 
 __all__ = ["ChatHandler", "PoetClient"]
 

@@ -17,7 +17,7 @@ __all__ = [
     "FORMS",
     "SLASH_COMMANDS",
     "PoetTranslator",
-    "cang_text",
+    "acrostic_text",
     "poem_text",
     "register_commands",
 ]
@@ -76,7 +76,7 @@ def poem_text(topic: str, form: str | None = None, rhyme: str | None = None, tra
     return " ".join(p for p in parts if p)
 
 
-def cang_text(heads: str, form: str | None = None, topic: str | None = None, traditional: bool = False) -> str:
+def acrostic_text(heads: str, form: str | None = None, topic: str | None = None, traditional: bool = False) -> str:
     """The ``/cang`` command text for slash options."""
     parts = ["/cang", _clean(heads), _clean(form or ""), (topic or "").strip(), "繁" if traditional else ""]
     return " ".join(p for p in parts if p)
@@ -134,7 +134,7 @@ def register_commands(tree: app_commands.CommandTree, run: CommandRunner,
     async def cang(interaction: discord.Interaction, heads: str, form: Choice[str] | None = None,
                    topic: str | None = None, traditional: bool = False) -> None:
         """/cang 春夏秋冬 七绝: an acrostic (藏头诗) with one head character per line."""
-        await run(interaction, cang_text(heads, form.value if form else None, topic, traditional))
+        await run(interaction, acrostic_text(heads, form.value if form else None, topic, traditional))
 
     @tree.command(name="check", description=_d("check"))
     @app_commands.describe(poem=_s("check.poem"))

@@ -18,7 +18,7 @@ import discord
 
 from bots.core.delivery import PermanentDeliveryError
 from bots.core.models import OutgoingMessage
-from worker.protocol import PoemReply
+from worker.contract.protocol import PoemReply
 
 __all__ = ["MAX_MESSAGE_CHARS", "DiscordSender", "interaction_route", "message_route", "split_text"]
 

@@ -1,4 +1,4 @@
-"""Sending to Telegram: immediate answers (remembering acknowledgements) and queued poem replies."""
+"""Sending to Telegram: immediate answers (remembering placeholders) and queued poem replies."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bots.core.chat import ChatCore
 from bots.core.delivery import PermanentDeliveryError
 from bots.core.models import OutgoingMessage
-from worker.protocol import PoemReply
+from worker.contract.protocol import PoemReply
 
 __all__ = ["PLATFORM", "TelegramSender"]
 
@@ -45,12 +45,12 @@ class TelegramSender:
         )
 
     async def answer(self, outgoing: Iterable[OutgoingMessage]) -> None:
-        """Send the core's immediate answers; an acknowledgement's message id is stored so the poem
+        """Send the core's immediate answers; a placeholder's message id is stored so the poem
         can replace it later, even from another process or after a restart."""
         for out in outgoing:
             sent = await self.send(out)
             if out.request_id:
-                await self.core.remember_ack(PLATFORM, out.request_id, str(sent.message_id))
+                await self.core.remember_placeholder(PLATFORM, out.request_id, str(sent.message_id))
                 # "typing…" under the chat title while the poem is written; purely cosmetic.
                 with contextlib.suppress(TelegramError):
                     await self.bot.send_chat_action(chat_id=_chat(out.chat_id), action=ChatAction.TYPING)
@@ -72,7 +72,7 @@ class TelegramSender:
                 except BadRequest as exc:
                     if "not modified" in exc.message.lower():
                         return  # an earlier attempt already edited it
-                    log.info("Telegram: cannot edit ack %s for %s (%s); sending a new message",
+                    log.info("Telegram: cannot edit placeholder %s for %s (%s); sending a new message",
                              out.edit_message_id, reply.request_id, exc.message)
             await self.send(out)
         except (Forbidden, BadRequest) as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
@@ -10,15 +9,20 @@ from rich.console import Console
 from rich.text import Text
 
 from poetcore.data.fetch import PACKAGE_SHA1
+from poetcore.data.prepare import prepare
 from poetcore.errors import PoetcoreInputError
+from poetcore.settings import EngineSettings
 
 data_app = typer.Typer(
     help="语料 / corpus: prepare the training data.", no_args_is_help=True, add_completion=False
 )
 
 
-def _locale() -> str:
-    return os.environ.get("POETCORE_LOCALE") or os.environ.get("LC_ALL") or os.environ.get("LANG") or ""
+def _locale(ctx: typer.Context) -> str:
+    """The language of messages, from the settings the root command built."""
+    settings = ctx.find_root().obj
+    assert isinstance(settings, EngineSettings), "the `poetcore` root callback builds the settings"
+    return settings.cli_locale()
 
 
 @data_app.callback()
@@ -28,6 +32,7 @@ def data_callback() -> None:
 
 @data_app.command("prepare")
 def prepare_command(
+    ctx: typer.Context,
     source: Path | None = typer.Option(
         None,
         "--source",
@@ -45,8 +50,6 @@ def prepare_command(
     force: bool = typer.Option(False, "--force", help="Rebuild even if the output is up to date."),
 ) -> None:
     """清洗全唐诗/全宋诗，保留五绝、七绝、五律、七律，打关键词并划分数据集。"""
-    from poetcore.data.prepare import prepare  # keeps `poetcore --help` fast
-
     console = Console(stderr=True, soft_wrap=True)  # long paths and messages stay on one line
     try:
         prepare(
@@ -58,5 +61,5 @@ def prepare_command(
             console=console,
         )
     except PoetcoreInputError as exc:
-        console.print(Text.assemble(("错误 / error ", "bold red"), f"[{exc.code}] {exc.message(_locale())}"))
+        console.print(Text.assemble(("错误 / error ", "bold red"), f"[{exc.code}] {exc.message(_locale(ctx))}"))
         raise typer.Exit(code=1) from None

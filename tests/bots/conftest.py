@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from fake_telegram import FakeTelegram
+from support.fake_telegram import FakeTelegram
 from support.settings import make_bot_settings, make_queue_settings
 
 from bots.core.chat import ChatCore
 from bots.core.settings import BotSettings
-from worker.client import PoemService
-from worker.settings import QueueSettings
+from worker.contract.service import PoemService
+from worker.contract.settings import QueueSettings
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ def test_english_answers(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_piped_poem_prints_one_qijue(tmp_path: Path, tiny_model_dir: Path) -> None:
-    result = demo("/poem 秋月 七绝\n", tmp_path, POETCORE_MODEL_PATH=str(tiny_model_dir))
+    result = demo("/poem 秋月 七绝\n", tmp_path, POETCORE_MODEL=str(tiny_model_dir))
     assert result.returncode == 0, result.stderr + (tmp_path / "data" / "demo-worker.log").read_text()
     poems = POEM_RE.findall(result.stdout)
     assert len(poems) == 1, result.stdout
@@ -66,7 +66,7 @@ def test_piped_poem_prints_one_qijue(tmp_path: Path, tiny_model_dir: Path) -> No
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_broken_worker_is_reported_not_waited_for(tmp_path: Path) -> None:
-    result = demo("/poem 秋月\n", tmp_path, POETCORE_MODEL_PATH=str(tmp_path / "no-such-model"))
+    result = demo("/poem 秋月\n", tmp_path, POETCORE_MODEL=str(tmp_path / "no-such-model"))
     assert result.returncode == 1
     assert "the worker exited" in result.stderr and "no-such-model" in result.stderr
 

@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 
 from poetcore.chars import to_simplified, to_traditional
 from poetcore.checker import check
-from poetcore.compose import MAX_TOPIC_CHARS, Composer, ComposeRequest, Poem, topic_keywords, validate_topic
+from poetcore.compose import Composer
 from poetcore.errors import ModelLoadError, PoetcoreInputError, UnknownFormError
 from poetcore.forms import FORMS, FormTemplate, FormVariant
+from poetcore.request import MAX_TOPIC_CHARS, ComposeRequest, Poem, topic_keywords, validate_topic
 from poetcore.rhymes import RhymeTable
 
 TOPICS = ["秋月", "送别", "边塞", "春江花月夜", "山", "雪夜访友", "登高望远怀古人"]

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from poetcore.chars import to_traditional
 from poetcore.cli import app
-from poetcore.compose import MAX_TOPIC_CHARS, Composer
+from poetcore.compose import Composer
+from poetcore.request import MAX_TOPIC_CHARS
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -238,12 +238,12 @@ def test_first_line_rhyme_variant(tok, masks: VocabMasks) -> None:
 
 
 def test_user_chosen_rhyme_group(tok, masks: VocabMasks) -> None:
-    steps = single(processor(masks, PoemSpec(WUJUE, rhyme_group="下平一先", variants=(0,))), tok, POEM[:10])
+    steps = single(processor(masks, PoemSpec(WUJUE, rhyme_gid="下平一先", variants=(0,))), tok, POEM[:10])
     assert steps[10] == XIAN_RHYME - set("天前田")
 
 
 def test_named_narrow_group_is_allowed(tok, masks: VocabMasks) -> None:
-    steps = single(processor(masks, PoemSpec(WUJUE, rhyme_group="上平十五删", variants=(0,))), tok, POEM[:10])
+    steps = single(processor(masks, PoemSpec(WUJUE, rhyme_gid="上平十五删", variants=(0,))), tok, POEM[:10])
     assert steps[10] == {"山"}
 
 
@@ -352,7 +352,7 @@ FINE = "东月天前白，田风中夜眠。酒年烟石落，鸟草柳泉"
 
 def stuck_and_fine() -> tuple[PoemSpec, PoemSpec]:
     return (
-        PoemSpec(WUJUE, rhyme_group="上平十五删", repeat="none", variants=(0,)),
+        PoemSpec(WUJUE, rhyme_gid="上平十五删", repeat="none", variants=(0,)),
         PoemSpec(WUJUE, repeat="none", variants=(0,)),
     )
 
@@ -404,7 +404,7 @@ def test_init_validation_names_the_bad_value(masks: VocabMasks) -> None:
     with pytest.raises(ValueError, match="got nan"):
         processor(masks, PoemSpec(WUJUE), topic_bias=float("nan"))
     with pytest.raises(ValueError, match="入声一屋"):
-        processor(masks, PoemSpec(WUJUE, rhyme_group="入声一屋"))
+        processor(masks, PoemSpec(WUJUE, rhyme_gid="入声一屋"))
     with pytest.raises(ValueError, match="'twice'"):
         PoemSpec(WUJUE, repeat="twice")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"\(4,\)"):

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+from typer.testing import CliRunner
+
 from poetcore.modeling import default_model_dir
 
 MODEL = default_model_dir()
@@ -36,8 +38,11 @@ def test_default_composer_loads_the_shipped_model_offline(tmp_path) -> None:
 
 
 def test_poetcore_model_env_overrides_the_default(tiny_model_dir, monkeypatch) -> None:
-    from poetcore.compose import Composer
+    from poetcore.cli import app
 
     monkeypatch.setenv("POETCORE_MODEL", str(tiny_model_dir))
-    composer = Composer.from_pretrained()
-    assert composer.model.config.hidden_size != json.loads((MODEL / "config.json").read_text())["hidden_size"]
+    result = CliRunner().invoke(app, ["compose", "秋月", "--seed", "1", "-n", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    shipped = CliRunner().invoke(app, ["compose", "秋月", "--seed", "1", "-n", "1", "--json"], env={"POETCORE_MODEL": None})
+    assert shipped.exit_code == 0, shipped.output
+    assert json.loads(result.stdout)["lines"] != json.loads(shipped.stdout)["lines"]  # another model wrote it

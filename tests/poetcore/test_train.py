@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM
 
 from poetcore.baseline import TrigramLM, trigram_bpc
 from poetcore.data.corpus import load_split
 from poetcore.modeling import PRESETS, get_preset, new_model
+from poetcore.tokenizer import load_tokenizer
 from poetcore.train import (
     PromptSampler,
     batches,
@@ -47,7 +48,7 @@ def test_tiny_training_reduces_validation_bpc(trained: Path) -> None:
 
 
 def test_untrained_bpc_is_near_uniform_and_training_beats_it(trained: Path) -> None:
-    tok = AutoTokenizer.from_pretrained(trained / "final")
+    tok = load_tokenizer(trained / "final")
     valid = encode_poems(load_split(FIXTURE, "valid")[:64], tok)
     fresh = new_model(PRESETS["tiny"].size, tok, seed=1)
     untrained = evaluate_bpc(fresh, tok, valid)

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis
 
-from worker import keys
-from worker.protocol import PoemReply, PoemRequest
-from worker.settings import QueueSettings
+from support.settings import make_worker_config
+from worker.contract import keys
+from worker.contract.protocol import PoemReply, PoemRequest
+from worker.contract.settings import QueueSettings
+from worker.settings import WorkerConfig
 
 
-def queue_settings(**overrides: object) -> QueueSettings:
+def worker_config(**overrides: Any) -> WorkerConfig:
     """Noop composer, no rate limits, no back-off: each test turns on only what it exercises."""
-    base: dict[str, object] = {"composer": "noop", "log_format": "text", "user_limit": 0, "chat_limit": 0,
-                               "retry_intervals_s": [0, 0]}
+    base: dict[str, Any] = {"composer": "noop", "log_format": "text", "user_limit": 0, "chat_limit": 0,
+                            "retry_intervals_s": [0, 0], "reply_block_ms": 2000, "reply_claim_idle_ms": 30000}
     base.update(overrides)
-    return QueueSettings(**base)
+    return make_worker_config(**base)
+
+
+def queue_settings(**overrides: Any) -> QueueSettings:
+    """The queue section of `worker_config`."""
+    return worker_config(**overrides).queue
 
 
 def make_request(**kw: object) -> PoemRequest:

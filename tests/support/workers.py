@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from worker.protocol import PoemReply
-from worker.replies import ReplyConsumer
+from worker.contract.protocol import PoemReply
+from worker.contract.replies import ReplyConsumer
 
 TESTS_DIR = Path(__file__).resolve().parents[1]
 REPO_DIR = TESTS_DIR.parent
@@ -30,7 +30,7 @@ FAST = {
 
 def worker_env(redis_url: str, **settings: Any) -> dict[str, str]:
     """Environment for a worker subprocess: test jobs importable, settings as POETCORE_* vars."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POETCORE_") and k != "REDIS_URL"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POETCORE_", "POETBOT_")) and k != "REDIS_URL"}
     env.update(FAST)
     env["REDIS_URL"] = redis_url
     env["PYTHONPATH"] = os.pathsep.join([str(TESTS_DIR), str(REPO_DIR), env.get("PYTHONPATH", "")])
@@ -76,10 +76,10 @@ async def collect(consumer: ReplyConsumer, count: int, timeout: float = 10.0, *,
     got: list[PoemReply] = []
 
     async def read() -> None:
-        async for delivery in consumer.replies():
-            got.append(delivery.reply)
+        async for claimed in consumer.replies():
+            got.append(claimed.reply)
             if ack:
-                await consumer.ack(delivery)
+                await consumer.ack(claimed)
 
     task = asyncio.create_task(read())
     deadline = time.monotonic() + timeout

@@ -5,15 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
+from support.settings import make_worker_config
 
-from worker.engine import ComposeArgs, DeviceError, NoopComposer, load_engine, resolve_device
-from worker.settings import QueueSettings
+from poetcore.errors import ModelLoadError
+from poetcore.request import ComposeRequest, Poem
+from worker.engine import DeviceError, NoopComposer, load_engine, resolve_device
+
+
+def _engine(**overrides: object):
+    config = make_worker_config(**overrides)
+    return load_engine(config.engine, config.worker)
 
 
 def test_noop_composer_keeps_the_form_shape() -> None:
-    engine = load_engine(QueueSettings(composer="noop"))
-    poems = engine.compose_batch([ComposeArgs("江雪", form="五律"), ComposeArgs("", form="七绝", heads="春夏秋冬")])
-    five, seven = (p.to_dict() for p in poems)
+    engine = _engine(composer="noop")
+    poems = engine.compose_batch([ComposeRequest("江雪", form="五律"), ComposeRequest("", form="七绝", heads="春夏秋冬")])
+    assert all(isinstance(p, Poem) for p in poems)
+    five, seven = (p.to_dict() for p in poems)  # type: ignore[union-attr]
     assert len(five["lines"]) == 8 and {len(line) for line in five["lines"]} == {5}
     assert len(seven["lines"]) == 4 and [line[0] for line in seven["lines"]] == list("春夏秋冬")
     assert five["text"].count("，") == 4 and five["text"].endswith("。")
@@ -21,8 +30,6 @@ def test_noop_composer_keeps_the_form_shape() -> None:
 
 
 def test_device_choice() -> None:
-    import torch
-
     assert resolve_device("cpu") == "cpu"
     with pytest.raises(ValueError, match="auto, cpu or cuda"):
         resolve_device("tpu")
@@ -35,14 +42,13 @@ def test_device_choice() -> None:
 
 
 def test_missing_model_fails_fast_with_advice(tmp_path: Path) -> None:
-    from poetcore.errors import ModelLoadError
-
     with pytest.raises(ModelLoadError, match="poetcore train"):
-        load_engine(QueueSettings(model_path=tmp_path / "nowhere", device="cpu"))
+        _engine(model=tmp_path / "nowhere", device="cpu")
 
 
 def test_tiny_model_loads_once_with_timing(tiny_model_dir: Path) -> None:
-    engine = load_engine(QueueSettings(model_path=tiny_model_dir, device="cpu"))
+    engine = _engine(model=tiny_model_dir, device="cpu")
     assert engine.kind == "real" and engine.device == "cpu" and engine.load_s > 0
-    poem = engine.compose(ComposeArgs("秋月", n=1, seed=1)).to_dict()
-    assert len(poem["lines"]) == 4 and all(len(line) == 7 for line in poem["lines"])
+    poem = engine.compose_batch([ComposeRequest("秋月", n=1, seed=1)])[0]
+    assert isinstance(poem, Poem)
+    assert len(poem.lines) == 4 and all(len(line) == 7 for line in poem.lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -10,31 +11,31 @@ from prometheus_client import REGISTRY
 from rq import Queue
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
-from support.queue import make_request, queue_settings, stream_replies
+from support.queue import make_request, stream_replies, worker_config
 from support.workers import collect
 
-from worker import keys
-from worker.client import PoemService
-from worker.connection import connect, connect_async
+from worker.contract import keys
+from worker.contract.connection import connect, connect_async
+from worker.contract.replies import ReplyConsumer
+from worker.contract.service import PoemService
 from worker.engine import NoopComposer
-from worker.replies import ReplyConsumer
-from worker.settings import QueueSettings
+from worker.settings import WorkerConfig
 from worker.worker import PoemWorker
 
-settings = queue_settings
+settings = worker_config
 req = make_request
 replies = stream_replies
 
 
-def run_burst(redis_url: str, s: QueueSettings, **kw: object) -> PoemWorker:
-    worker = PoemWorker(connection=connect(redis_url), settings=s, **kw)  # type: ignore[arg-type]
+def run_burst(redis_url: str, s: WorkerConfig, **kw: object) -> PoemWorker:
+    worker = PoemWorker(connection=connect(redis_url), config=s, **kw)  # type: ignore[arg-type]
     worker.work(burst=True)
     return worker
 
 
 async def test_enqueue_worker_stream_consumer(redis_url: str) -> None:
     s = settings()
-    svc = PoemService.from_url(redis_url, s)
+    svc = PoemService.from_url(redis_url, s.queue)
     sent = [req(topic=t, route={"reply_to_message_id": i}) for i, t in enumerate(["春雨", "秋月", "冬雪"])]
     for r in sent:
         assert svc.submit(r).accepted
@@ -66,7 +67,7 @@ def test_unparseable_request_gets_a_failure_reply_without_retry(redis_url: str, 
 
 def test_transient_failure_is_retried_then_served(redis_url: str, redis_client: redis.Redis) -> None:
     s = settings(retry_max=2)
-    svc = PoemService(connect(redis_url), s, job_function="support.jobs.fail_first")
+    svc = PoemService(connect(redis_url), s.queue, job_function="support.jobs.fail_first")
     r = req(route={"fail_times": 2})
     svc.submit(r)
     run_burst(redis_url, s)
@@ -76,19 +77,19 @@ def test_transient_failure_is_retried_then_served(redis_url: str, redis_client: 
 
 def test_retries_exhausted_give_one_failure_reply(redis_url: str, redis_client: redis.Redis) -> None:
     s = settings(retry_max=1)
-    svc = PoemService(connect(redis_url), s, job_function="support.jobs.always_fail")
+    svc = PoemService(connect(redis_url), s.queue, job_function="support.jobs.always_fail")
     r = req(locale="en")
     svc.submit(r)
     run_burst(redis_url, s)
     got = replies(redis_client)
     assert [(x.status, x.error.code if x.error else None) for x in got] == [("failed", "internal")]
-    assert got[0].error_message() == "Something went wrong while writing the poem; please try again later."
+    assert got[0].error is not None and got[0].error.engine_message("en") is None  # the bots word codes
     assert svc.status(r.request_id).state == "failed"
 
 
 def test_job_that_ran_twice_yields_one_reply(redis_url: str, redis_client: redis.Redis) -> None:
     s = settings(retry_max=1)
-    svc = PoemService(connect(redis_url), s, job_function="support.jobs.publish_then_fail")
+    svc = PoemService(connect(redis_url), s.queue, job_function="support.jobs.publish_then_fail")
     r = req()
     svc.submit(r)
     run_burst(redis_url, s)
@@ -98,12 +99,12 @@ def test_job_that_ran_twice_yields_one_reply(redis_url: str, redis_client: redis
 
 def test_timeout_gives_a_timeout_reply(redis_url: str, redis_client: redis.Redis) -> None:
     s = settings(retry_max=0, job_timeout_s=1, noop_delay_ms=3000)
-    svc = PoemService.from_url(redis_url, s)
+    svc = PoemService.from_url(redis_url, s.queue)
     svc.submit(req())
     run_burst(redis_url, s)
     got = replies(redis_client)
     assert [(x.status, x.error.code if x.error else None) for x in got] == [("failed", "timeout")]
-    assert "超时" in (got[0].error_message() or "")
+    assert got[0].error is not None and got[0].error.message_zh is None
 
 
 def test_retry_back_off_waits_then_runs(redis_url: str, redis_client: redis.Redis) -> None:
@@ -111,13 +112,13 @@ def test_retry_back_off_waits_then_runs(redis_url: str, redis_client: redis.Redi
     from worker.reaper import Reaper
 
     s = settings(retry_max=1, retry_intervals_s=[4])  # long enough that a loaded CI machine is not "late"
-    svc = PoemService(connect(redis_url), s, job_function="support.jobs.fail_first")
+    svc = PoemService(connect(redis_url), s.queue, job_function="support.jobs.fail_first")
     r = req()
     svc.submit(r)
     run_burst(redis_url, s)
     q = Queue("poems", connection=redis_client, serializer=JSONSerializer)
     assert q.scheduled_job_registry.get_job_ids() == [r.request_id] and replies(redis_client) == []
-    reaper = Reaper(redis_client, ["poems"], s)
+    reaper = Reaper(redis_client, ["poems"], s.queue)
     reaper.run_once()
     assert q.count == 0  # not due yet
     import time
@@ -132,7 +133,7 @@ def test_retry_back_off_waits_then_runs(redis_url: str, redis_client: redis.Redi
 
 def test_batching_serves_several_jobs_per_call(redis_url: str, redis_client: redis.Redis) -> None:
     s = settings(max_batch=4)
-    svc = PoemService.from_url(redis_url, s)
+    svc = PoemService.from_url(redis_url, s.queue)
     sent = [req(topic=t) for t in "一二三四五六"]
     for r in sent:
         svc.submit(r)
@@ -147,7 +148,7 @@ def test_batching_serves_several_jobs_per_call(redis_url: str, redis_client: red
 
 def test_batch_failure_fails_each_job_through_rq(redis_url: str, redis_client: redis.Redis) -> None:
     s = settings(max_batch=3, retry_max=0, job_timeout_s=1, noop_delay_ms=2500)
-    svc = PoemService.from_url(redis_url, s)
+    svc = PoemService.from_url(redis_url, s.queue)
     sent = [req(topic=t) for t in "一二三"]
     for r in sent:
         svc.submit(r)
@@ -162,15 +163,15 @@ def test_batch_failure_fails_each_job_through_rq(redis_url: str, redis_client: r
 # --- with the real composer (tiny random model) -----------------------------------------------
 
 @pytest.fixture
-def tiny_settings(tiny_model_dir: Path) -> QueueSettings:
-    return settings(composer="real", model_path=tiny_model_dir, device="cpu")
+def tiny_settings(tiny_model_dir: Path) -> WorkerConfig:
+    return settings(composer="real", model=tiny_model_dir, device="cpu")
 
 
 def test_real_composer_through_the_queue(redis_url: str, redis_client: redis.Redis,
-                                         tiny_settings: QueueSettings) -> None:
+                                         tiny_settings: WorkerConfig) -> None:
     from poetcore.checker import check
 
-    svc = PoemService.from_url(redis_url, tiny_settings)
+    svc = PoemService.from_url(redis_url, tiny_settings.queue)
     good = req(topic="秋月", options={"n": 1, "seed": 3})
     acrostic = req(kind="acrostic", heads="春夏秋冬", topic="", options={"n": 1, "traditional": True})
     bad_form = req(form="十四行诗", options={"n": 1})
@@ -184,16 +185,16 @@ def test_real_composer_through_the_queue(redis_url: str, redis_client: redis.Red
     assert got[acrostic.request_id].status == "ok"
     assert got[bad_form.request_id].status == "failed"
     assert got[bad_form.request_id].error.code == "unknown_form"  # type: ignore[union-attr]
-    assert "五绝" in got[bad_form.request_id].error_message()  # type: ignore[operator]  # says what to use
+    assert "五绝" in got[bad_form.request_id].error.engine_message("zh")  # type: ignore[union-attr,operator]
     q = Queue("poems", connection=redis_client, serializer=JSONSerializer)
     assert q.failed_job_registry.count == 0  # bad input is answered, never retried
 
 
 @pytest.mark.slow
-def test_real_composer_batch(redis_url: str, redis_client: redis.Redis, tiny_settings: QueueSettings) -> None:
+def test_real_composer_batch(redis_url: str, redis_client: redis.Redis, tiny_settings: WorkerConfig) -> None:
     """One bad request in a batch gets its own failure; the others are still served."""
-    s = tiny_settings.model_copy(update={"max_batch": 2})
-    svc = PoemService.from_url(redis_url, s)
+    s = dataclasses.replace(tiny_settings, worker=tiny_settings.worker.model_copy(update={"max_batch": 2}))
+    svc = PoemService.from_url(redis_url, s.queue)
     sent = [req(form="五绝", topic="江雪", options={"n": 1}), req(rhyme="不存在", options={"n": 1})]
     for r in sent:
         svc.submit(r)

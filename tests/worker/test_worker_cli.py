@@ -12,12 +12,12 @@ import redis
 from support.workers import REPO_DIR, worker_env
 from typer.testing import CliRunner
 
-from worker import keys
 from worker.cli import app
-from worker.client import PoemService
-from worker.embedded import RedisServer
-from worker.protocol import PoemRequest
-from worker.settings import QueueSettings
+from worker.contract import keys
+from worker.contract.protocol import PoemRequest
+from worker.contract.redis_server import RedisServer
+from worker.contract.service import PoemService
+from worker.contract.settings import QueueSettings
 
 PASSWORD = "pw-Qx7-never-logged"
 
@@ -41,7 +41,7 @@ def test_burst_worker_serves_and_logs_json_without_secrets(redis_server_factory:
     assert "***" in output  # the URL is logged, redacted
     records = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     served = [rec for rec in records if rec.get("request_id") == r.request_id]
-    assert {rec["logger"] for rec in served} >= {"worker.jobs", "worker.replies"}  # id carried through
+    assert {rec["logger"] for rec in served} >= {"worker.jobs", "worker.contract.replies"}  # id carried through
     assert redis.Redis.from_url(server.url).xlen(keys.reply_stream("console")) == 1
 
 

@@ -1,0 +1,158 @@
+"""What one poem request is, and the validation that needs no model: torch-free.
+
+The queue protocol, the bots and the CLI all import this module (for the limits and the checks),
+so it must never import torch or transformers. `poetcore.compose.Composer` serves these requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from poetcore.chars import is_han, to_simplified, to_traditional
+from poetcore.checker import CheckReport, check
+from poetcore.errors import PoetcoreInputError
+from poetcore.forms import FormTemplate
+
+RepeatPolicy = Literal["none", "dieci", "any"]
+"""Character repeats inside a poem: never; only 叠字 (the same character twice in a row, e.g. 萧萧); any."""
+REPEAT_POLICIES: tuple[str, ...] = ("none", "dieci", "any")
+
+MAX_TOPIC_CHARS = 12
+"""Longest topic accepted: a title-length phrase. Longer text is not a topic but a prompt we cannot honour."""
+MAX_CANDIDATES = 64
+DEFAULT_N = 8
+
+
+@dataclass
+class Poem:
+    """A composed poem; ``score`` is the rerank score (higher is better)."""
+
+    lines: list[str]
+    form: str
+    rhyme_group: str  # label users type, e.g. "东"
+    title: str
+    topic: str
+    score: float
+    heads: list[str] | None = None
+    variant: str | None = None
+    seed: int | None = None
+    lm_logprob: float = 0.0  # mean log-prob per character
+    topic_coverage: float = 0.0
+    traditional: bool = False
+
+    @property
+    def text(self) -> str:
+        return "".join(line + ("，" if i % 2 == 0 else "。") for i, line in enumerate(self.lines))
+
+    def check(self) -> CheckReport:
+        """Judge the poem with the same checker users run (on the simplified text)."""
+        lines = [to_simplified(line) for line in self.lines] if self.traditional else self.lines
+        return check("\n".join(lines), form=self.form)
+
+    def to_traditional(self) -> Poem:
+        if self.traditional:
+            return self
+        return Poem(
+            **{
+                **asdict(self),
+                "lines": [to_traditional(line) for line in self.lines],
+                "title": to_traditional(self.title),
+                "traditional": True,
+            }
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["text"] = self.text
+        return d
+
+
+@dataclass(frozen=True)
+class ComposeRequest:
+    """One poem request: what the CLI, the queue job and `Composer.compose_batch` all pass around."""
+
+    topic: str
+    form: str = "七绝"
+    heads: str | Sequence[str] | None = None
+    rhyme: str | None = None
+    n: int = DEFAULT_N
+    seed: int | None = None
+    repeat: RepeatPolicy = "dieci"
+    traditional: bool = False
+
+
+def _han_only(text: str) -> str:
+    return "".join(ch for ch in text if is_han(ch))
+
+
+def validate_topic(topic: str | None, *, required: bool = True) -> str:
+    """Simplified Han characters of the topic; PoetcoreInputError explains what is wrong."""
+    raw = (topic or "").strip()
+    if not raw:
+        if not required:
+            return ""
+        raise PoetcoreInputError(
+            "empty_topic", "请给出诗的题目，例如：秋月。", "Please give a topic, e.g. 秋月 (autumn moon)."
+        )
+    han = to_simplified(_han_only(raw))
+    if not han:
+        raise PoetcoreInputError(
+            "topic_not_chinese",
+            f"题目“{raw[:20]}”里没有汉字，请用中文题目，例如：秋月、送别、边塞。",
+            f"The topic {raw[:20]!r} has no Chinese characters; use a Chinese topic such as 秋月, 送别 or 边塞.",
+        )
+    if len(han) > MAX_TOPIC_CHARS:
+        raise PoetcoreInputError(
+            "topic_too_long",
+            f"题目太长（{len(han)}字），最多{MAX_TOPIC_CHARS}个汉字。",
+            f"The topic is too long ({len(han)} characters); at most {MAX_TOPIC_CHARS} Chinese characters.",
+        )
+    return han
+
+
+def validate_heads(heads: str | Sequence[str] | None, form: FormTemplate) -> tuple[str, ...] | None:
+    """Simplified head characters, one per line (spaces ignored); PoetcoreInputError says what is wrong.
+
+    Only what needs no model: the vocabulary and tone checks happen in `Composer`.
+    """
+    if not heads:
+        return None
+    raw = "".join("".join(heads).split())  # "春 夏 秋 冬" means 春夏秋冬
+    non_han = [ch for ch in raw if not is_han(ch)]
+    if non_han:
+        raise PoetcoreInputError(
+            "heads_not_chinese",
+            f"藏头字必须是汉字，“{''.join(non_han)[:10]}”不是。",
+            f"Head characters must be Chinese; {''.join(non_han)[:10]!r} is not.",
+        )
+    out = tuple(to_simplified(raw))
+    if len(out) != form.n_lines:
+        raise PoetcoreInputError(
+            "heads_count",
+            f"{form.name}有{form.n_lines}句，藏头字需要{form.n_lines}个，你给了{len(out)}个。",
+            f"A {form.name} has {form.n_lines} lines, so it needs {form.n_lines} head characters; got {len(out)}.",
+        )
+    return out
+
+
+def topic_keywords(topic: str) -> list[str]:
+    """Split a topic into the short keywords the model was conditioned on (at most 3, 1–2 chars each... or whole)."""
+    if len(topic) <= 4:
+        return [topic]
+    return [topic[i : i + 2] for i in range(0, min(len(topic), 6), 2)]
+
+
+__all__ = [
+    "DEFAULT_N",
+    "MAX_CANDIDATES",
+    "MAX_TOPIC_CHARS",
+    "REPEAT_POLICIES",
+    "ComposeRequest",
+    "Poem",
+    "RepeatPolicy",
+    "topic_keywords",
+    "validate_heads",
+    "validate_topic",
+]

@@ -1,0 +1,305 @@
+"""ChatCore against a real Redis: admission answers, /queue, /cancel, /check, rendering of replies."""
+
+from __future__ import annotations
+
+import pytest
+from support.settings import make_bot_settings, make_queue_settings
+
+from bots.core.chat import ChatCore
+from bots.core.messages import t
+from bots.core.models import IncomingMessage, OutgoingMessage
+from poetcore.errors import PoetcoreInputError
+from worker.contract import keys
+from worker.contract.protocol import PoemReply, PoemRequest
+from worker.contract.replies import ReplyConsumer
+from worker.contract.service import PoemService
+
+
+def msg(text: str, *, user: str = "u1", chat: str = "c1", locale: str | None = None, message_id: str | None = None,
+        group: bool = False, platform: str = "telegram") -> IncomingMessage:
+    return IncomingMessage(platform=platform, chat_id=chat, user_id=user, text=text, locale=locale,
+                           message_id=message_id, is_group=group)
+
+
+async def one(core: ChatCore, m: IncomingMessage) -> OutgoingMessage:
+    out = await core.handle(m)
+    assert len(out) == 1, out
+    return out[0]
+
+
+def queued_request(service: PoemService, request_id: str) -> PoemRequest:
+    from rq.job import Job
+    from rq.serializers import JSONSerializer
+
+    job = Job.fetch(request_id, connection=service.connection, serializer=JSONSerializer)
+    return PoemRequest.model_validate(job.args[0])
+
+
+# --- submitting --------------------------------------------------------------------------------
+
+
+async def test_poem_is_queued_and_acknowledged_with_position(core: ChatCore, service: PoemService) -> None:
+    first = await one(core, msg("/poem 秋月 七绝", message_id="10"))
+    assert first.request_id and first.chat_id == "c1" and first.reply_to_message_id == "10"
+    assert first.text == "正在作诗《秋月》（七绝）… 排队第 1 位"
+    second = await one(core, msg("/poem 春风 五律 韵=东 繁", user="u2", message_id="11", locale="en"))
+    assert second.text == "Writing a 五律 on “春风”… You are number 2 in the queue."
+    assert service.queue_length() == 2
+    req = queued_request(service, second.request_id or "")
+    assert (req.kind, req.topic, req.form, req.rhyme, req.options.traditional, req.locale) == (
+        "poem", "春风", "五律", "东", True, "en")
+    assert req.route["core"] == {"traditional": True, "reply_to": "11"}
+
+
+async def test_acrostic_request(core: ChatCore, service: PoemService) -> None:
+    out = await one(core, msg("/cang 春夏秋冬 五绝"))
+    assert out.text.startswith("正在作藏头诗「春夏秋冬」（五绝）")
+    req = queued_request(service, out.request_id or "")
+    assert (req.kind, req.heads, req.form, req.topic) == ("acrostic", "春夏秋冬", "五绝", "")
+
+
+async def test_front_end_route_is_kept(core: ChatCore, service: PoemService) -> None:
+    m = IncomingMessage("discord", "9", "8", "!poem 秋月", route={"kind": "message", "channel_id": "9"})
+    out = await one(core, m)
+    req = queued_request(service, out.request_id or "")
+    assert req.route["kind"] == "message" and req.route["channel_id"] == "9" and "core" in req.route
+
+
+async def test_redelivered_update_is_not_queued_twice(core: ChatCore, service: PoemService) -> None:
+    first = await one(core, msg("/poem 秋月", message_id="77"))
+    again = await one(core, msg("/poem 秋月", message_id="77"))
+    assert first.request_id and again.request_id is None
+    assert again.text == t("duplicate", None)
+    assert service.queue_length() == 1
+
+
+async def test_rate_limit_per_user(redis_url: str) -> None:
+    service = PoemService.from_url(redis_url, make_queue_settings(user_limit=2, user_window_s=60))
+    core = ChatCore(service, make_bot_settings())
+    for _ in range(2):
+        assert (await one(core, msg("/poem 秋月"))).request_id
+    refused = await one(core, msg("/poem 秋月"))
+    assert refused.request_id is None
+    assert refused.text.startswith("请求太频繁了，请 ") and "秒后再试" in refused.text
+    other_user = await one(core, msg("/poem 秋月", user="u2"))
+    assert other_user.request_id
+    assert service.queue_length() == 3
+
+
+async def test_rate_limit_per_chat(redis_url: str) -> None:
+    service = PoemService.from_url(redis_url, make_queue_settings(user_limit=0, chat_limit=1))
+    core = ChatCore(service, make_bot_settings())
+    assert (await one(core, msg("/poem 秋月", group=True))).request_id
+    refused = await one(core, msg("/poem 秋月", user="u2", group=True, locale="en"))
+    assert refused.text.startswith("Too many requests in this chat")
+
+
+async def test_queue_full(redis_url: str) -> None:
+    service = PoemService.from_url(redis_url, make_queue_settings(max_queue_length=2, user_limit=0, chat_limit=0))
+    core = ChatCore(service, make_bot_settings())
+    for _ in range(2):
+        assert (await one(core, msg("/poem 秋月"))).request_id
+    busy = await one(core, msg("/poem 秋月"))
+    assert busy.request_id is None and busy.text.startswith("现在作诗的人太多了，请 ")
+    assert service.queue_length() == 2
+
+
+async def test_bad_input_never_reaches_the_queue(core: ChatCore, service: PoemService) -> None:
+    for text in ["/poem", "/poem moon", "/poem 🌙🌙", "/poem " + "月" * 40, "/cang 春夏秋 七绝", "/poem 秋月 韵=董"]:
+        out = await one(core, msg(text))
+        assert out.request_id is None and "例如" in out.text, (text, out.text)
+    assert service.queue_length() == 0
+    assert service.connection.keys(f"{keys.KEY_PREFIX}:req:*") == []
+
+
+async def test_redis_down_gets_a_clear_answer() -> None:
+    from worker.contract.redis_server import free_port
+
+    service = PoemService.from_url(f"redis://127.0.0.1:{free_port()}/0", make_queue_settings())
+    core = ChatCore(service, make_bot_settings())
+    out = await one(core, msg("/poem 秋月"))
+    assert out.text == t("service_unavailable", None)
+
+
+# --- /queue and /cancel ------------------------------------------------------------------------
+
+
+async def test_queue_reports_position_and_length(core: ChatCore) -> None:
+    assert (await one(core, msg("/queue"))).text == "你目前没有排队中的请求。队列中共有 0 个请求。"
+    await one(core, msg("/poem 秋月", user="u1"))
+    await one(core, msg("/poem 春风", user="u2"))
+    assert (await one(core, msg("/queue", user="u2"))).text == "你的请求排在第 2 位，队列中共有 2 个请求。"
+    assert (await one(core, msg("排队", user="u1"))).text == "你的请求排在第 1 位，队列中共有 2 个请求。"
+    assert (await one(core, msg("/queue", user="u3", locale="en"))).text == (
+        "You have no request in the queue. 2 requests are queued.")
+
+
+async def test_cancel_own_waiting_request(core: ChatCore, service: PoemService, redis_url: str) -> None:
+    assert (await one(core, msg("/cancel"))).text == t("cancel_none", None)
+    ack = await one(core, msg("/poem 秋月", message_id="5"))
+    await one(core, msg("/poem 春风", user="u2"))
+    assert (await one(core, msg("/cancel"))).text == t("cancel_ok", None)
+    assert service.queue_length() == 1
+    assert (await one(core, msg("/cancel"))).text == t("cancel_none", None)
+    # The cancellation travels as a reply, so the acknowledgement can be edited to say so.
+    consumer = ReplyConsumer.from_settings(make_queue_settings(), "telegram", redis_url, consumer="t")
+    delivery = await anext(consumer.replies())
+    assert delivery.reply.request_id == ack.request_id and delivery.reply.status == "cancelled"
+    assert core.render_reply(delivery.reply).text == t("failed_cancelled", None)
+    await consumer.aclose()
+
+
+async def test_cancel_too_late_when_running(core: ChatCore, service: PoemService) -> None:
+    ack = await one(core, msg("/poem 秋月"))
+    # A worker took the job: RQ moves it to the started registry.
+    from rq.job import Job, JobStatus
+    from rq.serializers import JSONSerializer
+
+    job = Job.fetch(ack.request_id or "", connection=service.connection, serializer=JSONSerializer)
+    service.queue.remove(job)
+    job.set_status(JobStatus.STARTED)
+    assert (await one(core, msg("/cancel"))).text == t("cancel_too_late", None)
+    assert (await one(core, msg("/queue"))).text == "你的诗正在创作中，马上就好。队列中共有 0 个请求。"
+
+
+async def test_users_cannot_cancel_each_other(core: ChatCore, service: PoemService) -> None:
+    await one(core, msg("/poem 秋月", user="u1"))
+    assert (await one(core, msg("/cancel", user="u2"))).text == t("cancel_none", None)
+    assert service.queue_length() == 1
+
+
+# --- in-process commands -----------------------------------------------------------------------
+
+
+async def test_check_good_poem(core: ChatCore, service: PoemService) -> None:
+    out = await one(core, msg("/check 白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"))
+    assert out.text.startswith("✅ 合律：五绝") and "尤韵" in out.text
+    assert service.queue_length() == 0  # no queue, no GPU
+
+
+async def test_check_reports_violations_in_the_users_language(core: ChatCore) -> None:
+    poem = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
+    zh = (await one(core, msg(f"/check {poem}"))).text
+    assert zh.startswith("❌ 按五绝检查") and "第二句第四字应平而仄" in zh
+    en = (await one(core, msg(f"/check {poem}", locale="en"))).text
+    assert en.startswith("❌ Checked as 五绝") and "line 2, char 4" in en
+
+
+async def test_check_of_non_poem_explains_supported_shapes(core: ChatCore) -> None:
+    out = await one(core, msg("/check hello world"))
+    assert "hello" in out.text and "七律" in out.text and "例如 /check" in out.text
+
+
+async def test_forms_help_start(core: ChatCore) -> None:
+    forms = (await one(core, msg("/forms"))).text
+    assert all(f in forms for f in ("五绝", "七绝", "五律", "七律")) and "4 句，每句 7 字" in forms
+    assert "lines of 7 characters" in (await one(core, msg("/forms", locale="en"))).text
+    help_text = (await one(core, msg("/help"))).text
+    assert "/poem 秋月 七绝" in help_text and "/cang" in help_text and "默认七绝" in help_text
+    start = (await one(core, msg("/start", locale="en"))).text
+    assert start.startswith("Hello!") and "/cancel" in start
+
+
+async def test_plain_text_in_private_gets_a_hint_but_groups_stay_quiet(core: ChatCore) -> None:
+    assert (await one(core, msg("你好"))).text == t("hint_plain_text", None)
+    assert await core.handle(msg("你好", group=True)) == []
+    assert await core.handle(msg("/poem@otherbot 秋月", group=True)) == []
+
+
+def test_command_descriptions_cover_the_menu(core: ChatCore) -> None:
+    zh, en = core.command_descriptions("zh"), core.command_descriptions("en")
+    assert [c for c, _ in zh] == [c for c, _ in en] == ["poem", "cang", "check", "forms", "queue", "cancel", "help"]
+    assert all(1 <= len(d) <= 100 for _, d in zh + en)
+    assert zh != en
+
+
+# --- rendering replies -------------------------------------------------------------------------
+
+
+def _request(**kw: object) -> PoemRequest:
+    base: dict[str, object] = {"platform": "telegram", "chat_id": "c1", "user_id": "u1", "topic": "秋月",
+                               "route": {"core": {"reply_to": "10", "traditional": False}}}
+    return PoemRequest.model_validate({**base, **kw})
+
+
+POEM = {"title": "秋月", "lines": ["碧落清辉照九州", "寒光万里动商秋", "谁家玉笛飞声远", "一夜乡心到白头"],
+        "form": "七绝", "rhyme_group": "尤", "text": "..."}
+
+
+def test_render_poem(core: ChatCore) -> None:
+    out = core.render_reply(PoemReply.ok(_request(), POEM))
+    assert out.chat_id == "c1" and out.reply_to_message_id == "10"
+    assert out.text.splitlines() == ["《秋月》", "碧落清辉照九州，", "寒光万里动商秋。", "谁家玉笛飞声远，", "一夜乡心到白头。",
+                                     "", "—— 七绝 · 平水韵尤韵"]
+    en = core.render_reply(PoemReply.ok(_request(locale="en"), POEM)).text
+    assert en.endswith("— 七绝 · 平水韵 rhyme group 尤")
+
+
+def test_render_traditional(core: ChatCore) -> None:
+    req = _request(route={"core": {"traditional": True}})
+    text = core.render_reply(PoemReply.ok(req, POEM)).text
+    assert "碧落清輝照九州，" in text and "一夜鄉心到白頭。" in text and "七絕" in text
+    assert core.render_reply(PoemReply.ok(req, POEM)).reply_to_message_id is None
+
+
+def test_render_punctuation_is_normalised(core: ChatCore) -> None:
+    poem = {**POEM, "lines": ["碧落清辉照九州，", "寒光万里动商秋。", "谁家玉笛飞声远,", "一夜乡心到白头"], "title": ""}
+    lines = core.render_reply(PoemReply.ok(_request(), poem)).text.splitlines()
+    assert lines[:5] == ["《无题》", "碧落清辉照九州，", "寒光万里动商秋。", "谁家玉笛飞声远，", "一夜乡心到白头。"]
+
+
+@pytest.mark.parametrize(
+    ("code", "key"),
+    [("timeout", "failed_timeout"), ("worker_crashed", "failed_crashed"), ("internal", "failed_internal"),
+     ("unsupported_version", "failed_version")],
+)
+def test_render_known_failures(core: ChatCore, code: str, key: str) -> None:
+    assert core.render_reply(PoemReply.failure(_request(), code)).text == t(key, None)
+    assert core.render_reply(PoemReply.failure(_request(locale="en"), code)).text == t(key, "en")
+
+
+def test_render_composer_input_error_keeps_its_explanation(core: ChatCore) -> None:
+    exc = PoetcoreInputError("bad_heads", "藏头字“龘”不在字表中", "head 龘 is not in the vocabulary")
+    reply = PoemReply.rejected(_request(), exc)
+    assert core.render_reply(reply).text == "抱歉，这首诗没写成（藏头字“龘”不在字表中）。请再试一次，或换个主题。"
+
+
+async def test_placeholder_ids_survive_in_redis(core: ChatCore, service: PoemService, bot_settings: object) -> None:
+    await core.remember_placeholder("telegram", "r1", "42")
+    restarted = ChatCore(PoemService(service.connection, service.settings), make_bot_settings())
+    assert await restarted.placeholder_id("telegram", "r1") == "42"
+    assert await restarted.placeholder_id("discord", "r1") is None
+    ttl = service.connection.ttl(keys.placeholder("telegram", "r1"))
+    assert 0 < ttl <= make_bot_settings().placeholder_ttl_s
+    await restarted.forget_placeholder("telegram", "r1")
+    assert await core.placeholder_id("telegram", "r1") is None
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bots.core.settings import BotSettings
+
+    monkeypatch.setenv("TELEGRAM_TOKEN", "1:abc")
+    monkeypatch.setenv("TELEGRAM_BASE_URL", "http://localhost:8081/bot")
+    monkeypatch.setenv("POETBOT_DEFAULT_FORM", "七言律诗")
+    monkeypatch.setenv("POETBOT_MAX_MESSAGE_CHARS", "120")
+    s = BotSettings(_env_file=None)
+    assert s.telegram_token_value == "1:abc" and "abc" not in repr(s)
+    assert (s.telegram_base_url, s.default_form, s.limits.max_message_chars) == ("http://localhost:8081/bot", "七律", 120)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [
+        ({"default_form": "五古"}, "五绝、七绝、五律、七律"),
+        ({"telegram_base_url": "api.telegram.org"}, "http://"),
+        ({"telegram_mode": "webhook", "telegram_token": "1:x"}, "TELEGRAM_WEBHOOK_URL"),
+        ({"telegram_webhook_secret": "has space"}, "A-Z"),
+        ({"max_topic_chars": 20}, "12"),
+    ],
+)
+def test_bad_settings_say_what_to_fix(overrides: dict[str, object], needle: str) -> None:
+    with pytest.raises(ValueError, match=needle):
+        make_bot_settings(**overrides)

@@ -1,0 +1,311 @@
+"""The Discord front-end against a local fake Discord (real discord.py client, real wire protocol).
+
+These tests pin the adapter: gateway start-up, command sync, prefix and slash commands with defer and
+follow-up, and where late replies go. The chat core here is a small recording stand-in so each test
+controls what the core answers; tests/bots/test_bots_e2e_discord.py runs the real core and queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import discord
+import pytest
+from discord.gateway import DiscordWebSocket
+from support.fake_discord import MESSAGE_CONTENT_INTENT, FakeDiscord
+
+from bots.core.commands import parse_command
+from bots.core.delivery import PermanentDeliveryError
+from bots.core.messages import t
+from bots.core.models import IncomingMessage, OutgoingMessage
+from bots.core.settings import DiscordSettings, load_bot_config
+from bots.discord import PoetClient, build_client
+from bots.discord.commands import FORMS, SLASH_COMMANDS, acrostic_text, poem_text
+from bots.discord.delivery import MAX_MESSAGE_CHARS, split_text
+from worker.contract.protocol import PoemReply, PoemRequest
+
+
+class RecordingCore:
+    """Stand-in chat core: records each message and answers with a text naming what it got."""
+
+    def __init__(self, fail: bool = False, silent: bool = False) -> None:
+        self.received: list[IncomingMessage] = []
+        self.callbacks_seen: list[int] = []  # interaction callbacks already made when handle() ran
+        self.fake: FakeDiscord | None = None
+        self.fail = fail
+        self.silent = silent
+
+    async def handle(self, msg: IncomingMessage) -> list[OutgoingMessage]:
+        self.received.append(msg)
+        if self.fake is not None and msg.route and msg.route.get("kind") == "interaction":
+            self.callbacks_seen.append(len(self.fake.callbacks(msg.route["interaction_id"])))
+        if self.fail:
+            raise RuntimeError("core exploded")
+        if self.silent:
+            return []
+        return [OutgoingMessage(chat_id=msg.chat_id, text=f"ack:{msg.text}", request_id="r1")]
+
+    def command_descriptions(self, locale: str) -> list[tuple[str, str]]:
+        return [("poem", f"core {locale} poem"), ("start", "not a slash command")]
+
+
+@pytest.fixture(autouse=True)
+def _restore_endpoints() -> Iterator[None]:
+    """build_client redirects discord.py process-wide; put the real Discord URLs back afterwards."""
+    base, gateway = discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    yield
+    discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = base, gateway
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord() as server:
+        yield server
+
+
+def settings_for(fake: FakeDiscord, **overrides: object) -> DiscordSettings:
+    return DiscordSettings(token=fake.token, api_base=fake.api_base, gateway_url=fake.gateway_url, **overrides)
+
+
+@contextlib.asynccontextmanager
+async def running(fake: FakeDiscord, core: RecordingCore, **overrides: object) -> AsyncIterator[PoetClient]:
+    """Start a real client against the fake and wait until the gateway is up (READY sent)."""
+    core.fake = fake
+    client = build_client(core, settings_for(fake, **overrides), guild_ready_timeout=0.05)
+    task = asyncio.create_task(client.start(fake.token))
+    try:
+        await fake.wait_for(lambda: fake.connected or task.done())
+        if task.done():
+            task.result()
+        yield client
+    finally:
+        await client.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 5)
+        await asyncio.sleep(0.01)  # let event tasks discord.py scheduled while closing finish
+
+
+# --------------------------------------------------------------------------- start-up
+async def test_start_syncs_slash_commands_and_identifies_with_message_content(fake: FakeDiscord) -> None:
+    core = RecordingCore()
+    async with running(fake, core) as client:
+        assert {c["name"] for c in fake.commands} == set(SLASH_COMMANDS)
+        poem = next(c for c in fake.commands if c["name"] == "poem")
+        options = {o["name"]: o for o in poem["options"]}
+        assert options["topic"]["required"] is True and options["topic"]["type"] == 3
+        assert [ch["value"] for ch in options["form"]["choices"]] == list(FORMS)
+        assert options["traditional"]["type"] == 5 and not options["traditional"].get("required")
+        # English clients see English; the core's own description wins for commands it describes.
+        assert poem["description"] == "core zh poem"
+        assert poem["description_localizations"]["en-US"] == "core en poem"
+        assert "Topic" in options["topic"]["description_localizations"]["en-GB"]
+        assert "zh-CN" not in poem.get("description_localizations", {})  # Chinese is the default text
+        assert all(len(c["description"]) <= 100 for c in fake.commands)
+        assert fake.identify is not None and fake.identify["intents"] & MESSAGE_CONTENT_INTENT
+        # Sync happens in setup_hook, i.e. before the gateway connection.
+        assert fake.find("PUT", rf"/applications/{fake.application_id}/commands")
+        await asyncio.wait_for(client.wait_until_ready(), 5)
+        assert [g.id for g in client.guilds] == [int(fake.guild_id)]
+        assert client.user is not None and str(client.user.id) == fake.bot_id
+    assert core.received == []
+
+
+async def test_without_message_content_intent_the_gateway_does_not_ask_for_it(fake: FakeDiscord) -> None:
+    fake.allow_message_content = False
+    async with running(fake, RecordingCore(), message_content=False):
+        assert fake.identify is not None
+        assert not fake.identify["intents"] & MESSAGE_CONTENT_INTENT
+
+
+# --------------------------------------------------------------------------- prefix commands
+async def test_prefix_command_reaches_core_and_reply_quotes_the_users_message(fake: FakeDiscord) -> None:
+    core = RecordingCore()
+    async with running(fake, core):
+        sent = await fake.send_message("!poem 秋月 七绝")
+        [reply] = await fake.wait_for(lambda: fake.channel_messages())
+    [msg] = core.received
+    assert (msg.platform, msg.chat_id, msg.user_id, msg.text) == ("discord", fake.channel_id, fake.user_id, "!poem 秋月 七绝")
+    assert msg.message_id == sent["id"] and msg.is_group is True
+    assert msg.route == {"kind": "message", "channel_id": fake.channel_id, "message_id": sent["id"],
+                         "guild_id": fake.guild_id, "user_id": fake.user_id}
+    assert reply["content"] == "ack:!poem 秋月 七绝"
+    assert reply["message_reference"]["message_id"] == int(sent["id"])
+    assert reply["allowed_mentions"]["parse"] == []  # echoed text can never ping @everyone
+
+
+async def test_custom_prefix_mentions_and_bots(fake: FakeDiscord) -> None:
+    core = RecordingCore()
+    async with running(fake, core, prefix="?"):
+        await fake.send_message("?poem 秋月", bot=True)  # other bots are ignored
+        await fake.send_message("?poem 秋月")
+        await fake.send_message(f"<@{fake.bot_id}> cang 春夏秋冬", mention_bot=True)
+        await fake.send_message(f"<@!{fake.bot_id}>", mention_bot=True)
+        await fake.send_message("作诗 秋月", guild=False)  # a DM: plain text goes to the core as is
+        await fake.wait_for(lambda: len(fake.bot_messages()) == 4)
+    assert [m.text for m in core.received] == ["!poem 秋月", "!cang 春夏秋冬", "!help", "作诗 秋月"]
+    assert [m.is_group for m in core.received] == [True, False, False, False]  # a mention is addressed to us
+
+
+# --------------------------------------------------------------------------- slash commands
+async def test_slash_command_is_deferred_then_answered_by_follow_up(fake: FakeDiscord) -> None:
+    core = RecordingCore()
+    async with running(fake, core):
+        before = time.time()
+        interaction = await fake.slash("poem", {"topic": "秋月", "form": "七绝", "rhyme": "东", "traditional": True},
+                                       locale="en-US")
+        [followup] = await fake.wait_for(lambda: fake.followups(interaction["token"]))
+    [callback] = fake.callbacks(interaction["id"])
+    assert callback.body["type"] == 5 and callback.query.get("with_response") in ("1", "true")
+    assert core.callbacks_seen == [1]  # deferred before the core (and the queue) was consulted
+    assert followup["content"] == "ack:/poem 秋月 七绝 韵=东 繁"
+    [msg] = core.received
+    assert (msg.chat_id, msg.user_id, msg.locale, msg.message_id) == (fake.channel_id, fake.user_id, "en-US", None)
+    route = msg.route or {}
+    assert route["kind"] == "interaction" and route["token"] == interaction["token"]
+    assert route["interaction_id"] == interaction["id"] and route["application_id"] == fake.application_id
+    assert before - 1 <= route["created_at"] <= time.time()
+    assert fake.channel_messages() == []  # nothing went to the channel
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "text"),
+    [
+        ("cang", {"heads": "春夏秋冬", "form": "五绝", "topic": "四季"}, "/cang 春夏秋冬 五绝 四季"),
+        ("check", {"poem": " 白日依山尽，黄河入海流。 "}, "/check 白日依山尽，黄河入海流。"),
+        ("queue", {}, "/queue"),
+        ("help", {}, "/help"),
+    ],
+)
+async def test_every_slash_command_becomes_command_text(fake: FakeDiscord, name: str, options: dict, text: str) -> None:
+    core = RecordingCore()
+    async with running(fake, core):
+        interaction = await fake.slash(name, options)
+        await fake.wait_for(lambda: fake.followups(interaction["token"]))
+    assert [m.text for m in core.received] == [text]
+    assert core.received[0].locale == "zh-CN"
+
+
+async def test_slash_command_with_nothing_to_say_removes_the_placeholder(fake: FakeDiscord) -> None:
+    async with running(fake, RecordingCore(silent=True)):
+        interaction = await fake.slash("cancel")
+        path = rf"/webhooks/{fake.application_id}/{interaction['token']}/messages/@original"
+        await fake.wait_for(lambda: fake.find("DELETE", path))
+    assert fake.followups(interaction["token"]) == []
+
+
+async def test_errors_are_logged_and_the_user_told_in_their_language(
+    fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running(fake, RecordingCore(fail=True)):
+        interaction = await fake.slash("forms", locale="en-GB")
+        sent = await fake.send_message("!forms")
+        [followup] = await fake.wait_for(lambda: fake.followups(interaction["token"]))
+        [reply] = await fake.wait_for(lambda: fake.channel_messages())
+    assert followup["content"] == t("internal_error", "en-GB")
+    assert reply["content"] == t("internal_error", None)
+    assert reply["message_reference"]["message_id"] == int(sent["id"])
+    errors = [r for r in caplog.records if r.levelname == "ERROR" and r.exc_info]
+    assert len(errors) == 2 and all("core exploded" in str(r.exc_info[1]) for r in errors)
+
+
+# --------------------------------------------------------------------------- delivery of queued replies
+def poem_reply(route: dict, chat_id: str) -> PoemReply:
+    request = PoemRequest(platform="discord", chat_id=chat_id, user_id="1", topic="秋月", route=route)
+    return PoemReply.ok(request, {"title": "秋月", "lines": ["a"], "form": "七绝", "text": "a"})
+
+
+async def _deliver_after_slash(fake: FakeDiscord, created_at: float | None, expire: bool = False) -> tuple[dict, list]:
+    core = RecordingCore()
+    async with running(fake, core) as client:
+        interaction = await fake.slash("poem", {"topic": "秋月"}, created_at=created_at)
+        await fake.wait_for(lambda: fake.followups(interaction["token"]))
+        if expire:
+            fake.expire(interaction["token"])
+        route = core.received[0].route or {}
+        await client.sender.send_reply(poem_reply(route, fake.channel_id),
+                                       OutgoingMessage(chat_id=fake.channel_id, text="《秋月》\n诗句"))
+    return interaction, fake.followups(interaction["token"])
+
+
+async def test_fresh_reply_is_a_follow_up(fake: FakeDiscord) -> None:
+    _, followups = await _deliver_after_slash(fake, created_at=None)
+    assert [f["content"] for f in followups] == ["ack:/poem 秋月", "《秋月》\n诗句"]
+    assert fake.channel_messages() == []
+
+
+async def test_reply_after_the_follow_up_window_goes_to_the_channel(fake: FakeDiscord) -> None:
+    # The interaction was created 14.5 minutes ago: its token still works (the ack got through),
+    # but it is past the bot's window, so the poem must not risk the follow-up.
+    _, followups = await _deliver_after_slash(fake, created_at=time.time() - 14.5 * 60)
+    assert [f["content"] for f in followups] == ["ack:/poem 秋月"]
+    [posted] = fake.channel_messages()
+    assert posted["content"] == f"<@{fake.user_id}> 《秋月》\n诗句"
+    assert posted["allowed_mentions"]["users"] == [int(fake.user_id)]
+
+
+async def test_refused_follow_up_falls_back_to_the_channel(fake: FakeDiscord) -> None:
+    interaction, followups = await _deliver_after_slash(fake, created_at=None, expire=True)
+    assert len(fake.find("POST", rf"/webhooks/{fake.application_id}/{interaction['token']}")) == 2  # ack + refused
+    assert [f["content"] for f in followups] == ["ack:/poem 秋月"]
+    assert [m["content"] for m in fake.channel_messages()] == [f"<@{fake.user_id}> 《秋月》\n诗句"]
+
+
+async def test_prefix_reply_is_delivered_as_a_reply_to_the_users_message(fake: FakeDiscord) -> None:
+    core = RecordingCore()
+    async with running(fake, core) as client:
+        sent = await fake.send_message("!poem 秋月")
+        await fake.wait_for(lambda: fake.channel_messages())
+        route = core.received[0].route or {}
+        await client.sender.send_reply(poem_reply(route, fake.channel_id),
+                                       OutgoingMessage(chat_id=fake.channel_id, text="诗"))
+    _ack, poem = fake.channel_messages()
+    assert poem["content"] == "诗" and poem["message_reference"]["message_id"] == int(sent["id"])
+
+
+async def test_reply_to_a_channel_the_bot_cannot_see_is_a_permanent_failure(fake: FakeDiscord) -> None:
+    async with running(fake, RecordingCore()) as client:
+        route = {"kind": "message", "channel_id": "42", "message_id": "43", "user_id": "1"}
+        with pytest.raises(PermanentDeliveryError, match="404"):
+            await client.sender.send_reply(poem_reply(route, "42"), OutgoingMessage(chat_id="42", text="诗"))
+    assert [c.status for c in fake.find("POST", "/channels/42/messages")] == [404]
+
+
+# --------------------------------------------------------------------------- pure helpers
+def test_slash_options_round_trip_through_the_one_parser() -> None:
+    cmd = parse_command(poem_text(" 秋月 ", "七律", " 韵=一东 ", traditional=True))
+    assert cmd is not None
+    assert (cmd.name, cmd.topic, cmd.form, cmd.rhyme, cmd.traditional) == ("poem", "秋月", "七律", "东", True)
+    cmd = parse_command(acrostic_text("春 夏 秋 冬", None, "四季"))
+    assert cmd is not None and (cmd.name, cmd.heads, cmd.topic, cmd.form) == ("acrostic", "春夏秋冬", "四季", "七绝")
+
+
+def test_split_text_keeps_every_character_within_discords_limit() -> None:
+    text = "\n".join(f"第{i}行" + "月" * 50 for i in range(80))
+    chunks = split_text(text)
+    assert len(chunks) > 1 and all(len(c) <= MAX_MESSAGE_CHARS for c in chunks)
+    assert "\n".join(chunks) == text
+    assert split_text("x" * 4500) == ["x" * 2000, "x" * 2000, "x" * 500]
+
+
+def test_every_discord_setting_comes_from_discord_variables_and_the_env_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = tmp_path / "poetcore.env"
+    env.write_text("DISCORD_API_BASE=http://proxy.local/api/v10\nDISCORD_MESSAGE_CONTENT=false\nTELEGRAM_TOKEN=1:x\n")
+    monkeypatch.setenv("DISCORD_TOKEN", "tok")
+    monkeypatch.setenv("DISCORD_PREFIX", "?")
+    settings = load_bot_config(env).discord
+    assert settings.token is not None and settings.token.get_secret_value() == "tok"
+    assert (settings.prefix, settings.api_base, settings.message_content) == ("?", "http://proxy.local/api/v10", False)
+    assert settings.gateway_url is None  # unset: discord.py keeps talking to the real gateway
+
+
+def test_bad_settings_say_what_to_fix() -> None:
+    with pytest.raises(ValueError, match="DISCORD_PREFIX must be 1-5 non-space characters"):
+        DiscordSettings(prefix="po em")
+    with pytest.raises(ValueError, match="less than or equal to 900"):
+        DiscordSettings(followup_window_s=3600)

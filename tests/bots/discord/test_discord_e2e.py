@@ -1,0 +1,202 @@
+"""End to end on Discord: fake Discord -> real discord.py bot -> real ChatCore -> real Redis queue ->
+a worker with a tiny real model -> reply stream -> delivery -> fake Discord.
+
+Only Discord is faked. Each test checks that one user command yields exactly one poem, in the right
+place: a reply to the user's message for prefix commands, an interaction follow-up for slash
+commands, and the channel once the interaction token is too old.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import discord
+import pytest
+from discord.gateway import DiscordWebSocket
+from support.fake_discord import FakeDiscord
+from support.settings import make_bot_settings, make_discord_settings, make_queue_settings, make_worker_config
+
+from bots.core.chat import ChatCore
+from bots.core.messages import t
+from bots.core.settings import BotSettings
+from bots.discord import run_discord
+from poetcore.chars import is_han
+from poetcore.checker import check
+from worker.contract import keys
+from worker.contract.replies import ReplyConsumer
+from worker.contract.service import PoemService
+from worker.in_process import WorkerThread
+
+pytestmark = pytest.mark.timeout(90)
+
+# Long enough for any extra (duplicate) message to have shown up after the expected ones.
+LINGER_S = 0.5
+
+
+@pytest.fixture(autouse=True)
+def _restore_endpoints() -> Iterator[None]:
+    base, gateway = discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    yield
+    discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = base, gateway
+
+
+@pytest.fixture
+def bot_settings() -> BotSettings:
+    """One candidate per poem: the tiny model's quality is not under test, the plumbing is."""
+    return make_bot_settings(candidates=1)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord() as server:
+        yield server
+
+
+@pytest.fixture
+def worker(redis_url: str, tiny_model_dir: Path) -> Iterator[WorkerThread]:
+    config = make_worker_config(model=tiny_model_dir, device="cpu", log_format="text")
+    with WorkerThread(redis_url, config, name="e2e-discord") as thread:
+        yield thread
+
+
+@contextlib.asynccontextmanager
+async def discord_bot(fake: FakeDiscord, core: ChatCore, redis_url: str, consumer: str = "discord-e2e"
+                      ) -> AsyncIterator[asyncio.Task[None]]:
+    """``run_discord`` (the production entry point) against the fake, until the block ends."""
+    settings = make_discord_settings(token=fake.token, api_base=fake.api_base, gateway_url=fake.gateway_url)
+    replies = ReplyConsumer.from_settings(make_queue_settings(), "discord", redis_url, consumer=consumer)
+    fake.identify = None
+    task = asyncio.create_task(run_discord(core, settings, replies))
+    try:
+        await fake.wait_for(lambda: fake.connected or task.done())
+        if task.done():
+            task.result()
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 10)
+        await replies.aclose()
+        await asyncio.sleep(0.01)  # let event tasks discord.py scheduled while closing finish
+
+
+def poem_lines(text: str) -> list[str]:
+    """The verse lines of a rendered poem: after the 《title》 line, up to the blank line."""
+    head, _, _footer = text.partition("\n\n")
+    title, *lines = head.split("\n")
+    assert title.startswith("《") and title.endswith("》"), text
+    return [line.rstrip("，。") for line in lines]
+
+
+def assert_poem(text: str, form: str, n_lines: int, length: int) -> None:
+    lines = poem_lines(text)
+    assert len(lines) == n_lines and all(len(line) == length and all(map(is_han, line)) for line in lines), text
+    assert form in text.rsplit("\n", 1)[-1], text
+    assert check("，".join(lines), form).ok, text
+
+
+async def test_prefix_command_is_acknowledged_then_answered_once(
+    fake: FakeDiscord, core: ChatCore, redis_url: str, worker: WorkerThread
+) -> None:
+    async with discord_bot(fake, core, redis_url):
+        sent = await fake.send_message("!poem 秋月 七绝")
+        ack, poem = await fake.wait_for(lambda: (m := fake.channel_messages()) and len(m) >= 2 and m, timeout=60)
+        await asyncio.sleep(LINGER_S)
+    assert ack["content"].startswith("正在作诗《秋月》（七绝）")
+    assert_poem(poem["content"], "七绝", 4, 7)
+    assert poem["message_reference"]["message_id"] == int(sent["id"])
+    assert len(fake.bot_messages()) == 2  # one ack, one poem: nothing duplicated, nothing elsewhere
+    assert fake.channel_messages(fake.other_channel_id) == []
+
+
+async def test_slash_command_defers_then_poem_arrives_as_follow_up(
+    fake: FakeDiscord, core: ChatCore, redis_url: str, worker: WorkerThread
+) -> None:
+    async with discord_bot(fake, core, redis_url):
+        interaction = await fake.slash("poem", {"topic": "春风", "form": "五绝", "rhyme": "东"}, locale="en-US")
+        ack, poem = await fake.wait_for(
+            lambda: (f := fake.followups(interaction["token"])) and len(f) >= 2 and f, timeout=60)
+        await asyncio.sleep(LINGER_S)
+    assert [c.body["type"] for c in fake.callbacks(interaction["id"])] == [5]
+    assert ack["content"].startswith("Writing a 五绝 on “春风”")
+    assert_poem(poem["content"], "五绝", 4, 5)
+    assert "rhyme group 东" in poem["content"]  # English footer, asked-for rhyme group
+    assert fake.channel_messages() == [] and len(fake.bot_messages()) == 2
+
+
+async def test_late_reply_goes_to_the_channel_not_the_expiring_token(
+    fake: FakeDiscord, core: ChatCore, redis_url: str, worker: WorkerThread
+) -> None:
+    async with discord_bot(fake, core, redis_url):
+        # Created 14.5 minutes ago: the ack still uses the token, the poem must not.
+        interaction = await fake.slash("poem", {"topic": "秋月"}, created_at=time.time() - 14.5 * 60)
+        [posted] = await fake.wait_for(lambda: fake.channel_messages(), timeout=60)
+        await asyncio.sleep(LINGER_S)
+    [ack] = fake.followups(interaction["token"])
+    assert ack["content"].startswith("正在作诗《秋月》")
+    assert posted["content"].startswith(f"<@{fake.user_id}> 《")
+    assert_poem(posted["content"].split(" ", 1)[1], "七绝", 4, 7)
+    assert len(fake.bot_messages()) == 2
+
+
+async def test_reply_pending_across_a_bot_restart_is_delivered_once(
+    fake: FakeDiscord, core: ChatCore, redis_url: str, service: PoemService, tiny_model_dir: Path
+) -> None:
+    async with discord_bot(fake, core, redis_url):
+        sent = await fake.send_message("!poem 明月")
+        await fake.wait_for(lambda: fake.channel_messages())
+    # The bot is down; the worker comes up and publishes the poem meanwhile.
+    config = make_worker_config(model=tiny_model_dir, device="cpu", log_format="text")
+    with WorkerThread(redis_url, config, name="e2e-discord-restart"):
+        deadline = time.monotonic() + 60
+        while not service.connection.xlen(keys.reply_stream("discord")):
+            assert time.monotonic() < deadline, "the worker published no reply"
+            await asyncio.sleep(0.05)
+    assert len(fake.channel_messages()) == 1  # nobody delivered it while the bot was down
+    async with discord_bot(fake, core, redis_url):
+        _ack, poem = await fake.wait_for(lambda: (m := fake.channel_messages()) and len(m) >= 2 and m, timeout=30)
+        await asyncio.sleep(LINGER_S)
+    assert_poem(poem["content"], "七绝", 4, 7)
+    assert poem["message_reference"]["message_id"] == int(sent["id"])
+    assert len(fake.channel_messages()) == 2
+
+
+async def test_mistakes_and_check_are_answered_at_once_without_the_queue(
+    fake: FakeDiscord, core: ChatCore, redis_url: str, service: PoemService
+) -> None:
+    async with discord_bot(fake, core, redis_url):
+        await fake.send_message("!poem")
+        await fake.send_message("!poem autumn moon")
+        await fake.send_message("!poem " + "秋" * 40)
+        await fake.send_message("!poem 秋月 🌕")
+        slash = await fake.slash("check", {"poem": "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"}, locale="en-US")
+        await fake.send_message("hello everyone")  # ordinary chatter: no answer
+        answers = await fake.wait_for(lambda: (m := fake.channel_messages()) and len(m) >= 4 and m)
+        [report] = await fake.wait_for(lambda: fake.followups(slash["token"]))
+        await asyncio.sleep(LINGER_S)
+    assert [a["content"] for a in answers] == [
+        t("err_topic_missing"),
+        t("err_topic_latin", None, bad="autumn"),
+        t("err_topic_too_long", None, length=40, limit=12),
+        t("err_topic_not_han", None, bad="🌕"),
+    ]
+    assert report["content"].startswith("✅") and "五绝" in report["content"]
+    assert service.queue_length() == 0 and len(fake.bot_messages()) == 5
+
+
+async def test_bad_token_and_missing_intent_stop_with_a_fix(fake: FakeDiscord, core: ChatCore, redis_url: str) -> None:
+    from bots.discord import DiscordSetupError
+
+    base = {"api_base": fake.api_base, "gateway_url": fake.gateway_url}
+    with pytest.raises(DiscordSetupError, match="Reset Token"):
+        await run_discord(core, make_discord_settings(token="wrong", **base), None)
+    fake.allow_message_content = False
+    with pytest.raises(DiscordSetupError, match=re.escape("DISCORD_MESSAGE_CONTENT=false")):
+        await asyncio.wait_for(run_discord(core, make_discord_settings(token=fake.token, **base), None), 10)
+    with pytest.raises(DiscordSetupError, match="DISCORD_TOKEN is not set"):
+        await run_discord(core, make_discord_settings(token=None, **base), None)

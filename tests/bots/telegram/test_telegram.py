@@ -1,0 +1,344 @@
+"""A real PTB Application against the fake Bot API: polling, webhook (with its secret), groups,
+aliases, the error handler, and delivering queued replies by editing the acknowledgement."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from support.fake_telegram import FakeTelegram
+from support.settings import make_bot_settings, make_queue_settings
+from telegram import Update
+from telegram.error import Conflict
+
+from bots.core.chat import ChatCore
+from bots.core.messages import t
+from bots.core.models import IncomingMessage, OutgoingMessage
+from bots.telegram import TelegramBot, TelegramSetupError, build_application
+from worker.contract.protocol import PoemReply, PoemRequest
+from worker.contract.redis_server import free_port
+from worker.contract.replies import ReplyConsumer, ReplyPublisher
+from worker.contract.service import PoemService
+
+POETBOT = Path(sys.executable).with_name("poetbot")
+POEM = {"title": "秋月", "lines": ["碧落清辉照九州", "寒光万里动商秋", "谁家玉笛飞声远", "一夜乡心到白头"],
+        "form": "七绝", "rhyme_group": "尤", "text": "..."}
+
+
+def tg_settings(fake: FakeTelegram, **kw: Any) -> Any:
+    return make_bot_settings(telegram_token=fake.token, telegram_base_url=fake.base_url, telegram_poll_timeout_s=5, **kw)
+
+
+@pytest.fixture
+async def polling_bot(fake_telegram: FakeTelegram, core: ChatCore) -> AsyncIterator[TelegramBot]:
+    bot = TelegramBot(core, tg_settings(fake_telegram))
+    await bot.start()
+    yield bot
+    await bot.stop()
+
+
+def texts(fake: FakeTelegram, chat_id: int) -> list[str]:
+    return [m.text for m in fake.chat(chat_id)]
+
+
+async def wait_messages(fake: FakeTelegram, chat_id: int, n: int, timeout: float = 10.0) -> list[str]:
+    await fake.wait_for(lambda f: len(f.chat(chat_id)) >= n, timeout)
+    return texts(fake, chat_id)
+
+
+# --- start-up ----------------------------------------------------------------------------------
+
+
+async def test_start_publishes_commands_in_zh_and_en(polling_bot: TelegramBot, fake_telegram: FakeTelegram) -> None:
+    assert polling_bot.core.bot_username == "poetbot"
+    zh = fake_telegram.commands[("default", "")]
+    en = fake_telegram.commands[("default", "en")]
+    assert [c["command"] for c in zh] == ["poem", "cang", "check", "forms", "queue", "cancel", "help"]
+    assert zh == fake_telegram.commands[("default", "zh")]
+    assert zh[0]["description"] == t("cmd_poem", "zh") and en[0]["description"] == t("cmd_poem", "en")
+    assert fake_telegram.method_calls("deleteWebhook"), "polling must clear any webhook first"
+
+
+def test_missing_token_explains_botfather(core: ChatCore) -> None:
+    with pytest.raises(TelegramSetupError, match="BotFather"):
+        build_application(make_bot_settings(), core)
+
+
+# --- polling -----------------------------------------------------------------------------------
+
+
+async def test_poem_command_is_acknowledged_in_reply(polling_bot: TelegramBot, fake_telegram: FakeTelegram,
+                                                     core: ChatCore, service: PoemService) -> None:
+    user_msg = await fake_telegram.user_says(1001, "/poem 秋月 七绝")
+    [ack] = await wait_messages(fake_telegram, 1001, 1)
+    assert ack == "正在作诗《秋月》（七绝）… 排队第 1 位"
+    sent = fake_telegram.chat(1001)[0]
+    assert sent.reply_to == user_msg
+    assert service.queue_length() == 1
+    rid = service.queue.job_ids[0]
+    await fake_telegram.wait_for(lambda f: f.chat_actions)
+    assert await core.placeholder_id("telegram", rid) == str(sent.message_id)
+    assert fake_telegram.chat_actions == [(1001, "typing")]
+
+
+async def test_english_locale(polling_bot: TelegramBot, fake_telegram: FakeTelegram) -> None:
+    await fake_telegram.user_says(1002, "/queue", language_code="en")
+    [answer] = await wait_messages(fake_telegram, 1002, 1)
+    assert answer == "You have no request in the queue. 0 requests are queued."
+
+
+@pytest.mark.parametrize(
+    ("text", "answered"),
+    [
+        ("/poem@poetbot 秋月", True),
+        ("/poem@PoetBot 秋月", True),
+        ("/poem 秋月", True),
+        ("作诗 秋月", True),  # plain-text Chinese trigger (needs privacy mode off or a reply/mention)
+        ("@poetbot 作诗 秋月", True),
+        ("/poem@otherbot 秋月", False),
+        ("/help@otherbot", False),
+        ("/weather", False),  # some other bot's command
+        ("今天天气不错", False),
+    ],
+)
+async def test_group_chat_addressing(polling_bot: TelegramBot, fake_telegram: FakeTelegram, text: str,
+                                     answered: bool) -> None:
+    await fake_telegram.user_says(-100200, text)
+    await fake_telegram.user_says(-100200, "/forms@poetbot")  # a marker: everything before it was handled
+    await fake_telegram.wait_for(lambda f: any(m.text.startswith("支持的诗体") for m in f.chat(-100200)))
+    got = texts(fake_telegram, -100200)
+    assert len(got) == (2 if answered else 1), got
+    assert got[-1].startswith("支持的诗体")
+
+
+async def test_chinese_slash_alias_and_private_errors(polling_bot: TelegramBot, fake_telegram: FakeTelegram) -> None:
+    await fake_telegram.user_says(1003, "/作诗 春风 五绝")
+    await fake_telegram.user_says(1003, "/poem moon")
+    await fake_telegram.user_says(1003, "/foo")
+    await fake_telegram.user_says(1003, "hello")
+    got = await wait_messages(fake_telegram, 1003, 4)
+    assert got[0].startswith("正在作诗《春风》（五绝）")
+    assert got[1] == t("err_topic_latin", None, bad="moon")
+    assert got[2] == t("err_unknown_command", None, command="/foo")
+    assert got[3] == t("hint_plain_text", None)
+
+
+async def test_check_runs_in_process(polling_bot: TelegramBot, fake_telegram: FakeTelegram, service: PoemService) -> None:
+    await fake_telegram.user_says(1004, "/check 白日依山尽，黄河入海流。欲穷千里目，更上一层楼。")
+    [answer] = await wait_messages(fake_telegram, 1004, 1)
+    assert answer.startswith("✅ 合律：五绝")
+    assert service.queue_length() == 0
+
+
+async def test_edited_command_does_not_order_a_second_poem(polling_bot: TelegramBot, fake_telegram: FakeTelegram,
+                                                           service: PoemService) -> None:
+    edited = {"message_id": 1, "date": 0, "edit_date": 1, "chat": {"id": 1005, "type": "private"},
+              "from": {"id": 1005, "is_bot": False, "first_name": "a"}, "text": "/poem 秋月",
+              "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}
+    await fake_telegram.push_update({"edited_message": edited})
+    await fake_telegram.user_says(1005, "/forms")
+    await wait_messages(fake_telegram, 1005, 1)
+    assert service.queue_length() == 0 and len(fake_telegram.chat(1005)) == 1
+
+
+# --- error handler -----------------------------------------------------------------------------
+
+
+class BrokenCore(ChatCore):
+    async def handle(self, msg: IncomingMessage) -> list[OutgoingMessage]:
+        raise RuntimeError("boom")
+
+
+async def test_error_handler_tells_the_user(fake_telegram: FakeTelegram, service: PoemService,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    core = BrokenCore(service, make_bot_settings())
+    app = build_application(tg_settings(fake_telegram), core, updater=False)
+    async with app:
+        update = {"update_id": 1, "message": {
+            "message_id": 3, "date": 0, "chat": {"id": 1006, "type": "private"}, "text": "/poem 秋月",
+            "from": {"id": 1006, "is_bot": False, "first_name": "a", "language_code": "en"},
+            "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}}
+        await app.process_update(Update.de_json(update, app.bot))
+    assert texts(fake_telegram, 1006) == [t("internal_error", "en")]
+    assert "boom" in caplog.text
+
+
+# --- webhook -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def webhook_bot(fake_telegram: FakeTelegram, core: ChatCore) -> AsyncIterator[tuple[TelegramBot, str]]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/tg-hook"
+    settings = tg_settings(
+        fake_telegram, telegram_mode="webhook", telegram_webhook_url=url, telegram_webhook_secret="s3cret_TOKEN-1",
+        telegram_webhook_listen="127.0.0.1", telegram_webhook_port=port, telegram_webhook_path="tg-hook",
+    )
+    bot = TelegramBot(core, settings)
+    await bot.start()
+    yield bot, url
+    await bot.stop()
+
+
+async def test_webhook_mode_receives_updates(webhook_bot: tuple[TelegramBot, str], fake_telegram: FakeTelegram) -> None:
+    _, url = webhook_bot
+    assert fake_telegram.webhook_url == url and fake_telegram.webhook_secret == "s3cret_TOKEN-1"
+    await fake_telegram.user_says(2001, "/poem 秋月")
+    [ack] = await wait_messages(fake_telegram, 2001, 1)
+    assert ack.startswith("正在作诗《秋月》")
+    assert fake_telegram.webhook_statuses == [200]
+    assert not fake_telegram.method_calls("getUpdates")
+    bot, _ = webhook_bot
+    info = await bot.app.bot.get_webhook_info()
+    assert (info.url, info.pending_update_count) == (url, 0)
+    with pytest.raises(Conflict):  # Telegram refuses polling while a webhook is set
+        await bot.app.bot.get_updates(timeout=0)
+
+
+async def test_webhook_rejects_posts_without_the_secret(webhook_bot: tuple[TelegramBot, str],
+                                                        fake_telegram: FakeTelegram, service: PoemService) -> None:
+    _, url = webhook_bot
+    forged = {"update_id": 99, "message": {"message_id": 1, "date": 0, "chat": {"id": 2002, "type": "private"},
+                                           "from": {"id": 2002, "is_bot": False, "first_name": "m"},
+                                           "text": "/poem 秋月", "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(url, json=forged) as resp:
+            assert resp.status == 403
+        async with http.post(url, json=forged, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as resp:
+            assert resp.status == 403
+        async with http.post(url, json=forged, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret_TOKEN-1"}) as resp:
+            assert resp.status == 200
+    [ack] = await wait_messages(fake_telegram, 2002, 1)
+    assert ack.startswith("正在作诗") and service.queue_length() == 1
+
+
+async def test_webhook_without_configured_secret_still_uses_one(fake_telegram: FakeTelegram, core: ChatCore) -> None:
+    port = free_port()
+    settings = tg_settings(fake_telegram, telegram_mode="webhook", telegram_webhook_url=f"http://127.0.0.1:{port}/x",
+                           telegram_webhook_listen="127.0.0.1", telegram_webhook_port=port, telegram_webhook_path="x")
+    bot = TelegramBot(core, settings)
+    await bot.start()
+    try:
+        assert fake_telegram.webhook_secret and len(fake_telegram.webhook_secret) >= 32
+    finally:
+        await bot.stop()
+
+
+def test_webhook_mode_needs_a_url() -> None:
+    with pytest.raises(ValueError, match="TELEGRAM_WEBHOOK_URL"):
+        make_bot_settings(telegram_token="1:x", telegram_mode="webhook")
+
+
+# --- delivery of queued replies ----------------------------------------------------------------
+
+
+@pytest.fixture
+async def delivering_bot(fake_telegram: FakeTelegram, core: ChatCore, redis_url: str) -> AsyncIterator[TelegramBot]:
+    consumer = ReplyConsumer.from_settings(make_queue_settings(), "telegram", redis_url, consumer="tg-test")
+    bot = TelegramBot(core, tg_settings(fake_telegram), consumer)
+    await bot.start()
+    yield bot
+    await bot.stop()
+    await consumer.aclose()
+
+
+def publish(service: PoemService, reply: PoemReply) -> None:
+    ReplyPublisher.from_settings(service.connection, service.settings).publish(reply)
+
+
+def accepted_request(service: PoemService) -> PoemRequest:
+    from rq.job import Job
+    from rq.serializers import JSONSerializer
+
+    job = Job.fetch(service.queue.job_ids[0], connection=service.connection, serializer=JSONSerializer)
+    return PoemRequest.model_validate(job.args[0])
+
+
+async def test_reply_edits_the_acknowledgement(delivering_bot: TelegramBot, fake_telegram: FakeTelegram,
+                                               service: PoemService) -> None:
+    await fake_telegram.user_says(3001, "/poem 秋月 繁")
+    await wait_messages(fake_telegram, 3001, 1)
+    await fake_telegram.wait_for(lambda f: f.chat_actions)
+    publish(service, PoemReply.ok(accepted_request(service), POEM))
+    await fake_telegram.wait_for(lambda f: f.chat(3001)[0].history)
+    [msg] = fake_telegram.chat(3001)
+    assert msg.history[0].startswith("正在作诗《秋月》")
+    assert msg.text.startswith("《秋月》\n碧落清輝照九州，") and msg.text.endswith("七絕 · 平水韻尤韻")
+
+
+async def test_reply_without_ack_is_sent_as_a_reply(delivering_bot: TelegramBot, fake_telegram: FakeTelegram,
+                                                    service: PoemService, core: ChatCore) -> None:
+    user_msg = await fake_telegram.user_says(3002, "/poem 秋月")
+    await wait_messages(fake_telegram, 3002, 1)
+    await fake_telegram.wait_for(lambda f: f.chat_actions)  # the ack id is stored by now
+    request = accepted_request(service)
+    await core.forget_placeholder("telegram", request.request_id)  # e.g. the ack TTL ran out
+    publish(service, PoemReply.failure(request, "timeout"))
+    got = await wait_messages(fake_telegram, 3002, 2)
+    assert got[1] == t("failed_timeout", None)
+    assert fake_telegram.chat(3002)[1].reply_to == user_msg
+
+
+async def test_blocked_chat_is_dropped_not_retried_forever(delivering_bot: TelegramBot, fake_telegram: FakeTelegram,
+                                                          service: PoemService) -> None:
+    await fake_telegram.user_says(3003, "/poem 秋月")
+    await wait_messages(fake_telegram, 3003, 1)
+    request = accepted_request(service)
+    fake_telegram.blocked_chats.add(3003)
+    publish(service, PoemReply.ok(request, POEM))
+    state_key = f"poetcore:delivery:telegram:{request.request_id}"
+    for _ in range(100):
+        if service.connection.get(state_key) == b"sent":
+            break
+        await asyncio.sleep(0.05)
+    assert service.connection.get(state_key) == b"sent"  # acknowledged: the stream will not resend it
+    assert service.connection.xpending("poetcore:replies:telegram", "bots")["pending"] == 0
+
+
+# --- poetbot serve -----------------------------------------------------------------------------
+
+
+def _serve_env(**env: str) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("POETCORE_", "POETBOT_", "TELEGRAM_", "DISCORD_")) and k != "REDIS_URL"}
+    return {**clean, "POETCORE_LOG_FORMAT": "text", **env}
+
+
+def test_serve_without_tokens_says_what_to_set(tmp_path: Path) -> None:
+    result = subprocess.run([str(POETBOT), "serve"], capture_output=True, text=True, cwd=tmp_path,
+                            env=_serve_env(), timeout=60)
+    assert result.returncode == 2
+    assert "TELEGRAM_TOKEN" in result.stderr and "DISCORD_TOKEN" in result.stderr and "poetbot demo" in result.stderr
+
+
+async def test_serve_runs_telegram_until_sigterm(fake_telegram: FakeTelegram, redis_url: str, tmp_path: Path) -> None:
+    env = _serve_env(TELEGRAM_TOKEN=fake_telegram.token, TELEGRAM_BASE_URL=fake_telegram.base_url,
+                     REDIS_URL=redis_url, POETBOT_TELEGRAM_POLL_TIMEOUT_S="2")
+    proc = await asyncio.create_subprocess_exec(str(POETBOT), "serve", cwd=tmp_path, env=env,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    try:
+        await fake_telegram.wait_for(lambda f: ("default", "en") in f.commands, timeout=60)
+        await fake_telegram.user_says(4001, "/poem 秋月 七律")
+        await fake_telegram.wait_for(lambda f: len(f.chat(4001)) == 1, timeout=30)
+        assert fake_telegram.chat(4001)[0].text == "正在作诗《秋月》（七律）… 排队第 1 位"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, output.decode()
+    assert fake_telegram.token not in output.decode()  # the token never reaches the logs
+
+
+async def test_rejected_token_is_explained_without_echoing_it(fake_telegram: FakeTelegram, core: ChatCore) -> None:
+    settings = make_bot_settings(telegram_token="999:wrong-token", telegram_base_url=fake_telegram.base_url)
+    bot = TelegramBot(core, settings)
+    with pytest.raises(TelegramSetupError, match="rejected TELEGRAM_TOKEN") as info:
+        await bot.start()
+    assert "wrong-token" not in str(info.value)
