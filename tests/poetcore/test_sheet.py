@@ -1,0 +1,71 @@
+"""Blind-reading sheets (poetcore.sheet): pairs hide their source, answers are scored against the key."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from poetcore.cli import app
+from poetcore.sheet import KEY_FILE, SHEET_FILE, Side, load_topics, score_sheet, write_sheet
+from poetcore.testing import make_tiny_model
+
+
+@pytest.fixture(scope="module")
+def other_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_model(tmp_path_factory.mktemp("other-model"), seed=1)
+
+
+def test_the_shipped_topic_list_has_30_fresh_topics() -> None:
+    from poetcore.evaluate import EVAL_TOPICS
+
+    topics = load_topics()
+    assert len(topics) == len(set(topics)) == 30 and not set(topics) & set(EVAL_TOPICS)
+
+
+def test_sheet_hides_the_source_and_the_key_keeps_it(tiny_model_dir: Path, other_model: Path, tmp_path: Path) -> None:
+    key = write_sheet(Side("old", tiny_model_dir), Side("new", other_model), tmp_path, topics=["秋月", "春雨", "江雪"],
+                      candidates=1, seed=5)
+    sheet = (tmp_path / SHEET_FILE).read_text(encoding="utf-8")
+    assert len(key["items"]) == 6 and sheet.count("- A: ") == sheet.count("- B: ") == 6
+    assert "old" not in sheet and "new" not in sheet and str(tiny_model_dir) not in sheet
+    assert {(i["A"], i["B"]) for i in key["items"]} <= {("old", "new"), ("new", "old")}
+    for item in key["items"]:
+        for label in ("A", "B"):
+            assert item["poems"][item[label]]["text"] in sheet.replace(f"- {label}: ", "\n")
+    again = write_sheet(Side("old", tiny_model_dir), Side("new", other_model), tmp_path / "again",
+                        topics=["秋月", "春雨", "江雪"], candidates=1, seed=5)
+    assert again["items"] == key["items"]  # fixed seeds: anyone can rerun it
+
+
+def test_scores_join_answers_with_the_key(tiny_model_dir: Path, other_model: Path, tmp_path: Path) -> None:
+    key = write_sheet(Side("old", tiny_model_dir), Side("new", other_model), tmp_path, topics=["秋月", "春雨"],
+                      candidates=1, seed=9)
+    # Reader 1 finds every "new" poem coherent and prefers it; reader 2 finds nothing coherent, no preference.
+    first = {str(i["item"]): {"A": i["A"] == "new", "B": i["B"] == "new", "prefer": "A" if i["A"] == "new" else "B"}
+             for i in key["items"]}
+    second = {str(i["item"]): {"A": False, "B": False, "prefer": "="} for i in key["items"]}
+    (tmp_path / "answers-r1.json").write_text(json.dumps(first))
+    (tmp_path / "answers-r2.json").write_text(json.dumps(second))
+    result = score_sheet(tmp_path)
+    assert result["readers"] == 2 and result["items"] == 4
+    assert result["coherent_share"] == {"old": 0.0, "new": 0.5}
+    assert result["preferred"] == {"old": 0, "new": 4, "=": 4}
+    assert result["coherent_share_per_reader"]["r1"] == {"old": 0.0, "new": 1.0}
+
+
+def test_cli_writes_and_scores(tiny_model_dir: Path, other_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sheet"
+    topics = tmp_path / "topics.txt"
+    topics.write_text("# two\n秋月\n")
+    runner = CliRunner()
+    done = runner.invoke(app, ["eval", "--sheet", str(out), "--model", str(tiny_model_dir), "--against",
+                               str(other_model), "--candidates", "1", "--topics", str(topics)], env={"POETCORE_DEVICE": "cpu"})
+    assert done.exit_code == 0, done.output
+    assert (out / KEY_FILE).exists() and (out / SHEET_FILE).exists()
+    missing = runner.invoke(app, ["eval", "--score-sheet", str(out)])
+    assert missing.exit_code == 2 and "answers-" in missing.output
+    same = runner.invoke(app, ["eval", "--sheet", str(out), "--model", str(other_model), "--against", str(other_model)])
+    assert same.exit_code == 2 and "same directory" in same.output
