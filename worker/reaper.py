@@ -74,6 +74,18 @@ class Reaper:
             self._update_gauges(queue)
         return done
 
+    def recover_worker(self, worker_name: str) -> int:
+        """Recover the started jobs of ``worker_name`` whatever its liveness: that worker itself lost
+        Redis mid-job and asks for its interrupted job to be served again."""
+        done = 0
+        for queue in self.queues:
+            for composite, job_id in rq_private.started_job_ids(self.connection, queue):
+                if rq_private.execution_owner(self.connection, composite, job_id) != worker_name:
+                    continue
+                if rq_private.claim_started(self.connection, queue, composite, job_id):
+                    done += self._recover(queue, job_id, worker_name)
+        return done
+
     def is_alive(self, worker_name: str) -> bool:
         return bool(self.connection.exists(keys.alive(worker_name)))
 

@@ -26,12 +26,14 @@ Behaviour on top of RQ:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 import traceback
 from typing import Any
 
+import redis
 from rq import Queue, SimpleWorker
 from rq.job import Job
 from rq.serializers import JSONSerializer
@@ -80,6 +82,7 @@ class PoemWorker(SimpleWorker):
         self.engine = engine
         self.liveness: Liveness | None = None
         self.stop_event: threading.Event | None = None  # set by WorkerThread; ends an idle wait
+        self._lost_redis: BaseException | None = None  # set when a Redis call failed inside RQ's loop
 
     # --- lifecycle ---------------------------------------------------------------------------
     def load(self) -> Engine:
@@ -91,17 +94,81 @@ class PoemWorker(SimpleWorker):
         return self.engine
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
+        """RQ's work loop, re-entered after a lost Redis: the model stays loaded across outages."""
         self.load()
         self.liveness = Liveness(self.connection, self.name, self.queue_names(), self.settings).start()
         log.info("PoemWorker %s: serving %s on %s (max_batch=%d)", self.name, ",".join(self.queue_names()),
                  self.engine.device if self.engine else "?", self.max_batch)
+        worked = False
         try:
-            return super().work(*args, **kwargs)
+            while True:
+                self._lost_redis = None
+                try:
+                    worked = super().work(*args, **kwargs) or worked
+                except (redis.ConnectionError, redis.TimeoutError) as exc:  # RQ's teardown on a dead connection
+                    self._lost_redis = exc
+                if self._lost_redis is None or self._stopping():
+                    return worked
+                self._reconnect()
         finally:
             interrupted = self._current_job_id_safe() is not None
             if interrupted:
                 log.warning("PoemWorker %s: stopped in the middle of a job; other workers will recover it", self.name)
             self.liveness.stop(deregister=not interrupted)
+
+    def _stopping(self) -> bool:
+        return self._stop_requested or (self.stop_event is not None and self.stop_event.is_set())
+
+    def _reconnect(self) -> None:
+        """Wait for Redis with back-off, then hand the interrupted job to the reaper's recovery.
+
+        RQ's loop quits on any error, and a lost connection is one; a restart or failover of Redis
+        must not take the loaded model down with it. The job that was running is recovered exactly
+        as after a crash (requeued at the front, counted against ``crash_retries``); a reply it had
+        already published stays the only one, because replies are de-duplicated by request id.
+        """
+        log.warning("PoemWorker %s: lost Redis (%s); reconnecting, the model stays loaded", self.name,
+                    self._lost_redis)
+        delay = 0.25
+        while not self._stopping():
+            try:
+                self.connection.ping()
+                break
+            except (redis.ConnectionError, redis.TimeoutError):
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        if self._stopping():
+            return
+        with contextlib.suppress(redis.RedisError):
+            self.register_death()  # RQ's teardown could not; without it the same name cannot register again
+        assert self.liveness is not None
+        recovered = self.liveness.reaper.recover_worker(self.name)
+        log.warning("PoemWorker %s: Redis is back; %d interrupted job(s) recovered, serving again", self.name,
+                    recovered)
+
+    def _note_redis_loss(self, exc: BaseException) -> None:
+        self._lost_redis = exc
+
+    def heartbeat(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().heartbeat(*args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self._note_redis_loss(exc)
+            raise
+
+    def run_maintenance_tasks(self) -> None:
+        try:
+            super().run_maintenance_tasks()
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self._note_redis_loss(exc)
+            raise
+
+    def check_for_suspension(self, burst: bool) -> None:
+        try:
+            super().check_for_suspension(burst)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self._note_redis_loss(exc)
+            raise
 
     def _current_job_id_safe(self) -> str | None:
         try:
@@ -125,6 +192,13 @@ class PoemWorker(SimpleWorker):
 
     # --- execution ---------------------------------------------------------------------------
     def execute_job(self, job: Job, queue: Queue) -> None:
+        try:
+            self._execute(job, queue)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self._note_redis_loss(exc)
+            raise
+
+    def _execute(self, job: Job, queue: Queue) -> None:
         start = time.perf_counter()
         batch = [job]
         if self.max_batch > 1 and job.func_name == JOB_FUNCTION:

@@ -213,3 +213,31 @@ async def test_worker_and_consumer_ride_out_a_redis_restart(
     PoemService.from_url(url, settings()).submit(req(topic="后"))
     got = await task
     assert sorted(g.poem.title for g in got if g.poem) == ["前", "后"]
+
+
+async def test_worker_in_a_job_rides_out_a_redis_restart(
+    redis_server_factory: Callable[..., RedisServer], workers: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    """Issue 10: a worker mid-job when Redis restarts must reconnect, keep serving, and the job is answered once."""
+    server = redis_server_factory(appendonly=True, appendfsync="always")
+    url = server.url
+    proc = workers(url, "w-mid", noop_delay_ms=DELAY_MS)
+    client = connect(url)
+    svc = PoemService.from_url(url, settings())
+    first = req(topic="中")
+    svc.submit(first)
+    wait_until(lambda: running_on(client, first.request_id), 10, what="job start")
+    server.stop()  # a restart that takes a while: the job finishes while Redis is down
+    time.sleep(DELAY_MS / 1000 + 0.5)
+    server.start()
+    time.sleep(1.0)
+    assert proc.poll() is None, log_text(tmp_path, "w-mid")
+    later = req(topic="后")
+    PoemService.from_url(url, settings()).submit(later)
+    try:
+        got = await collect(ReplyConsumer(connect_async(url, block_s=1), "telegram", consumer="bot-mid", block_ms=100),
+                            2, timeout=30, linger=0.5)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nworker log:\n{log_text(tmp_path, 'w-mid')[-3000:]}") from None
+    assert sorted(g.request_id for g in got) == sorted([first.request_id, later.request_id])
+    assert proc.poll() is None, log_text(tmp_path, "w-mid")
