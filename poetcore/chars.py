@@ -43,16 +43,26 @@ def _converter(config: str) -> opencc.OpenCC:
     return opencc.OpenCC(config)
 
 
+def _encodable(text: str) -> str:
+    """OpenCC takes UTF-8: a lone surrogate (possible in a chat message's JSON) cannot be encoded,
+    and is no character anyway, so it is dropped."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "ignore").decode("utf-8")
+
+
 @lru_cache(maxsize=65536)
 def to_simplified(text: str) -> str:
     """Traditional (or mixed) text to simplified Chinese (OpenCC t2s)."""
-    return _converter("t2s").convert(text)
+    return _converter("t2s").convert(_encodable(text))
 
 
 @lru_cache(maxsize=65536)
 def to_traditional(text: str) -> str:
     """Simplified text to traditional Chinese (OpenCC s2t)."""
-    return _converter("s2t").convert(text)
+    return _converter("s2t").convert(_encodable(text))
 
 
 def split_lines(text: str) -> list[str]:

@@ -97,6 +97,18 @@ def fail_job(connection: redis.Redis, job: Job, reason: str, worker_name: str) -
         pipe.execute()
 
 
+def callback_names(job: Job) -> list[str]:
+    """Dotted paths of the job's success/failure/stopped callbacks (RQ imports and runs them)."""
+    names = (job._success_callback_name, job._failure_callback_name, job._stopped_callback_name)
+    return [n for n in names if n]
+
+
+def refuse_job(connection: redis.Redis, job: Job, queue: Queue, worker_name: str) -> None:
+    """Fail a dequeued job without running it or any of its callbacks."""
+    connection.lrem(queue.intermediate_queue_key, 1, job.id)
+    fail_job(connection, job, "refused: not a Poetcore job function", worker_name)
+
+
 # --- batches: several jobs, one generate() ---------------------------------------------------
 _DRAIN = """
 -- Move up to ARGV[1] waiting job ids from the queue to its intermediate list (like BLMOVE does).

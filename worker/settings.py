@@ -22,6 +22,10 @@ class WorkerSettings(BaseSettings):
     noop_delay_ms: int = Field(default=0, ge=0, description="simulated compute of the noop composer")
     max_batch: int = Field(default=1, ge=1, le=64, description="requests served by one generate() call")
     maintenance_interval_s: int = Field(default=30, ge=1, description="RQ's own registry cleaning")
+    job_modules: list[str] = Field(
+        default=["worker.jobs"],
+        description="modules whose functions a worker runs; any other job (e.g. builtins.exec) is refused",
+    )
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,12 @@ class PoemWorker(SimpleWorker):
                 log.warning("PoemWorker %s: stopped in the middle of a job; other workers will recover it", self.name)
             self.liveness.stop(deregister=not interrupted)
 
+    def _allowed(self, job: Job) -> bool:
+        """JSON blocks pickle, not callables: a job names any importable function, so only the
+        project's job modules run, and so do only their callbacks."""
+        names = [job.func_name, *rq_private.callback_names(job)]
+        return all(str(n).rpartition(".")[0] in self.config.worker.job_modules for n in names)
+
     def _stopping(self) -> bool:
         return self._stop_requested or (self.stop_event is not None and self.stop_event.is_set())
 
@@ -192,6 +198,11 @@ class PoemWorker(SimpleWorker):
 
     # --- execution ---------------------------------------------------------------------------
     def execute_job(self, job: Job, queue: Queue) -> None:
+        if not self._allowed(job):
+            log.error("PoemWorker %s: refusing job %s: %s is not a function of %s; failed without running it",
+                      self.name, job.id, job.func_name, ", ".join(self.config.worker.job_modules))
+            rq_private.refuse_job(self.connection, job, queue, self.name)
+            return
         try:
             self._execute(job, queue)
         except (redis.ConnectionError, redis.TimeoutError) as exc:

@@ -15,6 +15,7 @@ Prefixes ``/`` ``!`` (and full-width ``／`` ``！``) work everywhere; a few Chi
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -28,10 +29,12 @@ from poetcore.rhymes import RhymeTable, Tone
 
 __all__ = [
     "COMMAND_ALIASES",
+    "ECHO_LIMIT",
     "Command",
     "CommandError",
     "Limits",
     "parse_command",
+    "safe_echo",
     "supported_forms",
 ]
 
@@ -93,13 +96,34 @@ class Command:
     text: str | None = None  # /check body, verbatim
 
 
+ECHO_LIMIT = 20
+"""Characters of the user's own input an error message may quote back."""
+_MARKUP = frozenset("*_~`|[]()<>#@\\")  # Discord markdown, masked links, mentions; Telegram HTML
+
+
+def safe_echo(text: str, limit: int = ECHO_LIMIT) -> str:
+    """The user's text as the bot may quote it: no control, format (bidi) or surrogate characters and
+    no markup, so an error reply can neither garble the chat nor speak a link or @everyone in the
+    bot's voice."""
+    kept = []
+    for ch in text:
+        if ch in _MARKUP or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            continue
+        kept.append(ch)
+    clean = "".join(kept).replace("://", " ")
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
+
 class CommandError(Exception):
-    """A parse error a user can fix: a catalogue key plus its parameters (lists joined per language)."""
+    """A parse error a user can fix: a catalogue key plus its parameters (lists joined per language).
+
+    Text parameters are the user's own input quoted back, so they pass through `safe_echo`.
+    """
 
     def __init__(self, key: str, **params: object) -> None:
         super().__init__(key)
         self.key = key
-        self.params = params
+        self.params = {k: safe_echo(v) if isinstance(v, str) else v for k, v in params.items()}
 
     def message(self, locale: str | None = None) -> str:
         sep = ", " if lang(locale) == "en" else "、"

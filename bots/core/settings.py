@@ -39,6 +39,7 @@ class BotSettings(BaseSettings):
         extra="ignore",
         validate_default=True,
         populate_by_name=True,
+        hide_input_in_errors=True,  # tokens and webhook secrets never appear in a validation error
     )
 
     # --- chat behaviour ----------------------------------------------------------------------
@@ -113,7 +114,9 @@ class DiscordSettings(BaseSettings):
     """Everything the Discord bot needs; built once at the entry point and passed in."""
 
     # "ignore" here: unknown keys are rejected for the whole tree by load_bot_config.
-    model_config = SettingsConfigDict(env_prefix="DISCORD_", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="DISCORD_", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+    )
 
     token: SecretStr | None = None
     """Bot token from the Developer Portal (Bot -> Reset Token). ``DISCORD_TOKEN``."""

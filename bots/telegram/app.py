@@ -51,18 +51,26 @@ class _RedactToken(logging.Filter):
         self.token = token
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.token in record.getMessage():
-            record.msg, record.args = record.getMessage().replace(self.token, "<TELEGRAM_TOKEN>"), None
+        message = record.getMessage()
+        if record.exc_info:  # an httpx error's text carries the request URL, token included
+            trace = logging.Formatter().formatException(record.exc_info)
+            if self.token in trace:
+                message, record.exc_info, record.exc_text = f"{message}\n{trace}", None, None
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "<TELEGRAM_TOKEN>"), None
         return True
 
 
 def _protect_token_in_logs(token: str) -> None:
     """httpx logs each request URL at INFO, and Bot API URLs carry the token: keep httpx at WARNING,
-    and redact the token should anyone turn its DEBUG logs on."""
-    for name in ("httpx", "httpcore", "telegram"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _RedactToken) and f.token == token for f in logger.filters):
-            logger.addFilter(_RedactToken(token))
+    and redact the token on every handler of the root logger. A filter on a logger only sees records
+    logged to that very logger, not its children's ("telegram.ext.ExtBot"), so it goes on handlers."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig()
+    for handler in root.handlers:
+        if not any(isinstance(f, _RedactToken) and f.token == token for f in handler.filters):
+            handler.addFilter(_RedactToken(token))
     httpx_log = logging.getLogger("httpx")
     httpx_log.setLevel(max(httpx_log.getEffectiveLevel(), logging.WARNING))
 

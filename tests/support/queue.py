@@ -16,7 +16,8 @@ from worker.settings import WorkerConfig
 def worker_config(**overrides: Any) -> WorkerConfig:
     """Noop composer, no rate limits, no back-off: each test turns on only what it exercises."""
     base: dict[str, Any] = {"composer": "noop", "log_format": "text", "user_limit": 0, "chat_limit": 0,
-                            "retry_intervals_s": [0, 0], "reply_block_ms": 2000, "reply_claim_idle_ms": 30000}
+                            "retry_intervals_s": [0, 0], "reply_block_ms": 2000, "reply_claim_idle_ms": 30000,
+                            "job_modules": ["worker.jobs", "support.jobs"]}  # fault-injection jobs
     base.update(overrides)
     return make_worker_config(**base)
 

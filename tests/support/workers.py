@@ -25,6 +25,7 @@ FAST = {
     "POETCORE_HEARTBEAT_INTERVAL_S": "0.2",
     "POETCORE_LIVENESS_TTL_S": "1.0",
     "POETCORE_RETRY_INTERVALS_S": "[0, 0]",
+    "POETCORE_JOB_MODULES": '["worker.jobs", "support.jobs"]',  # the fault-injection jobs of tests/support
 }
 
 

@@ -9,7 +9,7 @@ import pytest
 import redis
 from prometheus_client import REGISTRY
 from rq import Queue
-from rq.job import Job, JobStatus
+from rq.job import Callback, Job, JobStatus
 from rq.serializers import JSONSerializer
 from support.queue import make_request, stream_replies, worker_config
 from support.workers import collect
@@ -208,3 +208,22 @@ def test_real_composer_batch(redis_url: str, redis_client: redis.Redis, tiny_set
     assert Queue("poems", connection=redis_client, serializer=JSONSerializer).finished_job_registry.count == 2
 
 
+
+
+def test_a_job_naming_any_other_function_is_refused_unrun(redis_url: str, redis_client: redis.Redis,
+                                                           tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 10: JSON blocks pickle, not callables; only the project's job functions run."""
+    marker = tmp_path / "pwned"
+    q = Queue("poems", connection=redis_client, serializer=JSONSerializer)
+    evil = q.enqueue("builtins.exec", f"open({str(marker)!r}, 'w').write('x')")
+    sneaky = q.enqueue_call("worker.jobs.compose_poem", args=(req().model_dump(mode="json"),),
+                            on_failure=Callback("builtins.print"))
+    good = req()
+    PoemService.from_url(redis_url, settings().queue).submit(good)
+    caplog.set_level("ERROR", logger="worker.worker")
+    run_burst(redis_url, settings())
+    assert not marker.exists()
+    assert Job.fetch(evil.id, connection=redis_client, serializer=JSONSerializer).get_status() == JobStatus.FAILED
+    assert Job.fetch(sneaky.id, connection=redis_client, serializer=JSONSerializer).get_status() == JobStatus.FAILED
+    assert "refusing job" in caplog.text and "builtins.exec" in caplog.text
+    assert [r.request_id for r in replies(redis_client)] == [good.request_id]  # the real job still served

@@ -42,6 +42,7 @@ class QueueSettings(BaseSettings):
         extra="ignore",
         validate_default=True,
         populate_by_name=True,
+        hide_input_in_errors=True,  # a bad REDIS_URL must not be echoed with its password
     )
 
     # --- Redis -------------------------------------------------------------------------------

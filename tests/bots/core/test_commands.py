@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bots.core.commands import COMMAND_ALIASES, Command, CommandError, Limits, parse_command
+from bots.core.commands import COMMAND_ALIASES, Command, CommandError, Limits, parse_command, safe_echo
 from poetcore.request import MAX_TOPIC_CHARS
 
 
@@ -269,3 +269,31 @@ def test_twelve_han_characters_are_accepted() -> None:
 
 def test_topic_limit_is_the_composers() -> None:
     assert Limits().max_topic_chars == MAX_TOPIC_CHARS
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["/poem 秋月 [点我](https://evil.example)", "/poem @everyone", "/poem 秋月\u202eevil\x00", "/poem `rm -rf`",
+     "/cang **粗体**", "/foo_[x](http://a.b)"],
+)
+def test_echoes_carry_no_markup_controls_or_links(text: str) -> None:
+    """Issue 10: an error reply quotes the user's input without markup, bidi or control characters."""
+    err = error_of(text)
+    for locale in ("zh", "en"):
+        msg = err.message(locale)
+        assert not any(c in msg for c in ("\u202e", "\x00", "](", "://", "@everyone", "`", "**")), msg
+
+
+def test_safe_echo_is_bounded_and_keeps_chinese() -> None:
+    assert safe_echo("秋月" * 20) == "秋月" * 9 + "秋…"
+    assert safe_echo("a\ud800b") == "ab"
+
+
+@pytest.mark.parametrize("text", ["/poem \ud800", "/poem 秋\ud800月", "/check 床前\ud800明月光"])
+def test_a_lone_surrogate_is_answered_not_crashed_on(text: str) -> None:
+    try:
+        cmd = parse(text)
+    except CommandError as err:
+        assert "\ud800" not in err.message("zh")
+    else:
+        assert cmd is not None

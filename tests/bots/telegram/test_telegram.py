@@ -342,3 +342,37 @@ async def test_rejected_token_is_explained_without_echoing_it(fake_telegram: Fak
     with pytest.raises(TelegramSetupError, match="rejected TELEGRAM_TOKEN") as info:
         await bot.start()
     assert "wrong-token" not in str(info.value)
+
+
+def test_the_token_is_redacted_in_child_loggers_and_tracebacks_at_debug() -> None:
+    """Issue 10: the filter sits on the handlers, so "telegram.ext.ExtBot" and exceptions are covered."""
+    import io
+    import logging
+
+    from bots.telegram.app import _protect_token_in_logs
+    from worker.contract.logs import configure_logging
+
+    token = "123456:SECRET-token_value"
+    out = io.StringIO()
+    configure_logging("DEBUG", "json", stream=out)
+    try:
+        _protect_token_in_logs(token)
+        logging.getLogger("telegram.ext.ExtBot").debug("Set Bot API URL: https://api.example/bot%s", token)
+        try:
+            raise RuntimeError(f"POST https://api.example/bot{token}/getMe failed")
+        except RuntimeError:
+            logging.getLogger("httpcore.connection").exception("request failed")
+    finally:
+        configure_logging("WARNING", "text")
+    text = out.getvalue()
+    assert token not in text and text.count("<TELEGRAM_TOKEN>") >= 2
+
+
+def test_a_bad_redis_url_is_refused_without_echoing_its_password() -> None:
+    from pydantic import ValidationError
+
+    from worker.contract.settings import QueueSettings
+
+    with pytest.raises(ValidationError) as info:
+        QueueSettings(_env_file=None, redis_url="http://user:pa55-SECRET@db:6379/0")  # type: ignore[call-arg]
+    assert "pa55-SECRET" not in str(info.value) and "redis://" in str(info.value)
