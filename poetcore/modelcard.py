@@ -29,6 +29,7 @@ def ship_model(run_dir: Path, dest: Path | None = None, baseline: dict[str, Any]
     for name in SHIPPED_FILES:
         if (src / name).exists():
             shutil.copy2(src / name, dest / name)
+    _write_generation_config(dest)
     summary = json.loads((run_dir / "summary.json").read_text()) if (run_dir / "summary.json").exists() else {}
     history = []
     if (run_dir / "metrics.jsonl").exists():
@@ -42,6 +43,22 @@ def ship_model(run_dir: Path, dest: Path | None = None, baseline: dict[str, Any]
                    ensure_ascii=False, indent=2)
     )
     return dest
+
+
+def _write_generation_config(model_dir: Path) -> None:
+    """The shipped generation_config.json always carries the decoding defaults `Composer` reads."""
+    from transformers import GenerationConfig
+
+    from poetcore.modeling import DECODING_DEFAULTS, poem_generation_config
+    from poetcore.tokenizer import load_tokenizer
+
+    path = model_dir / "generation_config.json"
+    current = json.loads(path.read_text()) if path.exists() else {}
+    if "topic_bias" in current:
+        return
+    keep = {k: current[k] for k in DECODING_DEFAULTS if k in current}
+    config: GenerationConfig = poem_generation_config(load_tokenizer(model_dir), **keep)  # type: ignore[arg-type]
+    config.save_pretrained(model_dir)
 
 
 def model_card(config: dict[str, Any], summary: dict[str, Any], history: list[dict[str, Any]],
@@ -82,7 +99,8 @@ line shape, 平仄 and 平水韵 rhyme; the model supplies the wording.
 ## Training
 - Config `{summary.get("preset", "?")}` on {summary.get("device", "?")}: {summary.get("steps", "?")} steps
   ({summary.get("epochs", 0):.2f} epochs) in {summary.get("train_minutes", 0):.1f} minutes; AdamW, warm-up then cosine
-  decay over the step or wall-clock budget, gradient clipping 1.0, fp32 on CPU / bf16 on GPU.
+  decay over the step or wall-clock budget, gradient clipping 1.0, precision {summary.get("precision", "fp32")}
+  (bf16 autocast only where the hardware has native bf16; see `poetcore train --precision`).
   Loss only on the poem body. Stop reason: {summary.get("stop_reason", "?")}.
 
 | step | train loss (nats) | valid bpc | minutes |

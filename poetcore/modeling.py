@@ -129,6 +129,17 @@ def poem_generation_config(tokenizer: PreTrainedTokenizerFast, **overrides: obje
     )
 
 
+def ensure_poem_generation_config(model: PreTrainedModel, tokenizer: PreTrainedTokenizerFast) -> bool:
+    """Give a model saved before the decoding defaults lived in generation_config.json the shipped
+    defaults (HF's own would be greedy decoding); keys already present win. True when it changed."""
+    current = model.generation_config.to_dict()
+    if "topic_bias" in current:
+        return False
+    keep = {k: current[k] for k in (*SAMPLING_DEFAULTS, *DECODING_DEFAULTS) if k in current and k != "do_sample"}
+    model.generation_config = poem_generation_config(tokenizer, **keep)
+    return True
+
+
 def new_model(size: ModelSize, tokenizer: PreTrainedTokenizerFast, seed: int = 0) -> PreTrainedModel:
     """A freshly initialised causal LM of the given shape."""
     torch.manual_seed(seed)

@@ -29,7 +29,7 @@ from rich.progress import (
 from transformers import AutoModelForCausalLM, PreTrainedModel
 
 from poetcore.data.corpus import load_split
-from poetcore.modeling import TrainPreset, new_model
+from poetcore.modeling import TrainPreset, ensure_poem_generation_config, new_model
 from poetcore.tokenizer import (
     build_tokenizer,
     ensure_special_tokens,
@@ -248,6 +248,7 @@ def _load_model(
         model = AutoModelForCausalLM.from_pretrained(init_from, local_files_only=True)
         if ensure_special_tokens(tokenizer):
             model.resize_token_embeddings(len(tokenizer))
+        ensure_poem_generation_config(model, tokenizer)  # a foreign or older model: our decoding defaults
         log.info("trainer: fine-tuning %s (%d tokens in vocab)", init_from, len(tokenizer))
         return tokenizer, model, TrainState()
     tokenizer = build_vocab_tokenizer(train_poems)

@@ -126,3 +126,30 @@ def test_trigram_baseline_is_a_proper_distribution() -> None:
 def test_unknown_preset_lists_choices() -> None:
     with pytest.raises(ValueError, match="cpu-small"):
         get_preset("huge")
+
+
+def test_shipping_an_older_run_writes_the_decoding_defaults(trained: Path, tmp_path: Path) -> None:
+    """A model saved before generation_config.json held our defaults would decode greedily."""
+    import shutil
+
+    from poetcore.modelcard import ship_model
+    from poetcore.modeling import DECODING_DEFAULTS, SAMPLING_DEFAULTS
+
+    run = tmp_path / "run"
+    shutil.copytree(trained, run)
+    (run / "final" / "generation_config.json").write_text(json.dumps({"bos_token_id": 2, "eos_token_id": 3}))
+    dest = ship_model(run, tmp_path / "shipped")
+    saved = json.loads((dest / "generation_config.json").read_text())
+    assert {k: saved[k] for k in SAMPLING_DEFAULTS} == SAMPLING_DEFAULTS
+    assert {k: saved[k] for k in DECODING_DEFAULTS} == DECODING_DEFAULTS
+    assert "precision" in (dest / "README.md").read_text()
+
+
+def test_precision_auto_asks_the_hardware() -> None:
+    from poetcore.train import cpu_has_fast_bf16, resolve_bf16
+
+    assert resolve_bf16("fp32", torch.device("cpu")) is False
+    assert resolve_bf16("bf16", torch.device("cpu")) is True
+    assert resolve_bf16("auto", torch.device("cpu")) is cpu_has_fast_bf16()
+    with pytest.raises(ValueError, match="auto, bf16 or fp32"):
+        resolve_bf16("fp16", torch.device("cpu"))
