@@ -75,6 +75,15 @@ class BotSettings(BaseSettings):
     telegram_webhook_port: int = Field(default=8443, ge=0, le=65535)
     telegram_webhook_path: str = Field(default="telegram", description="URL path the webhook server serves")
     telegram_poll_timeout_s: int = Field(default=30, ge=0, le=60, description="getUpdates long-poll timeout")
+    telegram_overall_rate: float = Field(default=30, gt=0, description="messages per second, all chats (Bot API limit)")
+    telegram_group_rate: float = Field(default=20, gt=0, description="messages per group per telegram_group_period_s")
+    telegram_group_period_s: float = Field(default=60, gt=0)
+    telegram_concurrent_updates: int = Field(
+        default=64, ge=1, le=1024, description="updates handled at once (one at a time per chat)"
+    )
+    telegram_max_flood_wait_s: float = Field(
+        default=900, gt=0, description="longest total wait on 429 retry_after before a send counts as failed"
+    )
 
     # --- demo --------------------------------------------------------------------------------
     demo_timeout_s: float = Field(default=300.0, gt=0, description="piped demo gives up waiting after this")

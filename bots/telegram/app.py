@@ -14,11 +14,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Awaitable
 from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.error import InvalidToken
-from telegram.ext import Application, ApplicationBuilder, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bots.core.chat import ChatCore
 from bots.core.commands import COMMAND_ALIASES
@@ -30,6 +39,7 @@ from bots.telegram.sender import PLATFORM, TelegramSender
 __all__ = [
     "LATIN_COMMANDS",
     "PLATFORM",
+    "PerChatUpdateProcessor",
     "TelegramBot",
     "TelegramSetupError",
     "build_application",
@@ -75,6 +85,36 @@ def _protect_token_in_logs(token: str) -> None:
     httpx_log.setLevel(max(httpx_log.getEffectiveLevel(), logging.WARNING))
 
 
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Many chats at once, each chat's updates in order: a slow Bot API call for one group must not
+    hold up everyone else, but a user's "/poem" then "/cancel" must still be handled in that order."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[object, tuple[asyncio.Lock, int]] = {}  # chat -> (lock, updates holding or waiting)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        key = chat.id if chat is not None else None
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]  # idle chats cost nothing
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    async def initialize(self) -> None:
+        """Nothing to set up: locks are made per chat on demand."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+
 class TelegramSetupError(RuntimeError):
     """The bot cannot start because of its configuration; the message says how to fix it."""
 
@@ -90,11 +130,20 @@ def build_application(settings: BotSettings, core: ChatCore, *, updater: bool = 
     _protect_token_in_logs(token)
     builder = ApplicationBuilder().token(token).base_url(settings.telegram_base_url)
     builder = builder.get_updates_read_timeout(settings.telegram_poll_timeout_s + 10)
+    # Stay under the Bot API's limits (about 30 messages/s overall, 20/min per group) before Telegram
+    # has to say 429; whatever 429 still comes is waited out by the sender (honouring_retry_after).
+    limiter = AIORateLimiter(
+        overall_max_rate=settings.telegram_overall_rate, overall_time_period=1,
+        group_max_rate=settings.telegram_group_rate, group_time_period=settings.telegram_group_period_s,
+        max_retries=0,
+    )
+    builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]  # PTB types the builder's default, None
+    builder = builder.concurrent_updates(PerChatUpdateProcessor(settings.telegram_concurrent_updates))
     if not updater:
         builder = builder.updater(None)
     app = builder.build()
     app.bot_data["core"] = core
-    app.bot_data["sender"] = TelegramSender(app.bot, core)
+    app.bot_data["sender"] = TelegramSender(app.bot, core, settings.telegram_max_flood_wait_s)
     only_new = filters.UpdateType.MESSAGE  # edits of old commands must not order a second poem
     app.add_handler(CommandHandler(list(LATIN_COMMANDS), on_message, filters=only_new))
     # Everything else (Chinese aliases, unknown /commands, plain text): the core's parser decides.

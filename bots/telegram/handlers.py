@@ -12,7 +12,7 @@ from telegram.ext import ContextTypes
 from bots.core.chat import ChatCore
 from bots.core.messages import t
 from bots.core.models import IncomingMessage
-from bots.telegram.sender import PLATFORM, TelegramSender
+from bots.telegram.sender import PLATFORM, TelegramSender, honouring_retry_after
 
 __all__ = ["incoming", "on_error", "on_message"]
 
@@ -54,9 +54,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     user = update.effective_user
+    chat_id, text = update.effective_chat.id, t("internal_error", user.language_code if user else None)
     try:
-        await context.bot.send_message(
-            chat_id=update.effective_chat.id, text=t("internal_error", user.language_code if user else None)
-        )
+        await honouring_retry_after(lambda: context.bot.send_message(chat_id=chat_id, text=text), 60.0)
     except TelegramError:
         log.warning("Telegram: could not report the error to chat %s", update.effective_chat.id)

@@ -2,24 +2,49 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
 
 from telegram import Bot, Message, ReplyParameters
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bots.core.chat import ChatCore
 from bots.core.delivery import PermanentDeliveryError
 from bots.core.models import OutgoingMessage
 from worker.contract.protocol import PoemReply
 
-__all__ = ["PLATFORM", "TelegramSender"]
+__all__ = ["PLATFORM", "TelegramSender", "honouring_retry_after"]
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
+T = TypeVar("T")
+
+
+async def honouring_retry_after(call: Callable[[], Awaitable[T]], max_wait_s: float = 900.0) -> T:
+    """Run a Bot API call, waiting out every 429 for exactly its ``retry_after``.
+
+    The rate limiter keeps us under Telegram's limits; this covers what it cannot know (limits
+    shared with other bots on the token, a burst after a restart). Throttling never drops a poem:
+    only past ``max_wait_s`` of waiting in all does the ``RetryAfter`` propagate, and delivery then
+    retries the reply later.
+    """
+    deadline = time.monotonic() + max_wait_s
+    while True:
+        try:
+            return await call()
+        except RetryAfter as exc:
+            wait = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else float(
+                exc.retry_after)
+            if time.monotonic() + wait > deadline:
+                raise
+            log.info("Telegram: flood control, waiting %.1f s as asked", wait)
+            await asyncio.sleep(wait)
 
 
 def _chat(chat_id: str) -> int | str:
@@ -30,9 +55,10 @@ def _chat(chat_id: str) -> int | str:
 class TelegramSender:
     """Sends ``OutgoingMessage``s through one ``telegram.Bot``."""
 
-    def __init__(self, bot: Bot, core: ChatCore) -> None:
+    def __init__(self, bot: Bot, core: ChatCore, max_flood_wait_s: float = 900.0) -> None:
         self.bot = bot
         self.core = core
+        self.max_flood_wait_s = max_flood_wait_s
 
     async def send(self, out: OutgoingMessage) -> Message:
         reply_to = (
@@ -40,8 +66,11 @@ class TelegramSender:
             if out.reply_to_message_id
             else None
         )
-        return await self.bot.send_message(
-            chat_id=_chat(out.chat_id), text=out.text, reply_parameters=reply_to, parse_mode=out.parse_mode
+        return await honouring_retry_after(
+            lambda: self.bot.send_message(
+                chat_id=_chat(out.chat_id), text=out.text, reply_parameters=reply_to, parse_mode=out.parse_mode
+            ),
+            self.max_flood_wait_s,
         )
 
     async def answer(self, outgoing: Iterable[OutgoingMessage]) -> None:
@@ -64,9 +93,12 @@ class TelegramSender:
         try:
             if out.edit_message_id:
                 try:
-                    await self.bot.edit_message_text(
-                        text=out.text, chat_id=_chat(out.chat_id), message_id=int(out.edit_message_id),
-                        parse_mode=out.parse_mode,
+                    edit_id = int(out.edit_message_id)
+                    await honouring_retry_after(
+                        lambda: self.bot.edit_message_text(
+                            text=out.text, chat_id=_chat(out.chat_id), message_id=edit_id, parse_mode=out.parse_mode
+                        ),
+                        self.max_flood_wait_s,
                     )
                     return
                 except BadRequest as exc:

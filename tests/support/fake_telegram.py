@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -42,10 +43,11 @@ _JSON_PARAMS = frozenset(
 class ApiError(Exception):
     """An error answer: Telegram's ``{"ok": false, "error_code": ..., "description": ...}``."""
 
-    def __init__(self, code: int, description: str) -> None:
+    def __init__(self, code: int, description: str, parameters: dict[str, Any] | None = None) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
+        self.parameters = parameters
 
 
 @dataclass
@@ -69,6 +71,8 @@ class FakeTelegram:
     username: str = "poetbot"
     first_name: str = "Poet"
     blocked_chats: set[int] = field(default_factory=set)
+    group_limit: tuple[int, float] | None = None  # (messages, seconds) per group chat, like Telegram's 20/min
+    latency_s: float = 0.0  # added to every Bot API call
 
     def __post_init__(self) -> None:
         self.bot_id = int(self.token.split(":", 1)[0])
@@ -89,6 +93,8 @@ class FakeTelegram:
         self._pusher: asyncio.Task[None] | None = None
         self._closing = False
         self.port = 0
+        self.flood_refusals = 0  # 429s answered
+        self._sent_at: dict[int, list[float]] = {}
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def __aenter__(self) -> FakeTelegram:
@@ -180,16 +186,37 @@ class FakeTelegram:
                 raise ApiError(401, "Unauthorized")
             params = await _read_params(request)
             self.calls.append((method, params))
+            if self.latency_s:
+                await asyncio.sleep(self.latency_s)
+            if method.lower() in ("sendmessage", "editmessagetext"):
+                self._flood_check(params)
             handler = getattr(self, f"_api_{method.lower()}", None)
             if handler is None:
                 raise ApiError(404, "Not Found")
             result = await handler(params)
         except ApiError as exc:
-            body = {"ok": False, "error_code": exc.code, "description": exc.description}
+            body: dict[str, Any] = {"ok": False, "error_code": exc.code, "description": exc.description}
+            if exc.parameters:
+                body["parameters"] = exc.parameters
             return web.json_response(body, status=exc.code)
         async with self._changed:
             self._changed.notify_all()
         return web.json_response({"ok": True, "result": result})
+
+    def _flood_check(self, params: dict[str, Any]) -> None:
+        """Telegram's per-group limit: over it, 429 with the seconds until a slot frees."""
+        chat_id = int(params.get("chat_id") or 0)
+        if self.group_limit is None or chat_id >= 0:
+            return
+        count, period = self.group_limit
+        now = time.monotonic()
+        recent = [t for t in self._sent_at.get(chat_id, []) if now - t < period]
+        if len(recent) >= count:
+            self.flood_refusals += 1
+            self._sent_at[chat_id] = recent
+            wait = max(1, math.ceil(recent[0] + period - now))
+            raise ApiError(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
+        self._sent_at[chat_id] = [*recent, now]
 
     # --- Bot API methods ---------------------------------------------------------------------
     def _me(self) -> dict[str, Any]:

@@ -376,3 +376,54 @@ def test_a_bad_redis_url_is_refused_without_echoing_its_password() -> None:
     with pytest.raises(ValidationError) as info:
         QueueSettings(_env_file=None, redis_url="http://user:pa55-SECRET@db:6379/0")  # type: ignore[call-arg]
     assert "pa55-SECRET" not in str(info.value) and "redis://" in str(info.value)
+
+
+# --- flood control (issue 10) ------------------------------------------------------------------
+
+
+def queued_requests(service: PoemService) -> list[PoemRequest]:
+    from rq.job import Job
+    from rq.serializers import JSONSerializer
+
+    jobs = [Job.fetch(i, connection=service.connection, serializer=JSONSerializer) for i in service.queue.job_ids]
+    return [PoemRequest.model_validate(j.args[0]) for j in jobs]
+
+
+async def _group_burst(fake: FakeTelegram, core: ChatCore, service: PoemService, redis_url: str, users: int,
+                       **settings: Any) -> None:
+    group = -100500
+    consumer = ReplyConsumer.from_settings(make_queue_settings(), "telegram", redis_url, consumer="tg-flood")
+    bot = TelegramBot(core, tg_settings(fake, **settings), consumer)
+    await bot.start()
+    try:
+        for i in range(users):
+            await fake.user_says(group, f"/poem {'春夏秋冬梅兰竹菊'[i]}月", user_id=7000 + i)
+        await wait_messages(fake, group, users, timeout=60)
+        await fake.wait_for(lambda f: len(f.chat_actions) >= users, 30)
+        for request in queued_requests(service):
+            publish(service, PoemReply.ok(request, POEM))
+        await fake.wait_for(lambda f: all(m.history for m in f.chat(group)) and len(f.chat(group)) == users, 90)
+    finally:
+        await bot.stop()
+        await consumer.aclose()
+    placeholders = [m.history[0] for m in fake.chat(group)]
+    assert len(placeholders) == users and all(p.startswith("正在作诗") for p in placeholders)
+    assert all(m.text.startswith("《秋月》") for m in fake.chat(group))  # every poem arrived, once, in place
+
+
+@pytest.mark.timeout(150)
+async def test_a_group_burst_is_paced_under_the_limit_and_nothing_is_dropped(
+    fake_telegram: FakeTelegram, core: ChatCore, service: PoemService, redis_url: str
+) -> None:
+    fake_telegram.group_limit = (4, 2.0)
+    await _group_burst(fake_telegram, core, service, redis_url, 8, telegram_group_rate=4, telegram_group_period_s=2.0)
+    assert fake_telegram.flood_refusals <= 2  # the rate limiter paced the bot; Telegram barely had to say 429
+
+
+@pytest.mark.timeout(150)
+async def test_429_is_waited_out_for_its_retry_after_and_nothing_is_dropped(
+    fake_telegram: FakeTelegram, core: ChatCore, service: PoemService, redis_url: str
+) -> None:
+    fake_telegram.group_limit = (3, 2.0)  # stricter than the bot believes: Telegram answers 429
+    await _group_burst(fake_telegram, core, service, redis_url, 6, telegram_group_rate=1000)
+    assert fake_telegram.flood_refusals > 0
