@@ -150,7 +150,9 @@ async def run_demo(
     worker_log = Path(queue_settings.data_dir) / WORKER_LOG
     worker: subprocess.Popen[bytes] | None = None
     service = PoemService.from_url(url, queue_settings)
-    session = DemoSession(ChatCore(service, settings), out, locale)
+    core = ChatCore(service, settings)
+    core.uses_placeholders = False  # the console prints the poem below, it edits nothing
+    session = DemoSession(core, out, locale)
     consumer = ReplyConsumer.from_settings(queue_settings, session.platform, url, consumer="demo")
     delivery: asyncio.Task[None] | None = None
     try:

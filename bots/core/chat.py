@@ -83,6 +83,7 @@ class ChatCore:
         self.settings = settings
         self.bot_username = bot_username
         self.store = BotStore(self.service.sync.connection, ttl_s=settings.placeholder_ttl_s)
+        self.uses_placeholders = True  # the front-end sends a "正在作诗…" to edit (Discord defers instead)
 
     # --- incoming ----------------------------------------------------------------------------
     async def handle(self, msg: IncomingMessage) -> list[OutgoingMessage]:
@@ -157,6 +158,10 @@ class ChatCore:
             options=options,
             route=route,
         )
+        if self.uses_placeholders:
+            # The poem can be published before the placeholder's send returns: mark it as coming.
+            await self.store.mark_placeholder_pending(msg.platform, request.request_id,
+                                                      self.settings.placeholder_wait_s * 4)
         result: SubmitResult = await self.service.submit(request)
         if result.outcome == "rate_limited":
             key = "rate_limited_chat" if result.scope == "chat" else "rate_limited"
@@ -221,8 +226,9 @@ class ChatCore:
         """Front-ends call this after sending an acknowledgement, so the poem can replace it."""
         await self.store.remember_placeholder(platform, request_id, message_id)
 
-    async def placeholder_id(self, platform: str, request_id: str) -> str | None:
-        return await self.store.placeholder_id(platform, request_id)
+    async def placeholder_id(self, platform: str, request_id: str, wait: bool = False) -> str | None:
+        """The placeholder to edit into the poem; with ``wait``, give one still being sent a moment."""
+        return await self.store.placeholder_id(platform, request_id, self.settings.placeholder_wait_s if wait else 0)
 
     async def forget_placeholder(self, platform: str, request_id: str) -> None:
         await self.store.forget_placeholder(platform, request_id)

@@ -56,7 +56,7 @@ async def _deliver_all(core: ChatCore, consumer: ReplyConsumer, send: SendReply)
         reply = claimed.reply
         try:
             out = core.render_reply(reply)
-            placeholder = await core.placeholder_id(reply.platform, reply.request_id)
+            placeholder = await core.placeholder_id(reply.platform, reply.request_id, wait=True)
             if placeholder:
                 out = dataclasses.replace(out, edit_message_id=placeholder)
             await send(reply, out)

@@ -49,7 +49,10 @@ class BotSettings(BaseSettings):
         default=MAX_TOPIC_CHARS, ge=1, le=MAX_TOPIC_CHARS, description="Han characters in a topic (≤ the composer's limit)"
     )
     candidates: int | None = Field(default=None, ge=1, le=32, description="samples per poem; None -> worker default")
-    placeholder_ttl_s: int = Field(default=86400, ge=60, description="how long an ack message id is kept for editing")
+    placeholder_ttl_s: int = Field(default=86400, ge=60, description="how long a placeholder's id is kept for editing")
+    placeholder_wait_s: float = Field(
+        default=5.0, gt=0, le=60, description="a poem faster than its placeholder waits this long for it"
+    )
 
     # --- Telegram ----------------------------------------------------------------------------
     telegram_token: SecretStr | None = Field(default=None, validation_alias=_alias("TELEGRAM_TOKEN", "POETBOT_TELEGRAM_TOKEN"))

@@ -17,6 +17,8 @@ from worker.contract import keys
 __all__ = ["BotStore"]
 
 RECENT_PER_USER = 5
+PENDING = "pending"
+"""Stored while the placeholder is on its way, so a fast poem waits for it instead of overtaking it."""
 
 
 def _text(value: bytes | str) -> str:
@@ -33,9 +35,22 @@ class BotStore:
     async def remember_placeholder(self, platform: str, request_id: str, message_id: str) -> None:
         await asyncio.to_thread(self.connection.set, keys.placeholder(platform, request_id), message_id, ex=self.ttl_s)
 
-    async def placeholder_id(self, platform: str, request_id: str) -> str | None:
-        value = await asyncio.to_thread(self.connection.get, keys.placeholder(platform, request_id))
-        return _text(value) if value else None
+    async def mark_placeholder_pending(self, platform: str, request_id: str, ttl_s: float) -> None:
+        """Before the request is submitted: its placeholder will follow (NX: never over a real id)."""
+        await asyncio.to_thread(self.connection.set, keys.placeholder(platform, request_id), PENDING, nx=True,
+                                px=int(ttl_s * 1000))
+
+    async def placeholder_id(self, platform: str, request_id: str, wait_s: float = 0.0) -> str | None:
+        """The placeholder's message id; while it is still being sent, wait up to ``wait_s`` for it."""
+        deadline = asyncio.get_running_loop().time() + wait_s
+        while True:
+            raw = await asyncio.to_thread(self.connection.get, keys.placeholder(platform, request_id))
+            value = _text(raw) if raw else None
+            if value != PENDING:
+                return value
+            if asyncio.get_running_loop().time() >= deadline:
+                return None
+            await asyncio.sleep(0.05)
 
     async def forget_placeholder(self, platform: str, request_id: str) -> None:
         await asyncio.to_thread(self.connection.delete, keys.placeholder(platform, request_id))

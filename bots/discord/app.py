@@ -40,6 +40,8 @@ def build_client(core: ChatHandler, settings: DiscordSettings, *,
                  background: tuple[BackgroundJob, ...] = (), **options: Any) -> PoetClient:
     """A ready-to-start client for ``core``; ``background`` jobs start once it has logged in."""
     configure_endpoints(settings)
+    if isinstance(core, ChatCore):
+        core.uses_placeholders = False  # Discord defers the interaction and answers it instead
     return PoetClient(core, settings, background=background, **options)
 
 

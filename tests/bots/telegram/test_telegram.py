@@ -427,3 +427,20 @@ async def test_429_is_waited_out_for_its_retry_after_and_nothing_is_dropped(
     fake_telegram.group_limit = (3, 2.0)  # stricter than the bot believes: Telegram answers 429
     await _group_burst(fake_telegram, core, service, redis_url, 6, telegram_group_rate=1000)
     assert fake_telegram.flood_refusals > 0
+
+
+async def test_a_poem_faster_than_its_placeholder_still_replaces_it(
+    delivering_bot: TelegramBot, fake_telegram: FakeTelegram, service: PoemService
+) -> None:
+    """Issue 10: at 400 ms of Bot API latency the poem is published while "正在作诗…" is still being sent."""
+    fake_telegram.latency_s = 0.4
+    await fake_telegram.user_says(3010, "/poem 秋月")
+    deadline = asyncio.get_running_loop().time() + 10
+    while not service.queue.job_ids:
+        assert asyncio.get_running_loop().time() < deadline, "the request was never queued"
+        await asyncio.sleep(0.01)
+    assert fake_telegram.chat(3010) == []  # the placeholder is still on its way
+    publish(service, PoemReply.ok(accepted_request(service), POEM))
+    await fake_telegram.wait_for(lambda f: f.chat(3010) and f.chat(3010)[0].history, 15)
+    [msg] = fake_telegram.chat(3010)  # one message: the placeholder, edited into the poem
+    assert msg.history[0].startswith("正在作诗") and msg.text.startswith("《秋月》")
