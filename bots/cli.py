@@ -15,7 +15,6 @@ import contextlib
 import logging
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -28,7 +27,7 @@ from bots.core.chat import ChatCore
 from bots.core.settings import BotConfig, load_bot_config
 from bots.telegram import run_telegram
 from poetcore.settings import UnknownSettingError
-from worker.contract.launch import WORKER_MODULE, start_worker_process
+from worker.contract.launch import WORKER_MODULE, SupervisedWorker
 from worker.contract.logs import configure_logging
 from worker.contract.redis_server import resolve_redis_url
 from worker.contract.replies import ReplyConsumer
@@ -129,25 +128,23 @@ def serve_command(
         )
         raise typer.Exit(2)
     url, embedded = resolve_redis_url(queue_settings)
-    worker: subprocess.Popen[bytes] | None = None
+    worker: SupervisedWorker | None = None
     try:
         front_ends = _front_ends(config, url)
         log.info("poetbot: serving %s with Redis at %s", ", ".join(front_ends),
                  redact_url(url) if queue_settings.redis_url else f"{url} (embedded)")
         if embedded_worker:
-            worker_log = Path(queue_settings.data_dir) / "worker.log"
-            worker_log.parent.mkdir(parents=True, exist_ok=True)
-            worker = start_worker_process(url, log_path=worker_log)
-            log.info("poetbot: embedded worker started (pid %d, log in %s)", worker.pid, worker_log)
+            worker = SupervisedWorker(url, Path(queue_settings.data_dir) / "worker.log")
+            worker.start()
+            supervised = worker
+            front_ends["embedded worker"] = supervised.supervise
         asyncio.run(_serve_all(front_ends))
     except Exception as exc:
         typer.echo(f"poetbot serve: {exc}", err=True)
         raise typer.Exit(1) from exc
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                worker.wait(60)
+        if worker is not None:
+            worker.stop()
         if embedded is not None:
             embedded.stop()
 

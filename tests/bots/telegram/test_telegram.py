@@ -444,3 +444,39 @@ async def test_a_poem_faster_than_its_placeholder_still_replaces_it(
     await fake_telegram.wait_for(lambda f: f.chat(3010) and f.chat(3010)[0].history, 15)
     [msg] = fake_telegram.chat(3010)  # one message: the placeholder, edited into the poem
     assert msg.history[0].startswith("正在作诗") and msg.text.startswith("《秋月》")
+
+
+@pytest.mark.timeout(150)
+async def test_serve_restarts_its_embedded_worker_after_a_kill(fake_telegram: FakeTelegram, redis_url: str,
+                                                                tmp_path: Path) -> None:
+    """Issue 10: a single-box bot whose worker dies starts it again; later requests are answered."""
+    import re
+
+    env = _serve_env(TELEGRAM_TOKEN=fake_telegram.token, TELEGRAM_BASE_URL=fake_telegram.base_url,
+                     REDIS_URL=redis_url, POETBOT_TELEGRAM_POLL_TIMEOUT_S="2", POETCORE_COMPOSER="noop",
+                     POETCORE_DATA_DIR=str(tmp_path / "data"))
+    proc = await asyncio.create_subprocess_exec(str(POETBOT), "serve", "--embedded-worker", cwd=tmp_path, env=env,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    assert proc.stdout is not None
+    seen: list[str] = []
+
+    async def next_worker_pid() -> int:
+        while True:
+            line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()  # type: ignore[union-attr]
+            seen.append(line)
+            found = re.search(r"embedded worker started \(pid (\d+)", line)
+            if found:
+                return int(found.group(1))
+
+    try:
+        first = await next_worker_pid()
+        os.kill(first, signal.SIGKILL)
+        second = await next_worker_pid()
+        assert second != first
+        await fake_telegram.wait_for(lambda f: ("default", "en") in f.commands, timeout=60)
+        await fake_telegram.user_says(4002, "/poem 秋月")
+        await fake_telegram.wait_for(lambda f: len(f.chat(4002)) == 1 and f.chat(4002)[0].history, timeout=60)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, "".join(seen) + output.decode()
