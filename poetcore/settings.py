@@ -149,11 +149,19 @@ def build_section(section: type[Section], env_file: Path | None, overrides: Mapp
     return section(_env_file=env_file, **clean)  # type: ignore[call-arg]
 
 
+def load_sections(
+    env_file: str | Path | None, sections: Mapping[str, tuple[type[BaseSettings], Mapping[str, Any] | None]]
+) -> dict[str, Any]:
+    """An entry point's root: check every key once, then build each named section with its overrides."""
+    path = env_file_path(env_file)
+    check_unknown_keys(path, sections=[section for section, _ in sections.values()])
+    return {name: build_section(section, path, overrides) for name, (section, overrides) in sections.items()}
+
+
 def load_engine_settings(env_file: str | Path | None = None, **overrides: Any) -> EngineSettings:
     """The ``poetcore`` CLI's settings, after the strict check."""
-    path = env_file_path(env_file)
-    check_unknown_keys(path)
-    return build_section(EngineSettings, path, overrides)
+    engine: EngineSettings = load_sections(env_file, {"engine": (EngineSettings, overrides)})["engine"]
+    return engine
 
 
 __all__ = [
@@ -167,5 +175,6 @@ __all__ = [
     "env_names",
     "known_keys",
     "load_engine_settings",
+    "load_sections",
     "registered_sections",
 ]

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from poetcore.settings import EngineSettings, build_section, check_unknown_keys, env_file_path
+from poetcore.settings import EngineSettings, load_sections
 from worker.contract.settings import QueueSettings
 
 
@@ -45,13 +45,9 @@ def load_worker_config(
     worker: dict[str, Any] | None = None,
 ) -> WorkerConfig:
     """Check every key, then build the three sections (CLI overrides per section win)."""
-    path = env_file_path(env_file)
-    check_unknown_keys(path, sections=(EngineSettings, QueueSettings, WorkerSettings))
-    return WorkerConfig(
-        engine=build_section(EngineSettings, path, engine),
-        queue=build_section(QueueSettings, path, queue),
-        worker=build_section(WorkerSettings, path, worker),
-    )
+    return WorkerConfig(**load_sections(env_file, {
+        "engine": (EngineSettings, engine), "queue": (QueueSettings, queue), "worker": (WorkerSettings, worker),
+    }))
 
 
 __all__ = ["WorkerConfig", "WorkerSettings", "load_worker_config"]

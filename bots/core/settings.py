@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bots.core.commands import Limits
 from poetcore.forms import get_form
 from poetcore.request import MAX_TOPIC_CHARS
-from poetcore.settings import build_section, check_unknown_keys, env_file_path
+from poetcore.settings import load_sections
 from worker.contract.settings import QueueSettings
 
 __all__ = ["BotConfig", "BotSettings", "DiscordSettings", "load_bot_config"]
@@ -177,10 +177,6 @@ def load_bot_config(
     discord: dict[str, Any] | None = None,
 ) -> BotConfig:
     """Check every key, then build the sections (CLI overrides per section win)."""
-    path = env_file_path(env_file)
-    check_unknown_keys(path, sections=(QueueSettings, BotSettings, DiscordSettings))
-    return BotConfig(
-        queue=build_section(QueueSettings, path, queue),
-        bot=build_section(BotSettings, path, bot),
-        discord=build_section(DiscordSettings, path, discord),
-    )
+    return BotConfig(**load_sections(env_file, {
+        "queue": (QueueSettings, queue), "bot": (BotSettings, bot), "discord": (DiscordSettings, discord),
+    }))
