@@ -35,3 +35,12 @@ def test_grace_periods_outlast_the_job_timeout() -> None:
     assert "Environment=CUDA_VISIBLE_DEVICES=%i" in unit
     stop = next(line for line in unit.splitlines() if line.startswith("TimeoutStopSec="))
     assert int(stop.split("=")[1]) > timeout
+
+
+def test_redis_refuses_rather_than_evicts_when_full() -> None:
+    """An evicted job or reply is a lost answer: every shipped Redis sets maxmemory with noeviction."""
+    compose = docs("docker-compose.yml")[0]["services"]["redis"]["command"]
+    redis_pod = next(d for d in docs("k8s/redis.yaml") if d["kind"] in ("StatefulSet", "Deployment"))
+    k8s = redis_pod["spec"]["template"]["spec"]["containers"][0]["args"]
+    for args in (compose, k8s):
+        assert args[args.index("--maxmemory-policy") + 1] == "noeviction" and "--maxmemory" in args

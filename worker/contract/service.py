@@ -227,12 +227,15 @@ class PoemService:
             pipe.execute()
 
     def busy_retry_after_s(self, depth: int) -> int:
-        """Seconds until a tenth of the queue has drained, from measured service time and live workers."""
+        """Seconds until the waiting jobs are served: measured service time × depth / live workers.
+
+        Not the time until one slot frees (a few seconds at most): a user who comes back then would
+        wait behind the same queue. Bounded to 10 minutes.
+        """
         raw = self.connection.get(keys.service_time(self.settings.queue))
         service_s = float(raw) / 1000 if raw else DEFAULT_SERVICE_S
         workers = max(1, self.workers_alive())
-        excess = depth - self.settings.max_queue_length + max(1, self.settings.max_queue_length // 10)
-        return int(min(300, max(1, math.ceil(service_s * excess / workers))))
+        return int(min(600, max(1, math.ceil(service_s * depth / workers))))
 
     # --- queries -----------------------------------------------------------------------------
     def queue_length(self) -> int:

@@ -107,7 +107,11 @@ def test_queue_full_answers_busy(redis_url: str, redis_client: redis.Redis) -> N
     assert all(svc.submit(req(user=f"u{i}")).accepted for i in range(3))
     redis_client.set(keys.service_time("poems"), "4000")  # workers measured 4 s per job
     busy = svc.submit(req(user="late"))
-    assert busy.outcome == "busy" and busy.retry_after_s == 4  # (3 - 3 + 1) * 4 s / 1 worker
+    assert busy.outcome == "busy" and busy.retry_after_s == 12  # 3 waiting × 4 s / 1 worker: the honest drain time
+    for name in ("w1", "w2"):  # two live workers drain it twice as fast
+        redis_client.sadd(keys.workers("poems"), name)
+        redis_client.set(keys.alive(name), "1", px=10_000)
+    assert svc.submit(req(user="later")).retry_after_s == 6
     assert svc.queue_length() == 3
     # a busy answer does not use up the user's rate limit
     assert redis_client.zcard(keys.user_window("telegram", "late")) == 0
