@@ -169,7 +169,12 @@ class ChatCore:
         if result.outcome == "busy":
             return reply(t("queue_full", loc, seconds=result.retry_after_s or 1))
         if result.outcome == "duplicate":
-            return reply(t("duplicate", loc))
+            # The same message again (a re-delivered update after a crash or a webhook retry): answer as
+            # the first time only if that answer never left; otherwise say nothing at all.
+            if await self.store.placeholder_id(msg.platform, request.request_id):
+                return []
+            if not self.uses_placeholders:
+                return reply(t("duplicate", loc))
         await self.store.add_request(msg.platform, msg.user_id, request.request_id)
         if cmd.name == "acrostic":
             text = t("placeholder_acrostic", loc, heads=cmd.heads, form=request.form)

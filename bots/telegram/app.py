@@ -12,6 +12,7 @@ event loop. ``TELEGRAM_BASE_URL`` points the bot at a self-hosted Bot API server
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable
@@ -34,6 +35,7 @@ from bots.core.commands import COMMAND_ALIASES
 from bots.core.delivery import run_delivery
 from bots.core.settings import BotSettings
 from bots.telegram.handlers import on_error, on_message
+from bots.telegram.intake import DurableIntake
 from bots.telegram.sender import PLATFORM, TelegramSender
 
 __all__ = [
@@ -166,7 +168,13 @@ class TelegramBot:
         self.core = core
         self.settings = settings
         self.consumer = consumer
-        self.app = build_application(settings, core)
+        # No PTB Updater: it confirms updates before they are handled. DurableIntake stores first.
+        self.app = build_application(settings, core, updater=False)
+        queue = core.service.sync.settings
+        self.intake = DurableIntake(self.app, core.service.sync.connection, consumer=queue.consumer_for(PLATFORM),
+                                    group=queue.reply_group, claim_idle_ms=queue.reply_claim_idle_ms,
+                                    seen_ttl_s=queue.request_ttl_s)
+        self._tasks: list[asyncio.Task[None]] = []
         self._delivery: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -188,27 +196,24 @@ class TelegramBot:
             ) from None
         self.core.bot_username = self.app.bot.username
         await publish_commands(self.app, self.core)
-        updater = self.app.updater
-        assert updater is not None
         settings = self.settings
         allowed = [Update.MESSAGE]
+        await self.app.start()
         if settings.telegram_mode == "webhook":
             secret = (
                 settings.telegram_webhook_secret.get_secret_value()
                 if settings.telegram_webhook_secret
                 else secrets.token_urlsafe(32)  # never run a webhook anyone could post fake updates to
             )
-            await updater.start_webhook(
-                listen=settings.telegram_webhook_listen,
-                port=settings.telegram_webhook_port,
-                url_path=settings.telegram_webhook_path,
-                webhook_url=settings.telegram_webhook_url,
-                secret_token=secret,
-                allowed_updates=allowed,
-            )
+            await self.intake.serve_webhook(settings.telegram_webhook_listen, settings.telegram_webhook_port,
+                                            settings.telegram_webhook_path, secret)
+            await self.app.bot.set_webhook(settings.telegram_webhook_url or "", secret_token=secret,
+                                           allowed_updates=allowed)
         else:
-            await updater.start_polling(timeout=settings.telegram_poll_timeout_s, allowed_updates=allowed)
-        await self.app.start()
+            await self.app.bot.delete_webhook()
+            self._tasks.append(asyncio.create_task(
+                self.intake.poll(settings.telegram_poll_timeout_s, allowed), name="telegram-poll"))
+        self._tasks.append(asyncio.create_task(self.intake.process(), name="telegram-intake"))
         if self.consumer is not None:
             sender: TelegramSender = self.app.bot_data["sender"]
             self._delivery = asyncio.create_task(run_delivery(self.core, self.consumer, sender.send_reply))
@@ -220,6 +225,13 @@ class TelegramBot:
         return self._delivery
 
     async def stop(self) -> None:
+        await self.intake.stop()  # no new updates; the ones being handled finish and are acked
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
         if self._delivery is not None:
             self._delivery.cancel()
             try:
@@ -229,8 +241,6 @@ class TelegramBot:
             except Exception:
                 log.exception("Telegram: reply delivery had failed")
             self._delivery = None
-        if self.app.updater is not None and self.app.updater.running:
-            await self.app.updater.stop()
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()

@@ -25,6 +25,7 @@ import asyncio
 import itertools
 import json
 import math
+import random
 import re
 import time
 from dataclasses import dataclass, field
@@ -84,7 +85,8 @@ class FakeTelegram:
         self.webhook_secret: str | None = None
         self.webhook_statuses: list[int] = []
         self._updates: list[dict[str, Any]] = []
-        self._update_ids = itertools.count(1)
+        # Telegram's update ids are unique per bot, not per test: start somewhere new each time.
+        self._update_ids = itertools.count(random.randrange(10**6, 10**9))
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._user_messages: set[tuple[int, int]] = set()
         self._chat_types: dict[int, str] = {}

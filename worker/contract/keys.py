@@ -87,6 +87,16 @@ def user_requests(platform: str, user_id: str) -> str:
     return f"{BOT_PREFIX}:user:{platform}:{user_id}"
 
 
+def intake_stream(platform: str) -> str:
+    """Updates a bot received, stored before the platform is told they arrived (durable intake)."""
+    return f"{BOT_PREFIX}:intake:{platform}"
+
+
+def intake_seen(platform: str, update_id: str) -> str:
+    """Set once per platform update id: a re-fetched or re-posted update is stored only once."""
+    return f"{BOT_PREFIX}:intake-seen:{platform}:{update_id}"
+
+
 # --- RQ's own layout (rq 2.12), read only by worker.rq_private ---------------------------------
 def rq_job(job_id: str) -> str:
     """RQ's job hash."""
@@ -102,6 +112,8 @@ __all__ = [
     "KEY_PREFIX",
     "alive",
     "chat_window",
+    "intake_seen",
+    "intake_stream",
     "placeholder",
     "published",
     "reaper_lock",
