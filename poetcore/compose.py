@@ -218,16 +218,12 @@ class Composer:
         )
         # One seed per batch: reproducible for a single request with --seed.
         torch.manual_seed(prepared[0].seed)
+        config = copy.deepcopy(self.generation_config)  # per call: HF wants one config, not config + kwargs
+        config.update(max_new_tokens=proc.max_new_tokens, pad_token_id=self.masks.pad_id,
+                      eos_token_id=self.masks.eos_id, return_dict_in_generate=True, output_logits=True)
         out = self.model.generate(
-            input_ids=input_ids,
-            attention_mask=attn,
-            generation_config=self.generation_config,
-            max_new_tokens=proc.max_new_tokens,
+            input_ids=input_ids, attention_mask=attn, generation_config=config,
             logits_processor=LogitsProcessorList([proc]),
-            pad_token_id=self.masks.pad_id,
-            eos_token_id=self.masks.eos_id,
-            return_dict_in_generate=True,
-            output_logits=True,
         )
         new = out.sequences[:, input_ids.shape[1] :]  # (N, S)
         # The LM's own log-prob of each chosen token, from the unprocessed logits (not the masked ones).
