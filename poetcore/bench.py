@@ -12,9 +12,13 @@ from typing import Any
 
 import torch
 from rich.table import Table
+from transformers import LogitsProcessorList
 
 from poetcore.compose import Composer
+from poetcore.constraints import PoemConstraintLogitsProcessor, PoemSpec
+from poetcore.forms import get_form
 from poetcore.request import DEFAULT_N, ComposeRequest
+from poetcore.tokenizer import format_prompt
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -29,12 +33,6 @@ def _sync(device: torch.device) -> None:
 
 def constraint_overhead(composer: Composer, batch: int = 8, repeats: int = 5) -> dict[str, float]:
     """Seconds per generate() with and without the 格律 processor, same shapes and token count."""
-    from transformers import LogitsProcessorList
-
-    from poetcore.constraints import PoemConstraintLogitsProcessor, PoemSpec
-    from poetcore.forms import get_form
-    from poetcore.tokenizer import format_prompt
-
     form = get_form("七绝")
     enc = composer.tokenizer([format_prompt("七绝", ["秋月"])] * batch, return_tensors="pt", add_special_tokens=False)
     ids = enc["input_ids"].to(composer.device)

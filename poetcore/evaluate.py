@@ -15,7 +15,10 @@ from typing import Any
 from rich.progress import Progress
 from rich.table import Table
 
+from poetcore.baseline import trigram_bpc
 from poetcore.checker import check
+from poetcore.data.corpus import iter_poems, load_split
+from poetcore.request import ComposeRequest
 
 EVAL_TOPICS: tuple[str, ...] = (
     "秋月", "春雨", "送别", "边塞", "思乡", "怀古", "梅花", "江南", "夜泊", "登高", "落日", "清明",
@@ -36,8 +39,6 @@ def distinct_n(texts: list[str], n: int) -> float:
 
 
 def corpus_lines(data_dir: Path, split: str = "train") -> set[str]:
-    from poetcore.data.corpus import iter_poems
-
     return {line for p in iter_poems(data_dir, split) for line in p["lines"]}
 
 
@@ -93,8 +94,7 @@ def run_eval(
     chunk: int = 8,
 ) -> dict[str, Any]:
     """Compose ``n`` poems over EVAL_TOPICS × EVAL_FORMS and score them."""
-    from poetcore.compose import Composer
-    from poetcore.request import ComposeRequest
+    from poetcore.compose import Composer  # heavy: torch
 
     composer = Composer.from_pretrained(model, device=device)
     jobs = [(EVAL_TOPICS[(i // len(EVAL_FORMS)) % len(EVAL_TOPICS)], EVAL_FORMS[i % len(EVAL_FORMS)]) for i in range(n)]
@@ -120,8 +120,7 @@ def run_eval(
     metrics["seconds_per_poem"] = elapsed / n
     metrics["candidates"] = candidates
     if have_corpus:
-        from poetcore.data.corpus import load_split
-        from poetcore.train import encode_poems, evaluate_bpc
+        from poetcore.train import encode_poems, evaluate_bpc  # heavy: torch
 
         valid = encode_poems(load_split(data_dir, "valid")[:3000], composer.tokenizer)
         metrics["valid_bpc"] = evaluate_bpc(composer.model, composer.tokenizer, valid)
@@ -154,10 +153,8 @@ def write_report(path: Path, metrics: dict[str, Any], poems: list[dict[str, Any]
 
 def baseline_report(data_dir: Path, model: Path | None = None, max_valid: int = 3000) -> dict[str, Any]:
     """3-gram vs model bpc on the same validation poems and tokens."""
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM  # heavy: the model side stays lazy
 
-    from poetcore.baseline import trigram_bpc
-    from poetcore.data.corpus import load_split
     from poetcore.modeling import default_model_dir
     from poetcore.tokenizer import load_tokenizer
     from poetcore.train import encode_poems, evaluate_bpc

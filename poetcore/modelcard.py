@@ -8,7 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from poetcore.modeling import default_model_dir
+from transformers import GenerationConfig
+
+from poetcore.modeling import DECODING_DEFAULTS, default_model_dir, poem_generation_config
+from poetcore.tokenizer import load_tokenizer
 
 SHIPPED_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
 MAX_SHIPPED_MB = 60
@@ -47,11 +50,6 @@ def ship_model(run_dir: Path, dest: Path | None = None, baseline: dict[str, Any]
 
 def _write_generation_config(model_dir: Path) -> None:
     """The shipped generation_config.json always carries the decoding defaults `Composer` reads."""
-    from transformers import GenerationConfig
-
-    from poetcore.modeling import DECODING_DEFAULTS, poem_generation_config
-    from poetcore.tokenizer import load_tokenizer
-
     path = model_dir / "generation_config.json"
     current = json.loads(path.read_text()) if path.exists() else {}
     if "topic_bias" in current:
