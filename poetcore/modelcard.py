@@ -8,9 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from transformers import GenerationConfig
-
-from poetcore.modeling import DECODING_DEFAULTS, default_model_dir, poem_generation_config
+from poetcore.modeling import default_model_dir, with_poem_defaults
 from poetcore.tokenizer import load_tokenizer
 
 SHIPPED_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
@@ -51,12 +49,10 @@ def ship_model(run_dir: Path, dest: Path | None = None, baseline: dict[str, Any]
 def _write_generation_config(model_dir: Path) -> None:
     """The shipped generation_config.json always carries the decoding defaults `Composer` reads."""
     path = model_dir / "generation_config.json"
-    current = json.loads(path.read_text()) if path.exists() else {}
-    if "topic_bias" in current:
-        return
-    keep = {k: current[k] for k in DECODING_DEFAULTS if k in current}
-    config: GenerationConfig = poem_generation_config(load_tokenizer(model_dir), **keep)  # type: ignore[arg-type]
-    config.save_pretrained(model_dir)
+    saved = json.loads(path.read_text()) if path.exists() else {}
+    config = with_poem_defaults(saved, load_tokenizer(model_dir))  # type: ignore[arg-type]
+    if config is not None:
+        config.save_pretrained(model_dir)
 
 
 def model_card(config: dict[str, Any], summary: dict[str, Any], history: list[dict[str, Any]],

@@ -129,15 +129,20 @@ def poem_generation_config(tokenizer: PreTrainedTokenizerFast, **overrides: obje
     )
 
 
+def with_poem_defaults(saved: dict[str, object], tokenizer: PreTrainedTokenizerFast) -> GenerationConfig | None:
+    """The config to save for a model whose generation_config.json (``saved``) predates our decoding
+    defaults (HF's own would decode greedily), keeping any of our keys it has; None when it has them."""
+    if "topic_bias" in saved:
+        return None
+    return poem_generation_config(tokenizer, **{k: saved[k] for k in DECODING_DEFAULTS if k in saved})
+
+
 def ensure_poem_generation_config(model: PreTrainedModel, tokenizer: PreTrainedTokenizerFast) -> bool:
-    """Give a model saved before the decoding defaults lived in generation_config.json the shipped
-    defaults (HF's own would be greedy decoding); keys already present win. True when it changed."""
-    current = model.generation_config.to_dict()
-    if "topic_bias" in current:
-        return False
-    keep = {k: current[k] for k in (*SAMPLING_DEFAULTS, *DECODING_DEFAULTS) if k in current and k != "do_sample"}
-    model.generation_config = poem_generation_config(tokenizer, **keep)
-    return True
+    """Give an older or foreign model our decoding defaults; True when it changed."""
+    config = with_poem_defaults(model.generation_config.to_diff_dict(), tokenizer)
+    if config is not None:
+        model.generation_config = config
+    return config is not None
 
 
 def new_model(size: ModelSize, tokenizer: PreTrainedTokenizerFast, seed: int = 0) -> PreTrainedModel:

@@ -31,6 +31,7 @@ import logging
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from typing import Any
 
 import redis
@@ -152,29 +153,26 @@ class PoemWorker(SimpleWorker):
         log.warning("PoemWorker %s: Redis is back; %d interrupted job(s) recovered, serving again", self.name,
                     recovered)
 
-    def _note_redis_loss(self, exc: BaseException) -> None:
-        self._lost_redis = exc
+    @contextlib.contextmanager
+    def _noting_redis_loss(self) -> Iterator[None]:
+        """RQ's loop swallows the error and quits; remember it was Redis, so `work` reconnects."""
+        try:
+            yield
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self._lost_redis = exc
+            raise
 
     def heartbeat(self, *args: Any, **kwargs: Any) -> Any:
-        try:
+        with self._noting_redis_loss():
             return super().heartbeat(*args, **kwargs)
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            self._note_redis_loss(exc)
-            raise
 
     def run_maintenance_tasks(self) -> None:
-        try:
+        with self._noting_redis_loss():
             super().run_maintenance_tasks()
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            self._note_redis_loss(exc)
-            raise
 
     def check_for_suspension(self, burst: bool) -> None:
-        try:
+        with self._noting_redis_loss():
             super().check_for_suspension(burst)
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            self._note_redis_loss(exc)
-            raise
 
     def _current_job_id_safe(self) -> str | None:
         try:
@@ -203,11 +201,8 @@ class PoemWorker(SimpleWorker):
                       self.name, job.id, job.func_name, ", ".join(self.config.worker.job_modules))
             rq_private.refuse_job(self.connection, job, queue, self.name)
             return
-        try:
+        with self._noting_redis_loss():
             self._execute(job, queue)
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            self._note_redis_loss(exc)
-            raise
 
     def _execute(self, job: Job, queue: Queue) -> None:
         start = time.perf_counter()

@@ -34,6 +34,7 @@ from telegram import Update
 from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application
 
+from bots.telegram.sender import retry_after_s
 from worker.contract import keys
 
 __all__ = ["SECRET_HEADER", "DurableIntake"]
@@ -109,8 +110,7 @@ class DurableIntake:
                     offset = update.update_id + 1
                 backoff = 0.5
             except RetryAfter as exc:
-                await asyncio.sleep(float(exc.retry_after if isinstance(exc.retry_after, int | float)
-                                          else exc.retry_after.total_seconds()))
+                await asyncio.sleep(retry_after_s(exc))
             except (NetworkError, TimedOut, redis.RedisError) as exc:
                 # Redis down: the offset did not move, so Telegram keeps the updates for us.
                 log.warning("Telegram intake: %s; retrying in %.1f s", exc, backoff)

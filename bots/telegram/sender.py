@@ -18,12 +18,18 @@ from bots.core.delivery import PermanentDeliveryError
 from bots.core.models import OutgoingMessage
 from worker.contract.protocol import PoemReply
 
-__all__ = ["PLATFORM", "TelegramSender", "honouring_retry_after"]
+__all__ = ["PLATFORM", "TelegramSender", "honouring_retry_after", "retry_after_s"]
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
 T = TypeVar("T")
+
+
+def retry_after_s(exc: RetryAfter) -> float:
+    """PTB 22 gives an int of seconds, later versions a timedelta."""
+    value = exc.retry_after
+    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
 
 
 async def honouring_retry_after(call: Callable[[], Awaitable[T]], max_wait_s: float = 900.0) -> T:
@@ -39,8 +45,7 @@ async def honouring_retry_after(call: Callable[[], Awaitable[T]], max_wait_s: fl
         try:
             return await call()
         except RetryAfter as exc:
-            wait = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else float(
-                exc.retry_after)
+            wait = retry_after_s(exc)
             if time.monotonic() + wait > deadline:
                 raise
             log.info("Telegram: flood control, waiting %.1f s as asked", wait)
