@@ -84,6 +84,7 @@ class PoemWorker(SimpleWorker):
         self.liveness: Liveness | None = None
         self.stop_event: threading.Event | None = None  # set by WorkerThread; ends an idle wait
         self._lost_redis: BaseException | None = None  # set when a Redis call failed inside RQ's loop
+        self._shutdown_asked = False  # a warm shutdown was requested (SIGTERM), busy or idle
 
     # --- lifecycle ---------------------------------------------------------------------------
     def load(self) -> Engine:
@@ -124,7 +125,15 @@ class PoemWorker(SimpleWorker):
         return all(str(n).rpartition(".")[0] in self.config.worker.job_modules for n in names)
 
     def _stopping(self) -> bool:
-        return self._stop_requested or (self.stop_event is not None and self.stop_event.is_set())
+        return (self._shutdown_asked or self._stop_requested
+                or (self.stop_event is not None and self.stop_event.is_set()))
+
+    def handle_warm_shutdown_request(self) -> None:
+        """RQ flags ``_stop_requested`` only for a busy worker; an idle one unwinds by exception, and
+        a stale connection met on the way out (after a Redis restart) must not read as a lost Redis
+        to reconnect to: that worker would serve on and ignore its SIGTERM."""
+        self._shutdown_asked = True
+        super().handle_warm_shutdown_request()
 
     def _reconnect(self) -> None:
         """Wait for Redis with back-off, then hand the interrupted job to the reaper's recovery.

@@ -158,7 +158,8 @@ class ChatCore:
             options=options,
             route=route,
         )
-        if self.uses_placeholders:
+        ack = await self._ack_mode(msg)
+        if self.uses_placeholders and ack == "each":
             # The poem can be published before the placeholder's send returns: mark it as coming.
             await self.store.mark_placeholder_pending(msg.platform, request.request_id,
                                                       self.settings.placeholder_wait_s * 4)
@@ -171,11 +172,13 @@ class ChatCore:
         if result.outcome == "duplicate":
             # The same message again (a re-delivered update after a crash or a webhook retry): answer as
             # the first time only if that answer never left; otherwise say nothing at all.
-            if await self.store.placeholder_id(msg.platform, request.request_id):
+            if ack != "each" or await self.store.placeholder_id(msg.platform, request.request_id):
                 return []
             if not self.uses_placeholders:
                 return reply(t("duplicate", loc))
         await self.store.add_request(msg.platform, msg.user_id, request.request_id)
+        if ack != "each":
+            return reply(t("group_busy_ack", loc, seconds=ack)) if isinstance(ack, int) else []
         if cmd.name == "acrostic":
             text = t("placeholder_acrostic", loc, heads=cmd.heads, form=request.form)
         else:
@@ -183,6 +186,24 @@ class ChatCore:
         if result.position:
             text += t("placeholder_position", loc, position=result.position)
         return reply(text, request_id=request.request_id)
+
+    async def _ack_mode(self, msg: IncomingMessage) -> str | int:
+        """How to acknowledge a poem request: "each" (its own "正在作诗…"), "quiet" (nothing), or the
+        seconds left in the window (say once that the group is busy).
+
+        A busy group gets at most ``group_ack_limit`` acknowledgements per window, then one notice,
+        then none: each request costs one message (its poem) instead of two or three, which is
+        what lets a group stay under Telegram's 20 messages a minute. Only requests the poem can
+        reply to (they have a message id) go without an acknowledgement.
+        """
+        limit = self.settings.group_ack_limit
+        if not (msg.is_group and msg.message_id and limit):
+            return "each"
+        count, seconds_left = await self.store.count_group_ack(msg.platform, msg.chat_id,
+                                                               self.settings.group_ack_window_s)
+        if count <= limit:
+            return "each"
+        return seconds_left if count == limit + 1 else "quiet"
 
     async def _queue(self, msg: IncomingMessage) -> str:
         loc = msg.locale

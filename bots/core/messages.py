@@ -66,6 +66,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Writing a {form} acrostic on “{heads}”…",
     },
     "placeholder_position": {"zh": " 排队第 {position} 位", "en": " You are number {position} in the queue."},
+    "group_busy_ack": {
+        "zh": "本群此刻请求很多：接下来 {seconds} 秒内的请求不再逐一回复“正在作诗…”，诗成后会直接回复各自的消息。用 /queue 查看排队。",
+        "en": "Lots of requests in this group: for the next {seconds} s I won't acknowledge each one; every poem "
+              "will reply to its own request. Use /queue to see your place.",
+    },
     "duplicate": {
         "zh": "这个请求已经在处理了，请稍候。",
         "en": "This request is already being handled; please wait.",

@@ -53,6 +53,12 @@ class BotSettings(BaseSettings):
     placeholder_wait_s: float = Field(
         default=5.0, gt=0, le=60, description="a poem faster than its placeholder waits this long for it"
     )
+    group_ack_limit: int = Field(
+        default=5, ge=0, le=1000,
+        description="acknowledgements per group per window; past it the bot says once that it is busy and "
+                    "each poem just replies to its request (0: acknowledge every request)",
+    )
+    group_ack_window_s: int = Field(default=60, ge=1, le=3600, description="the window group_ack_limit counts in")
 
     # --- Telegram ----------------------------------------------------------------------------
     telegram_token: SecretStr | None = Field(default=None, validation_alias=_alias("TELEGRAM_TOKEN", "POETBOT_TELEGRAM_TOKEN"))

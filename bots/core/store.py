@@ -1,4 +1,4 @@
-"""Bot-side state in Redis: placeholder message ids and each user's recent requests.
+"""Bot-side state in Redis: placeholder message ids, each user's recent requests, Discord tokens.
 
 Kept in Redis, not in memory, so a restarted bot (or another replica) still edits the "正在作诗…"
 placeholder into the poem, and ``/queue`` / ``/cancel`` still find what a user asked before the
@@ -54,6 +54,29 @@ class BotStore:
 
     async def forget_placeholder(self, platform: str, request_id: str) -> None:
         await asyncio.to_thread(self.connection.delete, keys.placeholder(platform, request_id))
+
+    def _count_group_ack(self, platform: str, chat_id: str, window_s: int) -> tuple[int, int]:
+        key = keys.group_acks(platform, chat_id)
+        with self.connection.pipeline() as pipe:
+            pipe.set(key, 0, ex=window_s, nx=True)  # the window starts with its first ack (Redis 6.2: no EXPIRE NX)
+            pipe.incr(key)
+            pipe.ttl(key)
+            _, count, ttl = pipe.execute()
+        return int(count), max(int(ttl), 1)
+
+    async def count_group_ack(self, platform: str, chat_id: str, window_s: int) -> tuple[int, int]:
+        """(acknowledgements in this group's window including this one, seconds the window has left)."""
+        return await asyncio.to_thread(self._count_group_ack, platform, chat_id, window_s)
+
+    async def remember_interaction_token(self, interaction_id: str, token: str, ttl_s: float) -> None:
+        """Keep a Discord interaction token only as long as it may be used (``ttl_s``, at least 1 s)."""
+        await asyncio.to_thread(self.connection.set, keys.interaction_token(interaction_id), token,
+                                px=max(1000, int(ttl_s * 1000)))
+
+    async def interaction_token(self, interaction_id: str) -> str | None:
+        """The token, or None once it expired (the reply then goes to the channel)."""
+        raw = await asyncio.to_thread(self.connection.get, keys.interaction_token(interaction_id))
+        return _text(raw) if raw else None
 
     def _add_request(self, platform: str, user_id: str, request_id: str) -> None:
         key = keys.user_requests(platform, user_id)

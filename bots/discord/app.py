@@ -12,6 +12,7 @@ from discord.gateway import DiscordWebSocket
 from bots.core.chat import ChatCore
 from bots.core.delivery import run_delivery
 from bots.core.settings import DiscordSettings
+from bots.core.store import BotStore
 from bots.discord.client import BackgroundJob, ChatHandler, PoetClient
 from worker.contract.replies import ReplyConsumer
 
@@ -37,12 +38,17 @@ def configure_endpoints(settings: DiscordSettings) -> None:
 
 
 def build_client(core: ChatHandler, settings: DiscordSettings, *,
-                 background: tuple[BackgroundJob, ...] = (), **options: Any) -> PoetClient:
-    """A ready-to-start client for ``core``; ``background`` jobs start once it has logged in."""
+                 background: tuple[BackgroundJob, ...] = (), store: BotStore | None = None,
+                 **options: Any) -> PoetClient:
+    """A ready-to-start client for ``core``; ``background`` jobs start once it has logged in.
+
+    ``store`` keeps interaction tokens for follow-ups; a ``ChatCore`` brings its own.
+    """
     configure_endpoints(settings)
     if isinstance(core, ChatCore):
         core.uses_placeholders = False  # Discord defers the interaction and answers it instead
-    return PoetClient(core, settings, background=background, **options)
+        store = store or core.store
+    return PoetClient(core, settings, background=background, store=store, **options)
 
 
 async def run_discord(core: ChatCore, settings: DiscordSettings, consumer: ReplyConsumer | None,

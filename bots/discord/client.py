@@ -22,6 +22,7 @@ from bots.core.commands import COMMAND_ALIASES
 from bots.core.messages import t
 from bots.core.models import IncomingMessage, OutgoingMessage
 from bots.core.settings import DiscordSettings
+from bots.core.store import BotStore
 from bots.discord.commands import SLASH_COMMANDS, PoetTranslator, register_commands
 from bots.discord.delivery import DiscordSender, interaction_route, message_route, split_text
 
@@ -54,17 +55,19 @@ class PoetClient(discord.Client):
         settings: Discord settings (prefix, intents, follow-up window, ...).
         background: coroutine functions started once logged in, e.g. the reply-delivery loop;
             they are cancelled on close.
+        store: where interaction tokens wait for the poem's follow-up (None: poems go to the channel).
         options: passed to ``discord.Client`` (e.g. ``proxy``, ``guild_ready_timeout``).
     """
 
     def __init__(self, core: ChatHandler, settings: DiscordSettings, *,
-                 background: tuple[BackgroundJob, ...] = (), **options: Any) -> None:
+                 background: tuple[BackgroundJob, ...] = (), store: BotStore | None = None,
+                 **options: Any) -> None:
         intents = discord.Intents.default()
         intents.message_content = settings.message_content
         super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none(), **options)
         self.core = core
         self.settings = settings
-        self.sender = DiscordSender(self, settings.followup_window_s)
+        self.sender = DiscordSender(self, settings.followup_window_s, store)
         self.tree = app_commands.CommandTree(self)
         self.tree.on_error = self._on_app_command_error  # type: ignore[method-assign]
         zh = {name: desc for name, desc in core.command_descriptions("zh") if name in SLASH_COMMANDS}
@@ -131,6 +134,8 @@ class PoetClient(discord.Client):
 
     async def _run_slash(self, interaction: discord.Interaction, text: str) -> None:
         await interaction.response.defer(thinking=True)
+        route = interaction_route(interaction)
+        await self.sender.remember_token(interaction, route)
         msg = IncomingMessage(
             platform="discord",
             chat_id=str(interaction.channel_id),
@@ -138,7 +143,7 @@ class PoetClient(discord.Client):
             text=text,
             locale=str(interaction.locale),
             is_group=interaction.guild_id is not None,
-            route=interaction_route(interaction),
+            route=route,
         )
         outgoing = await self.core.handle(msg)
         if not outgoing:  # nothing to say: remove the "thinking…" placeholder

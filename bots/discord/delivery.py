@@ -4,7 +4,9 @@ A request's *route* is a small JSON-safe dict stored with the queued job and car
 reply, so any bot process (even one started after a restart) can deliver it:
 
 - ``{"kind": "interaction", ...}`` for slash commands: the interaction token allows follow-ups for
-  15 minutes after the interaction was created; after that the poem goes to the channel instead;
+  15 minutes after the interaction was created; after that the poem goes to the channel instead.
+  The token itself is not in the route (which lives as long as the job, up to a day): the client
+  keeps it in Redis (``BotStore.remember_interaction_token``) with a TTL that ends with the token;
 - ``{"kind": "message", ...}`` for prefix commands: the poem replies to the user's message.
 """
 
@@ -18,6 +20,7 @@ import discord
 
 from bots.core.delivery import PermanentDeliveryError
 from bots.core.models import OutgoingMessage
+from bots.core.store import BotStore
 from worker.contract.protocol import PoemReply
 
 __all__ = ["MAX_MESSAGE_CHARS", "DiscordSender", "interaction_route", "message_route", "split_text"]
@@ -34,7 +37,6 @@ def interaction_route(interaction: discord.Interaction) -> dict[str, Any]:
         "kind": "interaction",
         "application_id": str(interaction.application_id),
         "interaction_id": str(interaction.id),
-        "token": interaction.token,
         "created_at": interaction.created_at.timestamp(),
         "channel_id": str(interaction.channel_id),
         "guild_id": str(interaction.guild_id) if interaction.guild_id else None,
@@ -73,18 +75,37 @@ def _mentions(user_id: str | None) -> discord.AllowedMentions:
 
 
 class DiscordSender:
-    """Delivers text to Discord through a logged-in client's HTTP session."""
+    """Delivers text to Discord through a logged-in client's HTTP session.
 
-    def __init__(self, client: discord.Client, followup_window_s: float = 14 * 60) -> None:
+    ``store`` holds interaction tokens (None: no follow-ups, every reply goes to its channel).
+    Rate limits: discord.py waits out ``X-RateLimit-*`` buckets and 429s on every path, webhooks
+    included; a 429 that outlasts its retries propagates, so the reply is retried later, never
+    redirected or dropped.
+    """
+
+    def __init__(self, client: discord.Client, followup_window_s: float = 14 * 60,
+                 store: BotStore | None = None) -> None:
         self.client = client
         self.followup_window_s = followup_window_s
+        self.store = store
 
-    def followup_fresh(self, route: dict[str, Any], now: float | None = None) -> bool:
-        """Whether the interaction token is young enough for a follow-up (Discord allows 15 min)."""
+    def followup_age_left(self, route: dict[str, Any], now: float | None = None) -> float:
+        """Seconds the interaction's follow-up window has left (<= 0: post to the channel)."""
         created = route.get("created_at")
-        if route.get("kind") != "interaction" or not route.get("token") or created is None:
-            return False
-        return ((time.time() if now is None else now) - float(created)) < self.followup_window_s
+        if route.get("kind") != "interaction" or created is None:
+            return 0.0
+        return self.followup_window_s - ((time.time() if now is None else now) - float(created))
+
+    async def remember_token(self, interaction: discord.Interaction, route: dict[str, Any]) -> None:
+        """Keep the interaction's token until its follow-up window ends, for the poem's delivery."""
+        left = self.followup_age_left(route)
+        if self.store is not None and left > 0:
+            await self.store.remember_interaction_token(str(interaction.id), interaction.token, left)
+
+    async def _token(self, route: dict[str, Any]) -> str | None:
+        if self.followup_age_left(route) <= 0 or self.store is None:
+            return None
+        return await self.store.interaction_token(str(route.get("interaction_id")))
 
     async def deliver(self, text: str, route: dict[str, Any] | None, chat_id: str,
                       reply_to: str | None = None) -> str:
@@ -94,13 +115,14 @@ class DiscordSender:
         reply is never lost to a clock skew or a slow queue.
         """
         route = route or {}
-        if self.followup_fresh(route):
+        token = await self._token(route)
+        if token:
             try:
-                await self.followup(route, text)
+                await self.followup(route, token, text)
                 return "followup"
             except discord.HTTPException as exc:
-                if exc.status >= 500:
-                    raise
+                if exc.status >= 500 or exc.status == 429:
+                    raise  # transient: retried later, still as a follow-up
                 log.warning("Discord: follow-up for interaction %s refused (%s %s); posting to channel",
                             route.get("interaction_id"), exc.status, exc.text)
         channel_id = str(route.get("channel_id") or chat_id)
@@ -126,9 +148,9 @@ class DiscordSender:
             raise PermanentDeliveryError(f"Discord refused the reply: {exc.status} {exc.text}") from exc
         log.info("Discord: delivered reply %s by %s", reply.request_id, where)
 
-    async def followup(self, route: dict[str, Any], text: str) -> None:
+    async def followup(self, route: dict[str, Any], token: str, text: str) -> None:
         """Post follow-up message(s) with the interaction's webhook token."""
-        webhook = discord.Webhook.partial(int(route["application_id"]), route["token"], client=self.client)
+        webhook = discord.Webhook.partial(int(route["application_id"]), token, client=self.client)
         for chunk in split_text(text):
             await webhook.send(chunk, allowed_mentions=_mentions(route.get("user_id")))
 

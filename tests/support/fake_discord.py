@@ -10,7 +10,12 @@ bot that breaks them fails here too:
 - follow-ups (interaction webhooks) stop working 15 min after the interaction was created (the time
   in its snowflake id), like Discord's interaction token;
 - asking for the privileged message-content intent when the application does not have it closes
-  the gateway with 4014.
+  the gateway with 4014;
+- with ``rate_limits`` set, each bucket (one per channel for channel posts, one per interaction
+  token for follow-ups) takes ``limit`` calls per ``period_s``: every answer carries the
+  ``X-RateLimit-*`` headers, and a call over the limit gets 429 with ``retry_after`` (and the
+  ``Via`` header that tells discord.py it is Discord's limit, not a Cloudflare ban);
+  ``refuse_webhooks`` answers the next N follow-ups 429 whatever the bucket says.
 
 Responses carry ``Content-Type: application/json`` exactly: discord.py reads anything else (such as
 aiohttp's ``json_response`` default with ``; charset=utf-8``) as text.
@@ -91,6 +96,9 @@ class FakeDiscord:
     commands: list[dict[str, Any]] = field(default_factory=list)  # last synced global commands
     identify: dict[str, Any] | None = None  # last IDENTIFY payload
     heartbeats: int = 0
+    rate_limits: dict[str, tuple[int, float]] = field(default_factory=dict)  # "channel"/"webhook": (limit, period_s)
+    refuse_webhooks: int = 0
+    refusals: int = 0  # 429s answered
 
     def __post_init__(self) -> None:
         self.bot_id = self.bot_id or self.application_id
@@ -100,6 +108,7 @@ class FakeDiscord:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self._buckets: dict[str, tuple[int, float]] = {}  # bucket -> (calls used, monotonic reset time)
 
     # ----------------------------------------------------------------- lifecycle
     async def __aenter__(self) -> FakeDiscord:
@@ -326,13 +335,47 @@ class FakeDiscord:
                     body = json.loads(raw)
         call = RecordedCall(request.method, path, dict(request.query), body)
         self.calls.append(call)
-        status, payload = self._route(request, call)
+        headers, limited = self._rate_limit(request.method, path)
+        status, payload = limited or self._route(request, call)
         call.status = status
         await self._notify()
         if status == 204:
-            return web.Response(status=204)
+            return web.Response(status=204, headers=headers)
         # Built by hand: json_response would add "; charset=utf-8", which discord.py reads as text.
-        return web.Response(status=status, body=json.dumps(payload).encode(), headers={"Content-Type": "application/json"})
+        return web.Response(status=status, body=json.dumps(payload).encode(),
+                            headers={**headers, "Content-Type": "application/json"})
+
+    def _rate_limit(self, method: str, path: str) -> tuple[dict[str, str], tuple[int, Any] | None]:
+        """(rate-limit headers, a 429 answer or None) for one call; each bucket refills whole per window."""
+        kind, key = None, ""
+        if method == "POST" and (m := re.fullmatch(r"/channels/(\d+)/messages", path)):
+            kind, key = "channel", m[1]
+        elif m := re.fullmatch(r"/webhooks/\d+/([^/]+)(/messages/.+)?", path):
+            kind, key = "webhook", m[1]
+        if kind == "webhook" and method == "POST" and self.refuse_webhooks > 0:
+            self.refuse_webhooks -= 1
+            self.refusals += 1
+            return {"Via": "1.1 google", "Retry-After": "1"}, (
+                429, {"message": "You are being rate limited.", "retry_after": 0.05, "global": False})
+        if kind is None or kind not in self.rate_limits:
+            return {}, None
+        limit, period = self.rate_limits[kind]
+        now = time.monotonic()
+        used, reset_at = self._buckets.get(f"{kind}:{key}", (0, 0.0))
+        if now >= reset_at:  # Discord's buckets refill whole when their window ends
+            used, reset_at = 0, now + period
+        reset_after = reset_at - now
+        headers = {"X-RateLimit-Limit": str(limit), "X-RateLimit-Bucket": f"{kind}-{key}"[:40],
+                   "X-RateLimit-Reset-After": f"{reset_after:.3f}", "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}"}
+        if used >= limit:
+            self.refusals += 1
+            headers |= {"X-RateLimit-Remaining": "0", "X-RateLimit-Scope": "user", "Via": "1.1 google",
+                        "Retry-After": str(max(1, round(reset_after)))}
+            return headers, (429, {"message": "You are being rate limited.", "retry_after": round(reset_after, 3),
+                                   "global": False})
+        self._buckets[f"{kind}:{key}"] = (used + 1, reset_at)
+        headers["X-RateLimit-Remaining"] = str(limit - used - 1)
+        return headers, None
 
     def _route(self, request: web.Request, call: RecordedCall) -> tuple[int, Any]:
         path, method, body = call.path, call.method, call.body

@@ -82,6 +82,17 @@ def placeholder(platform: str, request_id: str) -> str:
     return f"{BOT_PREFIX}:ack:{platform}:{request_id}"
 
 
+def group_acks(platform: str, chat_id: str) -> str:
+    """Acknowledgements sent in a group chat in the current window (coalescing when a group is busy)."""
+    return f"{BOT_PREFIX}:gack:{platform}:{chat_id}"
+
+
+def interaction_token(interaction_id: str) -> str:
+    """A Discord interaction's webhook token (a 15-minute credential), kept apart from the job payload
+    so that it expires with the token instead of living as long as the job."""
+    return f"{BOT_PREFIX}:itoken:discord:{interaction_id}"
+
+
 def user_requests(platform: str, user_id: str) -> str:
     """A user's latest request ids, newest first (for /queue and /cancel)."""
     return f"{BOT_PREFIX}:user:{platform}:{user_id}"

@@ -82,6 +82,35 @@ async def test_redelivered_update_is_not_queued_twice(core: ChatCore, service: P
     assert (await one(core, msg("/poem 秋月", message_id="78"))).text == t("duplicate", None)
 
 
+async def test_a_busy_group_gets_one_notice_instead_of_an_ack_per_request(
+    service: PoemService, redis_client: object
+) -> None:
+    core = ChatCore(service, make_bot_settings(group_ack_limit=2, group_ack_window_s=30))
+    answers = [await core.handle(msg(f"/poem {'春夏秋冬梅'[i]}月", user=f"u{i}", message_id=str(100 + i), group=True))
+               for i in range(5)]
+    assert [a[0].request_id is not None for a in answers[:2]] == [True, True]  # own acks, to edit later
+    [notice] = answers[2]
+    assert notice.request_id is None and notice.text == t("group_busy_ack", None, seconds=30)
+    assert answers[3:] == [[], []]  # quiet: the poem will reply to the message itself
+    assert service.queue_length() == 5  # every request was still queued
+    # Only acknowledged requests wait for a placeholder; quiet ones are delivered at once.
+    marks = [redis_client.get(keys.placeholder("telegram", f"telegram_c1_{100 + i}")) for i in range(5)]  # type: ignore[attr-defined]
+    assert [m is not None for m in marks] == [True, True, False, False, False]
+    # A re-delivered quiet request stays quiet; other chats and private chats are not affected.
+    assert await core.handle(msg("/poem 冬月", user="u3", message_id="103", group=True)) == []
+    assert (await one(core, msg("/poem 春风", chat="c2", message_id="5", group=True))).request_id
+    assert (await one(core, msg("/poem 春风", chat="p1", user="u9", message_id="6"))).request_id
+    # The window ends: the group is acknowledged again.
+    redis_client.delete(keys.group_acks("telegram", "c1"))  # type: ignore[attr-defined]
+    assert (await one(core, msg("/poem 夏雨", user="u7", message_id="200", group=True))).request_id
+
+
+async def test_group_ack_limit_zero_acknowledges_every_request(service: PoemService) -> None:
+    core = ChatCore(service, make_bot_settings(group_ack_limit=0))
+    for i in range(8):
+        assert (await one(core, msg("/poem 秋月", user=f"u{i}", message_id=str(i), group=True))).request_id
+
+
 async def test_rate_limit_per_user(redis_url: str) -> None:
     service = PoemService.from_url(redis_url, make_queue_settings(user_limit=2, user_window_s=60))
     core = ChatCore(service, make_bot_settings())

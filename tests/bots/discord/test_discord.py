@@ -15,6 +15,7 @@ from pathlib import Path
 
 import discord
 import pytest
+import redis
 from discord.gateway import DiscordWebSocket
 from support.fake_discord import MESSAGE_CONTENT_INTENT, FakeDiscord
 
@@ -23,9 +24,11 @@ from bots.core.delivery import PermanentDeliveryError
 from bots.core.messages import t
 from bots.core.models import IncomingMessage, OutgoingMessage
 from bots.core.settings import DiscordSettings, load_bot_config
+from bots.core.store import BotStore
 from bots.discord import PoetClient, build_client
 from bots.discord.commands import FORMS, SLASH_COMMANDS, acrostic_text, poem_text
 from bots.discord.delivery import MAX_MESSAGE_CHARS, split_text
+from worker.contract import keys
 from worker.contract.protocol import PoemReply, PoemRequest
 
 
@@ -72,10 +75,11 @@ def settings_for(fake: FakeDiscord, **overrides: object) -> DiscordSettings:
 
 
 @contextlib.asynccontextmanager
-async def running(fake: FakeDiscord, core: RecordingCore, **overrides: object) -> AsyncIterator[PoetClient]:
+async def running(fake: FakeDiscord, core: RecordingCore, store: BotStore | None = None,
+                  **overrides: object) -> AsyncIterator[PoetClient]:
     """Start a real client against the fake and wait until the gateway is up (READY sent)."""
     core.fake = fake
-    client = build_client(core, settings_for(fake, **overrides), guild_ready_timeout=0.05)
+    client = build_client(core, settings_for(fake, **overrides), store=store, guild_ready_timeout=0.05)
     task = asyncio.create_task(client.start(fake.token))
     try:
         await fake.wait_for(lambda: fake.connected or task.done())
@@ -151,9 +155,9 @@ async def test_custom_prefix_mentions_and_bots(fake: FakeDiscord) -> None:
 
 
 # --------------------------------------------------------------------------- slash commands
-async def test_slash_command_is_deferred_then_answered_by_follow_up(fake: FakeDiscord) -> None:
+async def test_slash_command_is_deferred_then_answered_by_follow_up(fake: FakeDiscord, redis_client: redis.Redis) -> None:
     core = RecordingCore()
-    async with running(fake, core):
+    async with running(fake, core, BotStore(redis_client)):
         before = time.time()
         interaction = await fake.slash("poem", {"topic": "秋月", "form": "七绝", "rhyme": "东", "traditional": True},
                                        locale="en-US")
@@ -165,7 +169,12 @@ async def test_slash_command_is_deferred_then_answered_by_follow_up(fake: FakeDi
     [msg] = core.received
     assert (msg.chat_id, msg.user_id, msg.locale, msg.message_id) == (fake.channel_id, fake.user_id, "en-US", None)
     route = msg.route or {}
-    assert route["kind"] == "interaction" and route["token"] == interaction["token"]
+    # The token (a 15-minute credential) stays out of the route, which rides in the job for a day;
+    # it waits in Redis for the poem's follow-up and expires with the bot's follow-up window.
+    assert route["kind"] == "interaction" and interaction["token"] not in repr(route)
+    token_key = keys.interaction_token(interaction["id"])
+    assert redis_client.get(token_key) == interaction["token"].encode()
+    assert 13 * 60 * 1000 < redis_client.pttl(token_key) <= 14 * 60 * 1000
     assert route["interaction_id"] == interaction["id"] and route["application_id"] == fake.application_id
     assert before - 1 <= route["created_at"] <= time.time()
     assert fake.channel_messages() == []  # nothing went to the channel
@@ -218,9 +227,10 @@ def poem_reply(route: dict, chat_id: str) -> PoemReply:
     return PoemReply.ok(request, {"title": "秋月", "lines": ["a"], "form": "七绝", "text": "a"})
 
 
-async def _deliver_after_slash(fake: FakeDiscord, created_at: float | None, expire: bool = False) -> tuple[dict, list]:
+async def _deliver_after_slash(fake: FakeDiscord, redis_client: redis.Redis, created_at: float | None,
+                               expire: bool = False) -> tuple[dict, list]:
     core = RecordingCore()
-    async with running(fake, core) as client:
+    async with running(fake, core, BotStore(redis_client)) as client:
         interaction = await fake.slash("poem", {"topic": "秋月"}, created_at=created_at)
         await fake.wait_for(lambda: fake.followups(interaction["token"]))
         if expire:
@@ -231,27 +241,84 @@ async def _deliver_after_slash(fake: FakeDiscord, created_at: float | None, expi
     return interaction, fake.followups(interaction["token"])
 
 
-async def test_fresh_reply_is_a_follow_up(fake: FakeDiscord) -> None:
-    _, followups = await _deliver_after_slash(fake, created_at=None)
+async def test_fresh_reply_is_a_follow_up(fake: FakeDiscord, redis_client: redis.Redis) -> None:
+    _, followups = await _deliver_after_slash(fake, redis_client, created_at=None)
     assert [f["content"] for f in followups] == ["ack:/poem 秋月", "《秋月》\n诗句"]
     assert fake.channel_messages() == []
 
 
-async def test_reply_after_the_follow_up_window_goes_to_the_channel(fake: FakeDiscord) -> None:
+async def test_reply_after_the_follow_up_window_goes_to_the_channel(fake: FakeDiscord, redis_client: redis.Redis) -> None:
     # The interaction was created 14.5 minutes ago: its token still works (the ack got through),
     # but it is past the bot's window, so the poem must not risk the follow-up.
-    _, followups = await _deliver_after_slash(fake, created_at=time.time() - 14.5 * 60)
+    _, followups = await _deliver_after_slash(fake, redis_client, created_at=time.time() - 14.5 * 60)
     assert [f["content"] for f in followups] == ["ack:/poem 秋月"]
     [posted] = fake.channel_messages()
     assert posted["content"] == f"<@{fake.user_id}> 《秋月》\n诗句"
     assert posted["allowed_mentions"]["users"] == [int(fake.user_id)]
 
 
-async def test_refused_follow_up_falls_back_to_the_channel(fake: FakeDiscord) -> None:
-    interaction, followups = await _deliver_after_slash(fake, created_at=None, expire=True)
+async def test_refused_follow_up_falls_back_to_the_channel(fake: FakeDiscord, redis_client: redis.Redis) -> None:
+    interaction, followups = await _deliver_after_slash(fake, redis_client, created_at=None, expire=True)
     assert len(fake.find("POST", rf"/webhooks/{fake.application_id}/{interaction['token']}")) == 2  # ack + refused
     assert [f["content"] for f in followups] == ["ack:/poem 秋月"]
     assert [m["content"] for m in fake.channel_messages()] == [f"<@{fake.user_id}> 《秋月》\n诗句"]
+
+
+async def test_expired_token_sends_the_reply_to_the_channel(fake: FakeDiscord, redis_client: redis.Redis) -> None:
+    core = RecordingCore()
+    async with running(fake, core, BotStore(redis_client)) as client:
+        interaction = await fake.slash("poem", {"topic": "秋月"})
+        await fake.wait_for(lambda: fake.followups(interaction["token"]))
+        redis_client.delete(keys.interaction_token(interaction["id"]))  # what its TTL does after 14 min
+        await client.sender.send_reply(poem_reply(core.received[0].route or {}, fake.channel_id),
+                                       OutgoingMessage(chat_id=fake.channel_id, text="诗"))
+    assert len(fake.followups(interaction["token"])) == 1  # the ack only
+    assert [m["content"] for m in fake.channel_messages()] == [f"<@{fake.user_id}> 诗"]
+
+
+async def test_throttled_follow_up_is_retried_as_a_follow_up_never_moved_or_dropped(
+    fake: FakeDiscord, redis_client: redis.Redis
+) -> None:
+    core = RecordingCore()
+    async with running(fake, core, BotStore(redis_client)) as client:
+        interaction = await fake.slash("poem", {"topic": "秋月"})
+        await fake.wait_for(lambda: fake.followups(interaction["token"]))
+        reply = poem_reply(core.received[0].route or {}, fake.channel_id)
+        out = OutgoingMessage(chat_id=fake.channel_id, text="诗")
+        fake.refuse_webhooks = 6  # more 429s in a row than discord.py retries (5)
+        with pytest.raises(discord.HTTPException) as refused:
+            await client.sender.send_reply(reply, out)
+        assert refused.value.status == 429  # transient for run_delivery: the reply stays pending
+        assert fake.channel_messages() == []  # not redirected to the channel
+        await client.sender.send_reply(reply, out)  # the retry
+    assert [f["content"] for f in fake.followups(interaction["token"])] == ["ack:/poem 秋月", "诗"]
+    assert fake.refusals == 6 and fake.channel_messages() == []
+
+
+async def test_bursts_under_discord_rate_limits_arrive_once_each(fake: FakeDiscord, redis_client: redis.Redis) -> None:
+    fake.rate_limits = {"channel": (5, 1.0), "webhook": (5, 1.0)}
+    core = RecordingCore()
+    async with running(fake, core, BotStore(redis_client)) as client:
+        interaction = await fake.slash("poem", {"topic": "秋月"})
+        await fake.wait_for(lambda: fake.followups(interaction["token"]))
+        route = core.received[0].route or {}
+        message_route = {"kind": "message", "channel_id": fake.channel_id, "user_id": fake.user_id}
+        sends = [client.sender.send_reply(poem_reply(route, fake.channel_id),
+                                          OutgoingMessage(chat_id=fake.channel_id, text=f"follow-up {i}"))
+                 for i in range(12)]
+        sends += [client.sender.send_reply(poem_reply(message_route, fake.channel_id),
+                                           OutgoingMessage(chat_id=fake.channel_id, text=f"post {i}"))
+                  for i in range(12)]
+        started = time.monotonic()
+        await asyncio.wait_for(asyncio.gather(*sends), 30)
+        elapsed = time.monotonic() - started
+    followups = [f["content"] for f in fake.followups(interaction["token"])]
+    posts = [m["content"] for m in fake.channel_messages()]
+    assert sorted(followups) == sorted(["ack:/poem 秋月"] + [f"follow-up {i}" for i in range(12)])
+    assert sorted(posts) == sorted(f"post {i}" for i in range(12))
+    # discord.py read the X-RateLimit headers and waited: at most a stray 429 per bucket.
+    assert fake.refusals <= 2, fake.refusals
+    assert elapsed >= 2.0  # 12 posts per bucket at 5 a second: the limits did bind
 
 
 async def test_prefix_reply_is_delivered_as_a_reply_to_the_users_message(fake: FakeDiscord) -> None:

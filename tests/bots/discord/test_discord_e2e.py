@@ -18,7 +18,7 @@ from pathlib import Path
 import discord
 import pytest
 from discord.gateway import DiscordWebSocket
-from support.fake_discord import FakeDiscord
+from support.fake_discord import FakeDiscord, snowflake
 from support.settings import make_bot_settings, make_discord_settings, make_queue_settings, make_worker_config
 
 from bots.core.chat import ChatCore
@@ -200,3 +200,65 @@ async def test_bad_token_and_missing_intent_stop_with_a_fix(fake: FakeDiscord, c
         await asyncio.wait_for(run_discord(core, make_discord_settings(token=fake.token, **base), None), 10)
     with pytest.raises(DiscordSetupError, match="DISCORD_TOKEN is not set"):
         await run_discord(core, make_discord_settings(token=None, **base), None)
+
+
+async def test_markup_and_controls_in_echoed_input_stay_inert(
+    fake: FakeDiscord, core: ChatCore, redis_url: str, service: PoemService
+) -> None:
+    async with discord_bot(fake, core, redis_url):
+        await fake.send_message("!poem [点我](https://evil.example/x) @everyone")
+        await fake.send_message("!poem 秋\u202e月**粗**`码`")
+        slash = await fake.slash("poem", {"topic": "<@&123>||剧透||"}, locale="en-US")
+        answers = await fake.wait_for(lambda: (m := fake.channel_messages()) and len(m) >= 2 and m)
+        [followup] = await fake.wait_for(lambda: fake.followups(slash["token"]))
+        await asyncio.sleep(LINGER_S)
+    texts = [a["content"] for a in answers] + [followup["content"]]
+    for text in texts:
+        # No masked link, URL, mass mention, role ping, bidi override or markdown survives the echo.
+        for bad in ("](", "://", "@everyone", "<@&", "\u202e", "**", "`", "||"):
+            assert bad not in text, (bad, text)
+    assert all(a["allowed_mentions"]["parse"] == [] for a in answers)  # and Discord would not ping anyway
+    assert service.queue_length() == 0 and len(fake.bot_messages()) == 3
+
+
+async def test_slash_poems_under_rate_limits_arrive_once_each_and_tokens_leave_no_trace(
+    fake: FakeDiscord, core: ChatCore, redis_url: str, worker: WorkerThread, service: PoemService
+) -> None:
+    fake.rate_limits = {"channel": (3, 1.0), "webhook": (2, 1.0)}
+    topics = ["春风", "秋月", "江雪", "山行", "夜雨", "落花"]
+    async with discord_bot(fake, core, redis_url):
+        slashes = [await fake.slash("poem", {"topic": topic, "form": "五绝"}, user_id=snowflake()) for topic in topics[:3]]
+        prefixed = [await fake.send_message(f"!poem {topic} 五绝", user_id=snowflake()) for topic in topics[3:]]
+        # The tokens wait in Redis for the follow-ups and nowhere else: not in job payloads or replies.
+        for s in slashes:
+            await fake.wait_for(lambda s=s: fake.followups(s["token"]))
+        holders = {key for key in service.connection.scan_iter()
+                   if any(s["token"].encode() in _dump(service.connection, key) for s in slashes)}
+        assert holders == {keys.interaction_token(s["id"]).encode() for s in slashes}
+        await fake.wait_for(lambda: all(len(fake.followups(s["token"])) >= 2 for s in slashes)
+                            and len(fake.channel_messages()) >= 6, timeout=60)
+        await asyncio.sleep(LINGER_S)
+    for s in slashes:
+        _ack, poem = fake.followups(s["token"])
+        assert_poem(poem["content"], "五绝", 4, 5)
+    replies = [m for m in fake.channel_messages() if m.get("message_reference")]
+    assert sorted(m["message_reference"]["message_id"] for m in replies if m["content"].startswith("《")) == sorted(
+        int(p["id"]) for p in prefixed)
+    assert len(fake.bot_messages()) == 12  # 6 acks + 6 poems: none lost, none twice, despite the limits
+
+
+def _dump(connection: object, key: bytes) -> bytes:
+    """Every byte a key holds, whatever its type (for the token scan)."""
+    r = connection
+    kind = r.type(key)  # type: ignore[attr-defined]
+    if kind == b"string":
+        return r.get(key) or b""  # type: ignore[attr-defined]
+    if kind == b"hash":
+        return b"".join(k + v for k, v in r.hgetall(key).items())  # type: ignore[attr-defined]
+    if kind == b"list":
+        return b"".join(r.lrange(key, 0, -1))  # type: ignore[attr-defined]
+    if kind in (b"set", b"zset"):
+        return b"".join(r.zrange(key, 0, -1) if kind == b"zset" else r.smembers(key))  # type: ignore[attr-defined]
+    if kind == b"stream":
+        return b"".join(k + v for _id, fields in r.xrange(key) for k, v in fields.items())  # type: ignore[attr-defined]
+    return b""

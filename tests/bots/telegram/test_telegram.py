@@ -391,24 +391,42 @@ def queued_requests(service: PoemService) -> list[PoemRequest]:
 
 async def _group_burst(fake: FakeTelegram, core: ChatCore, service: PoemService, redis_url: str, users: int,
                        **settings: Any) -> None:
+    """``users`` ask for a poem in one group at once; every one gets its poem, exactly once.
+
+    The first ``group_ack_limit`` requests get their own "正在作诗…" (edited into the poem later), the
+    next one a single "this group is busy" notice, the rest nothing until their poem replies to them.
+    """
     group = -100500
+    limit = core.settings.group_ack_limit
+    acked = min(users, limit) if limit else users
+    notices = int(users > acked)
     consumer = ReplyConsumer.from_settings(make_queue_settings(), "telegram", redis_url, consumer="tg-flood")
     bot = TelegramBot(core, tg_settings(fake, **settings), consumer)
     await bot.start()
     try:
-        for i in range(users):
-            await fake.user_says(group, f"/poem {'春夏秋冬梅兰竹菊'[i]}月", user_id=7000 + i)
-        await wait_messages(fake, group, users, timeout=60)
-        await fake.wait_for(lambda f: len(f.chat_actions) >= users, 30)
+        asked = [await fake.user_says(group, f"/poem {'春夏秋冬梅兰竹菊风花雪月'[i]}月", user_id=7000 + i)
+                 for i in range(users)]
+        await wait_messages(fake, group, acked + notices, timeout=60)
+        await fake.wait_for(lambda f: len(f.chat_actions) >= acked, 30)
+        deadline = asyncio.get_running_loop().time() + 30
+        while len(service.queue.job_ids) < users:
+            assert asyncio.get_running_loop().time() < deadline, "not every request was queued"
+            await asyncio.sleep(0.05)
         for request in queued_requests(service):
             publish(service, PoemReply.ok(request, POEM))
-        await fake.wait_for(lambda f: all(m.history for m in f.chat(group)) and len(f.chat(group)) == users, 90)
+        await fake.wait_for(lambda f: sum(m.text.startswith("《秋月》") for m in f.chat(group)) == users, 90)
+        await asyncio.sleep(0.3)  # anything sent twice would show up now
     finally:
         await bot.stop()
         await consumer.aclose()
-    placeholders = [m.history[0] for m in fake.chat(group)]
-    assert len(placeholders) == users and all(p.startswith("正在作诗") for p in placeholders)
-    assert all(m.text.startswith("《秋月》") for m in fake.chat(group))  # every poem arrived, once, in place
+    messages = fake.chat(group)
+    assert len(messages) == users + notices  # every poem arrived once; the notice is the only extra
+    edited = [m for m in messages if m.history]
+    assert len(edited) == acked and all(m.history[0].startswith("正在作诗") for m in edited)
+    assert sum(m.text.startswith("本群此刻请求很多") for m in messages) == notices
+    fresh = [m for m in messages if not m.history and m.text.startswith("《秋月》")]
+    # Unacknowledged requests get their poem as a reply to their own message, so nobody is confused.
+    assert sorted(m.reply_to for m in fresh) == asked[acked:]
 
 
 @pytest.mark.timeout(150)
@@ -416,7 +434,7 @@ async def test_a_group_burst_is_paced_under_the_limit_and_nothing_is_dropped(
     fake_telegram: FakeTelegram, core: ChatCore, service: PoemService, redis_url: str
 ) -> None:
     fake_telegram.group_limit = (4, 2.0)
-    await _group_burst(fake_telegram, core, service, redis_url, 8, telegram_group_rate=4, telegram_group_period_s=2.0)
+    await _group_burst(fake_telegram, core, service, redis_url, 12, telegram_group_rate=4, telegram_group_period_s=2.0)
     # The limiter paced the bot: at most the odd 429 where its leaky bucket and Telegram's window disagree.
     assert fake_telegram.flood_refusals < 8
 
