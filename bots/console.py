@@ -26,6 +26,7 @@ from typing import TextIO
 
 from bots.core.chat import ChatCore
 from bots.core.delivery import run_delivery
+from bots.core.games.clock import run_game_clock
 from bots.core.messages import t
 from bots.core.models import IncomingMessage, OutgoingMessage
 from bots.core.settings import BotSettings
@@ -55,6 +56,9 @@ class DemoSession:
     locale: str | None = None
     platform: str = field(default_factory=lambda: f"console-{uuid.uuid4().hex[:8]}")
     pending: set[str] = field(default_factory=set)
+    user_id: str = "console"
+    user_name: str | None = None
+    is_group: bool = False  # becomes a pretend group once /as has named a player
     _count: int = 0
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -63,10 +67,21 @@ class DemoSession:
         self.out.flush()
 
     async def say(self, text: str) -> list[OutgoingMessage]:
-        """Handle one typed line as a private-chat message and print the immediate answers."""
+        """Handle one typed line as a chat message and print the immediate answers.
+
+        ``/as 名字`` makes the next lines come from the player 名字 (``/as`` alone: back to you), so
+        one person can try a group game with several players.
+        """
         self._count += 1
-        msg = IncomingMessage(platform=self.platform, chat_id="console", user_id="console", text=text,
-                              locale=self.locale, message_id=str(self._count))
+        if text == "/as" or text.startswith("/as "):
+            name = text[3:].strip()[:16]
+            self.user_id, self.user_name = (f"console-{name}", name) if name else ("console", None)
+            self.is_group = True
+            self.print(t("demo_as", self.locale, name=name or t("demo_you", self.locale)))
+            return []
+        msg = IncomingMessage(platform=self.platform, chat_id="console", user_id=self.user_id, text=text,
+                              locale=self.locale, message_id=str(self._count), is_group=self.is_group,
+                              user_name=self.user_name or t("demo_you", self.locale))
         answers = await self.core.handle(msg)
         for answer in answers:
             if answer.request_id:
@@ -150,11 +165,17 @@ async def run_demo(
     worker_log = Path(queue_settings.data_dir) / WORKER_LOG
     worker: subprocess.Popen[bytes] | None = None
     service = PoemService.from_url(url, queue_settings)
-    core = ChatCore(service, settings)
+    # A terminal has no flood limit: game verdicts are never held back to be combined.
+    core = ChatCore(service, settings.model_copy(update={"game_chat_limit": 100, "group_ack_limit": 0}))
     core.uses_placeholders = False  # the console prints the poem below, it edits nothing
     session = DemoSession(core, out, locale)
     consumer = ReplyConsumer.from_settings(queue_settings, session.platform, url, consumer="demo")
     delivery: asyncio.Task[None] | None = None
+
+    async def show_game(out: OutgoingMessage) -> None:
+        session.print(out.text)
+
+    clock = asyncio.create_task(run_game_clock(core.games, session.platform, show_game))
     try:
         if start_worker:
             worker_log.parent.mkdir(parents=True, exist_ok=True)
@@ -166,6 +187,9 @@ async def run_demo(
             return 0
         return await _piped(session, stdin, settings.demo_timeout_s, worker, worker_log)
     finally:
+        clock.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await clock
         if delivery is not None:
             delivery.cancel()
             with contextlib.suppress(asyncio.CancelledError):

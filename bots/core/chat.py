@@ -8,21 +8,25 @@ whose admission script enforces rate limits and the queue bound before anything 
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import redis
 
 from bots.core.commands import COMMAND_ALIASES, Command, CommandError, parse_command
 from bots.core.format import render_check, render_forms, render_poem
+from bots.core.games.service import FeihuaService
 from bots.core.messages import t
 from bots.core.models import IncomingMessage, OutgoingMessage
 from bots.core.settings import BotSettings
 from bots.core.store import BotStore
 from poetcore.checker import check
 from poetcore.errors import PoetcoreInputError
+from poetcore.lines import LineIndex, open_line_index
 from worker.contract.protocol import PoemOptions, PoemReply, PoemRequest, new_request_id
 from worker.contract.service import AsyncPoemService, PoemService, SubmitResult
 
@@ -30,7 +34,7 @@ __all__ = ["MENU", "ChatCore"]
 
 log = logging.getLogger(__name__)
 
-MENU = ("poem", "acrostic", "check", "forms", "queue", "cancel", "help")
+MENU = ("poem", "acrostic", "check", "fhl", "answer", "hint", "stop", "rank", "forms", "queue", "cancel", "help")
 """Commands shown in platform menus (setMyCommands, slash commands), in this order (canonical names)."""
 
 ROUTE_KEY = "core"
@@ -45,6 +49,12 @@ _FAILURE_KEYS = {
     "cancelled": "failed_cancelled",
 }
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9_-]")
+
+
+@functools.lru_cache(maxsize=4)
+def _shared_index(path: Path | None) -> LineIndex:
+    """One open index per file per process, whichever cores use it."""
+    return open_line_index(path)
 
 
 def _request_id(msg: IncomingMessage) -> str:
@@ -74,16 +84,20 @@ class ChatCore:
         settings: bot settings (default form, input limits, ack TTL).
         bot_username: the bot's own handle, so ``/poem@other_bot`` is ignored in groups; front-ends
             that learn it at start-up (Telegram's getMe) assign ``core.bot_username`` then.
+        line_index: the games' index (default: ``settings.line_index``, else the built-in one).
     """
 
     def __init__(
-        self, service: PoemService | AsyncPoemService, settings: BotSettings, bot_username: str | None = None
+        self, service: PoemService | AsyncPoemService, settings: BotSettings, bot_username: str | None = None,
+        line_index: LineIndex | None = None,
     ) -> None:
         self.service = service if isinstance(service, AsyncPoemService) else AsyncPoemService(service)
         self.settings = settings
         self.bot_username = bot_username
         self.store = BotStore(self.service.sync.connection, ttl_s=settings.placeholder_ttl_s)
         self.uses_placeholders = True  # the front-end sends a "正在作诗…" to edit (Discord defers instead)
+        index = line_index or _shared_index(settings.line_index)
+        self.games = FeihuaService(self.service.sync.connection, index, settings)
 
     # --- incoming ----------------------------------------------------------------------------
     async def handle(self, msg: IncomingMessage) -> list[OutgoingMessage]:
@@ -100,6 +114,13 @@ class ChatCore:
         except CommandError as exc:
             return reply(exc.message(msg.locale))
         if cmd is None:
+            try:
+                answered = await self.games.plain(msg, addressed=msg.reply_to_bot)
+            except redis.RedisError:
+                log.exception("chat: games unavailable for %s:%s", msg.platform, msg.chat_id)
+                answered = None
+            if answered is not None:  # a game runs here: the text was an answer (or chatter, ignored)
+                return answered
             # In a private chat every message is for us: point lost users at the commands.
             return [] if msg.is_group or not msg.text.strip() else reply(t("hint_plain_text", msg.locale))
         try:
@@ -122,11 +143,14 @@ class ChatCore:
             return reply(await self._cancel(msg))
         if cmd.name == "start":
             return reply(t("start", loc, help=self.help_text(loc)))
+        if cmd.name in ("fhl", "answer", "hint", "stop", "rank"):
+            return await self.games.command(cmd.name, cmd.text or "", msg)
         return reply(self.help_text(loc))
 
     def help_text(self, locale: str | None) -> str:
-        """The /help answer (also the console demo's banner)."""
-        return t("help", locale, default_form=self.settings.default_form, max_topic=self.settings.max_topic_chars)
+        """The /help answer (also the console demo's banner): the commands, then the games and their index."""
+        return (t("help", locale, default_form=self.settings.default_form, max_topic=self.settings.max_topic_chars)
+                + "\n\n" + t("fhl_help", locale, index=self.games.index_note(locale)))
 
     @staticmethod
     def _check(cmd: Command, locale: str | None) -> str:

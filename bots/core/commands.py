@@ -47,6 +47,11 @@ COMMAND_ALIASES: dict[str, tuple[str, ...]] = {
     "queue": ("queue", "排队", "队列"),
     "cancel": ("cancel", "取消"),
     "start": ("start", "开始"),
+    "fhl": ("fhl", "feihua", "飞花令", "飞花"),
+    "answer": ("a", "answer", "答"),
+    "hint": ("hint", "提示"),
+    "stop": ("stop", "结束", "停止"),
+    "rank": ("rank", "排行", "排行榜"),
 }
 """Canonical command -> accepted names. The first name is the one registered with the platforms."""
 
@@ -55,9 +60,10 @@ _BY_ALIAS = {alias.lower(): name for name, aliases in COMMAND_ALIASES.items() fo
 # Plain-text triggers (no prefix). In groups only the ones that clearly ask for a poem count, so an
 # ordinary "取消" said to a person does not make the bot talk.
 _PLAIN_PRIVATE = frozenset(a for aliases in COMMAND_ALIASES.values() for a in aliases if not a.isascii())
-_PLAIN_GROUP = frozenset({"作诗", "写诗", "藏头诗", "藏头"})
+_PLAIN_GROUP = frozenset({"作诗", "写诗", "藏头诗", "藏头", "飞花令"})
 
 _PREFIXES = ("/", "!", "／", "！")
+_GAME_COMMANDS = frozenset({"fhl", "answer", "hint", "stop", "rank"})
 _HEAD_RE = re.compile(r"^(\S+)(?:\s+(.*))?$", re.DOTALL)
 _MENTION_RE = re.compile(r"^@(\w+)\s*(.*)$", re.DOTALL)
 _TOKEN_SPLIT_RE = re.compile(r"[\s，,、；;]+")
@@ -85,7 +91,8 @@ class Limits:
 
 @dataclass(frozen=True)
 class Command:
-    """A parsed command. ``name`` is canonical: poem acrostic check forms help queue cancel start."""
+    """A parsed command. ``name`` is canonical: poem acrostic check forms help queue cancel start, and
+    the games' fhl answer hint stop rank (whose arguments stay in ``text`` for the game to parse)."""
 
     name: str
     topic: str | None = None
@@ -337,6 +344,8 @@ def parse_command(
         )
     if name == "check":
         return _parse_check(body)
+    if name in _GAME_COMMANDS:
+        return Command(name, text=body.strip())
     return Command(name)
 
 

@@ -153,6 +153,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "cmd_queue": {"zh": "我的排队位置", "en": "My place in the queue"},
     "cmd_cancel": {"zh": "取消我排队中的请求", "en": "Cancel my queued request"},
     "cmd_help": {"zh": "用法说明", "en": "How to use this bot"},
+    "cmd_fhl": {"zh": "飞花令，例如 /fhl 月 或 /fhl 花 古法 对战", "en": "Play 飞花令, e.g. /fhl 月 or /fhl 花 古法 对战"},
+    "cmd_answer": {"zh": "飞花令作答，例如 /a 举头望明月", "en": "Answer in 飞花令, e.g. /a 举头望明月"},
+    "cmd_hint": {"zh": "飞花令提示（每局 3 次）", "en": "A 飞花令 hint (3 per game)"},
+    "cmd_stop": {"zh": "结束本局飞花令（开局的人）", "en": "End the 飞花令 game (its starter)"},
+    "cmd_rank": {"zh": "本群飞花令排行", "en": "This chat's 飞花令 leaderboard"},
     # ---- parse errors ---------------------------------------------------------------------------
     "err_too_long": {
         "zh": "消息太长了（{length} 字），最多 {limit} 字。例如 /poem 秋月 七绝",
@@ -245,6 +250,103 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "{reason}\n例如 /check 白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",
         "en": "{reason}\nExample: /check 白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",
     },
+    # ---- 飞花令 -----------------------------------------------------------------------------------
+    "fhl_help": {
+        "zh": "飞花令：/fhl 月 开局（不写令字则由我出题；加「古法」则第 n 句令字在第 n 字，加「对战」与我对诗，"
+        "「简单」让我弱一些；「限时=30」改每句时限）。\n/a 句子 作答（也可回复我的消息），/hint 提示，/stop 结束，/rank 排行。\n{index}",
+        "en": "飞花令: /fhl 月 starts a game (no character: I pick one; add 古法 for the classic positional mode, 对战 to play "
+        "against me, 简单 for an easier me, 限时=30 for 30 s per line).\n/a <line> answers (or reply to my message), "
+        "/hint for a hint, /stop ends it, /rank shows the leaderboard.\n{index}",
+    },
+    "fhl_index_full": {"zh": "诗库：完整索引，{lines} 句。", "en": "Line index: full, {lines} lines."},
+    "fhl_index_builtin": {
+        "zh": "诗库：内置小索引（唐诗三百首、千家诗、宋词三百首，{lines} 句）。管理员可运行 poetcore data lines 建完整索引。",
+        "en": "Line index: the small built-in one (唐诗三百首, 千家诗, 宋词三百首; {lines} lines). "
+        "Operators build the full one with `poetcore data lines`.",
+    },
+    "fhl_started": {
+        "zh": "🌸 飞花令开局！令字「{token}」· {mode}\n每句须含「{token}」{position}，{timeout} 秒内无人接上即结束。\n用 /a 句子 作答{plain}。",
+        "en": "🌸 飞花令 begins! The character is 「{token}」 · {mode}\nEvery line must contain 「{token}」{position}; "
+        "the round ends after {timeout} s without an accepted line.\nAnswer with /a <line>{plain}.",
+    },
+    "fhl_plain_hint": {"zh": "或直接回复我的消息", "en": " or reply to my message"},
+    "fhl_mode_free": {"zh": "自由", "en": "free"},
+    "fhl_mode_classic": {"zh": "古法", "en": "classic (古法)"},
+    "fhl_mode_versus": {"zh": "对战（{level}）", "en": "versus me ({level})"},
+    "fhl_level_easy": {"zh": "简单", "en": "easy"},
+    "fhl_level_hard": {"zh": "困难", "en": "hard"},
+    "fhl_position": {"zh": "，且在第 {position} 字", "en": " at position {position}"},
+    "fhl_running": {
+        "zh": "本群正在飞花令：令字「{token}」· {mode} · 已接 {turn} 句 · 还剩 {left} 秒{position}\n{scores}",
+        "en": "A 飞花令 game is on: 「{token}」 · {mode} · {turn} lines so far · {left} s left{position}\n{scores}",
+    },
+    "fhl_none": {
+        "zh": "现在没有进行中的飞花令。发 /fhl 月 开一局。",
+        "en": "No 飞花令 game is running. Start one with /fhl 月.",
+    },
+    "fhl_accepted": {
+        "zh": "✅ {line} —— {source} · {name} +{points} 分（共 {score} 分）{next}",
+        "en": "✅ {line} — {source} · {name} +{points} (total {score}){next}",
+    },
+    "fhl_next_position": {"zh": "\n下一句：「{token}」在第 {position} 字", "en": "\nNext: 「{token}」 at position {position}"},
+    "fhl_bot_line": {"zh": "🤖 我接：{line} —— {source}{next}", "en": "🤖 My line: {line} — {source}{next}"},
+    "fhl_bot_gives_up": {
+        "zh": "🤖 我接不上了，这局你们赢了！", "en": "🤖 I can't find another line: you win this one!",
+    },
+    "fhl_not_found": {"zh": "❌ 「{line}」不在诗库里。", "en": "❌ 「{line}」 is not in the line index."},
+    "fhl_near_miss": {
+        "zh": "❌ 没背熟：原句是「{real}」—— {source}", "en": "❌ Almost: the real line is 「{real}」 — {source}",
+    },
+    "fhl_repeat": {"zh": "❌ 「{line}」已经有人用过（{name}）。", "en": "❌ 「{line}」 was already used (by {name})."},
+    "fhl_no_token": {"zh": "❌ 「{line}」里没有令字「{token}」。", "en": "❌ 「{line}」 does not contain 「{token}」."},
+    "fhl_wrong_position": {
+        "zh": "❌ 古法：这一句的「{token}」要在第 {position} 字。",
+        "en": "❌ Classic mode: 「{token}」 must be at position {position} in this line.",
+    },
+    "fhl_too_short": {"zh": "❌ 太短了：一句至少 {min} 个汉字。", "en": "❌ Too short: a line has at least {min} characters."},
+    "fhl_too_long": {
+        "zh": "❌ 太长了：只答一句（最多 {max} 个汉字）。", "en": "❌ Too long: answer one line (at most {max} characters).",
+    },
+    "fhl_answer_missing": {"zh": "请在 /a 后面写一句诗，例如 /a 举头望明月", "en": "Put a line after /a, e.g. /a 举头望明月"},
+    "fhl_hint": {
+        "zh": "💡 提示（{used}/{max}）：{source}\n{masked}", "en": "💡 Hint ({used}/{max}): {source}\n{masked}",
+    },
+    "fhl_hint_none": {"zh": "💡 提示用完了（每局 {max} 次）。", "en": "💡 No hints left ({max} per game)."},
+    "fhl_hint_nothing": {"zh": "💡 诗库里找不到还能用的句子了。", "en": "💡 The index has no unused line left for this."},
+    "fhl_warning": {"zh": "⏳ 还剩 {left} 秒！令字「{token}」{position}", "en": "⏳ {left} s left! 「{token}」{position}"},
+    "fhl_over": {"zh": "🏁 飞花令结束（令字「{token}」，共 {turn} 句）。\n{scores}", "en": "🏁 飞花令 over (「{token}」, {turn} lines).\n{scores}"},
+    "fhl_over_timeout": {"zh": "⌛ 时间到！", "en": "⌛ Time's up! "},
+    "fhl_score_line": {"zh": "{medal} {name}：{score} 分（{lines} 句）", "en": "{medal} {name}: {score} ({lines} lines)"},
+    "fhl_no_scores": {"zh": "这局没有人得分。", "en": "Nobody scored this time."},
+    "fhl_stop_not_yours": {
+        "zh": "只有开局的人（{name}）可以结束这局；时间到会自动结束。",
+        "en": "Only the player who started the game ({name}) can stop it; it also ends when time runs out.",
+    },
+    "fhl_bad_token": {
+        "zh": "令字要是一个或两个汉字，例如 /fhl 月 或 /fhl 明月；「{bad}」不行。",
+        "en": "The game character must be one or two Chinese characters, e.g. /fhl 月 or /fhl 明月; not 「{bad}」.",
+    },
+    "fhl_bad_option": {
+        "zh": "不认识「{option}」。可用：古法、对战、简单、困难、限时=30。", "en": "Unknown option 「{option}」. Try: 古法, 对战, 简单, 困难, 限时=30.",
+    },
+    "fhl_bad_timeout": {
+        "zh": "限时要在 {min} 到 {max} 秒之间，例如 限时=60。", "en": "The time limit must be {min}-{max} s, e.g. 限时=60.",
+    },
+    "fhl_token_rare": {
+        "zh": "诗库里含「{token}」的句子太少（{count} 句），换个令字吧，例如 月、花、春、风。",
+        "en": "Too few lines in the index contain 「{token}」 ({count}); pick another, e.g. 月, 花, 春, 风.",
+    },
+    "fhl_combined": {"zh": "（刚才的几条）\n{items}", "en": "(the last few answers)\n{items}"},
+    "rank_header": {"zh": "🏆 本群飞花令排行", "en": "🏆 飞花令 leaderboard"},
+    "rank_all": {"zh": "总榜", "en": "All time"},
+    "rank_week": {"zh": "本周", "en": "This week"},
+    "rank_line": {
+        "zh": "{place}. {name} {score} 分 · {lines} 句 · 单局最佳 {best}",
+        "en": "{place}. {name} {score} · {lines} lines · best game {best}",
+    },
+    "rank_empty": {"zh": "（还没有人上榜）", "en": "(nobody yet)"},
+    "demo_as": {"zh": "（接下来以「{name}」的身份发言）", "en": "(speaking as 「{name}」 from now on)"},
+    "demo_you": {"zh": "你", "en": "you"},
 }
 
 

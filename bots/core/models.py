@@ -20,6 +20,8 @@ class IncomingMessage:
     message_id: str | None = None
     is_group: bool = False
     route: dict[str, Any] | None = None  # platform routing data carried to the reply (e.g. Discord interaction)
+    user_name: str | None = None  # what scoreboards call the user (first name, display name)
+    reply_to_bot: bool = False  # the message replies to one of the bot's own (an answer in a game)
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,20 @@ class BotSettings(BaseSettings):
     )
     group_ack_window_s: int = Field(default=60, ge=1, le=3600, description="the window group_ack_limit counts in")
 
+    # --- games -------------------------------------------------------------------------------
+    line_index: Path | None = Field(
+        default=Path("data/lines.sqlite"),
+        description="the games' line index (poetcore data lines); missing -> the built-in one, with a log line",
+    )
+    game_timeout_s: int = Field(default=60, ge=15, le=600, description="a 飞花令 round ends this long after the last line")
+    game_warning_s: int = Field(default=15, ge=1, le=120, description="the countdown warning comes this long before the end")
+    game_chat_limit: int = Field(
+        default=10, ge=1, le=100, description="game messages per chat per window before verdicts are combined"
+    )
+    game_chat_window_s: int = Field(default=60, ge=1, le=3600)
+    game_flush_s: float = Field(default=6.0, gt=0, le=60, description="how often combined verdicts go out")
+    game_easy_rank: int = Field(default=3000, ge=10, description="the easy bot knows only this many most famous lines")
+
     # --- Telegram ----------------------------------------------------------------------------
     telegram_token: SecretStr | None = Field(default=None, validation_alias=_alias("TELEGRAM_TOKEN", "POETBOT_TELEGRAM_TOKEN"))
     telegram_base_url: str = Field(

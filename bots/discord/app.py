@@ -11,6 +11,7 @@ from discord.gateway import DiscordWebSocket
 
 from bots.core.chat import ChatCore
 from bots.core.delivery import run_delivery
+from bots.core.games.clock import run_game_clock
 from bots.core.settings import DiscordSettings
 from bots.core.store import BotStore
 from bots.discord.client import BackgroundJob, ChatHandler, PoetClient
@@ -73,6 +74,12 @@ async def run_discord(core: ChatCore, settings: DiscordSettings, consumer: Reply
             await run_delivery(core, replies, client.sender.send_reply)
 
         background = (deliver_replies,)
+
+    async def game_clock(client: PoetClient) -> None:
+        await run_game_clock(core.games, "discord", lambda out: client.sender.channel(
+            out.chat_id, out.text, reply_to=out.reply_to_message_id))
+
+    background = (*background, game_clock)
     client = build_client(core, settings, background=background, **options)
     try:
         async with client:

@@ -144,6 +144,7 @@ class PoetClient(discord.Client):
             locale=str(interaction.locale),
             is_group=interaction.guild_id is not None,
             route=route,
+            user_name=interaction.user.display_name,
         )
         outgoing = await self.core.handle(msg)
         if not outgoing:  # nothing to say: remove the "thinking…" placeholder
@@ -186,6 +187,8 @@ class PoetClient(discord.Client):
         if parsed is None:
             return
         text, addressed = parsed
+        resolved = message.reference.resolved if message.reference else None
+        replies_to_us = isinstance(resolved, discord.Message) and self.user is not None and resolved.author.id == self.user.id
         msg = IncomingMessage(
             platform="discord",
             chat_id=str(message.channel.id),
@@ -196,6 +199,8 @@ class PoetClient(discord.Client):
             # plain text with a hint instead of staying quiet as it does for group chatter.
             is_group=message.guild is not None and not addressed,
             route=message_route(message),
+            user_name=message.author.display_name,
+            reply_to_bot=replies_to_us,
         )
         for out in await self.core.handle(msg):
             await self.sender.channel(out.chat_id or msg.chat_id, out.text,

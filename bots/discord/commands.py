@@ -18,6 +18,7 @@ __all__ = [
     "SLASH_COMMANDS",
     "PoetTranslator",
     "acrostic_text",
+    "fhl_text",
     "poem_text",
     "register_commands",
 ]
@@ -25,7 +26,7 @@ __all__ = [
 FORMS = ("五绝", "七绝", "五律", "七律")
 """The form choices offered in the slash UI (the parser also accepts aliases typed by hand)."""
 
-SLASH_COMMANDS = ("poem", "cang", "check", "queue", "cancel", "forms", "help")
+SLASH_COMMANDS = ("poem", "cang", "check", "fhl", "a", "hint", "stop", "rank", "queue", "cancel", "forms", "help")
 
 EN_LOCALES = (discord.Locale.american_english, discord.Locale.british_english)
 
@@ -47,6 +48,20 @@ _TEXT: dict[str, tuple[str, str]] = {  # key -> (zh, en)
     "cang.topic": ("可选的主题，如 四季", "Optional topic, e.g. 四季 (seasons)"),
     "cang.traditional": ("用繁体字回复", "Reply in traditional characters"),
     "check.poem": ("要检查的诗，如 白日依山尽，黄河入海流。…", "The poem to check, e.g. 白日依山尽，黄河入海流。…"),
+    "fhl": ("飞花令", "Play 飞花令"),
+    "a": ("飞花令作答", "Answer in 飞花令"),
+    "hint": ("飞花令提示", "A 飞花令 hint"),
+    "stop": ("结束飞花令", "End the 飞花令 game"),
+    "rank": ("飞花令排行", "飞花令 leaderboard"),
+    "fhl.token": ("令字：一个或两个汉字，如 月；不填由我出题", "The character (1-2 Han), e.g. 月; empty: I pick"),
+    "fhl.mode": ("玩法", "Mode"),
+    "fhl.versus": ("和我对战", "Play against me"),
+    "fhl.level": ("我的水平（对战）", "My level (versus)"),
+    "a.line": ("一句诗，如 举头望明月", "One line of verse, e.g. 举头望明月"),
+    "mode.自由": ("自由：令字在哪都行", "free: the character anywhere"),
+    "mode.古法": ("古法：第 n 句令字在第 n 字", "classic: at position n in line n"),
+    "level.简单": ("简单", "easy"),
+    "level.困难": ("困难", "hard"),
     "form.五绝": ("五绝", "五绝 · 5-character quatrain"),
     "form.七绝": ("七绝", "七绝 · 7-character quatrain"),
     "form.五律": ("五律", "五律 · 5-character regulated verse"),
@@ -79,6 +94,13 @@ def poem_text(topic: str, form: str | None = None, rhyme: str | None = None, tra
 def acrostic_text(heads: str, form: str | None = None, topic: str | None = None, traditional: bool = False) -> str:
     """The ``/cang`` command text for slash options."""
     parts = ["/cang", _clean(heads), _clean(form or ""), (topic or "").strip(), "繁" if traditional else ""]
+    return " ".join(p for p in parts if p)
+
+
+def fhl_text(token: str | None = None, mode: str | None = None, versus: bool = False,
+             level: str | None = None) -> str:
+    """The ``/fhl`` command text for slash options."""
+    parts = ["/fhl", _clean(token or ""), "古法" if mode == "古法" else "", "对战" if versus else "", level or ""]
     return " ".join(p for p in parts if p)
 
 
@@ -142,6 +164,21 @@ def register_commands(tree: app_commands.CommandTree, run: CommandRunner,
         """/check <poem>: prosody report from the checker in the bot process (no queue)."""
         await run(interaction, f"/check {poem.strip()}")
 
+    @tree.command(name="fhl", description=_d("fhl"))
+    @app_commands.describe(token=_s("fhl.token"), mode=_s("fhl.mode"), versus=_s("fhl.versus"), level=_s("fhl.level"))
+    @app_commands.choices(mode=[Choice(name=locale_str(m, key=f"mode.{m}"), value=m) for m in ("自由", "古法")],
+                          level=[Choice(name=locale_str(lv, key=f"level.{lv}"), value=lv) for lv in ("简单", "困难")])
+    async def fhl(interaction: discord.Interaction, token: str | None = None, mode: Choice[str] | None = None,
+                  versus: bool = False, level: Choice[str] | None = None) -> None:
+        """/fhl 月 古法 对战: start 飞花令 (or show the running game)."""
+        await run(interaction, fhl_text(token, mode.value if mode else None, versus, level.value if level else None))
+
+    @tree.command(name="a", description=_d("a"))
+    @app_commands.describe(line=_s("a.line"))
+    async def answer(interaction: discord.Interaction, line: str) -> None:
+        """/a 举头望明月: answer in the running game."""
+        await run(interaction, f"/a {line.strip()}")
+
     def simple(name: str) -> None:
         async def callback(interaction: discord.Interaction) -> None:
             await run(interaction, f"/{name}")
@@ -149,5 +186,5 @@ def register_commands(tree: app_commands.CommandTree, run: CommandRunner,
         callback.__doc__ = f"/{name}: no options; the core answers directly."
         tree.command(name=name, description=_d(name))(callback)
 
-    for name in ("queue", "cancel", "forms", "help"):
+    for name in ("hint", "stop", "rank", "queue", "cancel", "forms", "help"):
         simple(name)

@@ -33,6 +33,7 @@ from telegram.ext import (
 from bots.core.chat import ChatCore
 from bots.core.commands import COMMAND_ALIASES
 from bots.core.delivery import run_delivery
+from bots.core.games.clock import run_game_clock
 from bots.core.settings import BotSettings
 from bots.telegram.handlers import on_error, on_message
 from bots.telegram.intake import DurableIntake
@@ -214,8 +215,10 @@ class TelegramBot:
             self._tasks.append(asyncio.create_task(
                 self.intake.poll(settings.telegram_poll_timeout_s, allowed), name="telegram-poll"))
         self._tasks.append(asyncio.create_task(self.intake.process(), name="telegram-intake"))
+        sender: TelegramSender = self.app.bot_data["sender"]
+        self._tasks.append(asyncio.create_task(run_game_clock(self.core.games, PLATFORM, sender.send),
+                                               name="telegram-games"))
         if self.consumer is not None:
-            sender: TelegramSender = self.app.bot_data["sender"]
             self._delivery = asyncio.create_task(run_delivery(self.core, self.consumer, sender.send_reply))
         log.info("Telegram: @%s is up (%s)", self.app.bot.username, settings.telegram_mode)
 

@@ -21,12 +21,13 @@ log = logging.getLogger(__name__)
 _GROUPS = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
 
 
-def incoming(update: Update) -> IncomingMessage | None:
+def incoming(update: Update, bot_id: int | None = None) -> IncomingMessage | None:
     """The platform-neutral message for a text update (None for anything else)."""
     message = update.message
     if message is None or not message.text:
         return None
     user = message.from_user
+    replied = message.reply_to_message
     return IncomingMessage(
         platform=PLATFORM,
         chat_id=str(message.chat.id),
@@ -35,12 +36,14 @@ def incoming(update: Update) -> IncomingMessage | None:
         locale=user.language_code if user else None,
         message_id=str(message.message_id),
         is_group=message.chat.type in _GROUPS,
+        user_name=(user.first_name or user.username) if user else None,
+        reply_to_bot=bool(replied and replied.from_user and bot_id is not None and replied.from_user.id == bot_id),
     )
 
 
 async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Every command and every plain text: the core decides what is for us."""
-    msg = incoming(update)
+    msg = incoming(update, context.bot.id)
     if msg is None:
         return
     core: ChatCore = context.bot_data["core"]

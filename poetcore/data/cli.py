@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.text import Text
 
 from poetcore.data.fetch import PACKAGE_SHA1
-from poetcore.data.prepare import prepare
+from poetcore.data.prepare import build_lines, prepare
 from poetcore.errors import PoetcoreInputError
 from poetcore.settings import EngineSettings
 
@@ -48,8 +48,12 @@ def prepare_command(
         PACKAGE_SHA1, "--sha1", help="Expected sha1 of the tarball ('' skips the check)."
     ),
     force: bool = typer.Option(False, "--force", help="Rebuild even if the output is up to date."),
+    lines: Path | None = typer.Option(
+        Path("data/lines.sqlite"), "--lines", help="Also build the games' line index here (when missing or --force)."
+    ),
+    no_lines: bool = typer.Option(False, "--no-lines", help="Skip the line index."),
 ) -> None:
-    """清洗全唐诗/全宋诗，保留五绝、七绝、五律、七律，打关键词并划分数据集。"""
+    """清洗全唐诗/全宋诗，保留五绝、七绝、五律、七律，打关键词并划分数据集；并建诗句索引。"""
     console = Console(stderr=True, soft_wrap=True)  # long paths and messages stay on one line
     try:
         prepare(
@@ -60,6 +64,34 @@ def prepare_command(
             force=force,
             console=console,
         )
+        if lines is not None and not no_lines and (force or not lines.exists()):
+            report = build_lines(lines, source=source, cache_dir=cache_dir.expanduser(),
+                                 expected_sha1=sha1 or None, console=console)
+            console.print(f"[green]{report.path}[/]: {report.lines:,} lines, {report.bytes / 2**20:.1f} MiB, "
+                          f"built in {report.seconds:.0f} s")
     except PoetcoreInputError as exc:
         console.print(Text.assemble(("错误 / error ", "bold red"), f"[{exc.code}] {exc.message(_locale(ctx))}"))
         raise typer.Exit(code=1) from None
+
+
+@data_app.command("lines")
+def lines_command(
+    ctx: typer.Context,
+    source: Path | None = typer.Option(
+        None, "--source", help="chinese-poetry-2.0.1.tgz or its package/ folder (default: npm pack into the cache)."
+    ),
+    out: Path = typer.Option(Path("data/lines.sqlite"), "--out", help="The index file to write."),
+    cache_dir: Path = typer.Option(Path("~/.cache/poetcore"), "--cache-dir", help="Where npm pack puts the tarball."),
+    builtin: bool = typer.Option(False, "--builtin", help="Only 唐诗三百首, 千家诗, 宋词三百首 (the index shipped in the package)."),
+    sha1: str = typer.Option(PACKAGE_SHA1, "--sha1", help="Expected sha1 of the tarball ('' skips the check)."),
+) -> None:
+    """建诗句索引（飞花令等游戏用来判句）/ build the line index the games judge answers with."""
+    console = Console(stderr=True, soft_wrap=True)
+    try:
+        report = build_lines(out, source=source, cache_dir=cache_dir.expanduser(), expected_sha1=sha1 or None,
+                             builtin_only=builtin, console=console)
+    except PoetcoreInputError as exc:
+        console.print(Text.assemble(("错误 / error ", "bold red"), f"[{exc.code}] {exc.message(_locale(ctx))}"))
+        raise typer.Exit(code=1) from None
+    console.print(f"[green]{report.path}[/]: {report.lines:,} lines from {report.poems:,} poems, "
+                  f"{report.grams:,} postings, {report.bytes / 2**20:.1f} MiB, built in {report.seconds:.0f} s")

@@ -43,6 +43,7 @@ from poetcore.data.fetch import (
 from poetcore.data.keywords import KEYWORD_METHOD, build_lexicon, extract_keywords, keyword_stats
 from poetcore.data.split import SPLIT_RULE, SPLITS, split_of
 from poetcore.data.variants import VARIANTS
+from poetcore.lines.build import BuildReport, build_line_index
 
 PIPELINE_VERSION = "4"
 """Bump when cleaning, keywords or the output format change: it invalidates prepared dirs."""
@@ -116,6 +117,19 @@ def prepare(
     write_manifest(out, manifest)
     print_report(manifest, console)
     return manifest
+
+
+def build_lines(out: Path, source: Path | None = None, cache_dir: Path | None = None,
+                expected_sha1: str | None = PACKAGE_SHA1, builtin_only: bool = False,
+                console: Console | None = None) -> BuildReport:
+    """Build the line index (``poetcore.lines``) from the package, fetching it when needed."""
+    console = console or Console(stderr=True)
+    if source is None:
+        source = fetch_package(cache_dir or Path("~/.cache/poetcore").expanduser(), expected_sha1)
+    check_source(source)
+    with console.status("line index: starting") as status:
+        return build_line_index(source, out, builtin_only=builtin_only,
+                                progress=lambda msg: status.update(f"line index: {msg}"))
 
 
 def _up_to_date(manifest: dict[str, Any], out: Path, source: Path) -> bool:

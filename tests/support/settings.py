@@ -24,7 +24,8 @@ def make_queue_settings(**overrides: Any) -> QueueSettings:
 
 
 def make_bot_settings(**overrides: Any) -> BotSettings:
-    return BotSettings(_env_file=None, **overrides)  # type: ignore[call-arg]
+    """Games judge against the built-in index (shipped in the package), never a local full build."""
+    return BotSettings(_env_file=None, **{"line_index": None, **overrides})  # type: ignore[call-arg]
 
 
 def make_discord_settings(**overrides: Any) -> DiscordSettings:

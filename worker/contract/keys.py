@@ -87,6 +87,46 @@ def group_acks(platform: str, chat_id: str) -> str:
     return f"{BOT_PREFIX}:gack:{platform}:{chat_id}"
 
 
+def game(platform: str, chat_id: str) -> str:
+    """The running game of a chat (JSON), with a TTL past its deadline."""
+    return f"{BOT_PREFIX}:game:{platform}:{chat_id}"
+
+
+def game_lock(platform: str, chat_id: str) -> str:
+    """Serialises moves on one chat's game across bot processes."""
+    return f"{BOT_PREFIX}:game-lock:{platform}:{chat_id}"
+
+
+def game_timers(platform: str) -> str:
+    """Sorted set: chat id -> when its game next needs the clock (warning or deadline)."""
+    return f"{BOT_PREFIX}:game-timers:{platform}"
+
+
+def game_outbox(platform: str, chat_id: str) -> str:
+    """Game messages held back while a chat is busy, sent later as one message."""
+    return f"{BOT_PREFIX}:game-outbox:{platform}:{chat_id}"
+
+
+def game_flush(platform: str) -> str:
+    """Sorted set: chat id -> when its held-back game messages go out."""
+    return f"{BOT_PREFIX}:game-flush:{platform}"
+
+
+def game_sent(platform: str, chat_id: str) -> str:
+    """Game messages sent to a chat in the current window (flood control)."""
+    return f"{BOT_PREFIX}:game-sent:{platform}:{chat_id}"
+
+
+def game_rank(platform: str, chat_id: str, period: str) -> str:
+    """Sorted set: user id -> points, for ``period`` "all" or an ISO week like "2026-W49"."""
+    return f"{BOT_PREFIX}:rank:{platform}:{chat_id}:{period}"
+
+
+def game_stats(platform: str, chat_id: str) -> str:
+    """Hash: "<user>:name", "<user>:lines", "<user>:best" for the leaderboard."""
+    return f"{BOT_PREFIX}:rank-stats:{platform}:{chat_id}"
+
+
 def interaction_token(interaction_id: str) -> str:
     """A Discord interaction's webhook token (a 15-minute credential), kept apart from the job payload
     so that it expires with the token instead of living as long as the job."""
@@ -123,8 +163,18 @@ __all__ = [
     "KEY_PREFIX",
     "alive",
     "chat_window",
+    "game",
+    "game_flush",
+    "game_lock",
+    "game_outbox",
+    "game_rank",
+    "game_sent",
+    "game_stats",
+    "game_timers",
+    "group_acks",
     "intake_seen",
     "intake_stream",
+    "interaction_token",
     "placeholder",
     "published",
     "reaper_lock",

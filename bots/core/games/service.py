@@ -1,0 +1,355 @@
+"""The 飞花令 service: what the chat core calls for game commands, answers and the game clock.
+
+A move (start, answer, hint, stop, a clock tick) runs as one function in a worker thread, under the
+chat's Redis lock: load the game, look lines up in the index, apply the rules, save. The rules are
+`bots.core.games.feihua`; the state is `bots.core.games.store`; the index is `poetcore.lines`.
+
+Flood control: a group takes about 20 bot messages a minute, so past ``game_chat_limit`` game
+messages in ``game_chat_window_s`` a chat's verdicts are held back and sent every
+``game_flush_s`` as one combined message (``tick`` sends them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+
+import redis
+
+from bots.core.commands import safe_echo
+from bots.core.games.feihua import (
+    GOOD_TOKENS,
+    MAX_ANSWER,
+    MAX_HINTS,
+    MIN_ANSWER,
+    FeihuaGame,
+    GameInputError,
+    StartOptions,
+    Verdict,
+    accept,
+    judge,
+    looks_like_line,
+    mask,
+    parse_start,
+    required_position,
+    standings,
+)
+from bots.core.games.store import GameStore, iso_week
+from bots.core.messages import t
+from bots.core.models import IncomingMessage, OutgoingMessage
+from bots.core.settings import BotSettings
+from poetcore.lines import LineIndex, normalize_line
+
+__all__ = ["BOT_PLAYER", "FeihuaService"]
+
+log = logging.getLogger(__name__)
+
+BOT_PLAYER = "bot"
+MIN_TOKEN_LINES = 20
+_MEDALS = ("🥇", "🥈", "🥉")
+_LEVEL_KEYS = {"easy": "fhl_level_easy", "hard": "fhl_level_hard"}
+
+
+COMBINED_CHARS = 3500
+"""A combined message stays under Telegram's 4096 characters (Discord's sender splits at 2000)."""
+
+
+def _batches(items: list[str], limit: int) -> list[list[str]]:
+    batches: list[list[str]] = [[]]
+    size = 0
+    for item in items:
+        if batches[-1] and size + len(item) + 1 > limit:
+            batches.append([])
+            size = 0
+        batches[-1].append(item)
+        size += len(item) + 1
+    return batches
+
+
+class FeihuaService:
+    def __init__(self, connection: redis.Redis, index: LineIndex, settings: BotSettings,
+                 bot_name: str = "诗机") -> None:
+        self.store = GameStore(connection)
+        self.index = index
+        self.settings = settings
+        self.bot_name = bot_name
+        self._random = random.Random()
+
+    # ----------------------------------------------------------------- entry points (async)
+    async def command(self, name: str, body: str, msg: IncomingMessage) -> list[OutgoingMessage]:
+        """/fhl, /a, /hint, /stop, /rank."""
+        return await asyncio.to_thread(self._command, name, body, msg)
+
+    async def plain(self, msg: IncomingMessage, *, addressed: bool = False) -> list[OutgoingMessage] | None:
+        """A plain message (or a reply to the bot) while a game runs: an answer, or silence.
+        None when no game runs here (the core then treats the text as usual)."""
+        if not addressed and not looks_like_line(msg.text):
+            return None
+        return await asyncio.to_thread(self._plain, msg, addressed)
+
+    async def tick(self, platform: str, now: float | None = None) -> list[OutgoingMessage]:
+        """Warnings, ends of rounds and held-back messages that are due; call about once a second."""
+        return await asyncio.to_thread(self._tick, platform, time.time() if now is None else now)
+
+    def index_note(self, locale: str | None) -> str:
+        key = "fhl_index_builtin" if self.index.info.name == "builtin" else "fhl_index_full"
+        return t(key, locale, lines=f"{self.index.info.lines:,}")
+
+    # ----------------------------------------------------------------- commands
+    def _command(self, name: str, body: str, msg: IncomingMessage) -> list[OutgoingMessage]:
+        loc = msg.locale
+        if name == "fhl":
+            if body.strip().lower() in ("help", "帮助", "?", "？"):
+                return self._send(msg, t("fhl_help", loc, index=self.index_note(loc)), direct=True)
+            try:
+                options = parse_start(body)
+            except GameInputError as exc:
+                return self._send(msg, t(exc.key, loc, **exc.params), direct=True)
+            return self._start(msg, options)
+        if name == "answer":
+            if not body.strip():
+                return self._send(msg, t("fhl_answer_missing", loc), direct=True)
+            return self._answer(msg, body, explicit=True) or []
+        if name == "hint":
+            return self._hint(msg)
+        if name == "stop":
+            return self._stop(msg)
+        return self._send(msg, self._rank_text(msg), direct=True)
+
+    def _start(self, msg: IncomingMessage, options: StartOptions) -> list[OutgoingMessage]:
+        loc, now = msg.locale, time.time()
+        with self.store.locked(msg.platform, msg.chat_id):
+            running = self.store.load(msg.platform, msg.chat_id)
+            if running is not None:
+                return self._send(msg, self._state_text(running, loc, now), direct=True)
+            token = options.token
+            if token is None:
+                token = self._pick_token()
+            else:
+                count = len(self.index.with_char(token, lengths=(), limit=MIN_TOKEN_LINES))
+                if count < MIN_TOKEN_LINES:
+                    return self._send(msg, t("fhl_token_rare", loc, token=token, count=count), direct=True)
+            timeout = options.timeout_s or self.settings.game_timeout_s
+            game = FeihuaGame(token=token, starter=msg.user_id, starter_name=self._name(msg), timeout_s=timeout,
+                              deadline=now + timeout, classic=options.classic,
+                              versus=options.versus or not msg.is_group, level=options.level, locale=loc)
+            self.store.save(msg.platform, msg.chat_id, game, self._next_tick(game))
+        log.info("games: 飞花令 started in %s:%s (令字 %s, classic=%s, versus=%s)", msg.platform, msg.chat_id,
+                 token, game.classic, game.versus)
+        plain = t("fhl_plain_hint", loc) if msg.is_group else ""
+        text = t("fhl_started", loc, token=token, mode=self._mode(game, loc), position=self._position(game, loc),
+                 timeout=timeout, plain=plain)
+        return self._send(msg, text, direct=True)
+
+    def _pick_token(self) -> str:
+        choices = list(GOOD_TOKENS)
+        self._random.shuffle(choices)
+        for token in choices:
+            if len(self.index.with_char(token, lengths=(5, 7), limit=MIN_TOKEN_LINES * 5)) >= MIN_TOKEN_LINES * 5:
+                return token
+        return choices[0]
+
+    # ----------------------------------------------------------------- answers
+    def _plain(self, msg: IncomingMessage, addressed: bool) -> list[OutgoingMessage] | None:
+        if not self.store.running(msg.platform, msg.chat_id):
+            return None
+        return self._answer(msg, msg.text, explicit=addressed)
+
+    def _answer(self, msg: IncomingMessage, text: str, *, explicit: bool) -> list[OutgoingMessage] | None:
+        loc, now = msg.locale, time.time()
+        line = normalize_line(text)
+        with self.store.locked(msg.platform, msg.chat_id):
+            game = self.store.load(msg.platform, msg.chat_id)
+            if game is None:
+                return self._send(msg, t("fhl_none", loc), direct=True) if explicit else None
+            verdict = self._judge(game, line)
+            if not explicit and verdict.kind in ("not_found", "no_token", "too_short", "too_long"):
+                return []  # ordinary chat during a game: say nothing
+            name = self._name(msg)
+            if not verdict.accepted:
+                return self._send(msg, self._rejection(verdict, game, loc), name=name)
+            points = accept(game, verdict, msg.user_id, name, now)
+            score = game.players[msg.user_id]["score"]
+            texts = [t("fhl_accepted", loc, line=verdict.line, source=verdict.source, name=name, points=points,
+                       score=score, next="" if game.versus else self._next_note(game, loc))]
+            over = False
+            if game.versus:
+                mine = self._bot_turn(game, now)
+                if mine is None:
+                    texts.append(t("fhl_bot_gives_up", loc))
+                    over = True
+                else:
+                    texts.append(t("fhl_bot_line", loc, line=mine.line, source=mine.source,
+                                   next=self._next_note(game, loc)))
+            if over:
+                self.store.record(msg.platform, msg.chat_id, game, now)
+                self.store.finish(msg.platform, msg.chat_id)
+                texts.append(self._over_text(game, loc))
+            else:
+                self.store.save(msg.platform, msg.chat_id, game, self._next_tick(game))
+        return self._send(msg, "\n".join(texts), name=name)
+
+    def _judge(self, game: FeihuaGame, line: str) -> Verdict:
+        found = near = None
+        if MIN_ANSWER <= len(line) <= MAX_ANSWER and game.token in line:
+            record = self.index.lookup(line)
+            if record is not None:
+                found = (record.id, record.source)
+            else:
+                misses = self.index.near_misses(line, containing=game.token, limit=1)
+                if misses:
+                    real, _d = misses[0]
+                    near = (real.id, real.text, real.source)
+        return judge(game, line, found, near)
+
+    def _bot_turn(self, game: FeihuaGame, now: float) -> Verdict | None:
+        position = required_position(game)
+        lengths = (7,) if position and position > 5 - len(game.token) + 1 else (5, 7)
+        max_rank = self.settings.game_easy_rank if game.level == "easy" else None
+        picks = self.index.with_char(game.token, position=position, lengths=lengths, exclude=set(game.used_ids),
+                                     max_rank=max_rank, limit=1)
+        if not picks:
+            return None
+        verdict = Verdict("accepted", picks[0].text, picks[0].id, picks[0].source)
+        accept(game, verdict, BOT_PLAYER, self.bot_name, now)
+        return verdict
+
+    def _rejection(self, verdict: Verdict, game: FeihuaGame, loc: str | None) -> str:
+        k = verdict.kind
+        if k == "too_short":
+            return t("fhl_too_short", loc, min=MIN_ANSWER)
+        if k == "too_long":
+            return t("fhl_too_long", loc, max=MAX_ANSWER)
+        if k == "no_token":
+            return t("fhl_no_token", loc, line=verdict.line, token=game.token)
+        if k == "near_miss":
+            return t("fhl_near_miss", loc, real=verdict.real, source=verdict.source)
+        if k == "repeat":
+            return t("fhl_repeat", loc, line=verdict.line, name=verdict.by)
+        if k == "wrong_position":
+            return t("fhl_wrong_position", loc, token=game.token, position=verdict.position)
+        return t("fhl_not_found", loc, line=verdict.line)
+
+    # ----------------------------------------------------------------- hint, stop, rank
+    def _hint(self, msg: IncomingMessage) -> list[OutgoingMessage]:
+        loc = msg.locale
+        with self.store.locked(msg.platform, msg.chat_id):
+            game = self.store.load(msg.platform, msg.chat_id)
+            if game is None:
+                return self._send(msg, t("fhl_none", loc), direct=True)
+            if game.hints >= MAX_HINTS:
+                return self._send(msg, t("fhl_hint_none", loc, max=MAX_HINTS), direct=True)
+            position = required_position(game)
+            lengths = (7,) if position and position > 5 - len(game.token) + 1 else (5, 7)
+            picks = self.index.with_char(game.token, position=position, lengths=lengths,
+                                         exclude=set(game.used_ids) | set(game.hinted), limit=8)
+            if not picks:
+                return self._send(msg, t("fhl_hint_nothing", loc), direct=True)
+            pick = self._random.choice(picks)
+            game.hints += 1
+            game.hinted.append(pick.id)
+            self.store.save(msg.platform, msg.chat_id, game, self._next_tick(game))
+        return self._send(msg, t("fhl_hint", loc, used=game.hints, max=MAX_HINTS, source=pick.source,
+                                 masked=mask(pick.text, game.token)))
+
+    def _stop(self, msg: IncomingMessage) -> list[OutgoingMessage]:
+        loc, now = msg.locale, time.time()
+        with self.store.locked(msg.platform, msg.chat_id):
+            game = self.store.load(msg.platform, msg.chat_id)
+            if game is None:
+                return self._send(msg, t("fhl_none", loc), direct=True)
+            if msg.is_group and msg.user_id != game.starter:
+                return self._send(msg, t("fhl_stop_not_yours", loc, name=game.starter_name), direct=True)
+            self.store.record(msg.platform, msg.chat_id, game, now)
+            self.store.finish(msg.platform, msg.chat_id)
+        return self._send(msg, self._over_text(game, loc), direct=True)
+
+    def _rank_text(self, msg: IncomingMessage) -> str:
+        loc = msg.locale
+        parts = [t("rank_header", loc)]
+        for label, period in (("rank_all", "all"), ("rank_week", iso_week(time.time()))):
+            parts.append(f"— {t(label, loc)} —")
+            rows = self.store.board(msg.platform, msg.chat_id, period)
+            parts += [t("rank_line", loc, place=i, name=n, score=s, lines=ln, best=b)
+                      for i, (n, s, ln, b) in enumerate(rows, start=1)] or [t("rank_empty", loc)]
+        return "\n".join(parts)
+
+    # ----------------------------------------------------------------- the clock
+    def _tick(self, platform: str, now: float) -> list[OutgoingMessage]:
+        outs: list[OutgoingMessage] = []
+        for chat_id in self.store.due(platform, now):
+            with self.store.locked(platform, chat_id):
+                game = self.store.load(platform, chat_id)
+                if game is None:
+                    self.store.finish(platform, chat_id)
+                    continue
+                loc = game.locale
+                if now >= game.deadline:
+                    self.store.record(platform, chat_id, game, now)
+                    self.store.finish(platform, chat_id)
+                    log.info("games: 飞花令 in %s:%s timed out after %d lines", platform, chat_id, game.turn)
+                    outs.append(OutgoingMessage(chat_id, t("fhl_over_timeout", loc) + self._over_text(game, loc)))
+                elif not game.warned and now >= game.deadline - self.settings.game_warning_s:
+                    game.warned = True
+                    self.store.save(platform, chat_id, game, game.deadline)
+                    outs.append(OutgoingMessage(chat_id, t("fhl_warning", loc, left=max(1, round(game.deadline - now)),
+                                                           token=game.token, position=self._position(game, loc))))
+                else:
+                    self.store.save(platform, chat_id, game, self._next_tick(game))
+        for chat_id, items in self.store.take_held(platform, now).items():
+            for batch in _batches(items, COMBINED_CHARS):
+                outs.append(OutgoingMessage(chat_id, t("fhl_combined", None, items="\n".join(batch))))
+        return outs
+
+    def _next_tick(self, game: FeihuaGame) -> float:
+        warn_at = game.deadline - self.settings.game_warning_s
+        return warn_at if not game.warned and game.timeout_s > self.settings.game_warning_s * 2 else game.deadline
+
+    # ----------------------------------------------------------------- wording and sending
+    def _send(self, msg: IncomingMessage, text: str, *, direct: bool = False,
+              name: str | None = None) -> list[OutgoingMessage]:
+        """One reply, or none now when the group is busy (then it goes out combined, later)."""
+        out = [OutgoingMessage(msg.chat_id, text, reply_to_message_id=msg.message_id)]
+        if not msg.is_group:
+            return out
+        sent = self.store.count_sent(msg.platform, msg.chat_id, self.settings.game_chat_window_s)
+        if direct or sent <= self.settings.game_chat_limit:
+            return out
+        held = f"{name}：{text}" if name else text
+        self.store.hold(msg.platform, msg.chat_id, held, time.time() + self.settings.game_flush_s)
+        return []
+
+    def _state_text(self, game: FeihuaGame, loc: str | None, now: float) -> str:
+        return t("fhl_running", loc, token=game.token, mode=self._mode(game, loc), turn=game.turn,
+                 left=max(0, round(game.deadline - now)), position=self._position(game, loc),
+                 scores=self._scores(game, loc))
+
+    def _over_text(self, game: FeihuaGame, loc: str | None) -> str:
+        return t("fhl_over", loc, token=game.token, turn=game.turn, scores=self._scores(game, loc))
+
+    def _scores(self, game: FeihuaGame, loc: str | None) -> str:
+        rows = standings(game)
+        if not rows:
+            return t("fhl_no_scores", loc)
+        return "\n".join(t("fhl_score_line", loc, medal=_MEDALS[i] if i < 3 else f"{i + 1}.", name=name,
+                           score=score, lines=lines) for i, (_pid, name, score, lines) in enumerate(rows))
+
+    def _mode(self, game: FeihuaGame, loc: str | None) -> str:
+        parts = [t("fhl_mode_classic" if game.classic else "fhl_mode_free", loc)]
+        if game.versus:
+            parts.append(t("fhl_mode_versus", loc, level=t(_LEVEL_KEYS.get(game.level, "fhl_level_hard"), loc)))
+        return " · ".join(parts)
+
+    def _position(self, game: FeihuaGame, loc: str | None) -> str:
+        position = required_position(game)
+        return t("fhl_position", loc, position=position) if position else ""
+
+    def _next_note(self, game: FeihuaGame, loc: str | None) -> str:
+        position = required_position(game)
+        return t("fhl_next_position", loc, token=game.token, position=position) if position else ""
+
+    @staticmethod
+    def _name(msg: IncomingMessage) -> str:
+        return safe_echo(msg.user_name or "", 16) or f"#{msg.user_id[-4:]}"
