@@ -65,7 +65,7 @@ class BotSettings(BaseSettings):
         default=Path("data/lines.sqlite"),
         description="the games' line index (poetcore data lines); missing -> the built-in one, with a log line",
     )
-    game_timeout_s: int = Field(default=60, ge=15, le=600, description="a 飞花令 round ends this long after the last line")
+    game_timeout_s: int = Field(default=60, ge=2, le=600, description="a 飞花令 round ends this long after the last line")
     game_warning_s: int = Field(default=15, ge=1, le=120, description="the countdown warning comes this long before the end")
     game_chat_limit: int = Field(
         default=10, ge=1, le=100, description="game messages per chat per window before verdicts are combined"

@@ -49,7 +49,7 @@ def prepare_command(
     ),
     force: bool = typer.Option(False, "--force", help="Rebuild even if the output is up to date."),
     lines: Path | None = typer.Option(
-        Path("data/lines.sqlite"), "--lines", help="Also build the games' line index here (when missing or --force)."
+        None, "--lines", help="Where to build the games' line index, when missing or --force (default: next to --out)."
     ),
     no_lines: bool = typer.Option(False, "--no-lines", help="Skip the line index."),
 ) -> None:
@@ -64,7 +64,8 @@ def prepare_command(
             force=force,
             console=console,
         )
-        if lines is not None and not no_lines and (force or not lines.exists()):
+        lines = lines or out.parent / "lines.sqlite"
+        if not no_lines and (force or not lines.exists()):
             report = build_lines(lines, source=source, cache_dir=cache_dir.expanduser(),
                                  expected_sha1=sha1 or None, console=console)
             console.print(f"[green]{report.path}[/]: {report.lines:,} lines, {report.bytes / 2**20:.1f} MiB, "

@@ -133,8 +133,10 @@ class FakeTelegram:
         chat_type: str | None = None,
         language_code: str | None = "zh-hans",
         username: str = "alice",
+        reply_to: int | None = None,
     ) -> int:
-        """A user sends ``text``; the update goes to getUpdates or the webhook. Returns its message id."""
+        """A user sends ``text`` (``reply_to``: replying to that bot message); the update goes to
+        getUpdates or the webhook. Returns its message id."""
         chat_type = chat_type or ("private" if chat_id > 0 else "supergroup")
         self._chat_types[chat_id] = chat_type
         message_id = self._next_message_id(chat_id)
@@ -148,6 +150,9 @@ class FakeTelegram:
         else:
             chat["title"] = "Poetry club"
         message: dict[str, Any] = {"message_id": message_id, "date": int(time.time()), "chat": chat, "from": user, "text": text}
+        if reply_to is not None:  # a reply to one of the bot's messages
+            replied = next(m for m in self.messages if m.chat_id == chat_id and m.message_id == reply_to)
+            message["reply_to_message"] = self._message_json(replied)
         command = _COMMAND_RE.match(text)
         if command:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command.group(0))}]

@@ -129,4 +129,4 @@ class GameStore:
             pid = _text(raw)
             out.append((stats.get(f"{pid}:name", pid), int(score), int(stats.get(f"{pid}:lines", 0)),
                         int(stats.get(f"{pid}:best", 0))))
-        return out
+        return sorted(out, key=lambda r: (-r[1], -r[2], r[0]))  # ties: more lines, then name (as the scoreboard)

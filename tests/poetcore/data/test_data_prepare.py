@@ -43,6 +43,11 @@ def test_prepare_from_tarball_writes_splits_and_counts(package_tarball: Path, tm
     }
     assert manifest["forms"] == {"五绝": 1, "七绝": 1, "五律": 2, "七律": 1}
     assert manifest["strains"] == {"aligned": 1, "mismatch": 1, "missing": 3}
+    # The games' line index is built next to the corpus, from the same package.
+    from poetcore.lines import LineIndex
+
+    index = LineIndex(tmp_path / "lines.sqlite")
+    assert index.lookup("舉頭望明月") is not None and index.info.name == "full"
     assert manifest["source"] == {"kind": "tarball", "sha1": sha1_file(package_tarball), "verified": True}
     assert sum(s["poems"] for s in manifest["splits"].values()) == 5
     assert "flagged" in output and "五律" in output  # the rich tables

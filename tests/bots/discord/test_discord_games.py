@@ -1,0 +1,76 @@
+"""飞花令 on Discord: slash /fhl and /a, prefix !fhl and !a, plain lines and the game clock, through
+the fake Discord and the real discord.py client (no queue needed: games run in the bot)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+
+import discord
+import pytest
+from discord.gateway import DiscordWebSocket
+from support.fake_discord import FakeDiscord, snowflake
+from support.settings import make_bot_settings, make_discord_settings
+
+from bots.core.chat import ChatCore
+from bots.discord import run_discord
+from worker.contract.service import PoemService
+
+pytestmark = pytest.mark.timeout(90)
+
+
+@pytest.fixture(autouse=True)
+def _restore_endpoints() -> Iterator[None]:
+    base, gateway = discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    yield
+    discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = base, gateway
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord() as server:
+        yield server
+
+
+@contextlib.asynccontextmanager
+async def running(fake: FakeDiscord, core: ChatCore) -> AsyncIterator[None]:
+    settings = make_discord_settings(token=fake.token, api_base=fake.api_base, gateway_url=fake.gateway_url)
+    task = asyncio.create_task(run_discord(core, settings, None))
+    try:
+        await fake.wait_for(lambda: fake.connected or task.done())
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 10)
+        await asyncio.sleep(0.01)
+
+
+async def test_slash_and_prefix_game_with_the_clock(fake: FakeDiscord, service: PoemService) -> None:
+    core = ChatCore(service, make_bot_settings(game_timeout_s=3, game_warning_s=1, game_chat_limit=100))
+    other = snowflake()
+    async with running(fake, core):
+        assert {"fhl", "a", "hint", "stop", "rank"} <= {c["name"] for c in fake.commands}
+        start = await fake.slash("fhl", {"token": "月", "mode": "古法"})
+        [started] = await fake.wait_for(lambda: fake.followups(start["token"]))
+        assert started["content"].startswith("🌸 飞花令开局！令字「月」· 古法")
+        answer = await fake.slash("a", {"line": "月落乌啼霜满天"})
+        [ok] = await fake.wait_for(lambda: fake.followups(answer["token"]))
+        assert ok["content"].startswith("✅ 月落乌啼霜满天 —— 唐·张继《枫桥夜泊》")
+        await fake.send_message("!a 明月松间照", user_id=other)
+        await fake.send_message("明月几时来", user_id=other)  # plain text: the bot reads the channel
+        posted = await fake.wait_for(lambda: (m := fake.channel_messages()) and len(m) >= 2 and m)
+        assert posted[0]["content"].startswith("✅ 明月松间照")
+        assert posted[1]["content"] == "❌ 没背熟：原句是「明月几时有」—— 宋·苏轼《水调歌头》"
+        over = await fake.wait_for(lambda: [m for m in fake.channel_messages() if m["content"].startswith("⌛")], 15)
+        assert "共 2 句" in over[0]["content"]
+        await fake.send_message("!fhl 花")
+        await fake.wait_for(lambda: any(m["content"].startswith("🌸") for m in fake.channel_messages()))
+        await fake.send_message("!stop")
+        await fake.wait_for(lambda: any(m["content"].startswith("🏁") for m in fake.channel_messages()))
+        rank = await fake.slash("rank")
+        [board] = await fake.wait_for(lambda: fake.followups(rank["token"]))
+    assert board["content"].startswith("🏆")
+    for m in fake.channel_messages():
+        assert m["allowed_mentions"]["parse"] == []  # nothing a player typed can ping anyone
