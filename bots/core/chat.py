@@ -19,7 +19,7 @@ import redis
 
 from bots.core.commands import COMMAND_ALIASES, Command, CommandError, parse_command
 from bots.core.format import render_check, render_forms, render_poem
-from bots.core.games.service import FeihuaService
+from bots.core.games.service import GameService
 from bots.core.messages import t
 from bots.core.models import IncomingMessage, OutgoingMessage
 from bots.core.settings import BotSettings
@@ -34,7 +34,8 @@ __all__ = ["MENU", "ChatCore"]
 
 log = logging.getLogger(__name__)
 
-MENU = ("poem", "acrostic", "check", "fhl", "answer", "hint", "stop", "rank", "forms", "queue", "cancel", "help")
+MENU = ("poem", "acrostic", "check", "fhl", "jieju", "answer", "hint", "stop", "rank", "forms", "queue", "cancel",
+        "help")
 """Commands shown in platform menus (setMyCommands, slash commands), in this order (canonical names)."""
 
 ROUTE_KEY = "core"
@@ -97,7 +98,7 @@ class ChatCore:
         self.store = BotStore(self.service.sync.connection, ttl_s=settings.placeholder_ttl_s)
         self.uses_placeholders = True  # the front-end sends a "正在作诗…" to edit (Discord defers instead)
         index = line_index or _shared_index(settings.line_index)
-        self.games = FeihuaService(self.service.sync.connection, index, settings)
+        self.games = GameService(self.service.sync.connection, index, settings)
 
     # --- incoming ----------------------------------------------------------------------------
     async def handle(self, msg: IncomingMessage) -> list[OutgoingMessage]:
@@ -143,7 +144,7 @@ class ChatCore:
             return reply(await self._cancel(msg))
         if cmd.name == "start":
             return reply(t("start", loc, help=self.help_text(loc)))
-        if cmd.name in ("fhl", "answer", "hint", "stop", "rank"):
+        if cmd.name in ("fhl", "jieju", "answer", "hint", "stop", "rank"):
             return await self.games.command(cmd.name, cmd.text or "", msg)
         return reply(self.help_text(loc))
 

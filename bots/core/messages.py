@@ -253,10 +253,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
     # ---- 飞花令 -----------------------------------------------------------------------------------
     "fhl_help": {
         "zh": "飞花令：/fhl 月 开局（不写令字则由我出题；加「古法」则第 n 句令字在第 n 字，加「对战」与我对诗，"
-        "「简单」让我弱一些；「限时=30」改每句时限）。\n/a 句子 作答（也可回复我的消息），/hint 提示，/stop 结束，/rank 排行。\n{index}",
+        "「简单」让我弱一些；「限时=30」改每句时限）。\n/a 句子 作答（也可回复我的消息），/hint 提示，/stop 结束，/rank 排行。\n接句：/jieju 我出上句你接下句（/jieju 上 反过来；可加 蒙学、常见、全库、题数=5）。\n{index}",
         "en": "飞花令: /fhl 月 starts a game (no character: I pick one; add 古法 for the classic positional mode, 对战 to play "
         "against me, 简单 for an easier me, 限时=30 for 30 s per line).\n/a <line> answers (or reply to my message), "
-        "/hint for a hint, /stop ends it, /rank shows the leaderboard.\n{index}",
+        "/hint for a hint, /stop ends it, /rank shows the leaderboard.\n接句: /jieju shows a famous line, you give the next one "
+        "(/jieju 上 for the previous one; add 蒙学, 常见 or 全库, 题数=5).\n{index}",
     },
     "fhl_index_full": {"zh": "诗库：完整索引，{lines} 句。", "en": "Line index: full, {lines} lines."},
     "fhl_index_builtin": {
@@ -345,6 +346,36 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "{place}. {name} {score} · {lines} lines · best game {best}",
     },
     "rank_empty": {"zh": "（还没有人上榜）", "en": "(nobody yet)"},
+    # ---- 接句 ---------------------------------------------------------------------------------------
+    "jj_started": {
+        "zh": "📜 接句开始！共 {total} 题 · {level} · 每题 {timeout} 秒，接{direction}句，用 /a 作答（或回复我的消息）。",
+        "en": "📜 接句 begins! {total} questions · {level} · {timeout} s each: give the {direction} line with /a "
+        "(or reply to my message).",
+    },
+    "jj_question": {
+        "zh": "第 {n}/{total} 题：「{prompt}」\n请接{direction}句（{length} 字）",
+        "en": "Question {n}/{total}: 「{prompt}」\nThe {direction} line? ({length} characters)",
+    },
+    "jj_dir_next": {"zh": "下", "en": "next"},
+    "jj_dir_prev": {"zh": "上", "en": "previous"},
+    "jj_correct": {
+        "zh": "✅ {name} 答对了：{answer} —— {source} +{points} 分（共 {score} 分）",
+        "en": "✅ {name} got it: {answer} — {source} +{points} (total {score})",
+    },
+    "jj_near": {"zh": "差一点！再想想。", "en": "Almost! Think again."},
+    "jj_wrong": {"zh": "❌ 不对。", "en": "❌ Not that one."},
+    "jj_hint_source": {"zh": "💡 出自 {source}", "en": "💡 It is from {source}"},
+    "jj_hint_first": {"zh": "💡 第一个字是「{first}」，共 {length} 字", "en": "💡 It starts with 「{first}」 ({length} characters)"},
+    "jj_hint_tones": {"zh": "💡 平仄：{pattern}", "en": "💡 Tones: {pattern}"},
+    "jj_hint_none": {"zh": "💡 这题的提示已经用完了。", "en": "💡 No hints left for this question."},
+    "jj_timeout": {"zh": "⌛ 时间到！答案是：{answer} —— {source}", "en": "⌛ Time's up! It was: {answer} — {source}"},
+    "jj_over": {"zh": "🏁 接句结束（共 {total} 题）。\n{scores}", "en": "🏁 接句 over ({total} questions).\n{scores}"},
+    "jj_bad_option": {
+        "zh": "不认识「{option}」。可用：上、下、蒙学、常见、全库、题数=5。",
+        "en": "Unknown option 「{option}」. Try: 上, 下, 蒙学, 常见, 全库, 题数=5.",
+    },
+    "jj_bad_count": {"zh": "题数要在 {min} 到 {max} 之间。", "en": "The number of questions must be {min}-{max}."},
+    "cmd_jieju": {"zh": "接句：我出上句你接下句，例如 /jieju 或 /jieju 上", "en": "接句: complete the famous line, e.g. /jieju"},
     "demo_as": {"zh": "（接下来以「{name}」的身份发言）", "en": "(speaking as 「{name}」 from now on)"},
     "demo_you": {"zh": "你", "en": "you"},
 }

@@ -26,7 +26,8 @@ __all__ = [
 FORMS = ("五绝", "七绝", "五律", "七律")
 """The form choices offered in the slash UI (the parser also accepts aliases typed by hand)."""
 
-SLASH_COMMANDS = ("poem", "cang", "check", "fhl", "a", "hint", "stop", "rank", "queue", "cancel", "forms", "help")
+SLASH_COMMANDS = ("poem", "cang", "check", "fhl", "jieju", "a", "hint", "stop", "rank", "queue", "cancel", "forms",
+                  "help")
 
 EN_LOCALES = (discord.Locale.american_english, discord.Locale.british_english)
 
@@ -49,7 +50,16 @@ _TEXT: dict[str, tuple[str, str]] = {  # key -> (zh, en)
     "cang.traditional": ("用繁体字回复", "Reply in traditional characters"),
     "check.poem": ("要检查的诗，如 白日依山尽，黄河入海流。…", "The poem to check, e.g. 白日依山尽，黄河入海流。…"),
     "fhl": ("飞花令", "Play 飞花令"),
-    "a": ("飞花令作答", "Answer in 飞花令"),
+    "a": ("游戏作答", "Answer in a game"),
+    "jieju": ("接句", "Complete the famous line"),
+    "jieju.direction": ("接下句还是上句", "The next line or the previous one"),
+    "jieju.level": ("题目范围", "Which poems"),
+    "jieju.questions": ("题数（默认 5）", "Questions (default 5)"),
+    "dir.下": ("下句", "next line"),
+    "dir.上": ("上句", "previous line"),
+    "jlevel.蒙学": ("蒙学：唐诗三百首、千家诗", "school books: 唐诗三百首, 千家诗"),
+    "jlevel.常见": ("常见：有名的诗", "well-known poems"),
+    "jlevel.全库": ("全库：整个诗库", "the whole index"),
     "hint": ("飞花令提示", "A 飞花令 hint"),
     "stop": ("结束飞花令", "End the 飞花令 game"),
     "rank": ("飞花令排行", "飞花令 leaderboard"),
@@ -172,6 +182,17 @@ def register_commands(tree: app_commands.CommandTree, run: CommandRunner,
                   versus: bool = False, level: Choice[str] | None = None) -> None:
         """/fhl 月 古法 对战: start 飞花令 (or show the running game)."""
         await run(interaction, fhl_text(token, mode.value if mode else None, versus, level.value if level else None))
+
+    @tree.command(name="jieju", description=_d("jieju"))
+    @app_commands.describe(direction=_s("jieju.direction"), level=_s("jieju.level"), questions=_s("jieju.questions"))
+    @app_commands.choices(direction=[Choice(name=locale_str(d, key=f"dir.{d}"), value=d) for d in ("下", "上")],
+                          level=[Choice(name=locale_str(lv, key=f"jlevel.{lv}"), value=lv) for lv in ("蒙学", "常见", "全库")])
+    async def jieju(interaction: discord.Interaction, direction: Choice[str] | None = None,
+                    level: Choice[str] | None = None, questions: app_commands.Range[int, 1, 20] | None = None) -> None:
+        """/jieju 上 常见: a round of 接句."""
+        parts = ["/jieju", direction.value if direction else "", level.value if level else "",
+                 f"题数={questions}" if questions else ""]
+        await run(interaction, " ".join(p for p in parts if p))
 
     @tree.command(name="a", description=_d("a"))
     @app_commands.describe(line=_s("a.line"))

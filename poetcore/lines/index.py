@@ -8,6 +8,7 @@ normalised line (``normalize_line``); the helpers here normalise what they are g
 from __future__ import annotations
 
 import logging
+import random
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -173,6 +174,34 @@ class LineIndex:
         records = {r.id: r for r in self._records([lid for _d, lid, _ in hits[:limit]])}
         return [(records[lid], d) for d, lid, _ in hits[:limit] if lid in records]
 
+    def random_line(self, rng: random.Random, *, max_rank: int | None = None,
+                    collections: frozenset[str] | None = None, lengths: tuple[int, ...] = (5, 7),
+                    exclude: frozenset[int] | set[int] = frozenset()) -> LineRecord | None:
+        """A random line among the ``max_rank`` most famous (or from ``collections``), for quizzes."""
+        marks = ",".join("?" * len(lengths))
+        if collections:
+            cmarks = ",".join("?" * len(collections))
+            ids = [i for (i,) in self._rows(
+                f"SELECT l.id FROM lines l JOIN poems p ON p.id = l.poem_id WHERE l.length IN ({marks}) "
+                f"AND p.collection IN ({cmarks}) AND l.id <= ? ORDER BY random() LIMIT 50",
+                (*lengths, *sorted(collections), max_rank or self.info.lines))]
+        else:
+            top = min(max_rank or self.info.lines, self.info.lines)
+            ids = [rng.randint(1, top) for _ in range(200)] if top else []
+        for line_id in ids:
+            if line_id in exclude:
+                continue
+            record = self.get(line_id)
+            if record is not None and len(record.text) in lengths:
+                return record
+        return None
+
+    def neighbour(self, record: LineRecord, offset: int) -> str | None:
+        """The line ``offset`` places after (negative: before) ``record`` in its poem."""
+        lines = self.poem_lines(record.poem_id)
+        at = record.index + offset
+        return lines[at] if 0 <= at < len(lines) else None
+
     def poem_lines(self, poem_id: int) -> list[str]:
         """The normalised lines of a poem, in order."""
         rows = self._rows("SELECT body FROM poems WHERE id = ?", (poem_id,))
@@ -180,8 +209,7 @@ class LineIndex:
 
     def next_line(self, record: LineRecord) -> str | None:
         """The line after ``record`` in its poem, if any."""
-        lines = self.poem_lines(record.poem_id)
-        return lines[record.index + 1] if record.index + 1 < len(lines) else None
+        return self.neighbour(record, 1)
 
     def _records(self, ids: list[int]) -> list[LineRecord]:
         out: dict[int, LineRecord] = {}

@@ -164,8 +164,9 @@ def _read(name: str, data: Any, ranks: dict[tuple[str, str, str], dict[str, Any]
                     dynasty, author = to_simplified(m2[1]).strip() or "唐", author[m2.end():]
                 title = str(p.get("chapter") or "")
                 fame = FAMOUS + _rank_score(ranks.get(("poet", author, title)))
-                if p.get("subchapter"):
-                    title = f"{title} {p['subchapter']}"
+                part = str(p.get("subchapter") or "")
+                if part and len(part) <= 4:  # 其一, 其二 …; a longer one is an alternative title
+                    title = f"{title} {part}"
                 yield _poem(collection, dynasty, author, title, p.get("paragraphs"), fame)
     elif name.startswith("wudaishici/"):
         for p in items:

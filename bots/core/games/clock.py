@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 import redis
 
-from bots.core.games.service import FeihuaService
+from bots.core.games.service import GameService
 from bots.core.models import OutgoingMessage
 
 __all__ = ["run_game_clock"]
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 Send = Callable[[OutgoingMessage], Awaitable[object]]
 
 
-async def run_game_clock(games: FeihuaService, platform: str, send: Send, interval_s: float = 1.0) -> None:
+async def run_game_clock(games: GameService, platform: str, send: Send, interval_s: float = 1.0) -> None:
     """Tick until cancelled; a send that fails is logged (the game state has moved on already)."""
     backoff = interval_s
     while True:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from poetcore.chars import is_han
 from poetcore.lines.normalize import normalize_line
@@ -106,7 +106,7 @@ class FeihuaGame:
     hints: int = 0
     hinted: list[int] = field(default_factory=list)  # line ids given away as hints
     warned: bool = False
-    message_ids: list[str] = field(default_factory=list)  # the bot's game messages (replies to them answer)
+    kind: str = "fhl"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -193,7 +193,11 @@ def mask(line: str, token: str) -> str:
     return "".join(ch if i in keep else "○" for i, ch in enumerate(line))
 
 
-def standings(game: FeihuaGame) -> list[tuple[str, str, int, int]]:
+class _Scored(Protocol):
+    players: dict[str, dict[str, Any]]
+
+
+def standings(game: _Scored) -> list[tuple[str, str, int, int]]:
     """(player id, name, score, lines), best first (ties: more lines, then name)."""
     rows = [(pid, p["name"], int(p["score"]), int(p["lines"])) for pid, p in game.players.items()]
     return sorted(rows, key=lambda r: (-r[2], -r[3], r[1]))

@@ -1,4 +1,4 @@
-"""The 飞花令 service: what the chat core calls for game commands, answers and the game clock.
+"""The games service (飞花令, 接句): what the chat core calls for game commands, answers and the clock.
 
 A move (start, answer, hint, stop, a clock tick) runs as one function in a worker thread, under the
 chat's Redis lock: load the game, look lines up in the index, apply the rules, save. The rules are
@@ -19,6 +19,7 @@ import time
 import redis
 
 from bots.core.commands import safe_echo
+from bots.core.games import jieju
 from bots.core.games.feihua import (
     GOOD_TOKENS,
     MAX_ANSWER,
@@ -36,13 +37,14 @@ from bots.core.games.feihua import (
     required_position,
     standings,
 )
-from bots.core.games.store import GameStore, iso_week
+from bots.core.games.jieju import JiejuGame, JiejuOptions, parse_jieju
+from bots.core.games.store import Game, GameStore, iso_week
 from bots.core.messages import t
 from bots.core.models import IncomingMessage, OutgoingMessage
 from bots.core.settings import BotSettings
 from poetcore.lines import LineIndex, normalize_line
 
-__all__ = ["BOT_PLAYER", "FeihuaService"]
+__all__ = ["BOT_PLAYER", "GameService"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,11 @@ BOT_PLAYER = "bot"
 MIN_TOKEN_LINES = 20
 _MEDALS = ("🥇", "🥈", "🥉")
 _LEVEL_KEYS = {"easy": "fhl_level_easy", "hard": "fhl_level_hard"}
+_JIEJU_LEVELS: dict[str, tuple[int | None, frozenset[str] | None]] = {  # level -> (max fame rank, collections)
+    "蒙学": (None, frozenset({"唐诗三百首", "千家诗"})),
+    "常见": (20000, None),
+    "全库": (None, None),
+}
 
 
 COMBINED_CHARS = 3500
@@ -68,7 +75,7 @@ def _batches(items: list[str], limit: int) -> list[list[str]]:
     return batches
 
 
-class FeihuaService:
+class GameService:
     def __init__(self, connection: redis.Redis, index: LineIndex, settings: BotSettings,
                  bot_name: str = "诗机") -> None:
         self.store = GameStore(connection)
@@ -108,6 +115,12 @@ class FeihuaService:
             except GameInputError as exc:
                 return self._send(msg, t(exc.key, loc, **exc.params), direct=True)
             return self._start(msg, options)
+        if name == "jieju":
+            try:
+                jj = parse_jieju(body)
+            except GameInputError as exc:
+                return self._send(msg, t(exc.key, loc, **exc.params), direct=True)
+            return self._start_jieju(msg, jj)
         if name == "answer":
             if not body.strip():
                 return self._send(msg, t("fhl_answer_missing", loc), direct=True)
@@ -164,6 +177,8 @@ class FeihuaService:
             game = self.store.load(msg.platform, msg.chat_id)
             if game is None:
                 return self._send(msg, t("fhl_none", loc), direct=True) if explicit else None
+            if isinstance(game, JiejuGame):
+                return self._answer_jieju(msg, game, line, explicit, now)
             verdict = self._judge(game, line)
             if not explicit and verdict.kind in ("not_found", "no_token", "too_short", "too_long"):
                 return []  # ordinary chat during a game: say nothing
@@ -232,6 +247,92 @@ class FeihuaService:
             return t("fhl_wrong_position", loc, token=game.token, position=verdict.position)
         return t("fhl_not_found", loc, line=verdict.line)
 
+    # ----------------------------------------------------------------- 接句
+    def _start_jieju(self, msg: IncomingMessage, options: JiejuOptions) -> list[OutgoingMessage]:
+        loc, now = msg.locale, time.time()
+        with self.store.locked(msg.platform, msg.chat_id):
+            running = self.store.load(msg.platform, msg.chat_id)
+            if running is not None:
+                return self._send(msg, self._state_text(running, loc, now), direct=True)
+            game = JiejuGame(starter=msg.user_id, starter_name=self._name(msg), total=options.questions,
+                             timeout_s=self.settings.jieju_timeout_s, level=options.level,
+                             previous=options.previous, locale=loc)
+            if not self._ask(game, now):
+                return self._send(msg, t("fhl_hint_nothing", loc), direct=True)
+            self.store.save(msg.platform, msg.chat_id, game, self._next_tick(game))
+        intro = t("jj_started", loc, total=game.total, level=game.level, timeout=game.timeout_s,
+                  direction=self._direction(game, loc))
+        return self._send(msg, intro + "\n" + self._question_text(game, loc), direct=True)
+
+    def _ask(self, game: JiejuGame, now: float) -> bool:
+        """Put the next question (a famous line whose neighbour is a line too); False if none is left."""
+        max_rank, collections = _JIEJU_LEVELS.get(game.level, (None, None))
+        for _ in range(20):
+            record = self.index.random_line(self._random, max_rank=max_rank, collections=collections,
+                                            exclude=set(game.poem_line_ids))
+            if record is None:
+                return False
+            wanted = self.index.neighbour(record, -1 if game.previous else 1)
+            if wanted and MIN_ANSWER <= len(wanted) <= MAX_ANSWER and wanted != record.text:
+                game.ask(record.text, wanted, record.source, record.id, now)
+                return True
+            game.poem_line_ids.append(record.id)  # no usable neighbour: never pick it again
+        return False
+
+    def _answer_jieju(self, msg: IncomingMessage, game: JiejuGame, line: str, explicit: bool,
+                      now: float) -> list[OutgoingMessage]:
+        loc, name = msg.locale, self._name(msg)
+        outcome = jieju.judge_answer(game, line)
+        if outcome == "near":
+            return self._send(msg, t("jj_near", loc), name=name)
+        if outcome == "wrong":
+            return self._send(msg, t("jj_wrong", loc), name=name) if explicit else []
+        points = jieju.score(game, msg.user_id, name)
+        texts = [t("jj_correct", loc, name=name, answer=game.answer, source=game.source, points=points,
+                   score=game.players[msg.user_id]["score"])]
+        texts += self._next_question(msg.platform, msg.chat_id, game, now, loc)
+        return self._send(msg, "\n".join(texts), name=name)
+
+    def _next_question(self, platform: str, chat_id: str, game: JiejuGame, now: float,
+                       loc: str | None) -> list[str]:
+        """After a question is settled: ask the next one, or end the round (scoreboard, leaderboard)."""
+        if game.asked < game.total and self._ask(game, now):
+            self.store.save(platform, chat_id, game, self._next_tick(game))
+            return [self._question_text(game, loc)]
+        self.store.record(platform, chat_id, game, now)
+        self.store.finish(platform, chat_id)
+        return [self._over_text(game, loc)]
+
+    def _jieju_hint(self, game: JiejuGame, loc: str | None) -> str:
+        if game.hints >= jieju.MAX_HINTS:
+            return t("jj_hint_none", loc)
+        game.hints += 1
+        if game.hints == 1:
+            return t("jj_hint_source", loc, source=game.source)
+        if game.hints == 2:
+            return t("jj_hint_first", loc, first=game.answer[0], length=len(game.answer))
+        return t("jj_hint_tones", loc, pattern=jieju.tone_pattern(game.answer))
+
+    def _tick_jieju(self, platform: str, chat_id: str, game: JiejuGame, now: float) -> list[str]:
+        loc = game.locale
+        if now >= game.deadline:
+            reveal = t("jj_timeout", loc, answer=game.answer, source=game.source)
+            return [reveal + "\n" + "\n".join(self._next_question(platform, chat_id, game, now, loc))]
+        if game.hints < jieju.MAX_HINTS and now >= game.hint_at:
+            text = self._jieju_hint(game, loc)
+            self.store.save(platform, chat_id, game, self._next_tick(game))
+            return [text]
+        self.store.save(platform, chat_id, game, self._next_tick(game))
+        return []
+
+    def _question_text(self, game: JiejuGame, loc: str | None) -> str:
+        return t("jj_question", loc, n=game.asked, total=game.total, prompt=game.prompt,
+                 direction=self._direction(game, loc), length=len(game.answer))
+
+    @staticmethod
+    def _direction(game: JiejuGame, loc: str | None) -> str:
+        return t("jj_dir_prev" if game.previous else "jj_dir_next", loc)
+
     # ----------------------------------------------------------------- hint, stop, rank
     def _hint(self, msg: IncomingMessage) -> list[OutgoingMessage]:
         loc = msg.locale
@@ -239,6 +340,10 @@ class FeihuaService:
             game = self.store.load(msg.platform, msg.chat_id)
             if game is None:
                 return self._send(msg, t("fhl_none", loc), direct=True)
+            if isinstance(game, JiejuGame):
+                text = self._jieju_hint(game, loc)
+                self.store.save(msg.platform, msg.chat_id, game, self._next_tick(game))
+                return self._send(msg, text)
             if game.hints >= MAX_HINTS:
                 return self._send(msg, t("fhl_hint_none", loc, max=MAX_HINTS), direct=True)
             position = required_position(game)
@@ -286,6 +391,9 @@ class FeihuaService:
                     self.store.finish(platform, chat_id)
                     continue
                 loc = game.locale
+                if isinstance(game, JiejuGame):
+                    outs += [OutgoingMessage(chat_id, text) for text in self._tick_jieju(platform, chat_id, game, now)]
+                    continue
                 if now >= game.deadline:
                     self.store.record(platform, chat_id, game, now)
                     self.store.finish(platform, chat_id)
@@ -303,7 +411,9 @@ class FeihuaService:
                 outs.append(OutgoingMessage(chat_id, t("fhl_combined", None, items="\n".join(batch))))
         return outs
 
-    def _next_tick(self, game: FeihuaGame) -> float:
+    def _next_tick(self, game: Game) -> float:
+        if isinstance(game, JiejuGame):
+            return min(game.deadline, game.hint_at) if game.hints < jieju.MAX_HINTS else game.deadline
         warn_at = game.deadline - self.settings.game_warning_s
         return warn_at if not game.warned and game.timeout_s > self.settings.game_warning_s * 2 else game.deadline
 
@@ -321,15 +431,19 @@ class FeihuaService:
         self.store.hold(msg.platform, msg.chat_id, held, time.time() + self.settings.game_flush_s)
         return []
 
-    def _state_text(self, game: FeihuaGame, loc: str | None, now: float) -> str:
+    def _state_text(self, game: Game, loc: str | None, now: float) -> str:
+        if isinstance(game, JiejuGame):
+            return self._question_text(game, loc) + "\n" + self._scores(game, loc)
         return t("fhl_running", loc, token=game.token, mode=self._mode(game, loc), turn=game.turn,
                  left=max(0, round(game.deadline - now)), position=self._position(game, loc),
                  scores=self._scores(game, loc))
 
-    def _over_text(self, game: FeihuaGame, loc: str | None) -> str:
+    def _over_text(self, game: Game, loc: str | None) -> str:
+        if isinstance(game, JiejuGame):
+            return t("jj_over", loc, total=game.asked, scores=self._scores(game, loc))
         return t("fhl_over", loc, token=game.token, turn=game.turn, scores=self._scores(game, loc))
 
-    def _scores(self, game: FeihuaGame, loc: str | None) -> str:
+    def _scores(self, game: Game, loc: str | None) -> str:
         rows = standings(game)
         if not rows:
             return t("fhl_no_scores", loc)

@@ -16,9 +16,13 @@ from datetime import UTC, datetime
 import redis
 
 from bots.core.games.feihua import FeihuaGame
+from bots.core.games.jieju import JiejuGame
 from worker.contract import keys
 
-__all__ = ["GameStore", "iso_week"]
+__all__ = ["Game", "GameStore", "iso_week"]
+
+Game = FeihuaGame | JiejuGame
+_KINDS: dict[str, type[FeihuaGame] | type[JiejuGame]] = {"fhl": FeihuaGame, "jieju": JiejuGame}
 
 WEEK_TTL_S = 15 * 86400
 
@@ -43,14 +47,18 @@ class GameStore:
         with self.connection.lock(keys.game_lock(platform, chat_id), timeout=15, blocking_timeout=10):
             yield
 
-    def load(self, platform: str, chat_id: str) -> FeihuaGame | None:
+    def load(self, platform: str, chat_id: str) -> Game | None:
+        """The chat's running game, whatever its kind (one game per chat)."""
         raw = self.connection.get(keys.game(platform, chat_id))
-        return FeihuaGame.from_dict(json.loads(raw)) if raw else None
+        if not raw:
+            return None
+        data = json.loads(raw)
+        return _KINDS.get(data.get("kind", "fhl"), FeihuaGame).from_dict(data)
 
     def running(self, platform: str, chat_id: str) -> bool:
         return bool(self.connection.exists(keys.game(platform, chat_id)))
 
-    def save(self, platform: str, chat_id: str, game: FeihuaGame, next_tick: float) -> None:
+    def save(self, platform: str, chat_id: str, game: Game, next_tick: float) -> None:
         ttl = max(60, int(game.deadline - time.time()) + 3600)
         with self.connection.pipeline() as pipe:
             pipe.set(keys.game(platform, chat_id), json.dumps(game.to_dict(), ensure_ascii=False), ex=ttl)
@@ -99,7 +107,7 @@ class GameStore:
         return out
 
     # ----------------------------------------------------------------- leaderboards
-    def record(self, platform: str, chat_id: str, game: FeihuaGame, now: float) -> None:
+    def record(self, platform: str, chat_id: str, game: Game, now: float) -> None:
         """Add a finished game's scores to the chat's all-time and weekly boards."""
         week = iso_week(now)
         stats = keys.game_stats(platform, chat_id)

@@ -11,37 +11,13 @@ import asyncio
 import time
 
 import pytest
+from support.games import Group
 from support.settings import make_bot_settings
 
 from bots.core.chat import ChatCore
 from bots.core.messages import t
-from bots.core.models import IncomingMessage, OutgoingMessage
 from bots.core.settings import BotSettings
 from worker.contract.service import PoemService
-
-PLAYERS = {"u1": "张三", "u2": "李四", "u3": "王五"}
-
-
-class Group:
-    """A group chat: players say things, the core answers."""
-
-    def __init__(self, core: ChatCore, chat: str = "g1", platform: str = "telegram", group: bool = True) -> None:
-        self.core, self.chat, self.platform, self.group = core, chat, platform, group
-        self.count = 0
-
-    async def say(self, user: str, text: str, *, reply_to_bot: bool = False) -> list[OutgoingMessage]:
-        self.count += 1
-        msg = IncomingMessage(self.platform, self.chat, user, text, message_id=str(self.count), is_group=self.group,
-                              user_name=PLAYERS.get(user, user), reply_to_bot=reply_to_bot)
-        return await self.core.handle(msg)
-
-    async def one(self, user: str, text: str, **kw: bool) -> str:
-        out = await self.say(user, text, **kw)
-        assert len(out) == 1, out
-        return out[0].text
-
-    async def tick(self, after_s: float = 0.0) -> list[str]:
-        return [o.text for o in await self.core.games.tick(self.platform, time.time() + after_s)]
 
 
 @pytest.fixture

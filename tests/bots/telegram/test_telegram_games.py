@@ -155,3 +155,36 @@ async def test_a_burst_of_200_answers_from_10_players(fake_telegram: FakeTelegra
         Path(path).write_text(f"answers 200, bot messages {len(texts)} (start + {settings.game_chat_limit} direct + "
                               f"{len(texts) - 1 - settings.game_chat_limit} combined), verdicts {len(verdicts)}, "
                               f"429s {fake_telegram.flood_refusals}\n", encoding="utf-8")
+
+
+async def test_a_jieju_round_in_the_group(fake_telegram: FakeTelegram, service: PoemService) -> None:
+    """接句: a correct answer, a near miss, a hint and a timeout, in a Telegram group."""
+    import re
+
+    settings = make_bot_settings(telegram_token=fake_telegram.token, telegram_base_url=fake_telegram.base_url,
+                                 telegram_poll_timeout_s=1, jieju_timeout_s=4, game_chat_limit=100)
+    core = ChatCore(service, settings, bot_username="poetbot")
+    bot = TelegramBot(core, settings)
+    await bot.start()
+    table = Table(fake_telegram)
+
+    def wanted(text: str) -> str:
+        record = core.games.index.lookup(re.search(r"题：「(.+?)」", text)[1])  # type: ignore[index]
+        assert record is not None
+        return core.games.index.neighbour(record, 1) or ""
+
+    try:
+        [start] = await table.say(7001, "/jieju 题数=2")
+        answer = wanted(start)
+        near = answer[:-1] + ("月" if answer[-1] != "月" else "日")
+        assert (await table.say(7002, f"/a {near}"))[0] == "差一点！再想想。"
+        assert (await table.say(7003, "/hint"))[0].startswith("💡 出自")
+        [correct] = await table.say(7002, f"/a {answer}")
+        assert correct.startswith(f"✅ 李四 答对了：{answer}") and "+2 分" in correct and "第 2/2 题" in correct
+        over = await table.wait_bot(lambda m: m.startswith("⌛ 时间到！答案是"), 20)
+        assert f"答案是：{wanted(correct)}" in over and "🏁 接句结束（共 2 题）" in over and "🥇 李四：2 分" in over
+    finally:
+        await bot.stop()
+    path = os.environ.get("JIEJU_TRANSCRIPT")
+    if path:
+        Path(path).write_text("\n".join(table.transcript) + "\n", encoding="utf-8")
