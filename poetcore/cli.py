@@ -17,10 +17,11 @@ import typer
 from rich.console import Console
 
 from poetcore.check_cli import check_command
+from poetcore.checker import check
 from poetcore.data.cli import data_app
 from poetcore.errors import ModelLoadError, PoetcoreInputError
 from poetcore.forms import get_form
-from poetcore.request import REPEAT_POLICIES, validate_heads, validate_topic
+from poetcore.request import REPEAT_POLICIES, ComposeRequest, validate_heads, validate_prefix, validate_topic
 from poetcore.settings import EngineSettings, UnknownSettingError, load_engine_settings
 
 app = typer.Typer(
@@ -173,11 +174,21 @@ def ship_command(
         console.print_json(json.dumps(baseline))
 
 
+def _is_form(word: str) -> bool:
+    try:
+        get_form(word)
+    except Exception:
+        return False
+    return True
+
+
 @app.command("compose")
 def compose_command(
     ctx: typer.Context,
     topic: Annotated[str, typer.Argument(help="Topic, e.g. 秋月 (or the head characters with --acrostic).")],
     form: Annotated[str, typer.Argument(help="五绝, 七绝, 五律 or 七律.")] = "七绝",
+    prefix: Annotated[str | None, typer.Option(
+        "--prefix", help="续写: keep these leading line(s) verbatim and write the rest, e.g. 白日依山尽.")] = None,
     heads: Annotated[str | None, typer.Option("--heads", help="Head character of each line (藏头诗).")] = None,
     acrostic: Annotated[bool, typer.Option("--acrostic", help="Use the topic's characters as line heads.")] = False,
     rhyme: Annotated[str | None, typer.Option("--rhyme", help="平声 rhyme group, e.g. 东 or 一东.")] = None,
@@ -199,11 +210,16 @@ def compose_command(
         raise _fail("use either --acrostic (heads from the topic) or --heads, not both.")
     if count < 1:
         raise _fail("--count must be at least 1.")
+    if prefix and (heads or acrostic):
+        raise _fail("use either --prefix (续写) or heads (藏头), not both.")
     try:
+        if prefix and form == "七绝" and _is_form(topic):
+            topic, form = "", topic  # `poetcore compose 五绝 --prefix 白日依山尽`: the word is the form
         # Cheap checks first, so a typo is answered before the model loads.
         tmpl = get_form(form)
         head_text = validate_heads(topic if acrostic else heads, tmpl)
-        validate_topic(topic, required=not head_text)
+        given = validate_prefix(prefix, tmpl)
+        validate_topic(topic, required=not head_text and not given)
         composer = Composer.from_pretrained(_model(ctx, model), device=_device(ctx, device))
     except PoetcoreInputError as exc:
         raise _fail(exc.message_zh + " / " + exc.message_en) from None
@@ -211,12 +227,19 @@ def compose_command(
         raise _fail(str(exc)) from None
     for i in range(count):
         try:
-            poem = composer.compose(
+            [poem] = composer.compose_batch([ComposeRequest(
                 topic, form=form, heads=topic if acrostic else heads, rhyme=rhyme, n=n,
                 seed=None if seed is None else seed + i, repeat=repeat, traditional=traditional,  # type: ignore[arg-type]
-            )
+                prefix=given or None,
+            )])
+            if isinstance(poem, PoetcoreInputError):
+                raise poem
         except PoetcoreInputError as exc:
             raise _fail(exc.message_zh + " / " + exc.message_en) from None
+        if given:
+            faults = [v for v in check(poem.text, form=poem.form).violations if v.line < len(given)]
+            for v in faults:  # the user's own lines break the chart: say where, in the checker's words
+                Console(stderr=True).print(f"[yellow]注意 / note:[/] {v.message} / {v.message_en}", highlight=False)
         if as_json:
             sys.stdout.write(json.dumps(poem.to_dict(), ensure_ascii=False) + "\n")
         else:

@@ -35,6 +35,7 @@ from poetcore.request import (
     RepeatPolicy,
     topic_keywords,
     validate_heads,
+    validate_prefix,
     validate_topic,
 )
 from poetcore.rhymes import RhymeTable
@@ -53,6 +54,7 @@ class _Prepared:
     keywords: list[str]
     seed: int
     errors: list[str] = field(default_factory=list)
+    prefix: tuple[str, ...] = ()
 
 
 
@@ -110,7 +112,18 @@ class Composer:
         heads = validate_heads(req.heads, form)
         if heads is not None:
             self._check_heads(heads, form)
-        topic = validate_topic(req.topic, required=heads is None) or "".join(heads or ())
+        prefix = validate_prefix(req.prefix, form)
+        if prefix and heads:
+            raise PoetcoreInputError("prefix_and_heads", "续写和藏头不能同时用。", "Use either a prefix or heads, not both.")
+        for ch in "".join(prefix):
+            if ch not in self.masks.id_of or not self.table.tones(ch):
+                raise PoetcoreInputError(
+                    "prefix_unknown_char", f"“{ch}”不在字表中或声调不明，无法续写。",
+                    f"{ch!r} is unknown or has no known tone, so the line cannot be continued.",
+                )
+        topic = validate_topic(req.topic, required=heads is None and not prefix) or "".join(heads or ())
+        if not topic and prefix:
+            topic = prefix[0][:4]  # condition on the user's own words
         rhyme_gid = None
         if req.rhyme:
             rhyme_gid = self.table.find_group(to_simplified(req.rhyme.strip()))
@@ -132,7 +145,7 @@ class Composer:
                 f"repeat must be none, dieci (叠字 only) or any, not {req.repeat!r}.",
             )
         seed = req.seed if req.seed is not None else random.SystemRandom().randrange(2**31)
-        return _Prepared(req, form, topic, heads, rhyme_gid, topic_keywords(topic), seed)
+        return _Prepared(req, form, topic, heads, rhyme_gid, topic_keywords(topic), seed, prefix=prefix)
 
     def _check_heads(self, heads: tuple[str, ...], form: FormTemplate) -> None:
         for h in heads:
@@ -202,7 +215,7 @@ class Composer:
         prompts: list[str] = []
         owners: list[int] = []
         for k, p in enumerate(prepared):
-            spec = PoemSpec(p.form, p.heads, p.rhyme_gid, p.topic, p.request.repeat)
+            spec = PoemSpec(p.form, p.heads, p.rhyme_gid, p.topic, p.request.repeat, prefix=p.prefix)
             prompt = format_prompt(p.form.name, p.keywords)
             for _ in range(p.request.n):
                 specs.append(spec)
@@ -295,6 +308,8 @@ class Composer:
         score = lm + self.coverage_weight * coverage - 0.3 * repeats
         gid = self._rhyme_gid(lines, p.form, proc, row)
         title = f"藏头·{''.join(p.heads)}" if p.heads and p.topic == "".join(p.heads) else p.topic
+        if p.prefix and not p.request.topic:
+            title = f"续·{p.prefix[0]}"
         return Poem(
             lines=lines,
             form=p.form.name,

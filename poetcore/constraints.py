@@ -131,6 +131,7 @@ class PoemSpec:
     topic: str = ""  # characters to favour (soft bias)
     repeat: RepeatPolicy = "dieci"
     variants: tuple[int, ...] | None = None  # indices of allowed variants (None: all)
+    prefix: tuple[str, ...] = ()  # 续写: leading lines written verbatim (the variant is fitted to them)
 
     def __post_init__(self) -> None:
         # Fail here, naming the bad value, rather than deep inside generate() (a short heads
@@ -145,6 +146,13 @@ class PoemSpec:
             bad = [h for h in self.heads if not (isinstance(h, str) and len(h) == 1)]
             if bad:
                 raise ValueError(f"each head must be one character, got {bad!r}")
+        if self.prefix:
+            if len(self.prefix) >= self.form.n_lines or any(
+                len(line) != n for line, n in zip(self.prefix, self.form.line_lengths, strict=False)
+            ):
+                raise ValueError(f"prefix {self.prefix!r} does not fit the lines of a {self.form.name}")
+            if self.heads is not None:
+                raise ValueError("a poem takes either heads or a prefix, not both")
         if self.variants is not None:
             out = [v for v in self.variants if not 0 <= v < len(self.form.variants)]
             if out or not self.variants:
@@ -177,9 +185,33 @@ def body_layout(form: FormTemplate, comma_id: int, period_id: int) -> list[tuple
     return out
 
 
+def prefix_misfits(spec: PoemSpec, table: RhymeTable, variant: int) -> int:
+    """How many characters of the prefix break ``variant``'s chart (its rhyme positions included)."""
+    pattern = spec.form.variants[variant]
+    misfits = 0
+    rhymes: list[frozenset[str]] = []
+    for line_no, line in enumerate(spec.prefix):
+        tones: list[frozenset[Tone]] = []
+        for ch in line:
+            have = table.tones(ch)
+            if not (have & allowed_tones(pattern.lines[line_no], tuple(tones))):
+                misfits += 1
+            tones.append(have or frozenset((Tone.PING, Tone.ZE)))
+        if line_no in pattern.rhyme_lines:
+            rhymes.append(table.ping_groups(line[-1]))
+    if rhymes and not frozenset.intersection(*rhymes):
+        misfits += 1  # the given rhyme lines share no 平声 group
+    return misfits
+
+
 def feasible_variants(spec: PoemSpec, table: RhymeTable) -> tuple[int, ...]:
-    """Variants in which every head character's tone fits its line's first position."""
+    """Variants in which every head character's tone fits its line's first position; with a prefix,
+    the variants the prefix fits best (all of its characters, if any variant takes them)."""
     variants = range(len(spec.form.variants)) if spec.variants is None else spec.variants
+    if spec.prefix:
+        fit = {v: prefix_misfits(spec, table, v) for v in variants}
+        best = min(fit.values())
+        return tuple(v for v in variants if fit[v] == best)
     if not spec.heads:
         return tuple(variants)
     ok = []
@@ -259,8 +291,16 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
                 if spec.rhyme_gid not in masks.group_index:
                     raise ValueError(f"rhyme group {spec.rhyme_gid!r} is not a 平声 group")
                 row.groups = {masks.group_index[spec.rhyme_gid]}
+            elif spec.prefix:
+                row.groups = set(range(G))  # the user's rhyme decides, even in a narrow group
             else:
                 row.groups = set(wide.nonzero().flatten().tolist())
+            for ch in "".join(spec.prefix):
+                if ch not in masks.id_of:
+                    raise PoetcoreInputError(
+                        "prefix_not_in_vocab", f"“{ch}”不在模型字表中，无法续写这句。",
+                        f"{ch!r} is not in the model's vocabulary, so this line cannot be continued.",
+                    )
             for h in spec.heads or ():
                 hid = masks.id_of.get(h)
                 if hid is None:
@@ -321,8 +361,9 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
                 continue
             tones = m.tones[tok]
             tok_groups = m.groups_of[tok]
+            forced = row.layout[step][1] < len(row.spec.prefix)
             for v, (code, is_rhyme) in enumerate(zip(row.last_codes, row.last_rhyme, strict=True)):
-                if not row.alive[v]:
+                if not row.alive[v] or forced:  # the user's own characters: the variant was fitted to them
                     continue
                 ok = (code == _ANY and bool(tones)) or (code == _PING and Tone.PING in tones) or (
                     code == _ZE and Tone.ZE in tones
@@ -330,8 +371,10 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
                 if is_rhyme:
                     ok = ok and bool(tok_groups & row.groups)
                 row.alive[v] = ok
-            if any(r and row.alive[v] for v, r in enumerate(row.last_rhyme)):
-                row.groups &= tok_groups
+            if any(r and row.alive[v] for v, r in enumerate(row.last_rhyme)) and (
+                not forced or row.groups & tok_groups
+            ):
+                row.groups &= tok_groups  # a given rhyme outside every group leaves the choice open
             self.used[b, m.canonical_of[tok]] = True
             row.line_tones.append(tones)
             row.prev_prev_char, row.prev_char = row.prev_char, tok
@@ -374,7 +417,11 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
             for j, b in enumerate(char_rows):
                 row = self.rows[b]
                 _, line, pos = row.layout[step]
-                if row.spec.heads and pos == 0:
+                if line < len(row.spec.prefix):
+                    only = torch.zeros(V, dtype=torch.bool)
+                    only[m.id_of[row.spec.prefix[line][pos]]] = True
+                    char_ok[j] = only  # written as given, whatever the chart says
+                elif row.spec.heads and pos == 0:
                     only = torch.zeros(V, dtype=torch.bool)
                     only[m.id_of[row.spec.heads[line]]] = True
                     char_ok[j] = tone_allowed[j] & only  # heads may repeat: the user chose them

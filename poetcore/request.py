@@ -6,6 +6,7 @@ so it must never import torch or transformers. `poetcore.compose.Composer` serve
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -81,6 +82,7 @@ class ComposeRequest:
     seed: int | None = None
     repeat: RepeatPolicy = "dieci"
     traditional: bool = False
+    prefix: str | Sequence[str] | None = None  # 续写: the user's leading lines, kept verbatim
 
 
 def _han_only(text: str) -> str:
@@ -135,6 +137,37 @@ def validate_heads(heads: str | Sequence[str] | None, form: FormTemplate) -> tup
             f"A {form.name} has {form.n_lines} lines, so it needs {form.n_lines} head characters; got {len(out)}.",
         )
     return out
+
+
+def validate_prefix(prefix: str | Sequence[str] | None, form: FormTemplate) -> tuple[str, ...]:
+    """The user's leading lines for 续写, simplified, one per line; PoetcoreInputError says what is wrong.
+
+    A string is split at punctuation and spaces ("白日依山尽，黄河入海流"); every line must have the
+    form's line length, and at least one line must be left to write.
+    """
+    if not prefix:
+        return ()
+    parts = [prefix] if isinstance(prefix, str) else list(prefix)
+    lines = [to_simplified(_han_only(seg)) for part in parts for seg in re.split(r"[，。！？；：、,.!?;:\s]+", part)]
+    lines = [line for line in lines if line]
+    if not lines:
+        raise PoetcoreInputError("prefix_empty", "请给出要续写的诗句，例如：白日依山尽。",
+                                 "Give the line(s) to continue, e.g. 白日依山尽.")
+    length = form.line_lengths[0]
+    for i, line in enumerate(lines, start=1):
+        if len(line) != length:
+            raise PoetcoreInputError(
+                "prefix_length",
+                f"{form.name}每句{length}字，第{i}句“{line[:12]}”有{len(line)}字。",
+                f"Each line of a {form.name} has {length} characters; line {i} ({line[:12]}) has {len(line)}.",
+            )
+    if len(lines) >= form.n_lines:
+        raise PoetcoreInputError(
+            "prefix_too_long",
+            f"{form.name}共{form.n_lines}句，给了{len(lines)}句，没有可续的了。",
+            f"A {form.name} has {form.n_lines} lines and you gave {len(lines)}: nothing is left to write.",
+        )
+    return tuple(lines)
 
 
 def topic_keywords(topic: str) -> list[str]:

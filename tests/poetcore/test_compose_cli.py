@@ -12,6 +12,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from poetcore.chars import to_traditional
+from poetcore.checker import check
 from poetcore.cli import app
 from poetcore.compose import Composer
 from poetcore.request import MAX_TOPIC_CHARS
@@ -118,6 +119,21 @@ def test_acrostic_and_heads(compose) -> None:
     assert heads["title"] == "秋月" and heads["rhyme_group"] == "东"
 
 
+def test_prefix_is_kept_and_the_form_word_may_come_first(compose) -> None:
+    [poem] = poems(compose("五绝", "--prefix", "白日依山盡", "--seed", "1", "-n", "1", "--json"))
+    assert poem["form"] == "五绝" and poem["lines"][0] == "白日依山尽" and poem["title"] == "续·白日依山尽"
+    assert check("，".join(poem["lines"]), "五绝").ok
+
+
+def test_a_prefix_that_breaks_the_chart_is_continued_and_the_fault_named(compose) -> None:
+    result = compose("五绝", "--prefix", "举头望明月", "--seed", "1", "-n", "1", "--json")
+    [poem] = poems(result)  # 举头望明月 is a 拗句: 明 is 平 where 中平平仄仄 wants 仄
+    assert poem["lines"][0] == "举头望明月"
+    assert "第一句第四字应仄而平（明）" in result.output
+    faults = check("，".join(poem["lines"]), "五绝").violations
+    assert faults and all(v.line == 0 for v in faults)  # the rest of the poem is regular
+
+
 @pytest.mark.parametrize(
     ("args", "says"),
     [
@@ -135,11 +151,14 @@ def test_acrostic_and_heads(compose) -> None:
         (["春夏秋冬", "--acrostic", "--heads", "春夏秋冬"], "either --acrostic"),
         (["秋月", "-n", "0"], "候选数 n 须在 1 到 64 之间"),
         (["秋月", "--count", "0"], "--count must be at least 1"),
+        (["五绝", "--prefix", "白日依山"], "第1句“白日依山”有4字"),
+        (["五绝", "--prefix", "白日依山尽，黄河入海流，欲穷千里目，更上一层楼"], "没有可续的了"),
+        (["五绝", "--prefix", "白日依山尽", "--heads", "春夏秋冬"], "either --prefix"),
     ],
     ids=[
         "unknown-form", "empty-topic", "long-topic", "latin-topic", "emoji-topic", "heads-count",
         "acrostic-count", "latin-heads", "unknown-rhyme", "ze-rhyme", "bad-repeat", "acrostic-and-heads",
-        "zero-n", "zero-count",
+        "zero-n", "zero-count", "prefix-length", "prefix-full", "prefix-and-heads",
     ],
 )
 def test_bad_input_exits_2_with_a_message(compose, args: list[str], says: str) -> None:
