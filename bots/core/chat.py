@@ -20,7 +20,7 @@ import redis
 from bots.core.commands import COMMAND_ALIASES, Command, CommandError, parse_command
 from bots.core.format import render_check, render_forms, render_poem
 from bots.core.games.service import GameService
-from bots.core.messages import t
+from bots.core.messages import lang, t
 from bots.core.models import IncomingMessage, OutgoingMessage
 from bots.core.settings import BotSettings
 from bots.core.store import BotStore
@@ -34,7 +34,7 @@ __all__ = ["MENU", "ChatCore"]
 
 log = logging.getLogger(__name__)
 
-MENU = ("poem", "acrostic", "check", "fhl", "jieju", "answer", "hint", "stop", "rank", "forms", "queue", "cancel",
+MENU = ("poem", "acrostic", "continue", "check", "fhl", "jieju", "answer", "hint", "stop", "rank", "forms", "queue", "cancel",
         "help")
 """Commands shown in platform menus (setMyCommands, slash commands), in this order (canonical names)."""
 
@@ -132,7 +132,7 @@ class ChatCore:
 
     async def _dispatch(self, cmd: Command, msg: IncomingMessage, reply: _Reply) -> list[OutgoingMessage]:
         loc = msg.locale
-        if cmd.name in ("poem", "acrostic"):
+        if cmd.name in ("poem", "acrostic", "continue"):
             return await self._submit(cmd, msg, reply)
         if cmd.name == "check":
             return reply(self._check(cmd, loc))
@@ -167,6 +167,8 @@ class ChatCore:
         core_route: dict[str, Any] = {"traditional": cmd.traditional}
         if msg.message_id:
             core_route["reply_to"] = msg.message_id
+        if cmd.name == "continue":
+            core_route["prefix_lines"] = len((cmd.text or "").split("，"))
         route[ROUTE_KEY] = core_route
         options = PoemOptions(traditional=cmd.traditional, **({"n": self.settings.candidates} if self.settings.candidates else {}))
         request = PoemRequest(
@@ -175,7 +177,8 @@ class ChatCore:
             chat_id=msg.chat_id,
             user_id=msg.user_id,
             locale=(msg.locale or "zh")[:16],
-            kind="acrostic" if cmd.name == "acrostic" else "poem",
+            kind="acrostic" if cmd.name == "acrostic" else "continue" if cmd.name == "continue" else "poem",
+            prefix=cmd.text if cmd.name == "continue" else None,
             topic=cmd.topic or "",
             form=cmd.form or self.settings.default_form,
             heads=cmd.heads,
@@ -206,6 +209,8 @@ class ChatCore:
             return reply(t("group_busy_ack", loc, seconds=ack)) if isinstance(ack, int) else []
         if cmd.name == "acrostic":
             text = t("placeholder_acrostic", loc, heads=cmd.heads, form=request.form)
+        elif cmd.name == "continue":
+            text = t("placeholder_continue", loc, first=(cmd.text or "").split("，")[0], form=request.form)
         else:
             text = t("placeholder_poem", loc, topic=cmd.topic, form=request.form)
         if result.position:
@@ -264,6 +269,12 @@ class ChatCore:
                 locale=loc,
                 traditional=bool(core_route.get("traditional")),
             )
+            given = int(core_route.get("prefix_lines") or 0)
+            if given:
+                faults = [v.message if lang(loc) == "zh" else v.message_en
+                          for v in check("，".join(poem.lines), poem.form).violations if v.line < given]
+                if faults:  # the user's own lines break the chart: say where, in the checker's words
+                    text += "\n\n" + t("continue_faults", loc, faults="；".join(faults))
         else:
             code = reply.error.code if reply.error else "internal"
             key = _FAILURE_KEYS.get(code)

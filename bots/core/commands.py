@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from bots.core.messages import lang, t
-from poetcore.chars import is_han
+from poetcore.chars import is_han, to_simplified
 from poetcore.errors import UnknownFormError
 from poetcore.forms import FORMS, get_form
 from poetcore.request import MAX_TOPIC_CHARS
@@ -41,6 +41,7 @@ __all__ = [
 COMMAND_ALIASES: dict[str, tuple[str, ...]] = {
     "poem": ("poem", "shi", "作诗", "写诗", "诗"),
     "acrostic": ("cang", "acrostic", "藏头", "藏头诗"),
+    "continue": ("xu", "continue", "续写", "续诗"),
     "check": ("check", "检查", "格律", "检查格律"),
     "forms": ("forms", "诗体", "体裁"),
     "help": ("help", "帮助"),
@@ -61,7 +62,7 @@ _BY_ALIAS = {alias.lower(): name for name, aliases in COMMAND_ALIASES.items() fo
 # Plain-text triggers (no prefix). In groups only the ones that clearly ask for a poem count, so an
 # ordinary "取消" said to a person does not make the bot talk.
 _PLAIN_PRIVATE = frozenset(a for aliases in COMMAND_ALIASES.values() for a in aliases if not a.isascii())
-_PLAIN_GROUP = frozenset({"作诗", "写诗", "藏头诗", "藏头", "飞花令", "接句"})
+_PLAIN_GROUP = frozenset({"作诗", "写诗", "藏头诗", "藏头", "飞花令", "接句", "续写"})
 
 _PREFIXES = ("/", "!", "／", "！")
 _GAME_COMMANDS = frozenset({"fhl", "jieju", "answer", "hint", "stop", "rank"})
@@ -345,9 +346,44 @@ def parse_command(
         )
     if name == "check":
         return _parse_check(body)
+    if name == "continue":
+        return _parse_continue(body)
     if name in _GAME_COMMANDS:
         return Command(name, text=body.strip())
     return Command(name)
+
+
+def _parse_continue(body: str) -> Command:
+    """``/xu 白日依山尽 [五绝]``: the user's lines (kept verbatim) and the form, inferred from the line
+    length when not given (5 -> 五绝, 7 -> 七绝)."""
+    forms: list[str] = []
+    lines: list[str] = []
+    for raw in _TOKEN_SPLIT_RE.split(body.replace("。", "，")):
+        token = raw.strip(_STRIP_CHARS)
+        if not token:
+            continue
+        form = _resolve_form(token)
+        if form is not None:
+            forms.append(form)
+            continue
+        _check_han(token, key="err_prefix_not_han")
+        lines.append(token)
+    if not lines:
+        raise CommandError("err_prefix_missing")
+    if len(set(forms)) > 1:
+        raise CommandError("err_form_conflict", forms=list(dict.fromkeys(forms)))
+    length = len(to_simplified(lines[0]))
+    form = forms[0] if forms else next((f for f in supported_forms() if _form_lines(f) == (4, length)), None)
+    if form is None:
+        raise CommandError("err_prefix_length", length=length)
+    n_lines, line_length = _form_lines(form)
+    prefix = [to_simplified(line) for line in lines]
+    for i, line in enumerate(prefix, start=1):
+        if len(line) != line_length:
+            raise CommandError("err_prefix_line", form=form, n=line_length, i=i, line=line, length=len(line))
+    if len(prefix) >= n_lines:
+        raise CommandError("err_prefix_full", form=form, n_lines=n_lines, count=len(prefix))
+    return Command("continue", form=form, text="，".join(prefix))
 
 
 def _parse_check(body: str) -> Command:

@@ -233,6 +233,32 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "The number of head characters must equal the number of lines ({counts}); you gave {count} "
         "({heads}). Example: /cang 春夏秋冬 七绝",
     },
+    "err_prefix_missing": {
+        "zh": "请在 /xu 后面写出要续写的诗句，例如 /xu 白日依山尽 五绝",
+        "en": "Put the line(s) to continue after /xu, e.g. /xu 白日依山尽 五绝",
+    },
+    "err_prefix_not_han": {
+        "zh": "续写的诗句要是汉字，「{bad}」不是。例如 /xu 白日依山尽",
+        "en": "The lines to continue must be Chinese characters; 「{bad}」 is not. E.g. /xu 白日依山尽",
+    },
+    "err_prefix_length": {
+        "zh": "续写的句子要五个或七个字（五绝、七绝、五律、七律），你给的第一句有 {length} 个字。",
+        "en": "Lines to continue have five or seven characters (五绝 七绝 五律 七律); your first has {length}.",
+    },
+    "err_prefix_line": {
+        "zh": "{form}每句 {n} 字，第 {i} 句「{line}」有 {length} 字。",
+        "en": "Each line of a {form} has {n} characters; line {i} (「{line}」) has {length}.",
+    },
+    "err_prefix_full": {
+        "zh": "{form}共 {n_lines} 句，你已给了 {count} 句，没有可续的了。换成律诗试试，例如加「五律」。",
+        "en": "A {form} has {n_lines} lines and you gave {count}: nothing is left to write. Try a 律诗, e.g. add 五律.",
+    },
+    "placeholder_continue": {"zh": "正在续写「{first}」（{form}）…", "en": "Continuing 「{first}」 as a {form}…"},
+    "continue_faults": {
+        "zh": "注意：你给的句子本身不合律：{faults}。我按最接近的格式续写了。",
+        "en": "Note: your own lines break the chart: {faults}. I continued with the closest pattern.",
+    },
+    "cmd_continue": {"zh": "续写：我接着你的诗句写完，例如 /xu 白日依山尽", "en": "Continue your lines, e.g. /xu 白日依山尽"},
     "err_check_missing": {
         "zh": "请在 /check 后面附上要检查的诗，例如 /check 白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",
         "en": "Put the poem after /check, e.g. /check 白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",

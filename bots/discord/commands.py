@@ -26,7 +26,7 @@ __all__ = [
 FORMS = ("五绝", "七绝", "五律", "七律")
 """The form choices offered in the slash UI (the parser also accepts aliases typed by hand)."""
 
-SLASH_COMMANDS = ("poem", "cang", "check", "fhl", "jieju", "a", "hint", "stop", "rank", "queue", "cancel", "forms",
+SLASH_COMMANDS = ("poem", "cang", "xu", "check", "fhl", "jieju", "a", "hint", "stop", "rank", "queue", "cancel", "forms",
                   "help")
 
 EN_LOCALES = (discord.Locale.american_english, discord.Locale.british_english)
@@ -52,6 +52,9 @@ _TEXT: dict[str, tuple[str, str]] = {  # key -> (zh, en)
     "fhl": ("飞花令", "Play 飞花令"),
     "a": ("游戏作答", "Answer in a game"),
     "jieju": ("接句", "Complete the famous line"),
+    "xu": ("续写：接着你的诗句写完", "Continue your own lines"),
+    "xu.lines": ("你的诗句，如 白日依山尽 或 白日依山尽，黄河入海流", "Your line(s), e.g. 白日依山尽"),
+    "xu.form": ("诗体，默认按句长取绝句", "Form (default: the quatrain of that line length)"),
     "jieju.direction": ("接下句还是上句", "The next line or the previous one"),
     "jieju.level": ("题目范围", "Which poems"),
     "jieju.questions": ("题数（默认 5）", "Questions (default 5)"),
@@ -167,6 +170,13 @@ def register_commands(tree: app_commands.CommandTree, run: CommandRunner,
                    topic: str | None = None, traditional: bool = False) -> None:
         """/cang 春夏秋冬 七绝: an acrostic (藏头诗) with one head character per line."""
         await run(interaction, acrostic_text(heads, form.value if form else None, topic, traditional))
+
+    @tree.command(name="xu", description=_d("xu"))
+    @app_commands.describe(lines=_s("xu.lines"), form=_s("xu.form"))
+    @app_commands.choices(form=form_choices)
+    async def xu(interaction: discord.Interaction, lines: str, form: Choice[str] | None = None) -> None:
+        """/xu 白日依山尽 五绝: the model finishes the user's poem."""
+        await run(interaction, " ".join(p for p in ("/xu", lines.strip(), form.value if form else "") if p))
 
     @tree.command(name="check", description=_d("check"))
     @app_commands.describe(poem=_s("check.poem"))

@@ -73,11 +73,12 @@ class PoemRequest(_Message):
     chat_id: str = Field(min_length=1, max_length=128)
     user_id: str = Field(min_length=1, max_length=128)
     locale: str = Field(default="zh", max_length=16)
-    kind: Literal["poem", "acrostic"] = "poem"
+    kind: Literal["poem", "acrostic", "continue"] = "poem"
     topic: str = Field(default="", max_length=200)
     form: str = Field(default="七绝", min_length=1, max_length=16)
     heads: str | None = Field(default=None, max_length=16, description="藏头 characters for kind=acrostic")
     rhyme: str | None = Field(default=None, max_length=16, description="平水韵 group label, e.g. 东")
+    prefix: str | None = Field(default=None, max_length=64, description="续写: the user's lines, kept verbatim")
     options: PoemOptions = Field(default_factory=PoemOptions)
     created_at: datetime = Field(default_factory=utc_now)
     route: dict[str, Any] = Field(default_factory=dict)
@@ -111,6 +112,7 @@ class PoemRequest(_Message):
             form=self.form,
             heads=self.heads if self.kind == "acrostic" else None,
             rhyme=self.rhyme,
+            prefix=self.prefix if self.kind == "continue" else None,
             n=self.options.n,
             seed=self.options.seed,
             traditional=self.options.traditional,
@@ -122,6 +124,8 @@ class PoemRequest(_Message):
             raise ValueError("kind='acrostic' needs heads (the characters that start each line)")
         if self.kind == "poem" and not self.topic.strip():
             raise ValueError("kind='poem' needs a topic")
+        if self.kind == "continue" and not (self.prefix or "").strip():
+            raise ValueError("kind='continue' needs a prefix (the lines to continue)")
         return self
 
 

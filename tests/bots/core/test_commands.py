@@ -297,3 +297,24 @@ def test_a_lone_surrogate_is_answered_not_crashed_on(text: str) -> None:
         assert "\ud800" not in err.message("zh")
     else:
         assert cmd is not None
+
+
+def test_continue_parses_lines_and_infers_the_form() -> None:
+    cmd = parse_command("/xu 白日依山盡")
+    assert cmd is not None and (cmd.name, cmd.form, cmd.text) == ("continue", "五绝", "白日依山尽")
+    cmd = parse_command("/xu 秦时明月汉时关，万里长征人未还 七律")
+    assert cmd is not None and (cmd.form, cmd.text) == ("七律", "秦时明月汉时关，万里长征人未还")
+    assert parse_command("续写 白日依山尽", is_group=True) is not None
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("/xu", "err_prefix_missing"),
+    ("/xu 白日依山", "err_prefix_length"),
+    ("/xu 白日依山尽 黄河入海", "err_prefix_line"),
+    ("/xu 白日依山尽 黄河入海流 欲穷千里目 更上一层楼", "err_prefix_full"),
+    ("/xu hello", "err_prefix_not_han"),
+])
+def test_continue_mistakes_say_what_to_fix(text: str, key: str) -> None:
+    with pytest.raises(CommandError) as info:
+        parse_command(text)
+    assert info.value.key == key and info.value.message("zh") and info.value.message("en")

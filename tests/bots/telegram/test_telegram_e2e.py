@@ -231,3 +231,12 @@ async def test_reply_published_while_the_bot_is_down_arrives_after_restart(
     [msg] = fake.chat(5401)
     assert msg.text == poem and msg.history[0].startswith("正在作诗《归雁》")
     assert_one_poem(poem, "七绝", "归雁")
+
+
+async def test_continue_keeps_the_users_lines_and_the_form(harness: Harness) -> None:
+    """/xu: the worker finishes the user's poem; the given lines come back verbatim."""
+    await harness.fake.user_says(5009, "/xu 白日依山尽，黄河入海流 五绝")
+    text = await harness.poem_in(5009)
+    lines = assert_one_poem(text, "五绝", "续·白日依山尽")
+    assert lines[:2] == ["白日依山尽", "黄河入海流"]
+    assert harness.fake.chat(5009)[0].history[0].startswith("正在续写「白日依山尽」（五绝）")
