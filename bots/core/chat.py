@@ -34,7 +34,7 @@ __all__ = ["MENU", "ChatCore"]
 
 log = logging.getLogger(__name__)
 
-MENU = ("poem", "acrostic", "continue", "check", "fhl", "jieju", "answer", "hint", "stop", "rank", "forms", "queue", "cancel",
+MENU = ("poem", "acrostic", "continue", "check", "fhl", "jieju", "cai", "answer", "hint", "stop", "rank", "forms", "queue", "cancel",
         "help")
 """Commands shown in platform menus (setMyCommands, slash commands), in this order (canonical names)."""
 
@@ -144,7 +144,7 @@ class ChatCore:
             return reply(await self._cancel(msg))
         if cmd.name == "start":
             return reply(t("start", loc, help=self.help_text(loc)))
-        if cmd.name in ("fhl", "jieju", "answer", "hint", "stop", "rank"):
+        if cmd.name in ("fhl", "jieju", "cai", "answer", "hint", "stop", "rank"):
             return await self.games.command(cmd.name, cmd.text or "", msg)
         return reply(self.help_text(loc))
 

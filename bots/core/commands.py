@@ -54,6 +54,7 @@ COMMAND_ALIASES: dict[str, tuple[str, ...]] = {
     "stop": ("stop", "结束", "停止"),
     "rank": ("rank", "排行", "排行榜"),
     "jieju": ("jieju", "接句"),
+    "cai": ("cai", "猜诗", "猜诗句"),
 }
 """Canonical command -> accepted names. The first name is the one registered with the platforms."""
 
@@ -62,10 +63,10 @@ _BY_ALIAS = {alias.lower(): name for name, aliases in COMMAND_ALIASES.items() fo
 # Plain-text triggers (no prefix). In groups only the ones that clearly ask for a poem count, so an
 # ordinary "取消" said to a person does not make the bot talk.
 _PLAIN_PRIVATE = frozenset(a for aliases in COMMAND_ALIASES.values() for a in aliases if not a.isascii())
-_PLAIN_GROUP = frozenset({"作诗", "写诗", "藏头诗", "藏头", "飞花令", "接句", "续写"})
+_PLAIN_GROUP = frozenset({"作诗", "写诗", "藏头诗", "藏头", "飞花令", "接句", "续写", "猜诗句"})
 
 _PREFIXES = ("/", "!", "／", "！")
-_GAME_COMMANDS = frozenset({"fhl", "jieju", "answer", "hint", "stop", "rank"})
+_GAME_COMMANDS = frozenset({"fhl", "jieju", "cai", "answer", "hint", "stop", "rank"})
 _HEAD_RE = re.compile(r"^(\S+)(?:\s+(.*))?$", re.DOTALL)
 _MENTION_RE = re.compile(r"^@(\w+)\s*(.*)$", re.DOTALL)
 _TOKEN_SPLIT_RE = re.compile(r"[\s，,、；;]+")

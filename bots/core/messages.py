@@ -401,6 +401,23 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Unknown option 「{option}」. Try: 上, 下, 蒙学, 常见, 全库, 题数=5.",
     },
     "jj_bad_count": {"zh": "题数要在 {min} 到 {max} 之间。", "en": "The number of questions must be {min}-{max}."},
+    "cai_started": {
+        "zh": "🧩 猜诗句：一句 {length} 字的名句，全群共 {max} 次机会。用 /a 猜一句真实的诗句（也可回复我）。\n🟩 字对位置对 🟨 有这个字但位置不对 ⬜ 没有这个字；「平仄」一栏比的是声调。",
+        "en": "🧩 猜诗句: a famous {length}-character line; the chat has {max} guesses. Guess real lines with /a "
+        "(or reply to me).\n🟩 right character, right place 🟨 in the line elsewhere ⬜ absent; the 平仄 column compares tones.",
+    },
+    "cai_board": {"zh": "🧩 猜诗句（{length} 字）· 还剩 {left} 次\n{rows}", "en": "🧩 猜诗句 ({length} characters) · {left} left\n{rows}"},
+    "cai_row": {"zh": "{line}　{chars}　平仄 {tones}　—— {name}", "en": "{line}  {chars}  tones {tones}  — {name}"},
+    "cai_no_rows": {"zh": "（还没有人猜）", "en": "(no guesses yet)"},
+    "cai_won": {
+        "zh": "🎉 {name} 猜中了：{answer} —— {source} +{points} 分", "en": "🎉 {name} got it: {answer} — {source} +{points}",
+    },
+    "cai_lost": {"zh": "没有猜中。答案是：{answer} —— {source}", "en": "Nobody got it. It was: {answer} — {source}"},
+    "cai_wrong_length": {"zh": "❌ 要猜 {length} 字的句子（这次不算）。", "en": "❌ Guess a {length}-character line (not counted)."},
+    "cai_not_a_line": {"zh": "❌ 「{line}」不在诗库里，不算次数。", "en": "❌ 「{line}」 is not in the line index; not counted."},
+    "cai_repeat": {"zh": "❌ 「{line}」已经猜过了。", "en": "❌ 「{line}」 was guessed already."},
+    "cai_bad_option": {"zh": "可以写 /cai、/cai 5 或 /cai 7（句子的字数）。", "en": "Use /cai, /cai 5 or /cai 7 (the line length)."},
+    "cmd_cai": {"zh": "猜诗句：诗词版 Wordle，例如 /cai 7", "en": "猜诗句: a Wordle of verse, e.g. /cai 7"},
     "cmd_jieju": {"zh": "接句：我出上句你接下句，例如 /jieju 或 /jieju 上", "en": "接句: complete the famous line, e.g. /jieju"},
     "demo_as": {"zh": "（接下来以「{name}」的身份发言）", "en": "(speaking as 「{name}」 from now on)"},
     "demo_you": {"zh": "你", "en": "you"},

@@ -34,3 +34,4 @@ class OutgoingMessage:
     request_id: str | None = None  # set on the "正在作诗…" placeholder of a queued request
     parse_mode: str | None = None
     edit_message_id: str | None = None  # run_delivery: the stored placeholder to edit into the poem (None: send new)
+    board_key: str | None = None  # a game board: remember the sent message's id under this key, to edit it later

@@ -74,6 +74,7 @@ class BotSettings(BaseSettings):
     game_flush_s: float = Field(default=6.0, gt=0, le=60, description="how often combined verdicts go out")
     game_easy_rank: int = Field(default=3000, ge=10, description="the easy bot knows only this many most famous lines")
     jieju_timeout_s: int = Field(default=40, ge=2, le=600, description="time per 接句 question; hints come through it")
+    cai_timeout_s: int = Field(default=180, ge=2, le=3600, description="a 猜诗句 game ends this long after the last guess")
 
     # --- Telegram ----------------------------------------------------------------------------
     telegram_token: SecretStr | None = Field(default=None, validation_alias=_alias("TELEGRAM_TOKEN", "POETBOT_TELEGRAM_TOKEN"))

@@ -203,8 +203,7 @@ class PoetClient(discord.Client):
             reply_to_bot=replies_to_us,
         )
         for out in await self.core.handle(msg):
-            await self.sender.channel(out.chat_id or msg.chat_id, out.text,
-                                      reply_to=out.reply_to_message_id or msg.message_id)
+            await self.sender.answer(out, msg)
 
     # ----------------------------------------------------------------- the one error handler
     async def report_error(self, error: BaseException, *, interaction: discord.Interaction | None = None,

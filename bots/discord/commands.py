@@ -26,8 +26,8 @@ __all__ = [
 FORMS = ("五绝", "七绝", "五律", "七律")
 """The form choices offered in the slash UI (the parser also accepts aliases typed by hand)."""
 
-SLASH_COMMANDS = ("poem", "cang", "xu", "check", "fhl", "jieju", "a", "hint", "stop", "rank", "queue", "cancel", "forms",
-                  "help")
+SLASH_COMMANDS = ("poem", "cang", "xu", "check", "fhl", "jieju", "cai", "a", "hint", "stop", "rank", "queue", "cancel",
+                  "forms", "help")
 
 EN_LOCALES = (discord.Locale.american_english, discord.Locale.british_english)
 
@@ -53,6 +53,8 @@ _TEXT: dict[str, tuple[str, str]] = {  # key -> (zh, en)
     "a": ("游戏作答", "Answer in a game"),
     "jieju": ("接句", "Complete the famous line"),
     "xu": ("续写：接着你的诗句写完", "Continue your own lines"),
+    "cai": ("猜诗句：诗词版 Wordle", "A Wordle of verse"),
+    "cai.length": ("句子字数：5 或 7", "Line length: 5 or 7"),
     "xu.lines": ("你的诗句，如 白日依山尽 或 白日依山尽，黄河入海流", "Your line(s), e.g. 白日依山尽"),
     "xu.form": ("诗体，默认按句长取绝句", "Form (default: the quatrain of that line length)"),
     "jieju.direction": ("接下句还是上句", "The next line or the previous one"),
@@ -203,6 +205,12 @@ def register_commands(tree: app_commands.CommandTree, run: CommandRunner,
         parts = ["/jieju", direction.value if direction else "", level.value if level else "",
                  f"题数={questions}" if questions else ""]
         await run(interaction, " ".join(p for p in parts if p))
+
+    @tree.command(name="cai", description=_d("cai"))
+    @app_commands.describe(length=_s("cai.length"))
+    async def cai(interaction: discord.Interaction, length: app_commands.Range[int, 5, 7] | None = None) -> None:
+        """/cai 7: a game of 猜诗句."""
+        await run(interaction, f"/cai {length}" if length in (5, 7) else "/cai")
 
     @tree.command(name="a", description=_d("a"))
     @app_commands.describe(line=_s("a.line"))

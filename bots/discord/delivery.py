@@ -148,6 +148,20 @@ class DiscordSender:
             raise PermanentDeliveryError(f"Discord refused the reply: {exc.status} {exc.text}") from exc
         log.info("Discord: delivered reply %s by %s", reply.request_id, where)
 
+    async def answer(self, out: OutgoingMessage, msg: Any) -> None:
+        """An immediate answer to a prefix command; a game board is edited in place once it exists."""
+        channel_id = out.chat_id or msg.chat_id
+        if out.edit_message_id:
+            try:
+                await self.client.get_partial_messageable(int(channel_id)).get_partial_message(
+                    int(out.edit_message_id)).edit(content=split_text(out.text)[0])
+                return
+            except discord.HTTPException as exc:
+                log.info("Discord: cannot edit board %s (%s); posting it anew", out.edit_message_id, exc.status)
+        sent = await self.channel(channel_id, out.text, reply_to=out.reply_to_message_id or msg.message_id)
+        if out.board_key and sent is not None and self.store is not None:
+            await self.store.remember_placeholder("discord", out.board_key, str(sent.id))
+
     async def followup(self, route: dict[str, Any], token: str, text: str) -> None:
         """Post follow-up message(s) with the interaction's webhook token."""
         webhook = discord.Webhook.partial(int(route["application_id"]), token, client=self.client)
@@ -155,12 +169,15 @@ class DiscordSender:
             await webhook.send(chunk, allowed_mentions=_mentions(route.get("user_id")))
 
     async def channel(self, channel_id: str, text: str, reply_to: str | None = None,
-                      user_id: str | None = None) -> None:
-        """Post message(s) to a channel, the first one replying to ``reply_to`` when given."""
+                      user_id: str | None = None) -> discord.Message | None:
+        """Post message(s) to a channel, the first one replying to ``reply_to`` when given; returns the first."""
         channel = self.client.get_partial_messageable(int(channel_id))
         reference = (discord.MessageReference(message_id=int(reply_to), channel_id=int(channel_id),
                                               fail_if_not_exists=False) if reply_to else None)
+        first: discord.Message | None = None
         for chunk in split_text(text):
-            await channel.send(chunk, reference=reference, allowed_mentions=_mentions(user_id))  # type: ignore[arg-type]
+            sent = await channel.send(chunk, reference=reference, allowed_mentions=_mentions(user_id))  # type: ignore[arg-type]
+            first = first or sent
             reference = None
+        return first
 

@@ -82,12 +82,29 @@ class TelegramSender:
         """Send the core's immediate answers; a placeholder's message id is stored so the poem
         can replace it later, even from another process or after a restart."""
         for out in outgoing:
+            if out.edit_message_id and await self._edited(out):
+                continue
             sent = await self.send(out)
+            if out.board_key:  # a game board: later moves edit this message instead of posting anew
+                await self.core.remember_placeholder(PLATFORM, out.board_key, str(sent.message_id))
             if out.request_id:
                 await self.core.remember_placeholder(PLATFORM, out.request_id, str(sent.message_id))
                 # "typing…" under the chat title while the poem is written; purely cosmetic.
                 with contextlib.suppress(TelegramError):
                     await self.bot.send_chat_action(chat_id=_chat(out.chat_id), action=ChatAction.TYPING)
+
+    async def _edited(self, out: OutgoingMessage) -> bool:
+        """Edit ``out.edit_message_id`` into ``out.text``; False when Telegram refuses (send it anew)."""
+        try:
+            edit_id = int(out.edit_message_id or 0)
+            await honouring_retry_after(
+                lambda: self.bot.edit_message_text(text=out.text, chat_id=_chat(out.chat_id), message_id=edit_id,
+                                                   parse_mode=out.parse_mode),
+                self.max_flood_wait_s,
+            )
+        except BadRequest as exc:
+            return "not modified" in exc.message.lower()
+        return True
 
     async def send_reply(self, reply: PoemReply, out: OutgoingMessage) -> None:
         """The ``run_delivery`` callback: edit the acknowledgement into the poem, or send it anew.

@@ -99,6 +99,7 @@ class FakeDiscord:
     rate_limits: dict[str, tuple[int, float]] = field(default_factory=dict)  # "channel"/"webhook": (limit, period_s)
     refuse_webhooks: int = 0
     refusals: int = 0  # 429s answered
+    edits: list[tuple[str, str]] = field(default_factory=list)  # (message id, new content) of PATCHed messages
 
     def __post_init__(self) -> None:
         self.bot_id = self.bot_id or self.application_id
@@ -405,6 +406,10 @@ class FakeDiscord:
             ref = {"message_reference": body["message_reference"]} if body.get("message_reference") else {}
             return 200, self._message(m[1], body.get("content", ""), user_payload(self.bot_id, self.bot_name, bot=True),
                                       **ref)
+        if (m := re.fullmatch(r"/channels/(\d+)/messages/(\d+)", path)) and method == "PATCH":
+            self.edits.append((m[2], (body or {}).get("content", "")))
+            return 200, {**self._message(m[1], (body or {}).get("content", ""),
+                                         user_payload(self.bot_id, self.bot_name, bot=True)), "id": m[2]}
         if (m := re.fullmatch(r"/interactions/(\d+)/([^/]+)/callback", path)) and method == "POST":
             return self._callback(m[1], m[2], body)
         if m := re.fullmatch(r"/webhooks/(\d+)/([^/]+)(/messages/@original)?", path):

@@ -19,7 +19,8 @@ import time
 import redis
 
 from bots.core.commands import safe_echo
-from bots.core.games import jieju
+from bots.core.games import caishi, jieju
+from bots.core.games.caishi import CaishiGame
 from bots.core.games.feihua import (
     GOOD_TOKENS,
     MAX_ANSWER,
@@ -121,6 +122,12 @@ class GameService:
             except GameInputError as exc:
                 return self._send(msg, t(exc.key, loc, **exc.params), direct=True)
             return self._start_jieju(msg, jj)
+        if name == "cai":
+            word = body.strip()
+            lengths = {"": (5, 7), "5": (5,), "五": (5,), "五言": (5,), "7": (7,), "七": (7,), "七言": (7,)}
+            if word not in lengths:
+                return self._send(msg, t("cai_bad_option", loc), direct=True)
+            return self._start_cai(msg, lengths[word])
         if name == "answer":
             if not body.strip():
                 return self._send(msg, t("fhl_answer_missing", loc), direct=True)
@@ -179,6 +186,8 @@ class GameService:
                 return self._send(msg, t("fhl_none", loc), direct=True) if explicit else None
             if isinstance(game, JiejuGame):
                 return self._answer_jieju(msg, game, line, explicit, now)
+            if isinstance(game, CaishiGame):
+                return self._answer_cai(msg, game, line, explicit, now)
             verdict = self._judge(game, line)
             if not explicit and verdict.kind in ("not_found", "no_token", "too_short", "too_long"):
                 return []  # ordinary chat during a game: say nothing
@@ -333,6 +342,63 @@ class GameService:
     def _direction(game: JiejuGame, loc: str | None) -> str:
         return t("jj_dir_prev" if game.previous else "jj_dir_next", loc)
 
+    # ----------------------------------------------------------------- 猜诗句
+    def _start_cai(self, msg: IncomingMessage, lengths: tuple[int, ...]) -> list[OutgoingMessage]:
+        loc, now = msg.locale, time.time()
+        with self.store.locked(msg.platform, msg.chat_id):
+            running = self.store.load(msg.platform, msg.chat_id)
+            if running is not None:
+                return self._send(msg, self._state_text(running, loc, now), direct=True)
+            record = self.index.random_line(self._random, collections=frozenset({"唐诗三百首", "千家诗"}),
+                                            lengths=(self._random.choice(lengths),))
+            if record is None:
+                return self._send(msg, t("fhl_hint_nothing", loc), direct=True)
+            game = CaishiGame(starter=msg.user_id, starter_name=self._name(msg), answer=record.text,
+                              source=record.source, line_id=record.id, deadline=now + self.settings.cai_timeout_s,
+                              locale=loc, board=f"board_{msg.chat_id}_{int(now * 1000)}"[:64])
+            self.store.save(msg.platform, msg.chat_id, game, game.deadline)
+        intro = t("cai_started", loc, length=len(game.answer), max=caishi.MAX_GUESSES)
+        board = OutgoingMessage(msg.chat_id, self._board_text(game, loc), board_key=game.board)
+        return [OutgoingMessage(msg.chat_id, intro, reply_to_message_id=msg.message_id), board]
+
+    def _answer_cai(self, msg: IncomingMessage, game: CaishiGame, line: str, explicit: bool,
+                    now: float) -> list[OutgoingMessage]:
+        loc, name = msg.locale, self._name(msg)
+        if len(line) != len(game.answer):
+            return self._send(msg, t("cai_wrong_length", loc, length=len(game.answer)), name=name) if explicit else []
+        if any(g["line"] == line for g in game.guesses):
+            return self._send(msg, t("cai_repeat", loc, line=line), name=name)
+        if line != game.answer and self.index.lookup(line) is None:
+            return self._send(msg, t("cai_not_a_line", loc, line=line), name=name) if explicit else []
+        game.guesses.append({"line": line, "chars": caishi.char_marks(line, game.answer),
+                             "tones": caishi.tone_marks(line, game.answer), "name": name})
+        game.deadline = now + self.settings.cai_timeout_s
+        board = self._board_message(msg.platform, msg.chat_id, game, loc)
+        if line == game.answer:
+            points = 1 + game.left
+            entry = game.players.setdefault(msg.user_id, {"name": name, "score": 0, "lines": 0})
+            entry["score"] += points
+            entry["lines"] += 1
+            self.store.record(msg.platform, msg.chat_id, game, now)
+            self.store.finish(msg.platform, msg.chat_id)
+            won = t("cai_won", loc, name=name, answer=game.answer, source=game.source, points=points)
+            return [board, OutgoingMessage(msg.chat_id, won, reply_to_message_id=msg.message_id)]
+        if game.left <= 0:
+            self.store.finish(msg.platform, msg.chat_id)
+            return [board, OutgoingMessage(msg.chat_id, t("cai_lost", loc, answer=game.answer, source=game.source))]
+        self.store.save(msg.platform, msg.chat_id, game, game.deadline)
+        return [board]
+
+    def _board_message(self, platform: str, chat_id: str, game: CaishiGame, loc: str | None) -> OutgoingMessage:
+        """The board, as an edit of the message already in the chat when the front-end remembered it."""
+        return OutgoingMessage(chat_id, self._board_text(game, loc), board_key=game.board,
+                               edit_message_id=self.store.board_message(platform, game.board))
+
+    def _board_text(self, game: CaishiGame, loc: str | None) -> str:
+        rows = [t("cai_row", loc, line=g["line"], chars=g["chars"], tones=g["tones"], name=g["name"])
+                for g in game.guesses] or [t("cai_no_rows", loc)]
+        return t("cai_board", loc, length=len(game.answer), left=game.left, rows="\n".join(rows))
+
     # ----------------------------------------------------------------- hint, stop, rank
     def _hint(self, msg: IncomingMessage) -> list[OutgoingMessage]:
         loc = msg.locale
@@ -344,6 +410,8 @@ class GameService:
                 text = self._jieju_hint(game, loc)
                 self.store.save(msg.platform, msg.chat_id, game, self._next_tick(game))
                 return self._send(msg, text)
+            if isinstance(game, CaishiGame):
+                return self._send(msg, t("jj_hint_source", loc, source=game.source), direct=True)
             if game.hints >= MAX_HINTS:
                 return self._send(msg, t("fhl_hint_none", loc, max=MAX_HINTS), direct=True)
             position = required_position(game)
@@ -394,6 +462,13 @@ class GameService:
                 if isinstance(game, JiejuGame):
                     outs += [OutgoingMessage(chat_id, text) for text in self._tick_jieju(platform, chat_id, game, now)]
                     continue
+                if isinstance(game, CaishiGame):
+                    if now >= game.deadline:
+                        self.store.finish(platform, chat_id)
+                        outs.append(OutgoingMessage(chat_id, t("cai_lost", loc, answer=game.answer, source=game.source)))
+                    else:
+                        self.store.save(platform, chat_id, game, game.deadline)
+                    continue
                 if now >= game.deadline:
                     self.store.record(platform, chat_id, game, now)
                     self.store.finish(platform, chat_id)
@@ -412,6 +487,8 @@ class GameService:
         return outs
 
     def _next_tick(self, game: Game) -> float:
+        if isinstance(game, CaishiGame):
+            return game.deadline
         if isinstance(game, JiejuGame):
             return min(game.deadline, game.hint_at) if game.hints < jieju.MAX_HINTS else game.deadline
         warn_at = game.deadline - self.settings.game_warning_s
@@ -432,6 +509,8 @@ class GameService:
         return []
 
     def _state_text(self, game: Game, loc: str | None, now: float) -> str:
+        if isinstance(game, CaishiGame):
+            return self._board_text(game, loc)
         if isinstance(game, JiejuGame):
             return self._question_text(game, loc) + "\n" + self._scores(game, loc)
         return t("fhl_running", loc, token=game.token, mode=self._mode(game, loc), turn=game.turn,
@@ -439,6 +518,8 @@ class GameService:
                  scores=self._scores(game, loc))
 
     def _over_text(self, game: Game, loc: str | None) -> str:
+        if isinstance(game, CaishiGame):
+            return self._board_text(game, loc) + "\n" + t("cai_lost", loc, answer=game.answer, source=game.source)
         if isinstance(game, JiejuGame):
             return t("jj_over", loc, total=game.asked, scores=self._scores(game, loc))
         return t("fhl_over", loc, token=game.token, turn=game.turn, scores=self._scores(game, loc))

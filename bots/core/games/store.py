@@ -15,14 +15,17 @@ from datetime import UTC, datetime
 
 import redis
 
+from bots.core.games.caishi import CaishiGame
 from bots.core.games.feihua import FeihuaGame
 from bots.core.games.jieju import JiejuGame
 from worker.contract import keys
 
 __all__ = ["Game", "GameStore", "iso_week"]
 
-Game = FeihuaGame | JiejuGame
-_KINDS: dict[str, type[FeihuaGame] | type[JiejuGame]] = {"fhl": FeihuaGame, "jieju": JiejuGame}
+Game = FeihuaGame | JiejuGame | CaishiGame
+_KINDS: dict[str, type[FeihuaGame] | type[JiejuGame] | type[CaishiGame]] = {
+    "fhl": FeihuaGame, "jieju": JiejuGame, "cai": CaishiGame,
+}
 
 WEEK_TTL_S = 15 * 86400
 
@@ -74,6 +77,11 @@ class GameStore:
     def due(self, platform: str, now: float) -> list[str]:
         """Chats whose game clock has something to do by ``now``."""
         return [_text(c) for c in self.connection.zrangebyscore(keys.game_timers(platform), "-inf", now)]
+
+    def board_message(self, platform: str, board_key: str) -> str | None:
+        """The id of a board message the front-end sent (it remembers it like a placeholder)."""
+        raw = self.connection.get(keys.placeholder(platform, board_key))
+        return _text(raw) if raw else None
 
     # ----------------------------------------------------------------- flood control
     def count_sent(self, platform: str, chat_id: str, window_s: int) -> int:

@@ -51,7 +51,7 @@ async def test_slash_and_prefix_game_with_the_clock(fake: FakeDiscord, service: 
     core = ChatCore(service, make_bot_settings(game_timeout_s=3, game_warning_s=1, game_chat_limit=100))
     other = snowflake()
     async with running(fake, core):
-        assert {"fhl", "jieju", "a", "hint", "stop", "rank"} <= {c["name"] for c in fake.commands}
+        assert {"fhl", "jieju", "cai", "xu", "a", "hint", "stop", "rank"} <= {c["name"] for c in fake.commands}
         start = await fake.slash("fhl", {"token": "月", "mode": "古法"})
         [started] = await fake.wait_for(lambda: fake.followups(start["token"]))
         assert started["content"].startswith("🌸 飞花令开局！令字「月」· 古法")
@@ -74,6 +74,17 @@ async def test_slash_and_prefix_game_with_the_clock(fake: FakeDiscord, service: 
         assert question["content"].startswith("📜 接句开始！共 1 题") and "第 1/1 题" in question["content"]
         await fake.send_message("!stop")
         await fake.wait_for(lambda: any(m["content"].startswith("🏁 接句结束") for m in fake.channel_messages()))
+        await fake.send_message("!cai 5")
+        await fake.wait_for(lambda: any(m["content"].startswith("🧩 猜诗句（5 字）") for m in fake.channel_messages()))
+        wrong = "床前明月光"
+        game = core.games.store.load("discord", fake.channel_id)
+        if game is not None and game.answer == wrong:  # type: ignore[union-attr]
+            wrong = "举头望明月"
+        await fake.send_message(f"!a {wrong}")
+        await fake.wait_for(lambda: any(wrong in content for _id, content in fake.edits))  # the board, edited
+        await fake.send_message("!stop")
+        await fake.wait_for(lambda: any(m["content"].startswith("🧩") and "答案是" in m["content"]
+                                        for m in fake.channel_messages()))
         rank = await fake.slash("rank")
         [board] = await fake.wait_for(lambda: fake.followups(rank["token"]))
     assert board["content"].startswith("🏆")

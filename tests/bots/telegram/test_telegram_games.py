@@ -188,3 +188,35 @@ async def test_a_jieju_round_in_the_group(fake_telegram: FakeTelegram, service: 
     path = os.environ.get("JIEJU_TRANSCRIPT")
     if path:
         Path(path).write_text("\n".join(table.transcript) + "\n", encoding="utf-8")
+
+
+async def test_a_caishi_game_edits_one_board_to_the_win(fake_telegram: FakeTelegram, service: PoemService) -> None:
+    """猜诗句: a refused non-line, wrong guesses on one edited board, then the win."""
+    settings = make_bot_settings(telegram_token=fake_telegram.token, telegram_base_url=fake_telegram.base_url,
+                                 telegram_poll_timeout_s=1, game_chat_limit=100)
+    core = ChatCore(service, settings, bot_username="poetbot")
+    bot = TelegramBot(core, settings)
+    await bot.start()
+    table = Table(fake_telegram)
+    try:
+        intro, board = await table.say(7001, "/cai 7", expect=2)
+        assert intro.startswith("🧩 猜诗句：一句 7 字的名句") and board.startswith("🧩 猜诗句（7 字）")
+        game = core.games.store.load("telegram", str(GROUP))
+        assert game is not None
+        answer = game.answer  # type: ignore[union-attr]
+        assert (await table.say(7002, "/a 天地玄黄宇宙洪"))[0] == "❌ 「天地玄黄宇宙洪」不在诗库里，不算次数。"
+        guesses = [r.text for r in core.games.index.with_char("月", lengths=(7,), limit=10) if r.text != answer][:2]
+        count = len(fake_telegram.chat(GROUP))
+        for i, guess in enumerate(guesses):
+            await fake_telegram.user_says(GROUP, f"/a {guess}", user_id=7002 + i, username=PLAYERS[7002 + i])
+            await fake_telegram.wait_for(lambda f, g=guess: g in f.chat(GROUP)[1].text, 20)
+        assert len(fake_telegram.chat(GROUP)) == count  # feedback edited the board, no new messages
+        [won] = await table.say(7003, answer, expect=1)
+        assert won.startswith(f"🎉 王五 猜中了：{answer}")
+        board_msg = fake_telegram.chat(GROUP)[1]
+        assert "🟩" * 7 in board_msg.text and len(board_msg.history) >= 3
+    finally:
+        await bot.stop()
+    path = os.environ.get("CAI_TRANSCRIPT")
+    if path:
+        Path(path).write_text("\n".join(table.transcript) + "\n\nboard:\n" + board_msg.text + "\n", encoding="utf-8")
