@@ -24,6 +24,7 @@ from bots.core.messages import lang, t
 from bots.core.models import IncomingMessage, OutgoingMessage
 from bots.core.settings import BotSettings
 from bots.core.store import BotStore
+from poetcore.chars import to_traditional
 from poetcore.checker import check
 from poetcore.errors import PoetcoreInputError
 from poetcore.lines import LineIndex, open_line_index
@@ -34,7 +35,7 @@ __all__ = ["MENU", "ChatCore"]
 
 log = logging.getLogger(__name__)
 
-MENU = ("poem", "acrostic", "continue", "check", "fhl", "jieju", "cai", "answer", "hint", "stop", "rank", "forms", "queue", "cancel",
+MENU = ("poem", "acrostic", "continue", "couplet", "check", "fhl", "jieju", "cai", "answer", "hint", "stop", "rank", "forms", "queue", "cancel",
         "help")
 """Commands shown in platform menus (setMyCommands, slash commands), in this order (canonical names)."""
 
@@ -132,7 +133,7 @@ class ChatCore:
 
     async def _dispatch(self, cmd: Command, msg: IncomingMessage, reply: _Reply) -> list[OutgoingMessage]:
         loc = msg.locale
-        if cmd.name in ("poem", "acrostic", "continue"):
+        if cmd.name in ("poem", "acrostic", "continue", "couplet"):
             return await self._submit(cmd, msg, reply)
         if cmd.name == "check":
             return reply(self._check(cmd, loc))
@@ -167,8 +168,10 @@ class ChatCore:
         core_route: dict[str, Any] = {"traditional": cmd.traditional}
         if msg.message_id:
             core_route["reply_to"] = msg.message_id
-        if cmd.name == "continue":
+        if cmd.name in ("continue", "couplet"):
             core_route["prefix_lines"] = len((cmd.text or "").split("，"))
+        if cmd.name == "couplet":
+            core_route["couplet"] = True  # answer with the matching line only (line 2 of a quatrain)
         route[ROUTE_KEY] = core_route
         options = PoemOptions(traditional=cmd.traditional, **({"n": self.settings.candidates} if self.settings.candidates else {}))
         request = PoemRequest(
@@ -177,8 +180,8 @@ class ChatCore:
             chat_id=msg.chat_id,
             user_id=msg.user_id,
             locale=(msg.locale or "zh")[:16],
-            kind="acrostic" if cmd.name == "acrostic" else "continue" if cmd.name == "continue" else "poem",
-            prefix=cmd.text if cmd.name == "continue" else None,
+            kind="acrostic" if cmd.name == "acrostic" else "continue" if cmd.name in ("continue", "couplet") else "poem",
+            prefix=cmd.text if cmd.name in ("continue", "couplet") else None,
             topic=cmd.topic or "",
             form=cmd.form or self.settings.default_form,
             heads=cmd.heads,
@@ -211,6 +214,8 @@ class ChatCore:
             text = t("placeholder_acrostic", loc, heads=cmd.heads, form=request.form)
         elif cmd.name == "continue":
             text = t("placeholder_continue", loc, first=(cmd.text or "").split("，")[0], form=request.form)
+        elif cmd.name == "couplet":
+            text = t("placeholder_couplet", loc, line=cmd.text)
         else:
             text = t("placeholder_poem", loc, topic=cmd.topic, form=request.form)
         if result.position:
@@ -259,7 +264,12 @@ class ChatCore:
         """The poem (or a clear failure) as a message for the requester's chat."""
         core_route = reply.route.get(ROUTE_KEY) or {}
         loc = reply.locale
-        if reply.status == "ok" and reply.poem is not None:
+        if reply.status == "ok" and reply.poem is not None and core_route.get("couplet"):
+            first, second = reply.poem.lines[0], reply.poem.lines[1]
+            text = t("couplet_reply", loc, first=first, second=second, rhyme=reply.poem.rhyme_group or "—")
+            if core_route.get("traditional"):
+                text = to_traditional(text)
+        elif reply.status == "ok" and reply.poem is not None:
             poem = reply.poem
             text = render_poem(
                 title=poem.title,

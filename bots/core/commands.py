@@ -42,6 +42,7 @@ COMMAND_ALIASES: dict[str, tuple[str, ...]] = {
     "poem": ("poem", "shi", "作诗", "写诗", "诗"),
     "acrostic": ("cang", "acrostic", "藏头", "藏头诗"),
     "continue": ("xu", "continue", "续写", "续诗"),
+    "couplet": ("dui", "couplet", "对句"),
     "check": ("check", "检查", "格律", "检查格律"),
     "forms": ("forms", "诗体", "体裁"),
     "help": ("help", "帮助"),
@@ -63,7 +64,7 @@ _BY_ALIAS = {alias.lower(): name for name, aliases in COMMAND_ALIASES.items() fo
 # Plain-text triggers (no prefix). In groups only the ones that clearly ask for a poem count, so an
 # ordinary "取消" said to a person does not make the bot talk.
 _PLAIN_PRIVATE = frozenset(a for aliases in COMMAND_ALIASES.values() for a in aliases if not a.isascii())
-_PLAIN_GROUP = frozenset({"作诗", "写诗", "藏头诗", "藏头", "飞花令", "接句", "续写", "猜诗句"})
+_PLAIN_GROUP = frozenset({"作诗", "写诗", "藏头诗", "藏头", "飞花令", "接句", "续写", "对句", "猜诗句"})
 
 _PREFIXES = ("/", "!", "／", "！")
 _GAME_COMMANDS = frozenset({"fhl", "jieju", "cai", "answer", "hint", "stop", "rank"})
@@ -349,6 +350,12 @@ def parse_command(
         return _parse_check(body)
     if name == "continue":
         return _parse_continue(body)
+    if name == "couplet":
+        cmd = _parse_continue(body)
+        if "，" in (cmd.text or ""):
+            raise CommandError("err_couplet_one_line")
+        quatrain = next(f for f in supported_forms() if _form_lines(f) == (4, len(cmd.text or "")))
+        return Command("couplet", form=quatrain, text=cmd.text)
     if name in _GAME_COMMANDS:
         return Command(name, text=body.strip())
     return Command(name)

@@ -258,6 +258,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "注意：你给的句子本身不合律：{faults}。我按最接近的格式续写了。",
         "en": "Note: your own lines break the chart: {faults}. I continued with the closest pattern.",
     },
+    "placeholder_couplet": {"zh": "正在为「{line}」对句…", "en": "Finding a matching line for 「{line}」…"},
+    "couplet_reply": {
+        "zh": "{first}，\n{second}。\n\n（对句，押平水韵{rhyme}韵）", "en": "{first}，\n{second}。\n\n(matching line; 平水韵 group {rhyme})",
+    },
+    "err_couplet_one_line": {"zh": "对句只要一句，例如 /dui 白日依山尽", "en": "Give one line to match, e.g. /dui 白日依山尽"},
+    "cmd_couplet": {"zh": "对句：给一句，我对下一句，例如 /dui 白日依山尽", "en": "A matching line, e.g. /dui 白日依山尽"},
     "cmd_continue": {"zh": "续写：我接着你的诗句写完，例如 /xu 白日依山尽", "en": "Continue your lines, e.g. /xu 白日依山尽"},
     "err_check_missing": {
         "zh": "请在 /check 后面附上要检查的诗，例如 /check 白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",

@@ -26,7 +26,7 @@ __all__ = [
 FORMS = ("五绝", "七绝", "五律", "七律")
 """The form choices offered in the slash UI (the parser also accepts aliases typed by hand)."""
 
-SLASH_COMMANDS = ("poem", "cang", "xu", "check", "fhl", "jieju", "cai", "a", "hint", "stop", "rank", "queue", "cancel",
+SLASH_COMMANDS = ("poem", "cang", "xu", "dui", "check", "fhl", "jieju", "cai", "a", "hint", "stop", "rank", "queue", "cancel",
                   "forms", "help")
 
 EN_LOCALES = (discord.Locale.american_english, discord.Locale.british_english)
@@ -54,6 +54,8 @@ _TEXT: dict[str, tuple[str, str]] = {  # key -> (zh, en)
     "jieju": ("接句", "Complete the famous line"),
     "xu": ("续写：接着你的诗句写完", "Continue your own lines"),
     "cai": ("猜诗句：诗词版 Wordle", "A Wordle of verse"),
+    "dui": ("对句：给一句，我对下一句", "A matching line for yours"),
+    "dui.line": ("你的一句，如 白日依山尽", "Your line, e.g. 白日依山尽"),
     "cai.length": ("句子字数：5 或 7", "Line length: 5 or 7"),
     "xu.lines": ("你的诗句，如 白日依山尽 或 白日依山尽，黄河入海流", "Your line(s), e.g. 白日依山尽"),
     "xu.form": ("诗体，默认按句长取绝句", "Form (default: the quatrain of that line length)"),
@@ -179,6 +181,12 @@ def register_commands(tree: app_commands.CommandTree, run: CommandRunner,
     async def xu(interaction: discord.Interaction, lines: str, form: Choice[str] | None = None) -> None:
         """/xu 白日依山尽 五绝: the model finishes the user's poem."""
         await run(interaction, " ".join(p for p in ("/xu", lines.strip(), form.value if form else "") if p))
+
+    @tree.command(name="dui", description=_d("dui"))
+    @app_commands.describe(line=_s("dui.line"))
+    async def dui(interaction: discord.Interaction, line: str) -> None:
+        """/dui 白日依山尽: the matching line."""
+        await run(interaction, f"/dui {line.strip()}")
 
     @tree.command(name="check", description=_d("check"))
     @app_commands.describe(poem=_s("check.poem"))

@@ -247,7 +247,7 @@ async def test_plain_text_in_private_gets_a_hint_but_groups_stay_quiet(core: Cha
 def test_command_descriptions_cover_the_menu(core: ChatCore) -> None:
     zh, en = core.command_descriptions("zh"), core.command_descriptions("en")
     assert [c for c, _ in zh] == [c for c, _ in en] == [
-        "poem", "cang", "xu", "check", "fhl", "jieju", "cai", "a", "hint", "stop", "rank", "forms", "queue", "cancel",
+        "poem", "cang", "xu", "dui", "check", "fhl", "jieju", "cai", "a", "hint", "stop", "rank", "forms", "queue", "cancel",
         "help"]
     assert all(1 <= len(d) <= 100 for _, d in zh + en)
     assert zh != en

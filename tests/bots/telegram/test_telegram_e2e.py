@@ -24,7 +24,8 @@ from support.workers import spawn_worker
 from bots.core.chat import ChatCore
 from bots.core.messages import t
 from bots.telegram import TelegramBot
-from poetcore.chars import to_simplified
+from poetcore.chars import is_han, to_simplified
+from poetcore.rhymes import RhymeTable, Tone
 from worker.contract import keys
 from worker.contract.redis_server import RedisServer
 from worker.contract.replies import ReplyConsumer
@@ -240,3 +241,15 @@ async def test_continue_keeps_the_users_lines_and_the_form(harness: Harness) -> 
     lines = assert_one_poem(text, "五绝", "续·白日依山尽")
     assert lines[:2] == ["白日依山尽", "黄河入海流"]
     assert harness.fake.chat(5009)[0].history[0].startswith("正在续写「白日依山尽」（五绝）")
+
+
+async def test_couplet_answers_with_the_matching_line(harness: Harness) -> None:
+    """/dui: one line in, its matching line out: same length, 平声 rhyme after a 仄 ending."""
+
+    await harness.fake.user_says(5010, "/dui 白日依山尽")
+    await harness.fake.wait_for(lambda f: any("（对句" in m.text for m in f.chat(5010)), POEM_WAIT_S)
+    [msg] = harness.fake.chat(5010)  # the acknowledgement, edited into the answer
+    assert msg.history[0] == "正在为「白日依山尽」对句…"
+    first, second = (line.rstrip("，。") for line in msg.text.split("\n")[:2])
+    assert first == "白日依山尽" and len(second) == 5 and all(map(is_han, second))
+    assert Tone.PING in RhymeTable.default().tones(second[-1])  # a 仄 ending is answered on a 平 rhyme
