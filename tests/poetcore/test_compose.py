@@ -6,11 +6,9 @@ vocabulary and random weights, so the text is nonsense but the 格律 is the con
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,15 +21,6 @@ from poetcore.request import MAX_TOPIC_CHARS, ComposeRequest, Poem, topic_keywor
 from poetcore.rhymes import RhymeTable
 
 TOPICS = ["秋月", "送别", "边塞", "春江花月夜", "山", "雪夜访友", "登高望远怀古人"]
-
-
-@pytest.fixture(scope="module")
-def composer(tiny_model_dir: Path) -> Iterator[Composer]:
-    # One thread: with a second busy process on 2 cores, torch's thread pool is ~20x slower.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield Composer.from_pretrained(tiny_model_dir, device="cpu")
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,9 @@ from __future__ import annotations
 import gzip
 import json
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 
 from poetcore.checker import check
 from poetcore.compose import Composer
@@ -25,14 +23,6 @@ from poetcore.request import ComposeRequest, validate_prefix
 from poetcore.rhymes import RhymeTable
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "corpus" / "train.jsonl.gz"
-
-
-@pytest.fixture(scope="module")
-def composer(tiny_model_dir: Path) -> Iterator[Composer]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield Composer.from_pretrained(tiny_model_dir, device="cpu")
-    torch.set_num_threads(threads)
 
 
 def regular_poems() -> list[dict]:

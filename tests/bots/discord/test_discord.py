@@ -10,13 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import discord
 import pytest
 import redis
-from discord.gateway import DiscordWebSocket
 from support.fake_discord import MESSAGE_CONTENT_INTENT, FakeDiscord
 
 from bots.core.commands import parse_command
@@ -54,20 +53,6 @@ class RecordingCore:
 
     def command_descriptions(self, locale: str) -> list[tuple[str, str]]:
         return [("poem", f"core {locale} poem"), ("start", "not a slash command")]
-
-
-@pytest.fixture(autouse=True)
-def _restore_endpoints() -> Iterator[None]:
-    """build_client redirects discord.py process-wide; put the real Discord URLs back afterwards."""
-    base, gateway = discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
-    yield
-    discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = base, gateway
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
 
 
 def settings_for(fake: FakeDiscord, **overrides: object) -> DiscordSettings:

@@ -15,9 +15,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import discord
 import pytest
-from discord.gateway import DiscordWebSocket
 from support.fake_discord import FakeDiscord, snowflake
 from support.settings import make_bot_settings, make_discord_settings, make_queue_settings, make_worker_config
 
@@ -38,23 +36,10 @@ pytestmark = pytest.mark.timeout(90)
 LINGER_S = 0.5
 
 
-@pytest.fixture(autouse=True)
-def _restore_endpoints() -> Iterator[None]:
-    base, gateway = discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
-    yield
-    discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = base, gateway
-
-
 @pytest.fixture
 def bot_settings() -> BotSettings:
     """One candidate per poem: the tiny model's quality is not under test, the plumbing is."""
     return make_bot_settings(candidates=1)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
 
 
 @pytest.fixture

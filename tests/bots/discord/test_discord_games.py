@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
-import discord
 import pytest
-from discord.gateway import DiscordWebSocket
 from support.fake_discord import FakeDiscord, snowflake
 from support.settings import make_bot_settings, make_discord_settings
 
@@ -18,19 +16,6 @@ from bots.discord import run_discord
 from worker.contract.service import PoemService
 
 pytestmark = pytest.mark.timeout(90)
-
-
-@pytest.fixture(autouse=True)
-def _restore_endpoints() -> Iterator[None]:
-    base, gateway = discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
-    yield
-    discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = base, gateway
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
 
 
 @contextlib.asynccontextmanager
