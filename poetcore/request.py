@@ -187,5 +187,6 @@ __all__ = [
     "RepeatPolicy",
     "topic_keywords",
     "validate_heads",
+    "validate_prefix",
     "validate_topic",
 ]
