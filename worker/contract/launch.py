@@ -6,6 +6,8 @@ A separate process keeps torch out of the bot process and gives the worker its o
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import logging
 import os
 import signal
@@ -17,6 +19,17 @@ WORKER_MODULE = "worker"
 """``python -m worker`` is ``poetbot worker``."""
 
 log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: SIGTERM the child when its parent dies, even by kill -9, so no orphan worker serves on.
+
+    The signal follows the *thread* that forked: every caller starts workers from the main thread.
+    """
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: the parent's own shutdown stops it
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def start_worker_process(
@@ -40,6 +53,7 @@ def start_worker_process(
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT if log_path else subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
     finally:
         if log_path:

@@ -500,3 +500,35 @@ async def test_serve_restarts_its_embedded_worker_after_a_kill(fake_telegram: Fa
         proc.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, "".join(seen) + output.decode()
+
+
+async def test_a_killed_serve_takes_its_embedded_worker_with_it(fake_telegram: FakeTelegram, redis_url: str,
+                                                                tmp_path: Path) -> None:
+    """kill -9 of `poetbot serve` must not leave an orphan worker serving (it would answer for a bot
+    that no longer exists, and hold the model's memory)."""
+    import re
+
+    env = _serve_env(TELEGRAM_TOKEN=fake_telegram.token, TELEGRAM_BASE_URL=fake_telegram.base_url,
+                     REDIS_URL=redis_url, POETBOT_TELEGRAM_POLL_TIMEOUT_S="2", POETCORE_COMPOSER="noop",
+                     POETCORE_DATA_DIR=str(tmp_path / "data"))
+    proc = await asyncio.create_subprocess_exec(str(POETBOT), "serve", "--embedded-worker", cwd=tmp_path, env=env,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    assert proc.stdout is not None
+    worker_pid = None
+    while worker_pid is None:
+        line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
+        found = re.search(r"embedded worker started \(pid (\d+)", line)
+        worker_pid = int(found.group(1)) if found else None
+    proc.kill()
+    await proc.wait()
+    deadline = asyncio.get_running_loop().time() + 30
+    while Path(f"/proc/{worker_pid}").exists() and "zombie" not in _proc_state(worker_pid):
+        assert asyncio.get_running_loop().time() < deadline, "the worker outlived its bot"
+        await asyncio.sleep(0.1)
+
+
+def _proc_state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:", 1)[1].split("\n", 1)[0].lower()
+    except (OSError, IndexError):
+        return "gone"
