@@ -147,7 +147,12 @@ class PoetClient(discord.Client):
             user_name=interaction.user.display_name,
         )
         outgoing = await self.core.handle(msg)
-        if not outgoing:  # nothing to say: remove the "thinking…" placeholder
+        for board in (o for o in outgoing if o.board_key):
+            # A game board lives in the channel as the bot's own message, so any later move (slash or
+            # prefix, whoever plays) can edit it; interaction follow-ups belong to one token.
+            await self.sender.answer(board, msg)
+        outgoing = [o for o in outgoing if not o.board_key]
+        if not outgoing:  # nothing (more) to say: remove the "thinking…" placeholder
             await interaction.delete_original_response()
             return
         mentions = discord.AllowedMentions(everyone=False, roles=False, users=False)

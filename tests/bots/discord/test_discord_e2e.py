@@ -247,3 +247,18 @@ def _dump(connection: object, key: bytes) -> bytes:
     if kind == b"stream":
         return b"".join(k + v for _id, fields in r.xrange(key) for k, v in fields.items())  # type: ignore[attr-defined]
     return b""
+
+
+async def test_xu_and_dui_slash_commands_keep_the_users_line(
+    fake: FakeDiscord, core: ChatCore, redis_url: str, worker: WorkerThread
+) -> None:
+    async with discord_bot(fake, core, redis_url):
+        xu = await fake.slash("xu", {"lines": "白日依山尽", "form": "五绝"})
+        dui = await fake.slash("dui", {"line": "春风又绿江南岸"})
+        _ack, poem = await fake.wait_for(lambda: (f := fake.followups(xu["token"])) and len(f) >= 2 and f, timeout=90)
+        _ack2, couplet = await fake.wait_for(
+            lambda: (f := fake.followups(dui["token"])) and len(f) >= 2 and f, timeout=90)
+    assert_poem(poem["content"], "五绝", 4, 5)
+    assert poem_lines(poem["content"])[0] == "白日依山尽"
+    first, second = (line.rstrip("，。") for line in couplet["content"].split("\n")[:2])
+    assert first == "春风又绿江南岸" and len(second) == 7 and "对句" in couplet["content"]

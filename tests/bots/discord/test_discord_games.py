@@ -67,6 +67,14 @@ async def test_slash_and_prefix_game_with_the_clock(fake: FakeDiscord, service: 
             wrong = "举头望明月"
         await fake.send_message(f"!a {wrong}")
         await fake.wait_for(lambda: any(wrong in content for _id, content in fake.edits))  # the board, edited
+        edits = len(fake.edits)
+        guess = await fake.slash("a", {"line": "明月松间照" if wrong != "明月松间照" else "春眠不觉晓"})
+        await fake.wait_for(lambda: len(fake.edits) > edits)  # a slash guess edits the same board
+        path = rf"/webhooks/{fake.application_id}/{guess['token']}/messages/@original"
+        await fake.wait_for(lambda: fake.find("DELETE", path))  # and leaves no "thinking…" behind
+        assert fake.followups(guess["token"]) == []
+        boards = [m for m in fake.channel_messages() if m["content"].startswith("🧩 猜诗句（5 字）")]
+        assert len(boards) == 1  # one board message for the whole game
         await fake.send_message("!stop")
         await fake.wait_for(lambda: any(m["content"].startswith("🧩") and "答案是" in m["content"]
                                         for m in fake.channel_messages()))
