@@ -57,8 +57,15 @@ async def test_slash_and_prefix_game_with_the_clock(fake: FakeDiscord, service: 
         quiz = await fake.slash("jieju", {"direction": "下", "questions": 1})
         [question] = await fake.wait_for(lambda: fake.followups(quiz["token"]))
         assert question["content"].startswith("📜 接句开始！共 1 题") and "第 1/1 题" in question["content"]
-        await fake.send_message("!stop")
-        await fake.wait_for(lambda: any(m["content"].startswith("🏁 接句结束") for m in fake.channel_messages()))
+        prompt = question["content"].split("「", 1)[1].split("」", 1)[0]
+        record = core.games.index.lookup(prompt)
+        assert record is not None
+        answer = core.games.index.neighbour(record, 1)
+        await fake.send_message(f"!a {answer[:-1]}{'月' if answer[-1] != '月' else '日'}", user_id=other)  # type: ignore[index]
+        await fake.wait_for(lambda: any(m["content"] == "差一点！再想想。" for m in fake.channel_messages()))
+        await fake.send_message(f"!a {answer}", user_id=other)
+        done = await fake.wait_for(lambda: [m for m in fake.channel_messages() if "🏁 接句结束" in m["content"]])
+        assert f"答对了：{answer}" in done[0]["content"] and record.source in done[0]["content"]
         await fake.send_message("!cai 5")
         await fake.wait_for(lambda: any(m["content"].startswith("🧩 猜诗句（5 字）") for m in fake.channel_messages()))
         wrong = "床前明月光"
