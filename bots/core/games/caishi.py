@@ -9,9 +9,10 @@ The chat shares ``MAX_GUESSES`` guesses; whoever guesses the line wins.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
+from bots.core.games.state import JsonState
 from poetcore.rhymes import RhymeTable, Tone
 
 __all__ = ["MAX_GUESSES", "CaishiGame", "char_marks", "tone_marks"]
@@ -21,7 +22,7 @@ GREEN, YELLOW, GREY = "🟩", "🟨", "⬜"
 
 
 @dataclass
-class CaishiGame:
+class CaishiGame(JsonState):
     starter: str
     starter_name: str
     answer: str
@@ -33,13 +34,6 @@ class CaishiGame:
     guesses: list[dict[str, str]] = field(default_factory=list)  # line, chars, tones, name
     players: dict[str, dict[str, Any]] = field(default_factory=dict)
     board: str = ""  # the key the board message's id is stored under (to edit it)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CaishiGame:
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
     @property
     def left(self) -> int:

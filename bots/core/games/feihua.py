@@ -9,9 +9,10 @@ required, and was not used earlier in the game.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from bots.core.games.state import JsonState
 from poetcore.chars import is_han
 from poetcore.lines.normalize import normalize_line
 
@@ -87,7 +88,7 @@ def parse_start(body: str) -> StartOptions:
 
 
 @dataclass
-class FeihuaGame:
+class FeihuaGame(JsonState):
     """The whole state of one game (kept as JSON in Redis)."""
 
     token: str
@@ -107,14 +108,6 @@ class FeihuaGame:
     hinted: list[int] = field(default_factory=list)  # line ids given away as hints
     warned: bool = False
     kind: str = "fhl"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FeihuaGame:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
 
 
 def required_position(game: FeihuaGame) -> int | None:

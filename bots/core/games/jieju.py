@@ -7,12 +7,13 @@ come on that clock or with /hint, and every hint lowers what the question is wor
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rapidfuzz.distance import Levenshtein
 
 from bots.core.games.feihua import GameInputError
+from bots.core.games.state import JsonState
 from poetcore.lines.normalize import normalize_line
 from poetcore.rhymes import RhymeTable, Tone
 
@@ -56,7 +57,7 @@ def parse_jieju(body: str) -> JiejuOptions:
 
 
 @dataclass
-class JiejuGame:
+class JiejuGame(JsonState):
     starter: str
     starter_name: str
     total: int
@@ -74,13 +75,6 @@ class JiejuGame:
     asked_at: float = 0.0
     deadline: float = 0.0
     players: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> JiejuGame:
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
     def ask(self, prompt: str, answer: str, source: str, line_id: int, now: float) -> None:
         self.asked += 1

@@ -64,6 +64,11 @@ COMBINED_CHARS = 3500
 """A combined message stays under Telegram's 4096 characters (Discord's sender splits at 2000)."""
 
 
+def _line_lengths(game: FeihuaGame, position: int | None) -> tuple[int, ...]:
+    """Line lengths that can hold the 令字 at ``position``: past a five-character line's reach, seven."""
+    return (7,) if position and position > 5 - len(game.token) + 1 else (5, 7)
+
+
 def _batches(items: list[str], limit: int) -> list[list[str]]:
     batches: list[list[str]] = [[]]
     size = 0
@@ -108,20 +113,14 @@ class GameService:
     # ----------------------------------------------------------------- commands
     def _command(self, name: str, body: str, msg: IncomingMessage) -> list[OutgoingMessage]:
         loc = msg.locale
-        if name == "fhl":
-            if body.strip().lower() in ("help", "帮助", "?", "？"):
-                return self._send(msg, t("fhl_help", loc, index=self.index_note(loc)), direct=True)
+        if name == "fhl" and body.strip().lower() in ("help", "帮助", "?", "？"):
+            return self._send(msg, t("fhl_help", loc, index=self.index_note(loc)), direct=True)
+        if name in ("fhl", "jieju"):
             try:
-                options = parse_start(body)
+                return (self._start(msg, parse_start(body)) if name == "fhl"
+                        else self._start_jieju(msg, parse_jieju(body)))
             except GameInputError as exc:
                 return self._send(msg, t(exc.key, loc, **exc.params), direct=True)
-            return self._start(msg, options)
-        if name == "jieju":
-            try:
-                jj = parse_jieju(body)
-            except GameInputError as exc:
-                return self._send(msg, t(exc.key, loc, **exc.params), direct=True)
-            return self._start_jieju(msg, jj)
         if name == "cai":
             word = body.strip()
             lengths = {"": (5, 7), "5": (5,), "五": (5,), "五言": (5,), "7": (7,), "七": (7,), "七言": (7,)}
@@ -230,7 +229,7 @@ class GameService:
 
     def _bot_turn(self, game: FeihuaGame, now: float) -> Verdict | None:
         position = required_position(game)
-        lengths = (7,) if position and position > 5 - len(game.token) + 1 else (5, 7)
+        lengths = _line_lengths(game, position)
         max_rank = self.settings.game_easy_rank if game.level == "easy" else None
         picks = self.index.with_char(game.token, position=position, lengths=lengths, exclude=set(game.used_ids),
                                      max_rank=max_rank, limit=1)
@@ -415,7 +414,7 @@ class GameService:
             if game.hints >= MAX_HINTS:
                 return self._send(msg, t("fhl_hint_none", loc, max=MAX_HINTS), direct=True)
             position = required_position(game)
-            lengths = (7,) if position and position > 5 - len(game.token) + 1 else (5, 7)
+            lengths = _line_lengths(game, position)
             picks = self.index.with_char(game.token, position=position, lengths=lengths,
                                          exclude=set(game.used_ids) | set(game.hinted), limit=8)
             if not picks:

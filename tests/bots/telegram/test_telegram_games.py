@@ -26,8 +26,10 @@ PLAYERS = {7001: "张三", 7002: "李四", 7003: "王五"}
 
 
 def settings_for(fake: FakeTelegram, **kw: Any) -> Any:
+    """Short game clocks and no flood holding (a test says otherwise through ``kw``)."""
+    base = {"game_timeout_s": 4, "game_warning_s": 1, "game_chat_limit": 100}
     return make_bot_settings(telegram_token=fake.token, telegram_base_url=fake.base_url, telegram_poll_timeout_s=1,
-                             game_timeout_s=4, game_warning_s=1, game_chat_limit=100, **kw)
+                             **{**base, **kw})
 
 
 @pytest.fixture
@@ -128,8 +130,7 @@ def _verdicts(texts: list[str]) -> list[str]:
 
 async def test_a_burst_of_200_answers_from_10_players(fake_telegram: FakeTelegram, service: PoemService) -> None:
     """The flood-control figure for the issue note: bot messages sent, none lost, none judged twice."""
-    settings = make_bot_settings(telegram_token=fake_telegram.token, telegram_base_url=fake_telegram.base_url,
-                                 telegram_poll_timeout_s=1, game_flush_s=2.0)
+    settings = settings_for(fake_telegram, game_flush_s=2.0, game_timeout_s=60, game_warning_s=15, game_chat_limit=10)
     core = ChatCore(service, settings, bot_username="poetbot")
     bot = TelegramBot(core, settings)
     await bot.start()
@@ -161,8 +162,7 @@ async def test_a_jieju_round_in_the_group(fake_telegram: FakeTelegram, service: 
     """接句: a correct answer, a near miss, a hint and a timeout, in a Telegram group."""
     import re
 
-    settings = make_bot_settings(telegram_token=fake_telegram.token, telegram_base_url=fake_telegram.base_url,
-                                 telegram_poll_timeout_s=1, jieju_timeout_s=4, game_chat_limit=100)
+    settings = settings_for(fake_telegram, jieju_timeout_s=4)
     core = ChatCore(service, settings, bot_username="poetbot")
     bot = TelegramBot(core, settings)
     await bot.start()
@@ -192,8 +192,7 @@ async def test_a_jieju_round_in_the_group(fake_telegram: FakeTelegram, service: 
 
 async def test_a_caishi_game_edits_one_board_to_the_win(fake_telegram: FakeTelegram, service: PoemService) -> None:
     """猜诗句: a refused non-line, wrong guesses on one edited board, then the win."""
-    settings = make_bot_settings(telegram_token=fake_telegram.token, telegram_base_url=fake_telegram.base_url,
-                                 telegram_poll_timeout_s=1, game_chat_limit=100)
+    settings = settings_for(fake_telegram)
     core = ChatCore(service, settings, bot_username="poetbot")
     bot = TelegramBot(core, settings)
     await bot.start()
