@@ -27,8 +27,10 @@ from bots.core.chat import ChatCore
 from bots.core.settings import BotConfig, load_bot_config
 from bots.telegram import run_telegram
 from poetcore.settings import UnknownSettingError
+from worker.contract.health import Health
 from worker.contract.launch import WORKER_MODULE, SupervisedWorker
 from worker.contract.logs import configure_logging
+from worker.contract.metrics import start_metrics_server
 from worker.contract.redis_server import resolve_redis_url
 from worker.contract.replies import ReplyConsumer
 from worker.contract.service import PoemService
@@ -88,6 +90,18 @@ def _front_ends(config: BotConfig, url: str) -> dict[str, FrontEnd]:
     return found
 
 
+LOOP_STALL_S = 30.0
+"""The bots' event loop is stuck (not alive) when its one-second health tick is this late."""
+
+
+async def _tick_health(health: Health) -> None:
+    """Ready once the loop runs; "busy" from one tick to the next, so a blocked loop goes not alive."""
+    health.mark_ready()
+    while True:
+        health.busy()
+        await asyncio.sleep(1.0)
+
+
 async def _serve_all(front_ends: dict[str, FrontEnd]) -> None:
     """Run every front-end until SIGINT/SIGTERM, or until one fails (then stop the others)."""
     loop = asyncio.get_running_loop()
@@ -115,10 +129,13 @@ def serve_command(
     ] = False,
     env_file: EnvFile = None,
     log_level: Annotated[str, typer.Option(help="DEBUG | INFO | WARNING")] = "INFO",
+    metrics_port: Annotated[int | None, typer.Option(
+        help="serve /metrics and /healthz here [default: POETCORE_METRICS_PORT, else none]")] = None,
 ) -> None:
     """Serve the chat front-ends whose tokens are set (TELEGRAM_TOKEN, DISCORD_TOKEN)."""
     config = _load(env_file)
     settings, queue_settings = config.bot, config.queue
+    port = metrics_port if metrics_port is not None else queue_settings.metrics_port
     configure_logging(log_level, queue_settings.log_format)
     if not (settings.telegram_token_value or config.discord.token_value):
         typer.echo(
@@ -138,6 +155,10 @@ def serve_command(
             worker.start()
             supervised = worker
             front_ends["embedded worker"] = supervised.supervise
+        if port is not None:
+            health = Health(stall_after_s=LOOP_STALL_S)
+            start_metrics_server(port, health=health)
+            front_ends["health"] = lambda: _tick_health(health)
         asyncio.run(_serve_all(front_ends))
     except Exception as exc:
         typer.echo(f"poetbot serve: {exc}", err=True)

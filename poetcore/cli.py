@@ -100,6 +100,7 @@ def train_command(
     precision: Annotated[
         str, typer.Option(help="auto (bf16 autocast on CUDA and CPUs with native bf16), bf16 or fp32.")
     ] = "auto",
+    ci: Annotated[bool, typer.Option("--ci/--no-ci", help="Train on the prepared 宋词 too, under 词牌 form tokens.")] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Train the poem LM (or fine-tune another HF causal LM with --init-from)."""
@@ -119,7 +120,7 @@ def train_command(
         raise _fail(f"--init-from {init_from}: no config.json there; pass a directory saved with save_pretrained.")
     summary = train(
         data_dir, out, preset, init_from=init_from, resume=resume, device=device, max_steps=max_steps,
-        max_minutes=max_minutes, max_train=max_train, seed=seed, lr=lr, precision=precision,
+        max_minutes=max_minutes, max_train=max_train, seed=seed, lr=lr, precision=precision, ci=ci,
     )
     console.print_json(json.dumps(summary, ensure_ascii=False))
     console.print(f"best model: {out / 'final'}")
@@ -267,6 +268,10 @@ def eval_command(
     against: Annotated[
         Path | None, typer.Option("--against", help="With --sheet: the other model (default: the shipped model).")
     ] = None,
+    against_code: Annotated[
+        Path | None, typer.Option("--against-code", help="With --sheet: compose the --against side with the poetcore "
+                                  "in this checkout (e.g. a git worktree of an earlier revision).")
+    ] = None,
     topics: Annotated[
         Path | None, typer.Option("--topics", help="With --sheet: topics file [default: docs/blind-reading/topics.txt].")
     ] = None,
@@ -289,9 +294,11 @@ def eval_command(
         from poetcore.sheet import DEFAULT_TOPICS, Side, load_topics, write_sheet
 
         model_a = _model(ctx, model)
-        if model_a == against:
+        if model_a == against and against_code is None:
             raise _fail("--sheet compares two systems: --model and --against name the same directory.")
-        key = write_sheet(Side("a", model_a), Side("b", against), sheet, topics=load_topics(topics or DEFAULT_TOPICS),
+        if against_code is not None and not (against_code / "poetcore" / "compose.py").is_file():
+            raise _fail(f"--against-code {against_code}: no poetcore checkout there (poetcore/compose.py missing).")
+        key = write_sheet(Side("a", model_a), Side("b", against, against_code), sheet, topics=load_topics(topics or DEFAULT_TOPICS),
                           seed=seed or 2026, candidates=candidates, device=_device(ctx, device))
         console.print(f"{len(key['items'])} pairs: give readers {sheet / 'sheet.md'} only; the key is {sheet / 'key.json'}")
         return

@@ -38,7 +38,9 @@ from poetcore.request import (
     validate_prefix,
     validate_topic,
 )
+from poetcore.rhyme_usage import RhymeUsage
 from poetcore.rhymes import RhymeTable
+from poetcore.seasons import SeasonLexicon
 from poetcore.tokenizer import format_prompt, load_tokenizer
 
 log = logging.getLogger(__name__)
@@ -66,7 +68,7 @@ class Composer:
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.table = table or RhymeTable.default()
-        self.masks = vocab_masks(tokenizer, self.table)
+        self.masks = vocab_masks(tokenizer, self.table, RhymeUsage.default(), SeasonLexicon.default())
         # A copy: tuning one composer (eval, bench) must not change the model's saved defaults.
         self.generation_config: GenerationConfig = copy.deepcopy(model.generation_config)
         for key, value in DECODING_DEFAULTS.items():
@@ -77,6 +79,16 @@ class Composer:
     def topic_bias(self) -> float:
         """Logit bonus for topic characters not yet used (see `PoemConstraintLogitsProcessor`)."""
         return self._decoding_knob("topic_bias")
+
+    @property
+    def topic_margin(self) -> float:
+        """Topic characters are favoured only within this many nats of the LM's best token."""
+        return self._decoding_knob("topic_margin")
+
+    @property
+    def season_penalty(self) -> float:
+        """Logit penalty for characters of another season than the poem's (0: off)."""
+        return self._decoding_knob("season_penalty")
 
     @property
     def coverage_weight(self) -> float:
@@ -227,7 +239,8 @@ class Composer:
         input_ids = enc["input_ids"].to(self.device)
         attn = enc["attention_mask"].to(self.device)
         proc = PoemConstraintLogitsProcessor(
-            specs, self.masks, prompt_length=input_ids.shape[1], topic_bias=self.topic_bias
+            specs, self.masks, prompt_length=input_ids.shape[1], topic_bias=self.topic_bias,
+            topic_margin=self.topic_margin, season_penalty=self.season_penalty,
         )
         # One seed per batch: reproducible for a single request with --seed.
         torch.manual_seed(prepared[0].seed)

@@ -26,7 +26,9 @@ from poetcore.chars import is_han
 from poetcore.errors import PoetcoreInputError
 from poetcore.forms import FormTemplate, allowed_tones
 from poetcore.request import REPEAT_POLICIES, RepeatPolicy
+from poetcore.rhyme_usage import RhymeUsage
 from poetcore.rhymes import RhymeTable, Tone
+from poetcore.seasons import SEASONS, SeasonLexicon
 
 MIN_RHYME_GROUP_SIZE = 12
 """平声 groups with fewer usable characters in the vocabulary are only used when asked for by name:
@@ -42,9 +44,15 @@ class VocabMasks:
 
     Only tokens that decode to exactly one Han character with a known tone can fill a position:
     that keeps every position one token wide and every tone decision grounded in the table.
+
+    With ``usage``, a generated rhyme character may only stand for the groups it is commonly rhymed
+    in (`RhymeUsage.common`), so no rhyme rests on a reading nobody hears; without it, every reading
+    in the table counts. Characters the user wrote (续写) always keep every reading.
     """
 
-    def __init__(self, tokenizer, table: RhymeTable) -> None:
+    def __init__(
+        self, tokenizer, table: RhymeTable, usage: RhymeUsage | None = None, seasons: SeasonLexicon | None = None
+    ) -> None:
         V = len(tokenizer)
         self.vocab_size = V
         self.table = table
@@ -69,7 +77,9 @@ class VocabMasks:
         group_rows: list[int] = []
         group_cols: list[int] = []
         self.tones: list[frozenset[Tone]] = [frozenset()] * V
-        self.groups_of: list[frozenset[int]] = [frozenset()] * V
+        self.groups_of: list[frozenset[int]] = [frozenset()] * V  # every reading in the table
+        self.rhyme_groups_of: list[frozenset[int]] = [frozenset()] * V  # readings a generated rhyme may use
+        self.usage = usage
         for i, ch in enumerate(self.char_of):
             if ch is None:
                 continue
@@ -77,14 +87,16 @@ class VocabMasks:
             self.tones[i] = tones
             can_ping_l[i] = Tone.PING in tones
             can_ze_l[i] = Tone.ZE in tones
-            gs = frozenset(gindex[g] for g in table.ping_groups(ch))
-            self.groups_of[i] = gs
+            self.groups_of[i] = frozenset(gindex[g] for g in table.ping_groups(ch))
+            common = table.ping_groups(ch) if usage is None else usage.common_groups(ch, table)
+            gs = frozenset(gindex[g] for g in common)
+            self.rhyme_groups_of[i] = gs
             group_rows.extend(gs)
             group_cols.extend([i] * len(gs))
             canon_l[i] = self.id_of[ch]
         can_ping = torch.tensor(can_ping_l, dtype=torch.bool)
         can_ze = torch.tensor(can_ze_l, dtype=torch.bool)
-        group_mask = torch.zeros(len(self.ping_groups), V, dtype=torch.bool)  # (G, V)
+        group_mask = torch.zeros(len(self.ping_groups), V, dtype=torch.bool)  # (G, V): generated rhymes
         group_mask[torch.tensor(group_rows, dtype=torch.long), torch.tensor(group_cols, dtype=torch.long)] = True
         canon = torch.tensor(canon_l, dtype=torch.long)  # (V,)
         known = can_ping | can_ze
@@ -99,6 +111,16 @@ class VocabMasks:
         self.group_index = gindex
         self.eos_id = tokenizer.eos_token_id
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        # (5, V): row k marks the characters of every season but SEASONS[k]; row 4 (season unknown) is empty.
+        self.season_of: list[int] = [len(SEASONS)] * V
+        off = torch.zeros(len(SEASONS) + 1, V, dtype=torch.bool)
+        for i, ch in enumerate(self.char_of):
+            season = seasons.season_of.get(ch) if (seasons and ch) else None
+            if season is not None:
+                k = SEASONS.index(season)
+                self.season_of[i] = k
+                off[[j for j in range(len(SEASONS)) if j != k], i] = True
+        self.off_season = off
         self.comma_id = self._punct_id(tokenizer, "，")
         self.period_id = self._punct_id(tokenizer, "。")
 
@@ -111,14 +133,18 @@ class VocabMasks:
 
 
 @lru_cache(maxsize=8)
-def _cached_masks(tokenizer_key: int, tokenizer, table: RhymeTable) -> VocabMasks:
-    return VocabMasks(tokenizer, table)
+def _cached_masks(
+    tokenizer_key: int, tokenizer, table: RhymeTable, usage: RhymeUsage | None, seasons: SeasonLexicon | None
+) -> VocabMasks:
+    return VocabMasks(tokenizer, table, usage, seasons)
 
 
-def vocab_masks(tokenizer, table: RhymeTable | None = None) -> VocabMasks:
-    """Masks for this tokenizer, cached per tokenizer object."""
+def vocab_masks(
+    tokenizer, table: RhymeTable | None = None, usage: RhymeUsage | None = None, seasons: SeasonLexicon | None = None
+) -> VocabMasks:
+    """Masks for this tokenizer (with rhyme usage and season lexicon), cached per tokenizer object."""
     table = table or RhymeTable.default()
-    return _cached_masks(id(tokenizer), tokenizer, table)
+    return _cached_masks(id(tokenizer), tokenizer, table, usage, seasons)
 
 
 @dataclass(frozen=True)
@@ -172,6 +198,7 @@ class _RowState:
     groups: set[int] = field(default_factory=set)  # 平声 rhyme groups still possible
     prev_char: int | None = None
     prev_prev_char: int | None = None
+    season: int = -1  # index into SEASONS once fixed; len(SEASONS): none yet; -1: rule off for this row
     failed: bool = False
 
 
@@ -227,7 +254,9 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
 
     It enforces the line layout and punctuation, EOS only at the end, the tone chart of the still
     possible variants with 孤平 / 三平尾 / 三仄尾 look-ahead, one 平声 rhyme group, head characters
-    (藏头) and the repeat policy; topic characters get an additive bias.
+    (藏头) and the repeat policy; topic characters get an additive bias, only while unused and only
+    where the LM itself finds them plausible (within ``topic_margin`` of its best allowed token):
+    an unconditional bonus forced them into doubled or wordless spots (故故人, 湖水西西).
 
     Args:
         specs (`Sequence[PoemSpec]`):
@@ -238,6 +267,13 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
             Length of the (left-padded) prompt; generated tokens start after it.
         topic_bias (`float`, *optional*, defaults to 1.5):
             Added to the logits of unused topic characters at character positions.
+        topic_margin (`float`, *optional*, defaults to 4.0):
+            The bias applies only to topic characters whose logit is within this many nats of the
+            best allowed token's.
+        season_penalty (`float`, *optional*, defaults to 0.0):
+            Subtracted from the logits of characters of another season (`SeasonLexicon`) than the
+            poem's: the topic's season, else the first seasonal character written. A topic naming
+            two seasons turns the rule off for its row.
         strict (`bool`, *optional*, defaults to `False`):
             Raise when a row has no allowed token. Otherwise the row is marked in `failed` and ended
             with EOS, so one unlucky candidate does not sink a whole batch.
@@ -259,6 +295,8 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         prompt_length: int,
         topic_bias: float = 1.5,
         strict: bool = False,
+        topic_margin: float = 4.0,
+        season_penalty: float = 0.0,
     ) -> None:
         if not specs:
             raise ValueError("specs must name at least one row")
@@ -266,6 +304,12 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
             raise ValueError(f"prompt_length must be >= 0, got {prompt_length}")
         if not math.isfinite(topic_bias):
             raise ValueError(f"topic_bias must be a finite number, got {topic_bias!r}")
+        if not (math.isfinite(topic_margin) and topic_margin >= 0):
+            raise ValueError(f"topic_margin must be a finite number >= 0, got {topic_margin!r}")
+        self.topic_margin = topic_margin
+        if not (math.isfinite(season_penalty) and season_penalty >= 0):
+            raise ValueError(f"season_penalty must be a finite number >= 0, got {season_penalty!r}")
+        self.season_penalty = season_penalty
         self.masks = masks
         self.table = masks.table
         self.prompt_length = prompt_length
@@ -309,6 +353,7 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
                         f"Head character {h!r} is not in the model's vocabulary; pick another.",
                     )
                 self.reserved[b, hid] = True
+            row.season = self._topic_season(spec.topic)
             for ch in dict.fromkeys(spec.topic):
                 tid = masks.id_of.get(ch)
                 if tid is not None and bool(masks.known[tid]):
@@ -316,6 +361,13 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
             self.rows.append(row)
         self.max_new_tokens = max(len(r.layout) for r in self.rows)
         self._next_step = 0  # the state follows generation one token at a time
+
+    def _topic_season(self, topic: str) -> int:
+        found = {self.masks.season_of[i] for ch in topic if (i := self.masks.id_of.get(ch)) is not None}
+        found.discard(len(SEASONS))
+        if len(found) > 1:
+            return -1
+        return found.pop() if found else len(SEASONS)
 
     @property
     def failed(self) -> list[bool]:
@@ -360,8 +412,8 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
                 row.prev_char = row.prev_prev_char = None
                 continue
             tones = m.tones[tok]
-            tok_groups = m.groups_of[tok]
             forced = row.layout[step][1] < len(row.spec.prefix)
+            tok_groups = m.groups_of[tok] if forced else m.rhyme_groups_of[tok]
             for v, (code, is_rhyme) in enumerate(zip(row.last_codes, row.last_rhyme, strict=True)):
                 if not row.alive[v] or forced:  # the user's own characters: the variant was fitted to them
                     continue
@@ -376,6 +428,9 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
             ):
                 row.groups &= tok_groups  # a given rhyme outside every group leaves the choice open
             self.used[b, m.canonical_of[tok]] = True
+            self.bias[b, m.canonical_of[tok]] = 0.0  # a topic character is favoured once, not doubled
+            if row.season == len(SEASONS):
+                row.season = m.season_of[tok]  # the first seasonal character (the user's too) sets the season
             row.line_tones.append(tones)
             row.prev_prev_char, row.prev_char = row.prev_char, tok
 
@@ -464,5 +519,12 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
                 self.rows[b].failed = True
                 allowed[b, self.masks.eos_id] = True
         allowed = allowed.to(scores.device)
-        out = scores + self.bias.to(scores.device, scores.dtype) * allowed
-        return out.masked_fill(~allowed, float("-inf"))  # type: ignore[return-value]
+        masked = scores.masked_fill(~allowed, float("-inf"))
+        best = masked.max(-1, keepdim=True).values  # (B, 1)
+        plausible = masked >= best - self.topic_margin  # (B, V): the LM's own shortlist
+        out = masked + self.bias.to(scores.device, scores.dtype) * plausible
+        if self.season_penalty:
+            seasons = torch.tensor([len(SEASONS) if r.season < 0 else r.season for r in self.rows])
+            off = self.masks.off_season[seasons].to(scores.device)  # (B, V)
+            out = out - self.season_penalty * off.to(scores.dtype)
+        return out  # type: ignore[return-value]

@@ -42,9 +42,81 @@ def corpus_lines(data_dir: Path, split: str = "train") -> set[str]:
     return {line for p in iter_poems(data_dir, split) for line in p["lines"]}
 
 
-def score_poems(poems: list[dict[str, Any]], train_lines: set[str] | None) -> dict[str, float]:
+def corpus_bigrams(data_dir: Path, split: str = "train") -> Counter[str]:
+    """Adjacent character pairs inside the lines of a corpus split (the yardstick for odd pairs)."""
+    counts: Counter[str] = Counter()
+    for p in iter_poems(data_dir, split):
+        for line in p["lines"]:
+            counts.update(line[i : i + 2] for i in range(len(line) - 1))
+    return counts
+
+
+def isolated(line: str, i: int, bigrams: Counter[str]) -> bool:
+    """Whether ``line[i]`` forms no attested pair with either neighbour: it belongs to no word."""
+    pairs = [line[j : j + 2] for j in (i - 1, i) if j >= 0 and j + 2 <= len(line)]
+    return bool(pairs) and all(bigrams[p] == 0 for p in pairs)
+
+
+def topic_artifacts(lines: list[str], topic: str, bigrams: Counter[str] | None) -> list[str]:
+    """Topic characters in a doubled spot (故故人, 西西 where the topic has no 叠字) or isolated
+    (no attested pair with either neighbour, e.g. a topic character forced into the middle of a word)."""
+    found: list[str] = []
+    chars = set(topic)
+    for line in lines:
+        for i, ch in enumerate(line):
+            if ch not in chars:
+                continue
+            if i + 1 < len(line) and line[i + 1] == ch and ch * 2 not in topic:
+                found.append(f"doubled {ch * 2} in {line}")
+            elif bigrams is not None and isolated(line, i, bigrams) and not (i > 0 and line[i - 1] == ch):
+                found.append(f"isolated {ch} in {line}")
+    return found
+
+
+def isolated_share(lines: list[str], bigrams: Counter[str], skip: str = "") -> tuple[int, int]:
+    """(isolated characters, characters) outside ``skip``: the base rate topic artifacts compare to."""
+    hits = total = 0
+    for line in lines:
+        for i, ch in enumerate(line):
+            if ch in skip:
+                continue
+            total += 1
+            hits += isolated(line, i, bigrams)
+    return hits, total
+
+
+def rhyme_readings(lines: list[str], table: Any, usage: Any) -> tuple[int, int, int]:
+    """(rhyme characters in their dominant reading, in a common reading, rhyme characters) of one poem.
+
+    The poem's group is the 平声 group its even lines share (the one the corpus uses most for them
+    when several are shared); the first line counts when it rhymes in that group too.
+    """
+    rhymes = [line[-1] for line in lines[1::2]]
+    shared = frozenset.intersection(*(table.ping_groups(ch) for ch in rhymes)) if rhymes else frozenset()
+    if not shared:
+        return 0, 0, len(rhymes)
+    gid = max(sorted(shared), key=lambda g: sum(usage.uses(ch, g) for ch in rhymes))
+    if lines[0] and gid in table.ping_groups(lines[0][-1]):
+        rhymes.append(lines[0][-1])
+    dominant = sum(usage.dominant(ch) == gid for ch in rhymes)
+    common = sum(usage.common(ch, gid) for ch in rhymes)
+    return dominant, common, len(rhymes)
+
+
+def score_poems(
+    poems: list[dict[str, Any]], train_lines: set[str] | None, bigrams: Counter[str] | None = None
+) -> dict[str, float]:
     """Metrics over composed poems; each item has form, lines, topic."""
+    from poetcore.rhyme_usage import RhymeUsage
+    from poetcore.rhymes import RhymeTable
+    from poetcore.seasons import SeasonLexicon
+
+    table, usage, seasons = RhymeTable.default(), RhymeUsage.default(), SeasonLexicon.default()
     n = len(poems)
+    clashes = sum(seasons.clashes(p["topic"], p["lines"]) for p in poems)
+    artifact_poems = artifacts = 0
+    iso_topic, iso_other = [0, 0], [0, 0]
+    rhyme_dom = rhyme_common = rhyme_total = 0
     fmt = tone = rhyme = 0
     cov_sum = cov_any = rep_sum = copied = total_lines = 0.0
     lines_all: list[str] = []
@@ -66,6 +138,17 @@ def score_poems(poems: list[dict[str, Any]], train_lines: set[str] | None) -> di
         cov_any += hit > 0
         rep_sum += (len(body) - len(set(body))) / max(1, len(body))
         lines_all.extend(p["lines"])
+        found = topic_artifacts(p["lines"], p["topic"], bigrams)
+        artifacts += len(found)
+        artifact_poems += bool(found)
+        if p["lines"]:
+            d, c, t = rhyme_readings(p["lines"], table, usage)
+            rhyme_dom, rhyme_common, rhyme_total = rhyme_dom + d, rhyme_common + c, rhyme_total + t
+        if bigrams is not None:
+            other = isolated_share(p["lines"], bigrams, skip=p["topic"])
+            iso_other = [iso_other[0] + other[0], iso_other[1] + other[1]]
+            mine = isolated_share(p["lines"], bigrams, skip="".join(set(body) - topic_chars))
+            iso_topic = [iso_topic[0] + mine[0], iso_topic[1] + mine[1]]
         if train_lines is not None:
             copied += sum(1 for line in p["lines"] if line in train_lines)
         total_lines += len(p["lines"])
@@ -80,6 +163,13 @@ def score_poems(poems: list[dict[str, Any]], train_lines: set[str] | None) -> di
         "distinct_2": distinct_n(lines_all, 2),
         "in_poem_repetition": rep_sum / n,
         "copy_rate": (copied / total_lines) if train_lines is not None else float("nan"),
+        "season_clash_share": clashes / n if n else float("nan"),
+        "topic_artifact_poems": artifact_poems,
+        "topic_artifacts": artifacts,
+        "topic_isolated_share": iso_topic[0] / iso_topic[1] if iso_topic[1] else float("nan"),
+        "other_isolated_share": iso_other[0] / iso_other[1] if iso_other[1] else float("nan"),
+        "rhyme_dominant_reading_share": rhyme_dom / rhyme_total if rhyme_total else float("nan"),
+        "rhyme_common_reading_share": rhyme_common / rhyme_total if rhyme_total else float("nan"),
     }
 
 
@@ -115,7 +205,8 @@ def run_eval(
     elapsed = time.perf_counter() - t0
     have_corpus = (data_dir / "manifest.json").exists()
     train_lines = corpus_lines(data_dir) if have_corpus else None
-    metrics = score_poems(poems, train_lines)
+    bigrams = corpus_bigrams(data_dir) if have_corpus else None
+    metrics = score_poems(poems, train_lines, bigrams)
     metrics["failures"] = failures
     metrics["seconds_per_poem"] = elapsed / n
     metrics["candidates"] = candidates

@@ -33,10 +33,29 @@ KEY_FILE = "key.json"
 
 @dataclass(frozen=True)
 class Side:
-    """One system under comparison: a model directory (its generation_config.json is its decoding)."""
+    """One system under comparison: a model directory (its generation_config.json is its decoding),
+    composed by this checkout's code or, with ``code``, by the poetcore in another checkout (an
+    earlier revision's `git worktree`), so a sheet can compare whole systems, decoder included."""
 
     name: str
-    model: Path | None  # None: the shipped model
+    model: Path | None  # None: the shipped model (of the checkout that composes)
+    code: Path | None = None
+
+
+_COMPOSE_ELSEWHERE = """
+import json, sys
+from poetcore.compose import Composer
+from poetcore.request import ComposeRequest
+model, jobs, candidates, device = json.loads(sys.stdin.read())
+composer = Composer.from_pretrained(model, device=device)
+out = []
+for topic, form, seed in jobs:
+    poem = composer.compose_batch([ComposeRequest(topic, form, n=candidates, seed=seed)])[0]
+    if isinstance(poem, Exception):
+        raise poem
+    out.append({"text": poem.text, "lines": poem.lines, "lm_logprob": poem.lm_logprob, "rhyme": poem.rhyme_group})
+sys.stdout.write(json.dumps(out, ensure_ascii=False))
+"""
 
 
 def load_topics(path: Path = DEFAULT_TOPICS) -> list[str]:
@@ -44,17 +63,42 @@ def load_topics(path: Path = DEFAULT_TOPICS) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
-def _compose_all(side: Side, jobs: Sequence[tuple[str, str, int]], candidates: int, device: str | None) -> list[Poem]:
+def _compose_all(
+    side: Side, jobs: Sequence[tuple[str, str, int]], candidates: int, device: str | None
+) -> list[dict[str, Any]]:
+    if side.code is not None:
+        return _compose_elsewhere(side, jobs, candidates, device)
     from poetcore.compose import Composer  # heavy: torch
 
     composer = Composer.from_pretrained(side.model, device=device)
-    out: list[Poem] = []
+    out: list[dict[str, Any]] = []
     for topic, form, seed in jobs:
         poem = composer.compose_batch([ComposeRequest(topic, form, n=candidates, seed=seed)])[0]
         if isinstance(poem, Exception):
             raise poem
-        out.append(poem)
+        out.append(_poem_record(poem))
     return out
+
+
+def _compose_elsewhere(
+    side: Side, jobs: Sequence[tuple[str, str, int]], candidates: int, device: str | None
+) -> list[dict[str, Any]]:
+    """Compose in a child Python whose ``poetcore`` is the one in ``side.code``."""
+    import os
+    import subprocess
+    import sys
+
+    assert side.code is not None
+    if not (side.code / "poetcore" / "compose.py").is_file():
+        raise FileNotFoundError(f"{side.code} holds no poetcore checkout (poetcore/compose.py missing)")
+    env = {**os.environ, "PYTHONPATH": str(side.code.resolve())}
+    payload = json.dumps([str(side.model) if side.model else None, list(jobs), candidates, device])
+    done = subprocess.run([sys.executable, "-c", _COMPOSE_ELSEWHERE], input=payload, capture_output=True, text=True,
+                          env=env, cwd=side.code, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"composing with the code in {side.code} failed:\n{done.stderr[-2000:]}")
+    records: list[dict[str, Any]] = json.loads(done.stdout)
+    return records
 
 
 def write_sheet(
@@ -79,11 +123,12 @@ def write_sheet(
         items.append({
             "item": i + 1, "topic": topic, "form": form, "seed": poem_seed,
             "A": first.name, "B": second.name,
-            "poems": {side.name: _poem_record(poems[side.name][i]) for side in (a, b)},
+            "poems": {side.name: poems[side.name][i] for side in (a, b)},
         })
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / SHEET_FILE).write_text(_sheet_text(items), encoding="utf-8")
-    key = {"sides": {s.name: str(s.model or "<shipped>") for s in (a, b)}, "candidates": candidates, "items": items}
+    key = {"sides": {s.name: str(s.model or "<shipped>") + (f" (code: {s.code})" if s.code else "") for s in (a, b)},
+           "candidates": candidates, "items": items}
     (out_dir / KEY_FILE).write_text(json.dumps(key, ensure_ascii=False, indent=1), encoding="utf-8")
     return key
 

@@ -31,10 +31,19 @@ PERIOD = "。"
 PUNCTUATION = (COMMA, PERIOD)
 
 
+CI_FORM_PREFIX = "词·"
+"""A 词's form name is ``词·<词牌>`` (``词·浣溪沙``); its token is ``<|词·浣溪沙|>``."""
+
+
+def ci_form(cipai: str) -> str:
+    """The form name of a 词 written to ``cipai``."""
+    return CI_FORM_PREFIX + cipai
+
+
 def form_token(form: str) -> str:
-    """The conditioning token for a form name such as ``七绝``."""
-    if form not in FORM_NAMES:
-        raise ValueError(f"no form token for {form!r}; known: {', '.join(FORM_NAMES)}")
+    """The conditioning token for a form name such as ``七绝`` or ``词·浣溪沙``."""
+    if form not in FORM_NAMES and not (form.startswith(CI_FORM_PREFIX) and len(form) > len(CI_FORM_PREFIX)):
+        raise ValueError(f"no form token for {form!r}; known: {', '.join(FORM_NAMES)} and 词·<词牌>")
     return f"<|{form}|>"
 
 
@@ -44,21 +53,32 @@ def format_prompt(form: str, keywords: Sequence[str] = ()) -> str:
     return f"{BOS}{form_token(form)}{kws}{POEM}"
 
 
-def format_body(lines: Sequence[str]) -> str:
-    """Poem lines joined with the couplet punctuation: ， after odd lines, 。 after even lines."""
-    return "".join(line + (COMMA if i % 2 == 0 else PERIOD) for i, line in enumerate(lines))
+def format_body(lines: Sequence[str], marks: Sequence[str] | None = None) -> str:
+    """Poem lines joined with their punctuation: by default the couplet's (， after odd lines, 。 after
+    even ones); a 词 brings its own ``marks``, one per line."""
+    if marks is None:
+        marks = [COMMA if i % 2 == 0 else PERIOD for i in range(len(lines))]
+    if len(marks) != len(lines):
+        raise ValueError(f"{len(lines)} lines but {len(marks)} marks")
+    return "".join(line + mark for line, mark in zip(lines, marks, strict=True))
 
 
-def format_example(form: str, keywords: Sequence[str], lines: Sequence[str]) -> str:
+def format_example(form: str, keywords: Sequence[str], lines: Sequence[str], marks: Sequence[str] | None = None) -> str:
     """A complete training example."""
-    return format_prompt(form, keywords) + format_body(lines) + EOS
+    return format_prompt(form, keywords) + format_body(lines, marks) + EOS
 
 
-def build_tokenizer(texts: Iterable[str], min_count: int = 1) -> PreTrainedTokenizerFast:
+def add_form_tokens(tokenizer: PreTrainedTokenizerBase, forms: Iterable[str]) -> int:
+    """Give each form (词·<词牌>) its token; returns how many were new (resize the embeddings then)."""
+    new = [form_token(f) for f in forms]
+    return int(tokenizer.add_special_tokens({"additional_special_tokens": new}, replace_extra_special_tokens=False))
+
+
+def build_tokenizer(texts: Iterable[str], min_count: int = 1, forms: Iterable[str] = ()) -> PreTrainedTokenizerFast:
     """Build the char vocabulary from training texts (poem lines and keywords).
 
     Characters seen fewer than ``min_count`` times map to UNK: the model cannot learn them anyway,
-    and a smaller softmax is faster on CPU.
+    and a smaller softmax is faster on CPU. ``forms`` adds 词·<词牌> form tokens.
     """
     counts: Counter[str] = Counter()
     for text in texts:
@@ -67,7 +87,9 @@ def build_tokenizer(texts: Iterable[str], min_count: int = 1) -> PreTrainedToken
     vocab: dict[str, int] = {}
     for tok in (*SPECIAL_TOKENS, *PUNCTUATION, *chars):
         vocab.setdefault(tok, len(vocab))
-    return _wrap(vocab)
+    tokenizer = _wrap(vocab)
+    add_form_tokens(tokenizer, forms)
+    return tokenizer
 
 
 def _wrap(vocab: dict[str, int]) -> PreTrainedTokenizerFast:

@@ -28,10 +28,13 @@ from rich.progress import (
 )
 from transformers import AutoModelForCausalLM, PreTrainedModel
 
-from poetcore.data.corpus import load_split
+from poetcore.data.corpus import CI_SPLIT_PREFIX, load_split, split_path
 from poetcore.modeling import TrainPreset, ensure_poem_generation_config, new_model
 from poetcore.tokenizer import (
+    FORM_NAMES,
+    add_form_tokens,
     build_tokenizer,
+    ci_form,
     ensure_special_tokens,
     format_body,
     format_prompt,
@@ -40,6 +43,9 @@ from poetcore.tokenizer import (
 
 log = logging.getLogger(__name__)
 LN2 = math.log(2.0)
+MIN_CIPAI_POEMS = 20
+"""A 词牌 gets a form token (and its 词 a place in training) from this many training poems up."""
+MAX_CI_VALID = 500
 
 
 @dataclass
@@ -62,14 +68,36 @@ class TrainState:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
+def poem_form(poem: dict) -> str:
+    """The form name a corpus record trains under: its 诗 form, or 词·<词牌> for a 词."""
+    return ci_form(poem["cipai"]) if "cipai" in poem else poem["form"]
+
+
 def encode_poems(poems: Sequence[dict], tokenizer) -> list[Encoded]:
-    bodies = [format_body(p["lines"]) for p in poems]
+    if not poems:
+        return []
+    bodies = [format_body(p["lines"], p.get("marks")) for p in poems]
     ids = tokenizer(bodies, add_special_tokens=False)["input_ids"]
     eos = tokenizer.eos_token_id
     return [
-        Encoded(p["form"], [*i, eos], len(b) + 1, list(p.get("keywords") or []), list(p["lines"]))
+        Encoded(poem_form(p), [*i, eos], len(b) + 1, list(p.get("keywords") or []), list(p["lines"]))
         for p, i, b in zip(poems, ids, bodies, strict=True)
     ]
+
+
+def ci_forms(ci_poems: Sequence[dict], min_poems: int = MIN_CIPAI_POEMS) -> list[str]:
+    """The 词 forms common enough in training to get a token, most common first."""
+    counts: dict[str, int] = {}
+    for p in ci_poems:
+        counts[p["cipai"]] = counts.get(p["cipai"], 0) + 1
+    return [ci_form(c) for c, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= min_poems]
+
+
+def usable_ci(encoded: list[Encoded], tokenizer, forms: Sequence[str], max_len: int) -> list[Encoded]:
+    """词 whose 词牌 has a token, whose characters are all in the vocabulary and that fit the context."""
+    known = set(forms)
+    unk = tokenizer.unk_token_id
+    return [ex for ex in encoded if ex.form in known and unk not in ex.body and len(ex.body) <= max_len]
 
 
 class PromptSampler:
@@ -205,9 +233,9 @@ def resolve_bf16(precision: str, device: torch.device) -> bool:
     return device.type == "cuda" or (device.type == "cpu" and cpu_has_fast_bf16())
 
 
-def build_vocab_tokenizer(train: Sequence[dict], min_count: int = 2):
+def build_vocab_tokenizer(train: Sequence[dict], min_count: int = 2, forms: Sequence[str] = ()):
     texts = ("".join(p["lines"]) + "".join(p.get("keywords") or []) for p in train)
-    return build_tokenizer(texts, min_count=min_count)
+    return build_tokenizer(texts, min_count=min_count, forms=forms)
 
 
 def _load_poems(data_dir: Path, max_train: int | None, max_valid: int) -> tuple[list[dict], list[dict]]:
@@ -221,6 +249,18 @@ def _load_poems(data_dir: Path, max_train: int | None, max_valid: int) -> tuple[
     return train_poems, valid_poems[:max_valid]
 
 
+def _load_ci(data_dir: Path, max_train: int | None) -> tuple[list[dict], list[dict]]:
+    """The 词 splits, or nothing when the corpus was prepared without them."""
+    if not split_path(data_dir, CI_SPLIT_PREFIX + "train").is_file():
+        log.warning("trainer: %s has no 词 (ci_train.jsonl.gz); training on 诗 only", data_dir)
+        return [], []
+    train = load_split(data_dir, CI_SPLIT_PREFIX + "train")
+    valid = load_split(data_dir, CI_SPLIT_PREFIX + "valid")
+    if max_train:
+        train = train[: max(1, max_train // 10)]
+    return train, valid[:MAX_CI_VALID]
+
+
 def _load_model(
     train_poems: Sequence[dict],
     preset: TrainPreset,
@@ -229,10 +269,14 @@ def _load_model(
     init_from: Path | None,
     resume: bool,
     seed: int,
+    forms: Sequence[str] = (),
+    ci_poems: Sequence[dict] = (),
 ) -> tuple[Any, Any, TrainState]:
     """Tokenizer, model and trainer state: resumed checkpoint, else ``init_from``, else fresh.
 
-    Resume wins over ``init_from`` so a restarted fine-tune picks up where it stopped.
+    Resume wins over ``init_from`` so a restarted fine-tune picks up where it stopped. ``forms``
+    (词·<词牌>) become tokens; a model that lacks them grows its embeddings (new rows start at the
+    mean of the old ones, HF's default).
     """
     tokenizer: Any
     model: Any
@@ -246,12 +290,12 @@ def _load_model(
     if init_from is not None:
         tokenizer = load_tokenizer(init_from)
         model = AutoModelForCausalLM.from_pretrained(init_from, local_files_only=True)
-        if ensure_special_tokens(tokenizer):
+        if ensure_special_tokens(tokenizer) + add_form_tokens(tokenizer, forms):
             model.resize_token_embeddings(len(tokenizer))
         ensure_poem_generation_config(model, tokenizer)  # a foreign or older model: our decoding defaults
         log.info("trainer: fine-tuning %s (%d tokens in vocab)", init_from, len(tokenizer))
         return tokenizer, model, TrainState()
-    tokenizer = build_vocab_tokenizer(train_poems)
+    tokenizer = build_vocab_tokenizer([*train_poems, *ci_poems], forms=forms)
     return tokenizer, new_model(preset.size, tokenizer, seed=seed), TrainState()
 
 
@@ -331,6 +375,7 @@ class _Session:
     out_dir: Path
     train_data: list[Encoded]
     valid_data: list[Encoded]
+    valid_ci: list[Encoded]
     steps: int
     minutes: float | None
     started: float  # monotonic clock at step 0, so resumed runs keep their elapsed time
@@ -374,10 +419,12 @@ class _Session:
             "step": state.step,
             "epoch": state.epoch,
             "train_loss": self.running / max(1, self.count),
-            "valid_bpc": bpc,
+            "valid_bpc": bpc,  # 诗 only: the model of record is chosen on the fixed 诗 validation set
             "lr": float(self.sched.get_last_lr()[0]),
             "elapsed_s": self.elapsed(),
         }
+        if self.valid_ci:
+            record["valid_ci_bpc"] = evaluate_bpc(self.model, self.tokenizer, self.valid_ci, bf16=self.bf16)
         state.history.append(record)
         with self.metrics_path.open("a") as f:
             f.write(json.dumps(record) + "\n")
@@ -466,7 +513,9 @@ def _summary(
         "vocab_size": len(session.tokenizer),
         "device": str(session.dev),
         "train_poems": len(session.train_data),
+        "train_ci": sum(ex.form not in FORM_NAMES for ex in session.train_data),
         "valid_poems": len(session.valid_data),
+        "valid_ci": len(session.valid_ci),
         "stop_reason": stop_reason,
         "init_from": str(init_from) if init_from else None,
         "precision": "bf16-autocast" if session.bf16 else "fp32",
@@ -489,19 +538,26 @@ def train(
     seed: int = 0,
     lr: float | None = None,
     precision: str = "auto",
+    ci: bool = True,
     show_progress: bool = True,
 ) -> dict[str, object]:
-    """Train (or fine-tune) a model and save the best checkpoint to ``out_dir/final``."""
+    """Train (or fine-tune) a model and save the best checkpoint to ``out_dir/final``.
+
+    With ``ci`` the 宋词 of the prepared corpus train alongside the 诗 under their 词牌 tokens; the
+    best checkpoint is still chosen on 诗 validation bpc, and 词 bpc is logged beside it.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     bf16 = resolve_bf16(precision, dev)
     rng = random.Random(seed)
     torch.manual_seed(seed)
     train_poems, valid_poems = _load_poems(data_dir, max_train, max_valid)
+    ci_train, ci_valid = _load_ci(data_dir, max_train) if ci else ([], [])
+    forms = ci_forms(ci_train)
 
     ckpt_dir = out_dir / "checkpoint"
     tokenizer, model, state = _load_model(
-        train_poems, preset, ckpt_dir, init_from=init_from, resume=resume, seed=seed
+        train_poems, preset, ckpt_dir, init_from=init_from, resume=resume, seed=seed, forms=forms, ci_poems=ci_train
     )
     model.to(dev)
     n_params = sum(p.numel() for p in model.parameters())
@@ -509,6 +565,12 @@ def train(
 
     train_data = encode_poems(train_poems, tokenizer)
     valid_data = encode_poems(valid_poems, tokenizer)
+    max_len = int(getattr(model.config, "max_position_embeddings", 256)) - 12  # room for the prompt
+    train_data += usable_ci(encode_poems(ci_train, tokenizer), tokenizer, forms, max_len)
+    valid_ci = usable_ci(encode_poems(ci_valid, tokenizer), tokenizer, forms, max_len)
+    if ci_train:
+        log.info("trainer: %d 词 in training (%d 词牌), %d in validation", len(train_data) - len(train_poems),
+                 len(forms), len(valid_ci))
     steps = max_steps or preset.max_steps
     minutes = max_minutes if max_minutes is not None else preset.max_minutes
 
@@ -520,7 +582,7 @@ def train(
 
     session = _Session(
         model=model, tokenizer=tokenizer, opt=opt, sched=sched, rng=rng, state=state, preset=preset,
-        dev=dev, bf16=bf16, out_dir=out_dir, train_data=train_data, valid_data=valid_data,
+        dev=dev, bf16=bf16, out_dir=out_dir, train_data=train_data, valid_data=valid_data, valid_ci=valid_ci,
         steps=steps, minutes=minutes, started=started,
     )
     stop_reason = session.fit(show_progress)

@@ -17,10 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from poetcore.data.clean import FORM_NAMES
-from poetcore.data.corpus import load_split, read_manifest, write_manifest, write_split
+from poetcore.data.corpus import CI_SPLIT_PREFIX, load_split, read_manifest, write_manifest, write_split
 from poetcore.data.split import SPLITS
 
 SIZES: dict[str, int] = {"train": 300, "valid": 50, "test": 50}
+CI_SIZES: dict[str, int] = {"train": 24, "valid": 3, "test": 3}
+"""词 per 词牌 and split; 24 in train is above `MIN_CIPAI_POEMS`, so each 词牌 gets its form token."""
+CI_CIPAI = ("浣溪沙", "菩萨蛮")
 
 
 def _rank(poem: dict[str, Any]) -> str:
@@ -44,6 +47,12 @@ def make_fixture(src: Path, dst: Path, sizes: dict[str, int] = SIZES) -> dict[st
     picked = {s: sample(load_split(src, s), sizes[s]) for s in SPLITS}
     for s in SPLITS:
         write_split(dst, s, picked[s])
+    ci_counts = {}
+    if (src / f"{CI_SPLIT_PREFIX}train.jsonl.gz").is_file():
+        for s in SPLITS:
+            ci = load_split(src, CI_SPLIT_PREFIX + s)
+            chosen = [p for c in CI_CIPAI for p in sorted((p for p in ci if p["cipai"] == c), key=_rank)[: CI_SIZES[s]]]
+            ci_counts[s] = write_split(dst, CI_SPLIT_PREFIX + s, sorted(chosen, key=_rank))
     everything = [p for s in SPLITS for p in picked[s]]
     fixture = copy.deepcopy(manifest)
     fixture["poems"] = len(everything)
@@ -56,6 +65,8 @@ def make_fixture(src: Path, dst: Path, sizes: dict[str, int] = SIZES) -> dict[st
         s: {"poems": len(picked[s]), "forms": {f: sum(p["form"] == f for p in picked[s]) for f in FORM_NAMES}}
         for s in SPLITS
     }
+    if ci_counts:
+        fixture["ci"] = {**manifest.get("ci", {}), "splits": ci_counts, "cipai": len(CI_CIPAI)}
     fixture["fixture"] = {
         "from_poems": manifest["poems"],
         "sizes": sizes,

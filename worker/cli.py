@@ -15,11 +15,14 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import redis
 import typer
+from rq import Queue
 
 from poetcore.errors import ModelLoadError
 from poetcore.settings import UnknownSettingError
 from worker.contract.connection import connect
+from worker.contract.health import worker_health
 from worker.contract.logs import configure_logging
 from worker.contract.metrics import start_metrics_server
 from worker.contract.redis_server import resolve_redis_url
@@ -54,13 +57,26 @@ def run_worker(config: WorkerConfig, queues: list[str] | None = None, *, burst: 
     log.info("worker: using Redis at %s; device %s, CUDA_VISIBLE_DEVICES=%s", redact_url(url) if settings.redis_url
              else f"{url} (embedded)", config.engine.device, os.environ.get("CUDA_VISIBLE_DEVICES", "<unset>"))
     try:
+        connection = connect(url)
+        names = queues or [settings.queue]
+        health = worker_health(settings.job_timeout_s, settings.stall_margin_s)
         if settings.metrics_port is not None:
-            start_metrics_server(settings.metrics_port)
-        worker = PoemWorker(queues or [settings.queue], connection=connect(url), config=config, name=name)
+            start_metrics_server(settings.metrics_port, health=health, demand=lambda: queue_demand(connection, names))
+        worker = PoemWorker(names, connection=connection, config=config, name=name, health=health)
         return worker.work(burst=burst, logging_level=settings.log_level.upper())
     finally:
         if embedded is not None:
             embedded.stop()
+
+
+def queue_demand(connection: redis.Redis, names: list[str]) -> dict[str, int]:
+    """Waiting and running jobs over the worker's queues: what KEDA should scale on."""
+    waiting = running = 0
+    for name in names:
+        queue = Queue(name, connection=connection)
+        waiting += queue.count
+        running += queue.started_job_registry.count
+    return {"waiting": waiting, "running": running, "demand": waiting + running}
 
 
 def worker_command(

@@ -28,7 +28,7 @@ from rq.timeouts import JobTimeoutException
 from poetcore.errors import PoetcoreInputError
 from poetcore.request import Poem
 from worker.contract.logs import request_context
-from worker.contract.metrics import BATCH_SIZE, END_TO_END, GENERATE, JOBS, QUEUE_WAIT
+from worker.contract.metrics import BATCH_SIZE, END_TO_END, FAILURES, GENERATE, JOBS, QUEUE_WAIT
 from worker.contract.protocol import PROTOCOL_VERSION, PoemReply, PoemRequest, Timings
 from worker.contract.replies import ReplyPublisher
 from worker.contract.settings import QueueSettings
@@ -79,6 +79,7 @@ def _parse(raw: Any, publisher: ReplyPublisher, worker: str | None) -> tuple[Poe
     rid = raw.get("request_id") if routable else None
     log.error("jobs: cannot serve request %s: %s", rid, detail, extra={"request_id": rid})
     JOBS.labels(status="bad_input").inc()
+    FAILURES.labels(code=code).inc()
     if not routable:
         return None, Served(None, "bad_input")
     try:
@@ -145,6 +146,7 @@ def serve_requests(
                     log.info("jobs: %s rejected by the composer: %s (%s)", req.request_id, poem.code, poem.message_en)
                     reply = PoemReply.rejected(req, poem, timings=timings, worker=worker)
                     status = "bad_input"
+                    FAILURES.labels(code=poem.code).inc()
                 else:
                     reply = PoemReply.ok(req, poem.to_dict(), timings=timings, worker=worker)
                     status = "ok"
@@ -201,6 +203,7 @@ def on_job_failure(job: Job, connection: redis.Redis, exc_type: Any, exc_value: 
             return
         JOBS.labels(status="failed").inc()
         code = failure_code(exc_type if isinstance(exc_type, type) else None)
+        FAILURES.labels(code=code).inc()
         log.error("jobs: %s failed for good (%s); answering %s", job.id, getattr(exc_type, "__name__", exc_type),
                   code)
         if isinstance(request, dict) and rid and isinstance(request.get("platform"), str):

@@ -40,6 +40,7 @@ from rq.utils import current_timestamp
 
 from worker import rq_private
 from worker.contract import keys
+from worker.contract.health import Health
 from worker.contract.metrics import JOBS, QUEUE_DEPTH, RECOVERY, WORKERS_ALIVE
 from worker.contract.protocol import PoemReply
 from worker.contract.replies import ReplyPublisher
@@ -194,8 +195,9 @@ class Liveness:
     """Background thread of one worker: heartbeat, then reap, every ``heartbeat_interval_s``."""
 
     def __init__(self, connection: redis.Redis, worker_name: str, queue_names: list[str],
-                 settings: QueueSettings) -> None:
+                 settings: QueueSettings, health: Health | None = None) -> None:
         self.connection = connection
+        self.health = health
         self.worker_name = worker_name
         self.queue_names = queue_names
         self.settings = settings
@@ -222,6 +224,12 @@ class Liveness:
         # good beats before judging others, so they get the chance to beat again first.
         healthy_since: float | None = time.monotonic()
         while not self._stop.wait(self.settings.heartbeat_interval_s):
+            if self.health is not None and not self.health.alive():
+                # The work loop is stuck (e.g. inside a CUDA call): stop vouching for it, so the
+                # alive key lapses and the other workers recover its job as after a crash.
+                log.error("liveness: %s busy for %.0f s (> %.0f s): no longer beating", self.worker_name,
+                          self.health.busy_for(), self.health.stall_after_s)
+                continue
             try:
                 self.beat()
                 if healthy_since is None:

@@ -193,3 +193,17 @@ PRIVATE_NAMES: dict[type, tuple[str, ...]] = {
     ),
 }
 """The private or undocumented RQ members used here and in `worker.worker` (checked by a test)."""
+
+
+def drop_registration(worker: BaseWorker) -> None:
+    """Delete a (dead) worker's RQ key and roster entries, so a new worker may take its name.
+
+    RQ only does this in ``register_death`` of the same process; after ``kill -9`` the key stays
+    until its TTL (minutes) runs out.
+    """
+    from rq import worker_registration
+
+    with worker.connection.pipeline() as pipe:
+        pipe.delete(worker.key)
+        worker_registration.unregister(worker, pipeline=pipe)
+        pipe.execute()

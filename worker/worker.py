@@ -42,7 +42,9 @@ from rq.timeouts import JobTimeoutException, TimerDeathPenalty
 
 from worker import jobs, rq_private
 from worker.contract import keys
+from worker.contract.health import Health, worker_health
 from worker.contract.logs import request_context
+from worker.contract.metrics import WORKERS_BUSY
 from worker.contract.settings import JOB_FUNCTION
 from worker.engine import Engine, load_engine, set_engine
 from worker.reaper import Liveness
@@ -60,6 +62,7 @@ class PoemWorker(SimpleWorker):
         config: WorkerConfig | None = None,
         engine: Engine | None = None,
         max_batch: int | None = None,
+        health: Health | None = None,
         **kwargs: Any,
     ) -> None:
         if kwargs.get("connection") is None:
@@ -80,6 +83,7 @@ class PoemWorker(SimpleWorker):
             self.death_penalty_class = TimerDeathPenalty
         super().__init__(queues or [self.settings.queue], *args, **kwargs)
         self.max_batch = max_batch or config.worker.max_batch
+        self.health = health or worker_health(self.settings.job_timeout_s, self.settings.stall_margin_s)
         self.engine = engine
         self.liveness: Liveness | None = None
         self.stop_event: threading.Event | None = None  # set by WorkerThread; ends an idle wait
@@ -93,12 +97,15 @@ class PoemWorker(SimpleWorker):
             self.engine = load_engine(self.config.engine, self.config.worker)
         set_engine(self.engine)
         jobs.configure(self.settings)
+        self.health.mark_ready()
         return self.engine
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         """RQ's work loop, re-entered after a lost Redis: the model stays loaded across outages."""
         self.load()
-        self.liveness = Liveness(self.connection, self.name, self.queue_names(), self.settings).start()
+        self._clear_dead_namesake()
+        self.liveness = Liveness(self.connection, self.name, self.queue_names(), self.settings,
+                                 health=self.health).start()
         log.info("PoemWorker %s: serving %s on %s (max_batch=%d)", self.name, ",".join(self.queue_names()),
                  self.engine.device if self.engine else "?", self.max_batch)
         worked = False
@@ -117,6 +124,26 @@ class PoemWorker(SimpleWorker):
             if interrupted:
                 log.warning("PoemWorker %s: stopped in the middle of a job; other workers will recover it", self.name)
             self.liveness.stop(deregister=not interrupted)
+
+    def _clear_dead_namesake(self) -> None:
+        """Take over a fixed name (``--name host-gpu0``) from a dead predecessor.
+
+        RQ keeps a killed worker's registration until its key's TTL runs out (minutes), and
+        refuses a new worker of the same name meanwhile, so ``Restart=always`` after ``kill -9``
+        would fail for minutes. Our liveness key says more: it lapses within ``liveness_ttl_s`` of
+        the last beat. No liveness key means the namesake is dead: recover its job, drop its
+        registration, start.
+        """
+        rq_key_alive = self.connection.exists(self.key) and not self.connection.hexists(self.key, "death")
+        if not rq_key_alive:
+            return
+        if self.connection.exists(keys.alive(self.name)):
+            return  # a live namesake: let RQ refuse, as it should
+        recovered = Liveness(self.connection, self.name, self.queue_names(), self.settings).reaper.recover_worker(
+            self.name)
+        rq_private.drop_registration(self)
+        log.warning("PoemWorker %s: took over the name from a dead predecessor (%d job(s) recovered)", self.name,
+                    recovered)
 
     def _allowed(self, job: Job) -> bool:
         """JSON blocks pickle, not callables: a job names any importable function, so only the
@@ -210,8 +237,14 @@ class PoemWorker(SimpleWorker):
                       self.name, job.id, job.func_name, ", ".join(self.config.worker.job_modules))
             rq_private.refuse_job(self.connection, job, queue, self.name)
             return
-        with self._noting_redis_loss():
-            self._execute(job, queue)
+        self.health.busy()
+        WORKERS_BUSY.set(1)
+        try:
+            with self._noting_redis_loss():
+                self._execute(job, queue)
+        finally:
+            self.health.idle()
+            WORKERS_BUSY.set(0)
 
     def _execute(self, job: Job, queue: Queue) -> None:
         start = time.perf_counter()

@@ -96,3 +96,43 @@ def lines_command(
         raise typer.Exit(code=1) from None
     console.print(f"[green]{report.path}[/]: {report.lines:,} lines from {report.poems:,} poems, "
                   f"{report.grams:,} postings, {report.bytes / 2**20:.1f} MiB, built in {report.seconds:.0f} s")
+
+
+@data_app.command("tables")
+def tables_command(
+    ctx: typer.Context,
+    data: Path = typer.Option(Path("data/corpus"), "--data", help="A prepared corpus (poetcore data prepare)."),
+    out: Path | None = typer.Option(None, "--out", help="Folder for rhyme_usage.json and seasons.json "
+                                    "(default: where the package ships them)."),
+) -> None:
+    """由语料统计作诗用的两张表：各字在各平声韵部的押韵次数、各季节的用字 / derive the decoder's corpus tables."""
+    from poetcore.data.corpus import iter_poems
+    from poetcore.data.split import SPLITS
+    from poetcore.rhyme_usage import RHYME_USAGE_PATH, RhymeUsage
+    from poetcore.rhymes import RhymeTable
+    from poetcore.seasons import SEASONS_PATH, SeasonLexicon
+
+    console = Console(stderr=True, soft_wrap=True)
+    try:
+        poems = [p for s in SPLITS for p in iter_poems(data, s)]
+    except PoetcoreInputError as exc:
+        console.print(Text.assemble(("错误 / error ", "bold red"), f"[{exc.code}] {exc.message(_locale(ctx))}"))
+        raise typer.Exit(code=1) from None
+    usage = RhymeUsage.derive(poems, RhymeTable.default())
+    usage_path = out / RHYME_USAGE_PATH.name if out else RHYME_USAGE_PATH
+    seasons_path = out / SEASONS_PATH.name if out else SEASONS_PATH
+    usage_path.parent.mkdir(parents=True, exist_ok=True)
+    usage.save(usage_path)
+    console.print(f"[green]{usage_path}[/]: {sum(usage.totals.values()):,} rhyme uses of {len(usage.totals):,} "
+                  f"characters from {usage.meta['poems']:,} poems ({usage.meta['skipped']:,} skipped: no single 平声 group)")
+    lexicon = SeasonLexicon.derive(p for p in poems if split_of_train(p))
+    lexicon.save(seasons_path)
+    sizes = {s: sum(1 for t in lexicon.season_of.values() if t == s) for s in ("春", "夏", "秋", "冬")}
+    console.print(f"[green]{seasons_path}[/]: season characters {sizes}")
+
+
+def split_of_train(poem: dict) -> bool:
+    """Lexicons that the decoder uses are learnt from the training split only."""
+    from poetcore.data.split import split_of
+
+    return split_of(poem["id"]) == "train"

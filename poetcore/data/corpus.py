@@ -12,15 +12,18 @@ from poetcore.data.split import SPLITS
 from poetcore.errors import PoetcoreInputError
 
 MANIFEST = "manifest.json"
+CI_SPLIT_PREFIX = "ci_"
+"""`<dir>/ci_train.jsonl.gz` etc.: the 词, kept apart from the 诗 splits, whose validation set stays fixed."""
+ALL_SPLITS = (*SPLITS, *(CI_SPLIT_PREFIX + s for s in SPLITS))
 
 
 def split_path(path: str | Path, split: str) -> Path:
     """`<dir>/<split>.jsonl.gz`; rejects unknown split names."""
-    if split not in SPLITS:
+    if split not in ALL_SPLITS:
         raise PoetcoreInputError(
             "unknown_split",
-            f"没有名为 {split!r} 的数据划分，可选：{', '.join(SPLITS)}。",
-            f"No split named {split!r}; choose one of {', '.join(SPLITS)}.",
+            f"没有名为 {split!r} 的数据划分，可选：{', '.join(ALL_SPLITS)}。",
+            f"No split named {split!r}; choose one of {', '.join(ALL_SPLITS)}.",
         )
     return Path(path) / f"{split}.jsonl.gz"
 

@@ -28,7 +28,8 @@ from rich.progress import (
 from rich.table import Table
 
 from poetcore.data.clean import FORM_NAMES, Poem, clean_poems
-from poetcore.data.corpus import MANIFEST, read_manifest, write_manifest, write_split
+from poetcore.data.ci import read_ci, write_ci
+from poetcore.data.corpus import ALL_SPLITS, MANIFEST, read_manifest, write_manifest, write_split
 from poetcore.data.fetch import (
     PACKAGE_NAME,
     PACKAGE_SHA1,
@@ -45,7 +46,7 @@ from poetcore.data.split import SPLIT_RULE, SPLITS, split_of
 from poetcore.data.variants import VARIANTS
 from poetcore.lines.build import BuildReport, build_line_index
 
-PIPELINE_VERSION = "4"
+PIPELINE_VERSION = "5"
 """Bump when cleaning, keywords or the output format change: it invalidates prepared dirs."""
 SAMPLE_FILE = "keywords_sample.md"
 SAMPLE_SIZE = 30
@@ -111,8 +112,16 @@ def prepare(
                 tick(len(by_split[s]))
 
         _run(progress, "write", len(poems))(write)
+        ci_records, ci_report = _run(progress, "宋词", 1)(lambda tick: read_ci(source))
+        ci_splits = write_ci(out, ci_records)
 
     manifest = _manifest(report, poems, by_split, lexicon, source_info, time.perf_counter() - started)
+    manifest["ci"] = {
+        "raw": ci_report.raw, "kept": ci_report.kept, "dropped": dict(ci_report.dropped.most_common()),
+        "splits": ci_splits, "cipai": len({r["cipai"] for r in ci_records}),
+        "method": "ci.song.*.json; notes removed; segments between punctuation kept with their mark (，/。); "
+                  "poems with a placeholder or a non-Han character dropped; exact duplicates dropped",
+    }
     (out / SAMPLE_FILE).write_text(_sample_report(poems, manifest), encoding="utf-8")
     write_manifest(out, manifest)
     print_report(manifest, console)
@@ -135,7 +144,7 @@ def build_lines(out: Path, source: Path | None = None, cache_dir: Path | None = 
 def _up_to_date(manifest: dict[str, Any], out: Path, source: Path) -> bool:
     if manifest.get("pipeline_version") != PIPELINE_VERSION:
         return False
-    if not all((out / f"{s}.jsonl.gz").is_file() for s in SPLITS):
+    if not all((out / f"{s}.jsonl.gz").is_file() for s in ALL_SPLITS):
         return False
     recorded = manifest.get("source", {}).get("sha1")
     if source.is_file():

@@ -22,7 +22,7 @@ from poetcore.chars import to_simplified
 from poetcore.data.clean import PLACEHOLDERS, clean_title
 from poetcore.lines.normalize import normalize_line
 
-__all__ = ["BUILTIN_COLLECTIONS", "FAMOUS", "MAX_LINE", "MIN_LINE", "SourcePoem", "iter_source_poems", "poem_lines"]
+__all__ = ["BUILTIN_COLLECTIONS", "FAMOUS", "MAX_LINE", "MIN_LINE", "SourcePoem", "iter_package_json", "iter_source_poems", "poem_lines"]
 
 MIN_LINE, MAX_LINE = 4, 15
 """Indexed line lengths in Han characters (games accept 4-12)."""
@@ -77,7 +77,7 @@ def _people(author: Any) -> str:
 
 
 # --------------------------------------------------------------------------- reading the package
-def _iter_json(path: Path, wanted: Callable[[str], bool]) -> Iterator[tuple[str, Any]]:
+def iter_package_json(path: Path, wanted: Callable[[str], bool]) -> Iterator[tuple[str, Any]]:
     """(path inside dist/, parsed JSON) for each wanted file of a tarball or an extracted folder."""
     if path.is_dir():
         root = path / "package" if (path / "package").is_dir() else path
@@ -123,12 +123,12 @@ def iter_source_poems(path: Path, *, builtin_only: bool = False) -> Iterator[Sou
     get their ranks too, so the most searched-for of them come first.
     """
     ranks: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for name, data in _iter_json(path, lambda n: bool(_RANK_RE.fullmatch(n))):
+    for name, data in iter_package_json(path, lambda n: bool(_RANK_RE.fullmatch(n))):
         kind = "ci" if name.startswith("rank/ci/") else "poet"
         for e in data if isinstance(data, list) else []:
             ranks[(kind, str(e.get("author")), str(e.get("rhythmic") if kind == "ci" else e.get("title")))] = e
     later: list[SourcePoem] = []
-    for name, data in _iter_json(path, _wanted(builtin_only)):
+    for name, data in iter_package_json(path, _wanted(builtin_only)):
         if _RANK_RE.fullmatch(name):
             continue
         famous = name in {"songci/宋词三百首.json", "mengxue/tangshisanbaishou.json", "mengxue/qianjiashi.json"}

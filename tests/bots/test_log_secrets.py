@@ -9,9 +9,11 @@ Redis password.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
+import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -48,6 +50,11 @@ def _env(**env: str) -> dict[str, str]:
     return {**clean, **env}
 
 
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return str(r.read().decode())
+
+
 async def test_a_full_debug_session_never_logs_a_token_or_the_redis_password(
     fakes: tuple[FakeTelegram, FakeDiscord], secured_redis: RedisServer, tmp_path: Path
 ) -> None:
@@ -56,7 +63,9 @@ async def test_a_full_debug_session_never_logs_a_token_or_the_redis_password(
                DISCORD_TOKEN=DISCORD_TOKEN, DISCORD_API_BASE=discord.api_base, DISCORD_GATEWAY_URL=discord.gateway_url,
                REDIS_URL=secured_redis.url, POETCORE_COMPOSER="noop", POETCORE_LOG_FORMAT="json",
                POETCORE_DATA_DIR=str(tmp_path / "data"))
+    metrics_port = free_port()
     proc = await asyncio.create_subprocess_exec(str(POETBOT), "serve", "--embedded-worker", "--log-level", "DEBUG",
+                                                "--metrics-port", str(metrics_port),
                                                 cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE,
                                                 stderr=asyncio.subprocess.STDOUT)
     assert proc.stdout is not None
@@ -84,7 +93,17 @@ async def test_a_full_debug_session_never_logs_a_token_or_the_redis_password(
         await telegram.user_says(5001, "/poem 江雪")
         await telegram.wait_for(lambda f: sum(bool(m.history) for m in f.chat(5001)) >= 2, 90)
         await telegram.user_says(5001, "/queue")
-        await telegram.wait_for(lambda f: len(f.chat(5001)) >= 6, 30)
+        await telegram.user_says(5001, "/rank")
+        await telegram.wait_for(lambda f: len(f.chat(5001)) >= 7, 30)
+        # The bots' own metrics and health, on their metrics port.
+        health = json.loads(await asyncio.to_thread(_get, f"http://127.0.0.1:{metrics_port}/healthz"))
+        assert health["ready"] and health["alive"]
+        metrics = await asyncio.to_thread(_get, f"http://127.0.0.1:{metrics_port}/metrics")
+        # 秋月 and 江雪 (the English topic is refused before it is submitted), and the Discord 春风.
+        assert 'poetcore_submissions_total{outcome="accepted",platform="telegram"} 2.0' in metrics
+        assert 'poetcore_submissions_total{outcome="accepted",platform="discord"} 1.0' in metrics
+        assert 'poetcore_game_commands_total{command="rank"} 1.0' in metrics
+        assert 'poetcore_replies_delivered_total{platform="telegram",status="ok"} 2.0' in metrics
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -331,7 +331,8 @@ def test_scores_not_modified_in_place(tok, masks: VocabMasks) -> None:
 
 
 def test_topic_characters_get_the_bias_where_allowed(tok, masks: VocabMasks) -> None:
-    proc = processor(masks, PoemSpec(WUJUE, topic="月天a" + UNKNOWN, repeat="none", variants=(0,)), topic_bias=2.0)
+    proc = processor(masks, PoemSpec(WUJUE, topic="月天a" + UNKNOWN, repeat="none", variants=(0,)), topic_bias=2.0,
+                     topic_margin=100.0)
     assert names(tok, proc.bias[0] != 0) == {"月", "天"}  # no bias for what can never be written
     scores = torch.randn(1, len(tok), generator=torch.Generator().manual_seed(1))
     out = proc(torch.full((1, 3), tok.bos_token_id), scores)
@@ -343,6 +344,90 @@ def test_topic_characters_get_the_bias_where_allowed(tok, masks: VocabMasks) -> 
     ids = torch.tensor([[tok.bos_token_id] * 3 + tokens_of(tok, "月")])
     out = proc(ids, scores)
     assert torch.isneginf(out[0, tok.convert_tokens_to_ids("月")])
+
+
+def test_topic_bias_only_where_the_lm_finds_the_character_plausible(tok, masks: VocabMasks) -> None:
+    proc = processor(masks, PoemSpec(WUJUE, topic="月天", variants=(0,)), topic_bias=2.0, topic_margin=3.0)
+    scores = torch.zeros(1, len(tok))
+    ids = {ch: tok.convert_tokens_to_ids(ch) for ch in "东月天"}
+    scores[0, ids["东"]] = 5.0  # the LM's favourite
+    scores[0, ids["月"]] = 2.5  # within 3 nats of it: favoured
+    scores[0, ids["天"]] = 1.0  # 4 nats below: left as the LM sees it
+    out = proc(torch.full((1, 3), tok.bos_token_id), scores)
+    assert float(out[0, ids["月"]]) == pytest.approx(4.5)
+    assert float(out[0, ids["天"]]) == pytest.approx(1.0)
+    assert float(out[0, ids["东"]]) == pytest.approx(5.0)
+
+
+def test_a_written_topic_character_loses_its_bias_so_it_is_not_doubled(tok, masks: VocabMasks) -> None:
+    # 叠字 would allow 月月; the bias must not push the second 月 (故故人, 西西 came from this).
+    proc = processor(masks, PoemSpec(WUJUE, topic="月天", repeat="dieci"), topic_bias=2.0, topic_margin=100.0)
+    scores = torch.zeros(1, len(tok))
+    moon = tok.convert_tokens_to_ids("月")
+    first = proc(torch.full((1, 3), tok.bos_token_id), scores)
+    assert float(first[0, moon]) == pytest.approx(2.0)
+    second = proc(torch.tensor([[tok.bos_token_id] * 3 + tokens_of(tok, "月")]), scores)
+    assert float(second[0, moon]) == pytest.approx(0.0)  # still allowed as 叠字, no longer favoured
+    assert float(second[0, tok.convert_tokens_to_ids("天")]) == pytest.approx(2.0)
+
+
+def test_rhyme_usage_keeps_rare_readings_out_of_generated_rhymes(tok) -> None:
+    from collections import Counter
+
+    from poetcore.rhyme_usage import RhymeUsage
+
+    # 天 rhymes in 先 all the time, 年 never does in this made-up corpus: only 天 may rhyme there.
+    usage = RhymeUsage({"下平一先": Counter({"天": 50, "前": 40}), "上平一东": Counter(dict.fromkeys(DONG + POLY, 30))})
+    plain, common = VocabMasks(tok, RhymeTable.default()), VocabMasks(tok, RhymeTable.default(), usage)
+    xian = plain.group_index["下平一先"]
+    assert names(tok, plain.group_mask[xian]) == set(XIAN)
+    assert names(tok, common.group_mask[xian]) == {"天", "前"}
+    year = tok.convert_tokens_to_ids("年")
+    assert common.groups_of[year] == plain.groups_of[year] == frozenset({xian})  # the user's 年 still rhymes
+    assert common.rhyme_groups_of[year] == frozenset()
+    proc = processor(common, PoemSpec(WUJUE, rhyme_gid="下平一先", repeat="none", variants=(0,)))
+    steps = single(proc, tok, "东月烟边白，田风中夜")
+    assert steps[-1] == {"天", "前"}  # 年 眠 船 … are table readings nobody rhymes (here)
+
+
+@pytest.fixture(scope="module")
+def season_masks(tok) -> VocabMasks:
+    from poetcore.seasons import SeasonLexicon
+
+    return VocabMasks(tok, RhymeTable.default(), seasons=SeasonLexicon({"雪": "冬", "柳": "春", "叶": "秋"}))
+
+
+def off_season(tok, out: torch.Tensor) -> set[str]:
+    """The season characters pushed down (not forbidden: -inf means the chart rules them out here)."""
+    return {ch for ch in "雪柳叶" if -1e9 < float(out[0, tok.convert_tokens_to_ids(ch)]) < 0}
+
+
+def test_a_topic_season_keeps_other_seasons_out(tok, season_masks: VocabMasks) -> None:
+    proc = processor(season_masks, PoemSpec(WUJUE, topic="雪天", variants=(0,)), season_penalty=3.0, topic_margin=0.0)
+    out = proc(torch.full((1, 3), tok.bos_token_id), torch.zeros(1, len(tok)))
+    assert off_season(tok, out) == {"柳", "叶"}
+    assert float(out[0, tok.convert_tokens_to_ids("柳")]) == pytest.approx(-3.0)
+
+
+def test_the_first_seasonal_character_sets_the_season(tok, season_masks: VocabMasks) -> None:
+    proc = processor(season_masks, PoemSpec(WUJUE, variants=(0,)), season_penalty=3.0)
+    first = proc(torch.full((1, 3), tok.bos_token_id), torch.zeros(1, len(tok)))
+    assert off_season(tok, first) == set()  # no season yet
+    proc(torch.tensor([[tok.bos_token_id] * 3 + tokens_of(tok, "东")]), torch.zeros(1, len(tok)))
+    after = proc(torch.tensor([[tok.bos_token_id] * 3 + tokens_of(tok, "东柳")]), torch.zeros(1, len(tok)))
+    assert off_season(tok, after) == set()  # positions 2 and 3 are 平: no season character may stand there
+    proc(torch.tensor([[tok.bos_token_id] * 3 + tokens_of(tok, "东柳烟")]), torch.zeros(1, len(tok)))
+    later = proc(torch.tensor([[tok.bos_token_id] * 3 + tokens_of(tok, "东柳烟边")]), torch.zeros(1, len(tok)))
+    assert off_season(tok, later) == {"雪", "叶"}  # 仄 again: the spring poem keeps winter and autumn out
+
+
+def test_a_topic_with_two_seasons_turns_the_rule_off(tok, season_masks: VocabMasks) -> None:
+    proc = processor(season_masks, PoemSpec(WUJUE, topic="雪柳", variants=(0,)), season_penalty=3.0, topic_margin=0.0)
+    proc(torch.full((1, 3), tok.bos_token_id), torch.zeros(1, len(tok)))
+    out = proc(torch.tensor([[tok.bos_token_id] * 3 + tokens_of(tok, "东")]), torch.zeros(1, len(tok)))
+    assert off_season(tok, out) == set()
+    with pytest.raises(ValueError, match="season_penalty"):
+        processor(season_masks, PoemSpec(WUJUE), season_penalty=-1.0)
 
 
 # Row 0 names the narrow 删 group: its only character is used at line 1, so line 3 has nothing.

@@ -69,3 +69,19 @@ def test_cli_writes_and_scores(tiny_model_dir: Path, other_model: Path, tmp_path
     assert missing.exit_code == 2 and "answers-" in missing.output
     same = runner.invoke(app, ["eval", "--sheet", str(out), "--model", str(other_model), "--against", str(other_model)])
     assert same.exit_code == 2 and "same directory" in same.output
+
+
+def test_a_side_can_be_composed_by_another_checkout(tiny_model_dir: Path, tmp_path: Path) -> None:
+    # The other checkout here is this one: the same model composed in a child process must give the
+    # same poems as composing in-process, which is what makes "old code vs new code" sheets fair.
+    root = Path(__file__).resolve().parents[2]
+    key = write_sheet(Side("here", tiny_model_dir), Side("there", tiny_model_dir, root), tmp_path,
+                      topics=["秋月", "春雨"], candidates=1, seed=3)
+    for item in key["items"]:
+        assert item["poems"]["here"]["text"] == item["poems"]["there"]["text"]
+    assert key["sides"]["there"].endswith(f"(code: {root})")
+    with pytest.raises(FileNotFoundError, match="no poetcore checkout"):
+        write_sheet(Side("a", tiny_model_dir), Side("b", tiny_model_dir, tmp_path), tmp_path / "x", topics=["秋月"])
+    bad = CliRunner().invoke(app, ["eval", "--sheet", str(tmp_path / "y"), "--model", str(tiny_model_dir),
+                                   "--against", str(tiny_model_dir), "--against-code", str(tmp_path)])
+    assert bad.exit_code == 2 and "no poetcore checkout" in bad.output

@@ -153,3 +153,52 @@ def test_precision_auto_asks_the_hardware() -> None:
     assert resolve_bf16("auto", torch.device("cpu")) is cpu_has_fast_bf16()
     with pytest.raises(ValueError, match="auto, bf16 or fp32"):
         resolve_bf16("fp16", torch.device("cpu"))
+
+
+def test_training_includes_the_ci_under_their_cipai_tokens(trained: Path) -> None:
+    summary = json.loads((trained / "summary.json").read_text())
+    fixture_ci = load_split(FIXTURE, "ci_train")
+    tok = load_tokenizer(trained / "final")
+    # 词 with a character outside the vocabulary (seen once in this tiny corpus) are left out.
+    usable = [ex for ex in encode_poems(fixture_ci, tok) if tok.unk_token_id not in ex.body]
+    assert summary["train_ci"] == len(usable) > 0
+    assert summary["train_poems"] == len(load_split(FIXTURE, "train")) + len(usable)
+    for cipai in {p["cipai"] for p in fixture_ci}:
+        ids = tok(f"<|词·{cipai}|>", add_special_tokens=False)["input_ids"]
+        assert len(ids) == 1 and ids[0] != tok.unk_token_id
+
+
+def test_ci_validation_bpc_is_logged_beside_the_shi_bpc(tmp_path: Path) -> None:
+    import shutil
+
+    from poetcore.data.corpus import write_split
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(FIXTURE, corpus)
+    from collections import Counter
+
+    ci = load_split(FIXTURE, "ci_train")
+    seen = Counter("".join(line for p in [*load_split(FIXTURE, "train"), *ci] for line in p["lines"]))
+    known = [p for p in ci if all(seen[ch] >= 2 for ch in "".join(p["lines"]))]  # in the vocabulary (min_count 2)
+    write_split(corpus, "ci_valid", known)
+    summary = train(corpus, tmp_path / "run", PRESETS["tiny"], max_steps=4, show_progress=False, max_valid=16)
+    assert summary["valid_ci"] > 0
+    history = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert history and all(h["valid_ci_bpc"] > 0 and h["valid_bpc"] > 0 for h in history)
+
+
+def test_no_ci_trains_on_shi_only(tmp_path: Path) -> None:
+    summary = train(FIXTURE, tmp_path, PRESETS["tiny"], max_steps=2, show_progress=False, max_valid=16, ci=False)
+    assert summary["train_ci"] == 0 and summary["valid_ci"] == 0
+    assert "<|词·浣溪沙|>" not in load_tokenizer(tmp_path / "final").get_vocab()
+
+
+def test_fine_tuning_a_shi_model_grows_it_the_cipai_tokens(tmp_path: Path) -> None:
+    shi = tmp_path / "shi"
+    train(FIXTURE, shi, PRESETS["tiny"], max_steps=2, show_progress=False, max_valid=16, ci=False)
+    before = len(load_tokenizer(shi / "final"))
+    summary = train(FIXTURE, tmp_path / "ci", PRESETS["tiny"], init_from=shi / "final", max_steps=2,
+                    show_progress=False, max_valid=16)
+    assert summary["vocab_size"] == before + 2  # 浣溪沙 and 菩萨蛮
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "ci" / "final")
+    assert model.get_input_embeddings().weight.shape[0] == before + 2

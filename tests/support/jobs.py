@@ -36,3 +36,13 @@ def publish_then_fail(request: dict[str, Any]) -> dict[str, Any]:
 
 def always_fail(request: dict[str, Any]) -> dict[str, Any]:
     raise RuntimeError("permanent failure injected by the test")
+
+
+def stuck_in_native_code(request: dict[str, Any]) -> dict[str, Any]:
+    """Blocks like a hung CUDA call: SIGALRM (RQ's job timeout) cannot interrupt it."""
+    import signal
+    import time
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    time.sleep(float(request.get("route", {}).get("stuck_s", 30)))
+    return compose_poem(request)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from rq import Queue
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from support.queue import make_request, queue_settings, stream_replies
-from support.workers import collect, log_text, spawn_worker, wait_until
+from support.workers import REPO_DIR, collect, log_text, spawn_worker, wait_until, worker_env
 
 from worker.contract import keys
 from worker.contract.connection import connect, connect_async
@@ -241,3 +242,36 @@ async def test_worker_in_a_job_rides_out_a_redis_restart(
         raise AssertionError(f"{exc}\nworker log:\n{log_text(tmp_path, 'w-mid')[-3000:]}") from None
     assert sorted(g.request_id for g in got) == sorted([first.request_id, later.request_id])
     assert proc.poll() is None, log_text(tmp_path, "w-mid")
+
+
+def test_a_fixed_name_restarts_at_once_after_kill_9(
+    redis_url: str, redis_client: redis.Redis, workers: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    """systemd's ``--name host-gpu0`` + ``Restart=always``: the restarted worker must not wait minutes
+    for RQ's key of its dead self to expire, and must still serve the job its predecessor died in."""
+    first = workers(redis_url, "host-gpu0")
+    svc = PoemService.from_url(redis_url, settings())
+    r = req()
+    assert svc.submit(r).accepted
+    wait_until(lambda: running_on(redis_client, r.request_id) == "host-gpu0", 10, what="job start")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert redis_client.exists("rq:worker:host-gpu0")  # RQ's registration outlives the process
+    wait_until(lambda: not redis_client.exists(keys.alive("host-gpu0")), 5, what="liveness key to lapse")
+    restarted_at = time.monotonic()
+    workers(redis_url, "host-gpu0")  # fails (exits) if RQ refuses the name
+    wait_until(lambda: Job.fetch(r.request_id, connection=redis_client, serializer=JSONSerializer).get_status()
+               == JobStatus.FINISHED, 15, what="the interrupted job to finish")
+    print(f"\nrestart under the same name: serving {time.monotonic() - restarted_at:.2f} s after the restart")
+    assert "took over the name from a dead predecessor (1 job(s) recovered)" in log_text(tmp_path, "host-gpu0")
+    assert len(stream(redis_client)) == 1
+
+
+def test_a_live_namesake_is_still_refused(
+    redis_url: str, workers: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    workers(redis_url, "twin")
+    clash = subprocess.run(
+        [sys.executable, "-m", "worker", "--name", "twin", "--burst"], env=worker_env(redis_url, composer="noop"),
+        cwd=REPO_DIR, capture_output=True, text=True, timeout=60, check=False)
+    assert clash.returncode != 0 and "There exists an active worker named 'twin' already" in clash.stdout + clash.stderr

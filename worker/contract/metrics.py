@@ -7,11 +7,18 @@ reply-delivery lag is measured where the message actually leaves for the chat pl
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, make_wsgi_app
 
+from worker.contract.health import Health
 from worker.contract.protocol import PoemReply
 
 log = logging.getLogger(__name__)
@@ -23,8 +30,14 @@ JOBS = Counter(
     "Jobs handled by workers, by outcome (ok, failed, bad_input, cancelled, retried, recovered).",
     ["status"],
 )
+FAILURES = Counter(
+    "poetcore_job_failures_total",
+    "Requests answered with a failure, by the reply's code (bad_request, no_candidate, timeout, ...).",
+    ["code"],
+)
 QUEUE_DEPTH = Gauge("poetcore_queue_depth", "Jobs waiting in the queue (LLEN rq:queue:<name>).", ["queue"])
 WORKERS_ALIVE = Gauge("poetcore_workers_alive", "Poem workers with a live heartbeat.", ["queue"])
+WORKERS_BUSY = Gauge("poetcore_workers_busy", "Poem workers in the middle of a job (this process: 0 or 1).")
 END_TO_END = Histogram(
     "poetcore_request_latency_seconds",
     "Request created by the bot -> reply published by the worker.",
@@ -54,6 +67,10 @@ REPLY_LAG = Histogram(
 REPLIES_DELIVERED = Counter(
     "poetcore_replies_delivered_total", "Replies sent to chats by bots.", ["platform", "status"]
 )
+GAME_COMMANDS = Counter("poetcore_game_commands_total", "Game commands handled by bots (fhl, jieju, cai, answer, ...).",
+                        ["command"])
+GAME_ANSWERS = Counter("poetcore_game_answers_total",
+                       "Plain chat lines judged as game answers (answered) or left alone (ignored).", ["outcome"])
 REPLIES_DUPLICATE = Counter(
     "poetcore_replies_duplicate_total", "Reply stream entries skipped because the request was answered.", ["platform"]
 )
@@ -71,12 +88,47 @@ def observe_reply_delivered(reply: PoemReply, now: datetime | None = None) -> fl
     return lag
 
 
-def start_metrics_server(port: int, addr: str = "0.0.0.0") -> int:
-    """Serve /metrics on ``port`` (0 picks a free one); returns the bound port."""
-    server, _thread = start_http_server(port, addr=addr)
+def start_metrics_server(
+    port: int, addr: str = "0.0.0.0", *, health: Health | None = None, demand: Callable[[], dict[str, int]] | None = None
+) -> int:
+    """Serve /metrics (and, when given, /healthz /readyz /livez and /demand) on ``port`` (0 picks a
+    free one) from a daemon thread; returns the bound port."""
+    metrics_app = make_wsgi_app()
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "/")
+        if path in ("/healthz", "/readyz", "/livez") and health is not None:
+            status = health.status()
+            ok = {"/healthz": status["ready"] and status["alive"], "/readyz": status["ready"],
+                  "/livez": status["alive"]}[path]
+            return _json(start_response, "200 OK" if ok else "503 Service Unavailable", status)
+        if path == "/demand" and demand is not None:
+            try:
+                return _json(start_response, "200 OK", demand())
+            except Exception as exc:  # Redis down: say so, KEDA keeps the current scale
+                return _json(start_response, "503 Service Unavailable", {"error": str(exc)})
+        return metrics_app(environ, start_response)  # type: ignore[no-any-return]
+
+    server = make_server(addr, port, app, ThreadingWSGIServer, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
     bound = int(server.server_address[1])
-    log.info("metrics: serving Prometheus metrics on %s:%d", addr, bound)
+    log.info("metrics: serving /metrics%s on %s:%d", " and health" if health else "", addr, bound)
     return bound
+
+
+def _json(start_response: Callable[..., Any], status: str, body: dict[str, Any]) -> list[bytes]:
+    data = json.dumps(body).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # probes every few seconds: not worth a log line
+        pass
 
 __all__ = [
     "BATCH_SIZE",

@@ -85,6 +85,8 @@ class QueueSettings(BaseSettings):
     # --- liveness and observability ------------------------------------------------------------
     liveness_ttl_s: float = Field(default=5.0, gt=0, description="a silent worker is dead after this")
     heartbeat_interval_s: float = Field(default=1.0, gt=0)
+    stall_margin_s: float = Field(
+        default=60.0, gt=0, description="a job busy for job_timeout_s plus this is stuck: /livez fails, beats stop")
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"

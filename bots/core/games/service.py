@@ -44,6 +44,7 @@ from bots.core.messages import t
 from bots.core.models import IncomingMessage, OutgoingMessage
 from bots.core.settings import BotSettings
 from poetcore.lines import LineIndex, normalize_line
+from worker.contract.metrics import GAME_ANSWERS, GAME_COMMANDS
 
 __all__ = ["BOT_PLAYER", "GameService"]
 
@@ -93,6 +94,7 @@ class GameService:
     # ----------------------------------------------------------------- entry points (async)
     async def command(self, name: str, body: str, msg: IncomingMessage) -> list[OutgoingMessage]:
         """/fhl, /a, /hint, /stop, /rank."""
+        GAME_COMMANDS.labels(command=name).inc()
         return await asyncio.to_thread(self._command, name, body, msg)
 
     async def plain(self, msg: IncomingMessage, *, addressed: bool = False) -> list[OutgoingMessage] | None:
@@ -100,7 +102,9 @@ class GameService:
         None when no game runs here (the core then treats the text as usual)."""
         if not addressed and not looks_like_line(msg.text):
             return None
-        return await asyncio.to_thread(self._plain, msg, addressed)
+        out = await asyncio.to_thread(self._plain, msg, addressed)
+        GAME_ANSWERS.labels(outcome="ignored" if out is None else "answered").inc()
+        return out
 
     async def tick(self, platform: str, now: float | None = None) -> list[OutgoingMessage]:
         """Warnings, ends of rounds and held-back messages that are due; call about once a second."""

@@ -34,6 +34,16 @@ SONGYOUREN = [
 ]  # 五律 with 爲
 CHUNXIAO = ["春眠不覺曉，處處聞啼鳥。", "夜來風雨聲，花落知多少。"]  # 五绝
 
+RUMENGLING = ["常记溪亭日暮，沉醉不知归路。", "兴尽晚回舟，误入藕花深处。", "争渡，争渡，惊起一滩鸥鹭。"]
+HUANXISHA = ["一曲新词酒一杯，去年天气旧亭台。夕阳西下几时回？", "无可奈何花落去，似曾相识燕归来。小园香径独徘徊。"]
+CI = [  # 宋词 as in songci/ci.song.*.json (simplified); the expected fate is in each comment
+    {"author": "李清照", "paragraphs": RUMENGLING, "rhythmic": "如梦令"},  # kept
+    {"author": "晏殊", "paragraphs": HUANXISHA, "rhythmic": "浣溪沙"},  # kept
+    {"author": "苏轼", "paragraphs": ["明月几时有（一作“明月何时有”）？把酒问青天。"], "rhythmic": "水调歌头·丙辰中秋"},  # note dropped
+    {"author": "佚名", "paragraphs": ["春□不觉晓，处处闻啼鸟。"], "rhythmic": "失调名"},  # placeholder: dropped
+    {"author": "李清照", "paragraphs": RUMENGLING, "rhythmic": "如梦令"},  # duplicate: dropped
+]
+
 JINGYESI_STRAINS = ["平平平仄平，平仄仄仄平。", "仄平○平仄，平平○仄平。"]
 
 
@@ -73,7 +83,7 @@ def sample_package() -> dict[str, Any]:
         {"id": "keep-jingyesi", "strains": JINGYESI_STRAINS},
         {"id": "keep-chusai", "strains": ["平仄平仄仄平平，仄仄平平平仄平。"]},  # one couplet short: mismatch
     ]
-    return {"tang": tang, "song": song, "flagged": flagged, "strains": strains}
+    return {"tang": tang, "song": song, "flagged": flagged, "strains": strains, "ci": CI}
 
 
 def write_package(root: Path, pkg: dict[str, Any]) -> Path:
@@ -86,6 +96,8 @@ def write_package(root: Path, pkg: dict[str, Any]) -> Path:
         "strains/json/poet.tang.0.json": pkg["strains"],
         "quantangshi/authors.tang.json": [{"name": "李白", "desc": "unused by the pipeline"}],
     }
+    if "ci" in pkg:
+        files["songci/ci.song.0.json"] = pkg["ci"]
     for rel, data in files.items():
         path = base / rel
         path.parent.mkdir(parents=True, exist_ok=True)

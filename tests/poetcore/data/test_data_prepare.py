@@ -162,3 +162,44 @@ def test_split_files_are_gzip_jsonl(package_tarball: Path, tmp_path: Path) -> No
     with gzip.open(out / "train.jsonl.gz", "rt", encoding="utf-8") as f:
         rows = [json.loads(line) for line in f]
     assert rows == load_split(out, "train")
+
+
+def test_prepare_writes_the_ci_splits(package_tarball: Path, tmp_path: Path) -> None:
+    out = tmp_path / "corpus"
+    code, output = _prepare("--source", str(package_tarball), "--out", str(out), "--no-lines", "--sha1", "")
+    assert code == 0, output
+    manifest = read_manifest(out)
+    assert manifest is not None
+    ci = manifest["ci"]
+    assert (ci["raw"], ci["kept"]) == (5, 3)
+    assert ci["dropped"] == {"placeholder": 1, "duplicate": 1}
+    records = [p for s in ("train", "valid", "test") for p in iter_poems(out, "ci_" + s)]
+    assert sum(ci["splits"].values()) == len(records) == 3
+    by_cipai = {r["cipai"]: r for r in records}
+    assert set(by_cipai) == {"如梦令", "浣溪沙", "水调歌头"}  # the title after "·" is not part of the 词牌
+    rumeng = by_cipai["如梦令"]
+    assert rumeng["lines"] == ["常记溪亭日暮", "沉醉不知归路", "兴尽晚回舟", "误入藕花深处", "争渡", "争渡", "惊起一滩鸥鹭"]
+    assert rumeng["marks"] == "，。，。，，。"
+    assert by_cipai["浣溪沙"]["marks"] == "，。。，。。"  # ？ ends a sentence like 。
+    assert by_cipai["水调歌头"]["lines"] == ["明月几时有", "把酒问青天"]  # the editorial note is gone
+    for s in ("train", "valid", "test"):
+        assert all(split_of(r["id"]) == s for r in load_split(out, "ci_" + s))
+
+
+def test_tables_command_derives_rhyme_usage_and_seasons(package_tarball: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from poetcore.cli import app
+    from poetcore.rhyme_usage import RhymeUsage
+    from poetcore.rhymes import RhymeTable
+    from poetcore.seasons import SeasonLexicon
+
+    out = tmp_path / "corpus"
+    assert _prepare("--source", str(package_tarball), "--out", str(out), "--no-lines", "--sha1", "")[0] == 0
+    result = CliRunner().invoke(app, ["data", "tables", "--data", str(out), "--out", str(tmp_path / "tables")])
+    assert result.exit_code == 0, result.output
+    usage = RhymeUsage.load(tmp_path / "tables" / "rhyme_usage.json")
+    assert usage.uses("乡", RhymeTable.default().find_group("阳")) == 1  # 静夜思
+    assert SeasonLexicon.load(tmp_path / "tables" / "seasons.json").season_of == {}  # too few poems to tell
+    missing = CliRunner().invoke(app, ["data", "tables", "--data", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 1 and "poetcore data prepare" in missing.output
