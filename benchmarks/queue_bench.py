@@ -120,8 +120,9 @@ class Collector:
 
 
 def start_workers(url: str, count: int, queue: str, composer: str, batch: int, model: Path | None,
-                  log_dir: Path) -> list[subprocess.Popen[bytes]]:
+                  log_dir: Path, extra_env: dict[str, str] | None = None) -> list[subprocess.Popen[bytes]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("POETCORE_")}
+    env.update(extra_env or {})
     env.update({"REDIS_URL": url, "POETCORE_QUEUE": queue, "POETCORE_COMPOSER": composer,
                 "POETCORE_MAX_BATCH": str(batch), "POETCORE_DEVICE": os.environ.get("POETCORE_DEVICE", "auto"),
                 "POETCORE_LOG_LEVEL": "WARNING", "PYTHONPATH": str(REPO)})

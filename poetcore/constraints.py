@@ -4,19 +4,22 @@ Design: the poem body has a fixed layout (characters, then ， or 。 after each
 number of generated tokens tells each row where it is. Per row we track
 
 * which form variants (平起/仄起 × 首句入韵/不入韵) are still consistent with what was written,
-* the tones of the current line (for 孤平 / 三平尾 / 三仄尾 look-ahead via ``forms.allowed_tones``),
+* the tones of the current line (for 孤平 / 三平尾 / 三仄尾 look-ahead, from ``forms.allowed_tones``),
 * the 平声 rhyme groups still possible (fixed by the first rhyme character, or by the user),
 * which characters were used (no repeats except 叠字).
 
-Vocabulary-sized work is done with precomputed boolean masks (tone classes, rhyme groups, Han
-characters); Python only loops over rows and variants (at most 4), never over the vocabulary.
+All of it is tensors, one row per candidate, so a step costs the same few dozen tensor ops at batch
+8 or 512 (on the GPU nothing leaves the device): the chart with its look-ahead is a table per line
+pattern indexed by the line's tone history (`pattern_codes`), vocabulary facts are precomputed
+masks (tone classes, rhyme groups, seasons), and Python runs only when the processor is built
+(once per distinct spec).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import torch
@@ -34,7 +37,7 @@ MIN_RHYME_GROUP_SIZE = 12
 """平声 groups with fewer usable characters in the vocabulary are only used when asked for by name:
 a narrow group (e.g. 三江) can run out of unused characters before the last rhyme line."""
 
-# Tone requirement codes, index into VocabMasks.tone_table.
+# Tone requirement codes, index into VocabMasks.tone_table; bit sets (1 平, 2 仄), so OR unites them.
 _NONE, _PING, _ZE, _ANY = 0, 1, 2, 3
 _KIND_CHAR, _KIND_PUNCT, _KIND_EOS = 0, 1, 2
 
@@ -187,21 +190,6 @@ class PoemSpec:
                 )
 
 
-@dataclass
-class _RowState:
-    spec: PoemSpec
-    layout: list[tuple[int, int, int]]  # per step: (kind, line, pos) / (punct, token id, -1) / (eos, -1, -1)
-    line_tones: list[frozenset[Tone]] = field(default_factory=list)
-    last_codes: list[int] = field(default_factory=list)
-    last_rhyme: list[bool] = field(default_factory=list)
-    alive: list[bool] = field(default_factory=list)  # per variant: still consistent
-    groups: set[int] = field(default_factory=set)  # 平声 rhyme groups still possible
-    prev_char: int | None = None
-    prev_prev_char: int | None = None
-    season: int = -1  # index into SEASONS once fixed; len(SEASONS): none yet; -1: rule off for this row
-    failed: bool = False
-
-
 def body_layout(form: FormTemplate, comma_id: int, period_id: int) -> list[tuple[int, int, int]]:
     """Step-by-step layout of a poem body: characters, punctuation after each line, EOS."""
     out: list[tuple[int, int, int]] = []
@@ -247,6 +235,84 @@ def feasible_variants(spec: PoemSpec, table: RhymeTable) -> tuple[int, ...]:
         if all(table.tones(h) & allowed_tones(p, ()) for h, p in zip(spec.heads, pattern_lines, strict=True)):
             ok.append(v)
     return tuple(ok)
+
+
+_KIND_DONE = 3  # past the end of a row's layout (a shorter form in a mixed batch)
+_FORCE_NONE, _FORCE_PREFIX, _FORCE_HEAD = 0, 1, 2
+_TONE_SETS = (frozenset((Tone.PING,)), frozenset((Tone.ZE,)), frozenset((Tone.PING, Tone.ZE)))
+
+
+@lru_cache(maxsize=64)
+def pattern_codes(pattern: str) -> tuple[int, ...]:
+    """Requirement code of every (position, tone history) of one line pattern, flattened.
+
+    A line's history is the tone class (0 平, 1 仄, 2 either: a polyphonic character) of each
+    character written so far, read as a base-3 number ``value``; position ``k`` and history
+    ``value`` sit at ``offset(k) + value`` with ``offset(k) = (3**k - 1) // 2``. A 7-character
+    pattern has 1,093 entries, and all eight patterns of the four forms take ~50 ms once per process,
+    so decoding looks the chart up with one gather instead of calling `allowed_tones` per row.
+    """
+    codes: list[int] = []
+    for pos in range(len(pattern)):
+        for value in range(3**pos):
+            digits = [(value // 3 ** (pos - 1 - i)) % 3 for i in range(pos)]
+            allowed = allowed_tones(pattern, tuple(_TONE_SETS[d] for d in digits))
+            codes.append(_ANY if len(allowed) == 2 else _PING if Tone.PING in allowed else _ZE if allowed else _NONE)
+    return tuple(codes)
+
+
+@dataclass
+class _SpecPlan:
+    """Everything about one spec that does not change while decoding, as tensors (built once per spec)."""
+
+    kind: torch.Tensor  # (S,) _KIND_* per step
+    line: torch.Tensor  # (S,)
+    pos: torch.Tensor  # (S,)
+    token: torch.Tensor  # (S,) punctuation id, forced character id, else -1
+    force: torch.Tensor  # (S,) _FORCE_*
+    patterns: torch.Tensor  # (NV, L) index into the processor's pattern table (0: the dead pattern)
+    is_rhyme: torch.Tensor  # (NV, S) rhyme position of that variant
+    alive: torch.Tensor  # (NV,) feasible variants
+    groups: torch.Tensor  # (G,) rhyme groups still possible
+    repeat: int  # 0 none, 1 dieci, 2 any
+    season: int
+
+
+class _DeviceMasks:
+    """The vocabulary tensors one decoding step needs, on the scores' device (cached per device)."""
+
+    def __init__(self, m: VocabMasks, device: torch.device) -> None:
+        V, G = m.vocab_size, len(m.ping_groups)
+        self.tone_table = m.tone_table.to(device)  # (4, V)
+        self.group_mask_f = m.group_mask_f.to(device)  # (G, V) generated rhymes
+        self.rhyme_groups = m.group_mask.t().contiguous().to(device)  # (V, G) common readings
+        full = torch.zeros(V, G, dtype=torch.bool)
+        rows = [i for i, gs in enumerate(m.groups_of) for _ in gs]
+        cols = [g for gs in m.groups_of for g in gs]
+        if rows:
+            full[torch.tensor(rows), torch.tensor(cols)] = True
+        self.full_groups = full.to(device)  # (V, G) every reading (the user's own characters)
+        self.canonical = m.canonical.to(device)  # (V,)
+        tone_class = [3 if not t else 2 if len(t) == 2 else 0 if Tone.PING in t else 1 for t in m.tones]
+        self.tone_class = torch.tensor(tone_class, dtype=torch.long, device=device)  # (V,)
+        self.season_of = torch.tensor(m.season_of, dtype=torch.long, device=device)  # (V,)
+        self.off_season = m.off_season.to(device)  # (5, V)
+
+
+def _or_over(codes: torch.Tensor) -> torch.Tensor:
+    """Bitwise OR of (B, NV) tone codes over the variants: (B,)."""
+    out = codes[:, 0]
+    for v in range(1, codes.shape[1]):  # at most 4 variants: a fixed, batch-independent loop
+        out = out | codes[:, v]
+    return out
+
+
+def _device_masks(m: VocabMasks, device: torch.device) -> _DeviceMasks:
+    cache: dict[str, _DeviceMasks] = m.__dict__.setdefault("_on_device", {})
+    key = str(device)
+    if key not in cache:
+        cache[key] = _DeviceMasks(m, device)
+    return cache[key]
 
 
 class PoemConstraintLogitsProcessor(LogitsProcessor):
@@ -306,61 +372,143 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
             raise ValueError(f"topic_bias must be a finite number, got {topic_bias!r}")
         if not (math.isfinite(topic_margin) and topic_margin >= 0):
             raise ValueError(f"topic_margin must be a finite number >= 0, got {topic_margin!r}")
-        self.topic_margin = topic_margin
         if not (math.isfinite(season_penalty) and season_penalty >= 0):
             raise ValueError(f"season_penalty must be a finite number >= 0, got {season_penalty!r}")
-        self.season_penalty = season_penalty
         self.masks = masks
         self.table = masks.table
         self.prompt_length = prompt_length
         self.strict = strict
-        self.rows: list[_RowState] = []
-        nv = max(len(s.form.variants) for s in specs)
-        B, V, G = len(specs), masks.vocab_size, len(masks.ping_groups)
-        self.n_variants = nv
-        self.n_groups = G
+        self.topic_margin = topic_margin
+        self.season_penalty = season_penalty
+        self.specs = list(specs)
+        self.n_variants = max(len(s.form.variants) for s in specs)
+        self.n_groups = len(masks.ping_groups)
+        self.max_new_tokens = max(sum(s.form.line_lengths) + s.form.n_lines + 1 for s in specs)
+        # Pattern 0 is "dead": every code _NONE. The others are the line patterns in use.
+        self._pattern_index: dict[str, int] = {}
+        plans: dict[int, tuple[_SpecPlan, list[int], list[int]]] = {}
+        rows: list[int] = []
+        for spec in specs:
+            if id(spec) not in plans:
+                plans[id(spec)] = self._plan(spec)
+            rows.append(id(spec))
+        self._build_state(specs, [plans[r] for r in rows], topic_bias)
+        self._next_step = 0  # the state follows generation one token at a time
+
+    # -- the static plan of one spec ------------------------------------------------------------
+    def _plan(self, spec: PoemSpec) -> tuple[_SpecPlan, list[int], list[int]]:
+        """The spec's tensors, plus its reserved (head) and favoured (topic) token ids."""
+        m = self.masks
+        feasible = feasible_variants(spec, self.table)
+        if not feasible:
+            raise PoetcoreInputError(
+                "heads_conflict", "藏头字的声调与所有格律变体都冲突。", "The head characters fit no tonal variant."
+            )
+        for ch in "".join(spec.prefix):
+            if ch not in m.id_of:
+                raise PoetcoreInputError(
+                    "prefix_not_in_vocab", f"“{ch}”不在模型字表中，无法续写这句。",
+                    f"{ch!r} is not in the model's vocabulary, so this line cannot be continued.",
+                )
+        reserved = []
+        for h in spec.heads or ():
+            hid = m.id_of.get(h)
+            if hid is None:
+                raise PoetcoreInputError(
+                    "head_not_in_vocab", f"藏头字“{h}”不在模型字表中，请换一个字。",
+                    f"Head character {h!r} is not in the model's vocabulary; pick another.",
+                )
+            reserved.append(hid)
+        G = self.n_groups
+        groups = torch.zeros(G, dtype=torch.bool)
+        if spec.rhyme_gid is not None:
+            if spec.rhyme_gid not in m.group_index:
+                raise ValueError(f"rhyme group {spec.rhyme_gid!r} is not a 平声 group")
+            groups[m.group_index[spec.rhyme_gid]] = True
+        elif spec.prefix:
+            groups[:] = True  # the user's rhyme decides, even in a narrow group
+        else:
+            groups = m.group_sizes >= MIN_RHYME_GROUP_SIZE
+        layout = body_layout(spec.form, m.comma_id, m.period_id)
+        S = self.max_new_tokens + 1  # the last column stays _KIND_DONE: every later step reads it
+        kind = torch.full((S,), _KIND_DONE, dtype=torch.long)
+        line = torch.zeros(S, dtype=torch.long)
+        pos = torch.zeros(S, dtype=torch.long)
+        token = torch.full((S,), -1, dtype=torch.long)
+        force = torch.zeros(S, dtype=torch.long)
+        for step, (k, a, p) in enumerate(layout):
+            kind[step] = k
+            if k == _KIND_CHAR:
+                line[step], pos[step] = a, p
+                if a < len(spec.prefix):
+                    token[step], force[step] = m.id_of[spec.prefix[a][p]], _FORCE_PREFIX
+                elif spec.heads and p == 0:
+                    token[step], force[step] = m.id_of[spec.heads[a]], _FORCE_HEAD
+            elif k == _KIND_PUNCT:
+                token[step] = a
+        NV, L = self.n_variants, max(len(v.lines) for s in self.specs for v in s.form.variants)
+        patterns = torch.zeros(NV, L, dtype=torch.long)
+        is_rhyme = torch.zeros(NV, S, dtype=torch.bool)
+        for v, variant in enumerate(spec.form.variants):
+            for li, pattern in enumerate(variant.lines):
+                patterns[v, li] = self._pattern_index.setdefault(pattern, len(self._pattern_index) + 1)
+            for step, (k, a, p) in enumerate(layout):
+                if k == _KIND_CHAR and a in variant.rhyme_lines and p == len(variant.lines[a]) - 1:
+                    is_rhyme[v, step] = True
+        alive = torch.tensor([v in feasible for v in range(NV)], dtype=torch.bool)
+        favoured = [tid for ch in dict.fromkeys(spec.topic)
+                    if (tid := m.id_of.get(ch)) is not None and bool(m.known[tid])]
+        plan = _SpecPlan(kind, line, pos, token, force, patterns, is_rhyme, alive, groups,
+                         REPEAT_POLICIES.index(spec.repeat), self._topic_season(spec.topic))
+        return plan, reserved, favoured
+
+    def _build_state(self, specs: Sequence[PoemSpec], plans: list[tuple[_SpecPlan, list[int], list[int]]],
+                     topic_bias: float) -> None:
+        B, V = len(specs), self.masks.vocab_size
+        p = [plan for plan, _, _ in plans]
+        self.kind = torch.stack([x.kind for x in p])  # (B, S)
+        self.line = torch.stack([x.line for x in p])
+        self.pos = torch.stack([x.pos for x in p])
+        self.token = torch.stack([x.token for x in p])
+        self.force = torch.stack([x.force for x in p])
+        self.patterns = torch.stack([x.patterns for x in p])  # (B, NV, L)
+        self.is_rhyme = torch.stack([x.is_rhyme for x in p])  # (B, NV, S)
+        self.alive = torch.stack([x.alive for x in p])  # (B, NV) variants still consistent
+        self.groups = torch.stack([x.groups for x in p])  # (B, G) 平声 rhyme groups still possible
+        self.repeat = torch.tensor([x.repeat for x in p], dtype=torch.long)  # (B,)
+        self.season = torch.tensor([x.season for x in p], dtype=torch.long)  # (B,) -1: rule off; 4: none yet
         self.used = torch.zeros(B, V, dtype=torch.bool)  # (B, V) canonical ids already written
         self.reserved = torch.zeros(B, V, dtype=torch.bool)  # (B, V) head chars: only at head positions
         self.bias = torch.zeros(B, V)  # (B, V)
-        wide = masks.group_sizes >= MIN_RHYME_GROUP_SIZE
-        for b, spec in enumerate(specs):
-            feasible = feasible_variants(spec, self.table)
-            if not feasible:
-                raise PoetcoreInputError(
-                    "heads_conflict", "藏头字的声调与所有格律变体都冲突。", "The head characters fit no tonal variant."
-                )
-            row = _RowState(spec, body_layout(spec.form, masks.comma_id, masks.period_id))
-            row.alive = [v in feasible for v in range(nv)]
-            if spec.rhyme_gid is not None:
-                if spec.rhyme_gid not in masks.group_index:
-                    raise ValueError(f"rhyme group {spec.rhyme_gid!r} is not a 平声 group")
-                row.groups = {masks.group_index[spec.rhyme_gid]}
-            elif spec.prefix:
-                row.groups = set(range(G))  # the user's rhyme decides, even in a narrow group
-            else:
-                row.groups = set(wide.nonzero().flatten().tolist())
-            for ch in "".join(spec.prefix):
-                if ch not in masks.id_of:
-                    raise PoetcoreInputError(
-                        "prefix_not_in_vocab", f"“{ch}”不在模型字表中，无法续写这句。",
-                        f"{ch!r} is not in the model's vocabulary, so this line cannot be continued.",
-                    )
-            for h in spec.heads or ():
-                hid = masks.id_of.get(h)
-                if hid is None:
-                    raise PoetcoreInputError(
-                        "head_not_in_vocab", f"藏头字“{h}”不在模型字表中，请换一个字。",
-                        f"Head character {h!r} is not in the model's vocabulary; pick another.",
-                    )
-                self.reserved[b, hid] = True
-            row.season = self._topic_season(spec.topic)
-            for ch in dict.fromkeys(spec.topic):
-                tid = masks.id_of.get(ch)
-                if tid is not None and bool(masks.known[tid]):
-                    self.bias[b, tid] = topic_bias
-            self.rows.append(row)
-        self.max_new_tokens = max(len(r.layout) for r in self.rows)
-        self._next_step = 0  # the state follows generation one token at a time
+        for b, (_, reserved, favoured) in enumerate(plans):
+            self.reserved[b, reserved] = True
+            self.bias[b, favoured] = topic_bias
+        self.value = torch.zeros(B, dtype=torch.long)  # (B,) tone history of the current line, base 3
+        self.prev = torch.full((B,), -1, dtype=torch.long)  # last character of the line (-1: none)
+        self.prev2 = torch.full((B,), -1, dtype=torch.long)
+        self.last_codes = torch.zeros(B, self.n_variants, dtype=torch.long)  # requirement codes of the last step
+        self._failed = torch.zeros(B, dtype=torch.bool)
+        longest = max(len(pat) for pat in self._pattern_index) if self._pattern_index else 1
+        n_states = (3**longest - 1) // 2
+        codes = torch.zeros(len(self._pattern_index) + 1, n_states, dtype=torch.long)  # row 0: dead
+        for pattern, k in self._pattern_index.items():
+            flat = pattern_codes(pattern)
+            codes[k, : len(flat)] = torch.tensor(flat, dtype=torch.long)
+        self.codes = codes
+        self.offsets = torch.tensor([(3**k - 1) // 2 for k in range(longest)], dtype=torch.long)
+        self.device = torch.device("cpu")
+        # Which steps need which work, known before decoding starts (no device sync per step).
+        self._any_char = (self.kind == _KIND_CHAR).any(0).tolist()
+        self._any_rhyme = self.is_rhyme.any(1).any(0).tolist()
+        self._any_forced = (self.force != _FORCE_NONE).any(0).tolist()
+
+    def _to(self, device: torch.device) -> None:
+        """Move the state next to the scores once (on a GPU nothing crosses the bus per step)."""
+        for name, value in list(vars(self).items()):
+            if isinstance(value, torch.Tensor):
+                setattr(self, name, value.to(device))
+        self.device = device
+        self._dev = _device_masks(self.masks, device)
 
     def _topic_season(self, topic: str) -> int:
         found = {self.masks.season_of[i] for ch in topic if (i := self.masks.id_of.get(ch)) is not None}
@@ -371,131 +519,91 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
 
     @property
     def failed(self) -> list[bool]:
-        return [r.failed for r in self.rows]
+        return [bool(x) for x in self._failed.tolist()]
 
     def alive_variants(self, b: int) -> list[int]:
-        return [v for v, ok in enumerate(self.rows[b].alive) if ok]
+        n = len(self.specs[b].form.variants)
+        return [v for v, ok in enumerate(self.alive[b].tolist()[:n]) if ok]
 
     def rhyme_groups(self, b: int) -> list[str]:
-        return [self.masks.ping_groups[g] for g in sorted(self.rows[b].groups)]
+        return [self.masks.ping_groups[g] for g in self.groups[b].nonzero().flatten().tolist()]
 
-    # -- per-step bookkeeping -----------------------------------------------------------------
-
-    def _requirements(self, b: int, line: int, pos: int) -> tuple[list[int], list[bool]]:
-        """Tone code and rhyme flag per variant for row b at (line, pos)."""
-        row = self.rows[b]
-        codes, rhyme = [], []
-        prefix = tuple(row.line_tones)
-        for v, variant in enumerate(row.spec.form.variants):
-            if not row.alive[v]:
-                codes.append(_NONE)
-                rhyme.append(False)
-                continue
-            allowed = allowed_tones(variant.lines[line], prefix)
-            code = (
-                _ANY if len(allowed) == 2 else _PING if Tone.PING in allowed else _ZE if Tone.ZE in allowed else _NONE
-            )
-            codes.append(code)
-            rhyme.append(line in variant.rhyme_lines and pos == len(variant.lines[line]) - 1)
-        pad = self.n_variants - len(codes)
-        return codes + [_NONE] * pad, rhyme + [False] * pad
-
+    # -- per-step bookkeeping: tensor ops only, whatever the batch size -------------------------
     def _update(self, last: torch.Tensor, step: int) -> None:
-        m = self.masks
-        for b, row in enumerate(self.rows):
-            if row.failed or step >= len(row.layout):
-                continue
-            kind = row.layout[step][0]
-            tok = int(last[b])
-            if kind != _KIND_CHAR:
-                row.line_tones = []
-                row.prev_char = row.prev_prev_char = None
-                continue
-            tones = m.tones[tok]
-            forced = row.layout[step][1] < len(row.spec.prefix)
-            tok_groups = m.groups_of[tok] if forced else m.rhyme_groups_of[tok]
-            for v, (code, is_rhyme) in enumerate(zip(row.last_codes, row.last_rhyme, strict=True)):
-                if not row.alive[v] or forced:  # the user's own characters: the variant was fitted to them
-                    continue
-                ok = (code == _ANY and bool(tones)) or (code == _PING and Tone.PING in tones) or (
-                    code == _ZE and Tone.ZE in tones
-                )
-                if is_rhyme:
-                    ok = ok and bool(tok_groups & row.groups)
-                row.alive[v] = ok
-            if any(r and row.alive[v] for v, r in enumerate(row.last_rhyme)) and (
-                not forced or row.groups & tok_groups
-            ):
-                row.groups &= tok_groups  # a given rhyme outside every group leaves the choice open
-            self.used[b, m.canonical_of[tok]] = True
-            self.bias[b, m.canonical_of[tok]] = 0.0  # a topic character is favoured once, not doubled
-            if row.season == len(SEASONS):
-                row.season = m.season_of[tok]  # the first seasonal character (the user's too) sets the season
-            row.line_tones.append(tones)
-            row.prev_prev_char, row.prev_char = row.prev_char, tok
+        """Fold the token each row just wrote into its state."""
+        d = self._dev
+        kind = self.kind[:, step]
+        live = ~self._failed & (kind != _KIND_DONE)
+        char = live & (kind == _KIND_CHAR)
+        forced = self.force[:, step] == _FORCE_PREFIX  # the user's own characters: the variant was fitted to them
+        ok = self.tone_ok_of(last)  # (B, NV)
+        tok_groups = torch.where(forced.unsqueeze(1), d.full_groups[last], d.rhyme_groups[last])  # (B, G)
+        hits = (tok_groups & self.groups).any(1)  # (B,)
+        was_rhyme = self.is_rhyme[:, :, step]  # (B, NV)
+        ok = ok & (~was_rhyme | hits.unsqueeze(1))
+        self.alive = torch.where((char & ~forced).unsqueeze(1), self.alive & ok, self.alive)
+        # A given rhyme outside every group leaves the choice open.
+        rhymed = char & (was_rhyme & self.alive).any(1) & (~forced | hits)
+        self.groups = torch.where(rhymed.unsqueeze(1), self.groups & tok_groups, self.groups)
+        rows = char.nonzero().flatten()
+        canon = d.canonical[last[rows]]
+        self.used[rows, canon] = True
+        self.bias[rows, canon] = 0.0  # a topic character is favoured once, not doubled
+        unseasoned = char & (self.season == len(SEASONS))
+        self.season = torch.where(unseasoned, d.season_of[last], self.season)  # the first seasonal character
+        cls = d.tone_class[last].clamp(max=2)  # an unknown tone (a user's character) counts as either
+        self.value = torch.where(char, self.value * 3 + cls, torch.where(live, 0, self.value))
+        self.prev2 = torch.where(char, self.prev, torch.where(live, -1, self.prev2))
+        self.prev = torch.where(char, last, torch.where(live, -1, self.prev))
+
+    def tone_ok_of(self, last: torch.Tensor) -> torch.Tensor:
+        """(B, NV): whether each row's last token met the requirement code of its step, per variant."""
+        return self._dev.tone_table[self.last_codes, last.unsqueeze(1)]
 
     def _allowed(self, step: int) -> torch.Tensor:
-        m = self.masks
-        B, V = len(self.rows), m.vocab_size
-        allowed = torch.zeros(B, V, dtype=torch.bool)
-        char_rows, codes, rhymes = [], [], []
-        for b, row in enumerate(self.rows):
-            if row.failed or step >= len(row.layout):
-                allowed[b, m.pad_id] = True
-                allowed[b, m.eos_id] = True
-                continue
-            kind, a, pos = row.layout[step]
-            if kind == _KIND_PUNCT:
-                allowed[b, a] = True
-            elif kind == _KIND_EOS:
-                allowed[b, m.eos_id] = True
-            else:
-                c, r = self._requirements(b, a, pos)
-                row.last_codes, row.last_rhyme = c, r
-                char_rows.append(b)
-                codes.append(c)
-                rhymes.append(r)
-        if char_rows:
-            idx = torch.tensor(char_rows)
-            code_t = torch.tensor(codes)  # (R, NV)
-            rhyme_t = torch.tensor(rhymes)  # (R, NV)
-            tone_ok = m.tone_table[code_t]  # (R, NV, V)
-            groups = torch.zeros(len(char_rows), self.n_groups)
-            alive = torch.tensor([self.rows[b].alive for b in char_rows])  # (R, NV)
-            for j, b in enumerate(char_rows):
-                groups[j, list(self.rows[b].groups)] = 1.0
-            rhyme_ok = (groups @ m.group_mask_f) > 0  # (R, V)
-            ok = tone_ok & (~rhyme_t.unsqueeze(-1) | rhyme_ok.unsqueeze(1))  # (R, NV, V)
-            tone_allowed = (ok & alive.unsqueeze(-1)).any(1)  # (R, V)
-            canon_used = self.used[idx][:, m.canonical]  # (R, V): same character written before
-            char_ok = tone_allowed & (~canon_used | self._dieci(char_rows, V))
-            for j, b in enumerate(char_rows):
-                row = self.rows[b]
-                _, line, pos = row.layout[step]
-                if line < len(row.spec.prefix):
-                    only = torch.zeros(V, dtype=torch.bool)
-                    only[m.id_of[row.spec.prefix[line][pos]]] = True
-                    char_ok[j] = only  # written as given, whatever the chart says
-                elif row.spec.heads and pos == 0:
-                    only = torch.zeros(V, dtype=torch.bool)
-                    only[m.id_of[row.spec.heads[line]]] = True
-                    char_ok[j] = tone_allowed[j] & only  # heads may repeat: the user chose them
-                else:
-                    char_ok[j] &= ~self.reserved[b]
-            allowed[idx] = char_ok
-        return allowed
-
-    def _dieci(self, rows: list[int], V: int) -> torch.Tensor:
-        """(R, V) exemption from the no-repeat rule for 叠字: the previous character, once."""
-        out = torch.zeros(len(rows), V, dtype=torch.bool)
-        for j, b in enumerate(rows):
-            row = self.rows[b]
-            policy = row.spec.repeat
-            if policy == "any":
-                out[j] = True
-            elif policy == "dieci" and row.prev_char is not None and row.prev_char != row.prev_prev_char:
-                out[j, row.prev_char] = True
-        return out
+        d, m = self._dev, self.masks
+        B, V = self.kind.shape[0], m.vocab_size
+        dev = self.device
+        kind = self.kind[:, step]
+        done = self._failed | (kind == _KIND_DONE)
+        char = ~done & (kind == _KIND_CHAR)
+        allowed = torch.zeros(B, V, dtype=torch.bool, device=dev)
+        allowed[done, m.pad_id] = True
+        allowed[done, m.eos_id] = True
+        allowed[~done & (kind == _KIND_EOS), m.eos_id] = True
+        punct = (~done & (kind == _KIND_PUNCT)).nonzero().flatten()
+        allowed[punct, self.token[punct, step]] = True
+        if not self._any_char[step]:
+            return allowed
+        line = self.line[:, step]
+        pattern = self.patterns.gather(2, line.view(B, 1, 1).expand(B, self.n_variants, 1)).squeeze(2)  # (B, NV)
+        value = torch.where(char, self.value, 0)  # failed and finished rows keep a stale history
+        state = (self.offsets[self.pos[:, step]] + value).unsqueeze(1).expand(B, self.n_variants)
+        codes = torch.where(self.alive, self.codes[pattern, state], _NONE)  # (B, NV)
+        self.last_codes = torch.where(char.unsqueeze(1), codes, self.last_codes)
+        # Codes are tone bit sets (平 = 1, 仄 = 2), so "some variant allows it" is a bitwise OR over
+        # the variants: one (B, V) lookup per kind of position instead of a (B, NV, V) one.
+        rhyme = self.is_rhyme[:, :, step]  # (B, NV)
+        plain_code = _or_over(torch.where(rhyme, 0, codes))
+        tone_allowed = d.tone_table[plain_code]  # (B, V)
+        if self._any_rhyme[step]:
+            rhyme_code = _or_over(torch.where(rhyme, codes, 0))
+            rhyme_ok = (self.groups.float() @ d.group_mask_f) > 0  # (B, V)
+            tone_allowed = tone_allowed | (d.tone_table[rhyme_code] & rhyme_ok)
+        # No repeats: a character written before is blocked, except 叠字 (the previous one, once)
+        # and repeat=any; head characters only stand at head positions.
+        blocked = self.used.gather(1, d.canonical.expand(B, V)) & (self.repeat != 2).unsqueeze(1)
+        dieci = ((self.repeat == 1) & (self.prev >= 0) & (self.prev != self.prev2)).nonzero().flatten()
+        blocked[dieci, self.prev[dieci]] = False
+        char_ok = tone_allowed & ~blocked & ~self.reserved
+        if self._any_forced[step]:
+            force = self.force[:, step]
+            only = torch.zeros(B, V, dtype=torch.bool, device=dev)
+            forced_rows = (force != _FORCE_NONE).nonzero().flatten()
+            only[forced_rows, self.token[forced_rows, step]] = True
+            char_ok = torch.where((force == _FORCE_PREFIX).unsqueeze(1), only, char_ok)  # as given, whatever the chart
+            char_ok = torch.where((force == _FORCE_HEAD).unsqueeze(1), tone_allowed & only, char_ok)  # heads may repeat
+        return torch.where(char.unsqueeze(1), char_ok, allowed)
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         step = input_ids.shape[1] - self.prompt_length
@@ -507,24 +615,24 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
                 f"expected generation step {self._next_step}, got {step}: this processor is stateful and must "
                 "see every step exactly once (sampling or greedy; not beam search or assisted decoding)"
             )
+        if self.device != scores.device or step == 0:
+            self._to(scores.device)
         self._next_step = step + 1
+        last_col = self.kind.shape[1] - 1
         if step > 0:
-            self._update(input_ids[:, -1].cpu(), step - 1)
-        allowed = self._allowed(step)
+            self._update(input_ids[:, -1].to(self.device), min(step - 1, last_col))
+        allowed = self._allowed(min(step, last_col))
         empty = ~allowed.any(-1)
         if bool(empty.any()):
             if self.strict:
                 raise ValueError(f"rows {empty.nonzero().flatten().tolist()} have no allowed token at step {step}")
-            for b in empty.nonzero().flatten().tolist():
-                self.rows[b].failed = True
-                allowed[b, self.masks.eos_id] = True
-        allowed = allowed.to(scores.device)
+            self._failed |= empty
+            allowed[empty, self.masks.eos_id] = True
         masked = scores.masked_fill(~allowed, float("-inf"))
         best = masked.max(-1, keepdim=True).values  # (B, 1)
         plausible = masked >= best - self.topic_margin  # (B, V): the LM's own shortlist
-        out = masked + self.bias.to(scores.device, scores.dtype) * plausible
+        out = masked + self.bias.to(scores.dtype) * plausible
         if self.season_penalty:
-            seasons = torch.tensor([len(SEASONS) if r.season < 0 else r.season for r in self.rows])
-            off = self.masks.off_season[seasons].to(scores.device)  # (B, V)
-            out = out - self.season_penalty * off.to(scores.dtype)
+            seasons = torch.where(self.season < 0, len(SEASONS), self.season)
+            out = out - self.season_penalty * self._dev.off_season[seasons].to(scores.dtype)
         return out  # type: ignore[return-value]
