@@ -20,7 +20,8 @@ class WorkerSettings(BaseSettings):
 
     composer: Literal["real", "noop"] = Field(default="real", description="noop: queue benchmark only")
     noop_delay_ms: int = Field(default=0, ge=0, description="simulated compute of the noop composer")
-    max_batch: int = Field(default=1, ge=1, le=64, description="requests served by one generate() call")
+    max_batch: int = Field(default=8, ge=1, le=64, description="waiting requests served by one generate() call "
+                           "(measured on CPU under load: 1.7x jobs/s and p50 6.2 s vs 9.8 s at 8 vs 1)")
     maintenance_interval_s: int = Field(default=30, ge=1, description="RQ's own registry cleaning")
     job_modules: list[str] = Field(
         default=["worker.jobs"],

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from poetcore.data.split import SPLITS, split_of
 from poetcore.lines.normalize import normalize_line
 from poetcore.lines.sources import iter_package_json
 
-__all__ = ["CI_FILE_RE", "CI_SPLIT_PREFIX", "CiReport", "clean_ci", "read_ci", "write_ci"]
+__all__ = ["CI_FILE_RE", "CiReport", "clean_ci", "read_ci", "write_ci"]
 
 CI_FILE_RE = re.compile(r"songci/ci\.song\.(\d+)\.json")
 
@@ -105,8 +104,3 @@ def write_ci(out: Path, records: list[dict[str, Any]]) -> dict[str, int]:
     for r in records:
         by_split[split_of(r["id"])].append(r)
     return {s: write_split(out, CI_SPLIT_PREFIX + s, iter(rs)) for s, rs in by_split.items()}
-
-
-def iter_ci_forms(records: list[dict[str, Any]]) -> Iterator[tuple[str, int]]:
-    """(词牌, poems), most common first."""
-    yield from Counter(r["cipai"] for r in records).most_common()

@@ -137,7 +137,7 @@ def test_job_lost_between_dequeue_and_start_is_requeued(redis_url: str, redis_cl
 def test_sigterm_finishes_the_current_job_then_exits(
     redis_url: str, redis_client: redis.Redis, workers: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:
-    proc = workers(redis_url, "w-term")
+    proc = workers(redis_url, "w-term", max_batch=1)  # one job at a time: the second must stay queued
     svc = PoemService.from_url(redis_url, settings())
     first, second = req(), req()
     svc.submit(first)

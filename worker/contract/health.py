@@ -54,3 +54,6 @@ class Health:
 def worker_health(job_timeout_s: float, stall_margin_s: float) -> Health:
     """Past the job timeout RQ's own timer should have fired; past the margin too, the loop is stuck."""
     return Health(stall_after_s=job_timeout_s + stall_margin_s)
+
+
+__all__ = ["Health", "worker_health"]

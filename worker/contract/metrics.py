@@ -109,7 +109,7 @@ def start_metrics_server(
                 return _json(start_response, "503 Service Unavailable", {"error": str(exc)})
         return metrics_app(environ, start_response)  # type: ignore[no-any-return]
 
-    server = make_server(addr, port, app, ThreadingWSGIServer, handler_class=_QuietHandler)
+    server = make_server(addr, port, app, _ThreadingWSGIServer, handler_class=_QuietHandler)
     threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
     bound = int(server.server_address[1])
     log.info("metrics: serving /metrics%s on %s:%d", " and health" if health else "", addr, bound)
@@ -122,7 +122,7 @@ def _json(start_response: Callable[..., Any], status: str, body: dict[str, Any])
     return [data]
 
 
-class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
 
@@ -133,6 +133,9 @@ class _QuietHandler(WSGIRequestHandler):
 __all__ = [
     "BATCH_SIZE",
     "END_TO_END",
+    "FAILURES",
+    "GAME_ANSWERS",
+    "GAME_COMMANDS",
     "GENERATE",
     "JOBS",
     "MODEL_LOAD",
@@ -144,6 +147,7 @@ __all__ = [
     "REPLY_LAG",
     "SUBMISSIONS",
     "WORKERS_ALIVE",
+    "WORKERS_BUSY",
     "observe_reply_delivered",
     "observe_submission",
     "start_metrics_server",

@@ -24,7 +24,7 @@ def sample(name: str, **labels: str) -> float:
 
 
 def test_metrics_endpoint_counts_jobs_and_generation(redis_url: str) -> None:
-    config = make_worker_config(composer="noop", user_limit=0, chat_limit=0, log_format="text")
+    config = make_worker_config(composer="noop", user_limit=0, chat_limit=0, log_format="text", max_batch=1)
     s = config.queue
     port = start_metrics_server(0, addr="127.0.0.1")
     ok_before = sample("poetcore_jobs_total", status="ok")

@@ -25,7 +25,7 @@ def _no_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def test_defaults_use_embedded_redis() -> None:
     config = load_worker_config()
     assert config.queue.redis_url is None and config.queue.redis_url_value is None
-    assert config.queue.queue == "poems" and config.worker.max_batch == 1 and config.engine.model is None
+    assert config.queue.queue == "poems" and config.worker.max_batch == 8 and config.engine.model is None
 
 
 def test_bare_redis_url_and_prefixed_vars(monkeypatch: pytest.MonkeyPatch) -> None:
