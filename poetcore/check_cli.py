@@ -15,7 +15,8 @@ from poetcore.errors import PoetcoreInputError
 
 __all__ = ["check_command", "render_report"]
 
-_SYMBOL = {"ok": ("✓", "green"), "poly": ("~", "yellow"), "bad": ("✗", "bold red"), "unknown": ("?", "dim")}
+_SYMBOL = {"ok": ("✓", "green"), "poly": ("~", "yellow"), "bad": ("✗", "bold red"), "ao": ("△", "yellow"),
+           "unknown": ("?", "dim")}
 EXIT_OK, EXIT_VIOLATIONS, EXIT_SHAPE = 0, 1, 2
 
 
@@ -32,11 +33,18 @@ def render_report(report: CheckReport, console: Console) -> None:
         console.print(chars + Text(f"   {pattern}", style="dim"))
         console.print(signs)
     if report.ok:
-        console.print(Text("合律：平仄、粘对、押韵均无误。", style="bold green"))
-        return
-    console.print(Text(f"不合律：共{len(report.violations)}处问题", style="bold red"))
-    for v in report.violations:
-        console.print(f"  - {v.message}")
+        console.print(Text("合律：无犯律之处。" if report.tolerated else "合律：平仄、粘对、押韵均无误。",
+                           style="bold green"))
+    else:
+        console.print(Text(f"不合律：共{len(report.violations)}处犯律", style="bold red"))
+        for v in report.violations:
+            console.print(f"  - {v.message}")
+    if report.tolerated:
+        console.print(Text(f"拗（可容，不算犯律）：{len(report.tolerated)}处", style="yellow"))
+        for v in report.tolerated:
+            console.print(f"  - {v.message}")
+    for note in report.notes:
+        console.print(Text(f"拗救：{note}", style="cyan"))
 
 
 def check_command(

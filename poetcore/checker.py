@@ -3,6 +3,17 @@
 ``check(text)`` detects the shape (line count and lengths), scores every variant of every form with
 that shape and keeps the one with the fewest violations (ties go to the conventional variant).
 Line and position indices are 0-based everywhere except inside the Chinese/English messages.
+
+Findings come in three levels, as a teacher reads a regulated poem (王力《诗词格律》, ch. 1 §§ 8-10):
+
+- **犯律** (``violations``, level ``LEVEL_ERROR``): 孤平, 三平尾, a wrong tone at a key position
+  (the 2nd/4th/6th character, or the line's last), 失粘, 失对, a rhyme that does not rhyme. ``ok``
+  means none of these.
+- **拗** (``tolerated``, level ``LEVEL_AO``): a wrong tone at the first character of a pair (the
+  1st/3rd/5th, "一三五不论") that no rule rescues, and 三仄尾 (王力: 三仄尾 "不算大毛病", common in
+  Tang poems: 王湾「潮平两岸阔」). Named, not failed.
+- **拗救** (``notes``): licences the poem uses: the 特拗 pattern (本句自救, 平平仄平仄) and 对句相救
+  (a 平 at the next line's 3rd-from-last character rescuing this line's 拗).
 """
 
 from __future__ import annotations
@@ -33,10 +44,12 @@ from poetcore.forms import (
 )
 from poetcore.rhymes import RhymeTable, Tone
 
-__all__ = ["CharMark", "CheckReport", "Violation", "check", "fit_lines", "zh_number"]
+__all__ = ["LEVEL_AO", "LEVEL_ERROR", "CharMark", "CheckReport", "Violation", "check", "fit_lines", "zh_number"]
 
-Mark = Literal["ok", "poly", "bad", "unknown"]
+Mark = Literal["ok", "poly", "bad", "ao", "unknown"]
 
+LEVEL_ERROR = "犯律"
+LEVEL_AO = "拗"
 CODE_TONE = "tone"
 CODE_RHYME = "rhyme"
 CODE_SHI_NIAN = "shi_nian"
@@ -62,10 +75,12 @@ class Violation:
     position: int | None
     message: str  # Simplified Chinese, e.g. "第三句第二字应平而仄（明）"
     message_en: str
+    level: str = LEVEL_ERROR  # LEVEL_ERROR (犯律) or LEVEL_AO (拗, tolerated)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
+            "level": self.level,
             "line": self.line,
             "position": self.position,
             "message": self.message,
@@ -75,7 +90,8 @@ class Violation:
 
 @dataclass(frozen=True)
 class CharMark:
-    """How one character fared: ``mark`` ok / poly (either tone fits) / bad / unknown tone."""
+    """How one character fared: ``mark`` ok / poly (either tone fits) / bad (犯律) / ao (拗, tolerated) /
+    unknown tone."""
 
     char: str
     expected: str  # 平 / 仄 / 中
@@ -96,9 +112,10 @@ class CheckReport:
     patterns: list[str]
     rhyme_group: str | None  # label users know, e.g. "东"; None when no 平声 group fits
     rhyme_group_id: str | None  # e.g. "上平一东"
-    violations: list[Violation] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)  # 犯律
     marks: list[list[CharMark]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # licences used: 特拗, 拗救 (not violations)
+    notes: list[str] = field(default_factory=list)  # 拗救: licences used (特拗, 对句相救)
+    tolerated: list[Violation] = field(default_factory=list)  # 拗: named, not failed
 
     @property
     def ok(self) -> bool:
@@ -114,6 +131,8 @@ class CheckReport:
             "rhyme_group": self.rhyme_group,
             "rhyme_group_id": self.rhyme_group_id,
             "violations": [v.to_dict() for v in self.violations],
+            "tolerated": [v.to_dict() for v in self.tolerated],
+            "rescues": self.notes,
             "marks": [[m.to_dict() for m in line] for line in self.marks],
             "notes": self.notes,
         }
@@ -260,13 +279,16 @@ def _issue_violation(li: int, line: str, issue: LineIssue, bad: set[tuple[int, i
         assert issue.position is not None and issue.expected is not None
         pos, want = issue.position, issue.expected
         got = "仄" if want is Tone.PING else "平"
+        ao = pos % 2 == 0 and pos < len(line) - 1  # 1st/3rd/5th character: the first of a pair
         bad.add((li, pos))
         return Violation(
             CODE_TONE,
             li,
             pos,
-            f"{sent}第{zh_number(pos + 1)}字应{want.value}而{got}（{line[pos]}）",
-            f"line {li + 1}, char {pos + 1} ({line[pos]}) should be {want.value} but is {got}",
+            f"{sent}第{zh_number(pos + 1)}字应{want.value}而{got}（{line[pos]}）" + ("，拗" if ao else ""),
+            f"line {li + 1}, char {pos + 1} ({line[pos]}) should be {want.value} but is {got}"
+            + (" (拗, tolerated)" if ao else ""),
+            LEVEL_AO if ao else LEVEL_ERROR,
         )
     if issue.code == RULE_GU_PING:
         rescue = len(line) - 3  # the core's 3rd char: the 平 that would save the line
@@ -281,6 +303,9 @@ def _issue_violation(li: int, line: str, issue: LineIssue, bad: set[tuple[int, i
     if issue.code in (RULE_SAN_PING_WEI, RULE_SAN_ZE_WEI):
         name = "三平尾" if issue.code == RULE_SAN_PING_WEI else "三仄尾"
         bad.update((li, p) for p in range(len(line) - 3, len(line)))
+        if issue.code == RULE_SAN_ZE_WEI:
+            return Violation(issue.code, li, len(line) - 3, f"{sent}三仄尾（拗，可容）",
+                             f"line {li + 1} ends in 三仄尾 (拗, tolerated)", LEVEL_AO)
         return Violation(issue.code, li, len(line) - 3, f"{sent}{name}", f"line {li + 1} ends in {name}")
     return None
 
@@ -354,14 +379,18 @@ def _char_marks(
     patterns: Sequence[str],
     tones: Sequence[Sequence[frozenset[Tone]]],
     bad: set[tuple[int, int]],
+    ao: set[tuple[int, int]] = frozenset(),  # type: ignore[assignment]
 ) -> list[list[CharMark]]:
-    """Per-char marks: bad beats unknown, which beats poly (only where the chart is not 中)."""
+    """Per-char marks: bad beats ao (tolerated), which beats unknown, which beats poly (only where
+    the chart is not 中)."""
     marks = []
     for li, (line, pattern, tl) in enumerate(zip(lines, patterns, tones, strict=True)):
         row = []
         for pos, (ch, expected, t) in enumerate(zip(line, pattern, tl, strict=True)):
             if (li, pos) in bad:
                 mark: Mark = "bad"
+            elif (li, pos) in ao:
+                mark = "ao"
             elif not t:
                 mark = "unknown"
             elif len(t) > 1 and expected != ANY:
@@ -386,9 +415,14 @@ def _judge(lines: list[str], form: FormTemplate, variant: FormVariant, table: Rh
     violations.extend(rhyme_violations)
     if RULE_NIAN_DUI in form.rules:
         violations.extend(_nian_dui_violations(tones, variant))
-    marks = _char_marks(lines, patterns, tones, bad)
+    ao = {(v.line, p) for v in violations if v.level == LEVEL_AO
+          for p in ([v.position] if v.code == CODE_TONE else range(len(lines[v.line]) - 3, len(lines[v.line])))}
+    errors_at = {(v.line, v.position) for v in violations if v.level == LEVEL_ERROR and v.position is not None}
+    marks = _char_marks(lines, patterns, tones, bad - (ao - errors_at), ao)
     violations.sort(key=lambda v: (v.line, -1 if v.position is None else v.position))
-    return CheckReport(form.name, variant.name, lines, patterns, label, gid, violations, marks, notes)
+    errors = [v for v in violations if v.level == LEVEL_ERROR]
+    tolerated = [v for v in violations if v.level == LEVEL_AO]
+    return CheckReport(form.name, variant.name, lines, patterns, label, gid, errors, marks, notes, tolerated)
 
 
 def check(text: str, form: str | FormTemplate | None = None, table: RhymeTable | None = None) -> CheckReport:
@@ -399,7 +433,7 @@ def check(text: str, form: str | FormTemplate | None = None, table: RhymeTable |
     )
     segments = _segments(text)
     best: CheckReport | None = None
-    best_key: tuple[int, int] | None = None
+    best_key: tuple[int, int, int] | None = None
     for tmpl in candidates:
         lines = fit_lines(segments, tmpl)
         if lines is None:
@@ -408,7 +442,8 @@ def check(text: str, form: str | FormTemplate | None = None, table: RhymeTable |
             report = _judge(lines, tmpl, variant, table)
             # Fewest violations; on a tie, trust line 0's 2nd character (how 平起/仄起 is named).
             line0 = table.tones(lines[0][1]) if len(lines[0]) > 1 else frozenset()
-            key = (len(report.violations), int(bool(line0) and Tone(variant.lines[0][1]) not in line0))
+            key = (len(report.violations), len(report.tolerated),
+                   int(bool(line0) and Tone(variant.lines[0][1]) not in line0))
             if best_key is None or key < best_key:
                 best, best_key = report, key
     if best is None:

@@ -21,13 +21,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from poetcore.rhymes import RhymeTable
+from poetcore.rhymes import RhymeTable, Tone
 
 __all__ = ["MIN_SHARE", "MIN_USES", "RHYME_USAGE_PATH", "RhymeUsage"]
 
 RHYME_USAGE_PATH = Path(__file__).parent / "assets" / "prosody" / "rhyme_usage.json"
 MIN_USES = 5
 """Fewer rhyme uses than this in a group is noise (copying errors, a single odd poem)."""
+UNLISTED_MIN_USES = 5
+UNLISTED_MIN_SHARE = 0.8
+"""A character missing from the 平水韵 list (啼, 炉) gets the 平声 group its rhyme partners agree on
+in at least this share of its uses (the partners' group is taken when exactly one fits them all)."""
 MIN_SHARE = 0.25
 """A secondary reading counts as common from a quarter of the character's rhyme uses. Lower lets the
 model rhyme 行 in 阳 (行列: 875 of its 4,939 uses), and it does so with 行 meaning "to go", which
@@ -37,9 +41,11 @@ the ear then hears in 庚; 还 in 先 (54 of 3,043) and 平 in 先 (4 of 2,414) 
 class RhymeUsage:
     """Rhyme-position counts per (平声 group id, character), derived from the corpus."""
 
-    def __init__(self, counts: dict[str, Counter[str]], meta: dict[str, Any] | None = None) -> None:
+    def __init__(self, counts: dict[str, Counter[str]], meta: dict[str, Any] | None = None,
+                 unlisted: dict[str, Counter[str]] | None = None) -> None:
         self.counts = counts
         self.meta = meta or {}
+        self.unlisted = unlisted or {}  # char the 平水韵 list misses -> rhyme uses per group
         totals: Counter[str] = Counter()
         for group in counts.values():
             totals.update(group)
@@ -68,6 +74,7 @@ class RhymeUsage:
     def derive(cls, poems: Iterable[dict[str, Any]], table: RhymeTable) -> RhymeUsage:
         """Count rhyme uses over prepared corpus records (``lines`` of a regular 诗)."""
         counts: dict[str, Counter[str]] = {g: Counter() for g in table.ping_group_ids()}
+        unlisted: dict[str, Counter[str]] = {}
         seen = skipped = 0
         for poem in poems:
             lines = poem["lines"]
@@ -75,6 +82,13 @@ class RhymeUsage:
                 continue
             seen += 1
             rhymes = [line[-1] for line in lines[1::2]]
+            missing = [ch for ch in rhymes if not table.groups(ch) and Tone.PING in table.tones(ch)]
+            listed = [ch for ch in rhymes if table.groups(ch)]
+            if missing and len(listed) >= 2:
+                among = frozenset.intersection(*(table.ping_groups(ch) for ch in listed))
+                if len(among) == 1:
+                    for ch in missing:
+                        unlisted.setdefault(ch, Counter()).update(among)
             shared = frozenset.intersection(*(table.ping_groups(ch) for ch in rhymes))
             if len(shared) != 1:
                 skipped += 1
@@ -83,17 +97,30 @@ class RhymeUsage:
             if gid in table.ping_groups(lines[0][-1]):
                 rhymes.append(lines[0][-1])
             counts[gid].update(rhymes)
-        meta = {"poems": seen, "skipped": skipped, "min_uses": MIN_USES, "min_share": MIN_SHARE}
-        return cls(counts, meta)
+        meta = {"poems": seen, "skipped": skipped, "min_uses": MIN_USES, "min_share": MIN_SHARE,
+                "unlisted_rule": f">= {UNLISTED_MIN_USES} uses, >= {UNLISTED_MIN_SHARE:.0%} in one group"}
+        return cls(counts, meta, unlisted)
+
+    def unlisted_groups(self) -> dict[str, list[str]]:
+        """平声 groups for characters the 平水韵 list misses, where the corpus rhymes them clearly."""
+        out: dict[str, list[str]] = {}
+        for ch, per_group in sorted(self.unlisted.items()):
+            gid, n = per_group.most_common(1)[0]
+            if n >= UNLISTED_MIN_USES and n >= UNLISTED_MIN_SHARE * sum(per_group.values()):
+                out[ch] = [gid]
+        return out
 
     def save(self, path: Path) -> None:
-        data = {"meta": self.meta, "counts": {g: dict(c.most_common()) for g, c in self.counts.items() if c}}
+        data = {"meta": self.meta, "counts": {g: dict(c.most_common()) for g, c in self.counts.items() if c},
+                "unlisted": self.unlisted_groups(),
+                "unlisted_counts": {ch: dict(c) for ch, c in sorted(self.unlisted.items())}}
         path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path = RHYME_USAGE_PATH) -> RhymeUsage:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls({g: Counter(c) for g, c in data["counts"].items()}, data.get("meta"))
+        unlisted = {ch: Counter(c) for ch, c in data.get("unlisted_counts", {}).items()}
+        return cls({g: Counter(c) for g, c in data["counts"].items()}, data.get("meta"), unlisted)
 
     @classmethod
     def default(cls) -> RhymeUsage:

@@ -49,7 +49,7 @@ class Tone(StrEnum):
     ZE = "仄"
 
 
-ToneSource = Literal["table", "strains", "jyutping", "none"]
+ToneSource = Literal["table", "corpus", "strains", "jyutping", "none"]
 
 BOTH: frozenset[Tone] = frozenset((Tone.PING, Tone.ZE))
 _EMPTY: frozenset = frozenset()
@@ -131,6 +131,16 @@ def _load_strain_tones(path: Path = STRAIN_TONES_PATH) -> dict[str, frozenset[To
 
 
 @lru_cache(maxsize=8192)
+def _load_corpus_groups(path: Path | None = None) -> dict[str, frozenset[str]]:
+    """``unlisted`` of the shipped rhyme usage table (``poetcore data tables``): {char: 平声 group ids}."""
+    file = path or Path(__file__).parent / "assets" / "prosody" / "rhyme_usage.json"
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {ch: frozenset(gids) for ch, gids in data.get("unlisted", {}).items()}
+
+
 def _jyutping_tones(ch: str) -> frozenset[Tone]:
     import ToJyutping  # a core dependency, imported lazily: it takes ~3 s and most characters never need it
 
@@ -151,6 +161,7 @@ class RhymeTable:
         members: dict[str, list[str]],
         strain_tones: dict[str, frozenset[Tone]] | None = None,
         use_jyutping: bool = True,
+        corpus_groups: dict[str, frozenset[str]] | None = None,
     ) -> None:
         self._groups: dict[str, RhymeGroup] = {g.gid: g for g in groups}
         unknown = set(members) - set(self._groups)
@@ -163,6 +174,10 @@ class RhymeTable:
                 simple = to_simplified(ch)
                 if len(simple) == 1 and simple != ch:
                     char_groups.setdefault(simple, set()).add(gid)
+        # Characters the 平水韵 list misses (啼, 炉) but poets rhymed: their 平声 group from the corpus.
+        self._corpus_chars = frozenset(ch for ch in (corpus_groups or {}) if ch not in char_groups)
+        for ch in self._corpus_chars:
+            char_groups[ch] = set((corpus_groups or {})[ch])
         self._char_groups = {ch: frozenset(gids) for ch, gids in char_groups.items()}
         self._members = {
             gid: frozenset(to_simplified(c) for c in chars if len(to_simplified(c)) == 1)
@@ -175,7 +190,14 @@ class RhymeTable:
     @classmethod
     @cache
     def default(cls) -> RhymeTable:
-        """The shipped table (平水韵 + strains + ToJyutping), built once per process."""
+        """The shipped table (平水韵 + strains + ToJyutping + corpus groups of unlisted characters),
+        built once per process."""
+        groups, members = load_pingshui()
+        return cls(groups, members, _load_strain_tones(), corpus_groups=_load_corpus_groups())
+
+    @classmethod
+    def listed_only(cls) -> RhymeTable:
+        """The table without corpus-derived groups: what ``poetcore data tables`` derives them with."""
         groups, members = load_pingshui()
         return cls(groups, members, _load_strain_tones())
 
@@ -190,7 +212,7 @@ class RhymeTable:
     def tone_source(self, ch: str) -> ToneSource:
         """Which provenance answers ``tones(ch)``."""
         if self._table_groups(ch):
-            return "table"
+            return "corpus" if (ch in self._corpus_chars or to_simplified(ch) in self._corpus_chars) else "table"
         if self._strain_lookup(ch):
             return "strains"
         if self._use_jyutping and is_han(ch) and _jyutping_tones(ch):

@@ -76,7 +76,13 @@ def render_check(report: Any, locale: str | None) -> str:
     form = report.form or "?"
     variant = getattr(report, "variant", None) or ""
     if report.ok:
-        return t("check_ok", locale, form=form, variant=variant, rhyme=report.rhyme_group or "?")
-    rows = [t("check_bad", locale, form=form, count=len(report.violations))]
-    rows += [f"• {_violation_text(v, locale)}" for v in report.violations]
+        rows = [t("check_ok", locale, form=form, variant=variant, rhyme=report.rhyme_group or "?")]
+    else:
+        rows = [t("check_bad", locale, form=form, count=len(report.violations))]
+        rows += [f"• {_violation_text(v, locale)}" for v in report.violations]
+    tolerated = list(getattr(report, "tolerated", ()) or ())
+    if tolerated:
+        rows.append(t("check_ao", locale, count=len(tolerated)))
+        rows += [f"• {_violation_text(v, locale)}" for v in tolerated]
+    rows += [t("check_rescue", locale, note=note) for note in getattr(report, "notes", ()) or ()]
     return "\n".join(rows)

@@ -278,6 +278,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "❌ 按{form}检查，有 {count} 处不合律：",
         "en": "❌ Checked as {form}: {count} problem(s):",
     },
+    "check_ao": {
+        "zh": "△ 拗（可容，不算犯律）{count} 处：",
+        "en": "△ 拗, tolerated (not a fault): {count}",
+    },
+    "check_rescue": {
+        "zh": "↺ 拗救：{note}",
+        "en": "↺ 拗救 (rescued): {note}",
+    },
     "check_shape": {
         "zh": "{reason}\n例如 /check 白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",
         "en": "{reason}\nExample: /check 白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",

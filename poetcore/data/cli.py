@@ -118,13 +118,14 @@ def tables_command(
     except PoetcoreInputError as exc:
         console.print(Text.assemble(("错误 / error ", "bold red"), f"[{exc.code}] {exc.message(_locale(ctx))}"))
         raise typer.Exit(code=1) from None
-    usage = RhymeUsage.derive(poems, RhymeTable.default())
+    usage = RhymeUsage.derive(poems, RhymeTable.listed_only())
     usage_path = out / RHYME_USAGE_PATH.name if out else RHYME_USAGE_PATH
     seasons_path = out / SEASONS_PATH.name if out else SEASONS_PATH
     usage_path.parent.mkdir(parents=True, exist_ok=True)
     usage.save(usage_path)
     console.print(f"[green]{usage_path}[/]: {sum(usage.totals.values()):,} rhyme uses of {len(usage.totals):,} "
-                  f"characters from {usage.meta['poems']:,} poems ({usage.meta['skipped']:,} skipped: no single 平声 group)")
+                  f"characters from {usage.meta['poems']:,} poems ({usage.meta['skipped']:,} skipped: no single 平声 group); "
+                  f"{len(usage.unlisted_groups())} characters missing from the 平水韵 list get their corpus group")
     lexicon = SeasonLexicon.derive(p for p in poems if split_of_train(p))
     lexicon.save(seasons_path)
     sizes = {s: sum(1 for t in lexicon.season_of.values() if t == s) for s in ("春", "夏", "秋", "冬")}

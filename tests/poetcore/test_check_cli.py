@@ -62,12 +62,14 @@ def test_json_report(app: typer.Typer, runner: CliRunner) -> None:
     assert data["violations"] == [
         {
             "code": "rhyme",
+            "level": "犯律",
             "line": 3,
             "position": 6,
             "message": "第四句韵脚不押麻韵（“天”属先韵）",
             "message_en": "line 4: rhyme char 天 is not in the 麻 group",
         }
     ]
+    assert data["tolerated"] == [] and data["rescues"] == []
 
 
 def test_forced_form(app: typer.Typer, runner: CliRunner) -> None:
