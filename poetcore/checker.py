@@ -379,7 +379,7 @@ def _char_marks(
     patterns: Sequence[str],
     tones: Sequence[Sequence[frozenset[Tone]]],
     bad: set[tuple[int, int]],
-    ao: set[tuple[int, int]] = frozenset(),  # type: ignore[assignment]
+    ao: set[tuple[int, int]] | None = None,
 ) -> list[list[CharMark]]:
     """Per-char marks: bad beats ao (tolerated), which beats unknown, which beats poly (only where
     the chart is not 中)."""
@@ -389,7 +389,7 @@ def _char_marks(
         for pos, (ch, expected, t) in enumerate(zip(line, pattern, tl, strict=True)):
             if (li, pos) in bad:
                 mark: Mark = "bad"
-            elif (li, pos) in ao:
+            elif ao and (li, pos) in ao:
                 mark = "ao"
             elif not t:
                 mark = "unknown"
@@ -415,8 +415,9 @@ def _judge(lines: list[str], form: FormTemplate, variant: FormVariant, table: Rh
     violations.extend(rhyme_violations)
     if RULE_NIAN_DUI in form.rules:
         violations.extend(_nian_dui_violations(tones, variant))
-    ao = {(v.line, p) for v in violations if v.level == LEVEL_AO
-          for p in ([v.position] if v.code == CODE_TONE else range(len(lines[v.line]) - 3, len(lines[v.line])))}
+    ao: set[tuple[int, int]] = {
+        (v.line, p) for v in violations if v.level == LEVEL_AO
+        for p in ([v.position or 0] if v.code == CODE_TONE else range(len(lines[v.line]) - 3, len(lines[v.line])))}
     errors_at = {(v.line, v.position) for v in violations if v.level == LEVEL_ERROR and v.position is not None}
     marks = _char_marks(lines, patterns, tones, bad - (ao - errors_at), ao)
     violations.sort(key=lambda v: (v.line, -1 if v.position is None else v.position))
