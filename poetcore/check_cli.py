@@ -10,8 +10,9 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from poetcore.checker import CheckReport, check
+from poetcore.checker import CheckReport, check, zh_number
 from poetcore.errors import PoetcoreInputError
+from poetcore.suggest import suggest
 
 __all__ = ["check_command", "render_report"]
 
@@ -51,6 +52,7 @@ def check_command(
     text: Annotated[str | None, typer.Argument(help="诗句；省略或为 - 时从标准输入读取。")] = None,
     form: Annotated[str | None, typer.Option("--form", "-f", help="指定体裁：五绝 七绝 五律 七律。")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON 报告。")] = False,
+    suggestions: Annotated[bool, typer.Option("--suggest", help="为每个犯律的字给出至多五个可换的字（按语料搭配排序）。")] = False,
 ) -> None:
     """检查一首诗的格律（平仄、孤平、三平尾、粘对、平水韵）。退出码：0 合律，1 有违例，2 体裁不支持。"""
     if text is None or text == "-":
@@ -64,8 +66,15 @@ def check_command(
         else:
             typer.echo(err.message_zh, err=True)
         raise typer.Exit(EXIT_SHAPE) from None
+    found = suggest(report) if suggestions and not report.ok else []
     if as_json:
-        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        data = report.to_dict()
+        if suggestions:
+            data["suggestions"] = [s.to_dict() for s in found]
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         render_report(report, console)
+        for s in found:
+            console.print(f"  建议：第{zh_number(s.line + 1)}句第{zh_number(s.position + 1)}字“{s.char}”可换作"
+                          f"{'、'.join(s.replacements)}")
     raise typer.Exit(EXIT_OK if report.ok else EXIT_VIOLATIONS)

@@ -28,6 +28,7 @@ from poetcore.chars import to_traditional
 from poetcore.checker import check
 from poetcore.errors import PoetcoreInputError
 from poetcore.lines import LineIndex, open_line_index
+from poetcore.suggest import suggest
 from worker.contract.protocol import PoemOptions, PoemReply, PoemRequest, new_request_id
 from worker.contract.service import AsyncPoemService, PoemService, SubmitResult
 
@@ -160,7 +161,7 @@ class ChatCore:
             report = check(cmd.text or "", cmd.form)
         except PoetcoreInputError as exc:
             return t("check_shape", locale, reason=exc.message(locale))
-        return render_check(report, locale)
+        return render_check(report, locale, suggest(report, k=3) if not report.ok else ())
 
     async def _submit(self, cmd: Command, msg: IncomingMessage, reply: _Reply) -> list[OutgoingMessage]:
         loc = msg.locale

@@ -71,8 +71,9 @@ def _violation_text(violation: Any, locale: str | None) -> str:
     return str(violation)
 
 
-def render_check(report: Any, locale: str | None) -> str:
-    """The /check answer: verdict, form, rhyme group, and every violation explained."""
+def render_check(report: Any, locale: str | None, suggestions: Sequence[Any] = ()) -> str:
+    """The /check answer: verdict, form, rhyme group, every finding explained, and the top three
+    replacements for each faulty character."""
     form = report.form or "?"
     variant = getattr(report, "variant", None) or ""
     if report.ok:
@@ -85,4 +86,7 @@ def render_check(report: Any, locale: str | None) -> str:
         rows.append(t("check_ao", locale, count=len(tolerated)))
         rows += [f"• {_violation_text(v, locale)}" for v in tolerated]
     rows += [t("check_rescue", locale, note=note) for note in getattr(report, "notes", ()) or ()]
+    for s in suggestions:
+        rows.append(t("check_suggest", locale, line=s.line + 1, pos=s.position + 1, char=s.char,
+                      options="、".join(s.replacements[:3])))
     return "\n".join(rows)

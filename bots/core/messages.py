@@ -286,6 +286,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "↺ 拗救：{note}",
         "en": "↺ 拗救 (rescued): {note}",
     },
+    "check_suggest": {
+        "zh": "💡 第{line}句第{pos}字“{char}”可换：{options}",
+        "en": "💡 line {line}, char {pos} ({char}): try {options}",
+    },
     "check_shape": {
         "zh": "{reason}\n例如 /check 白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",
         "en": "{reason}\nExample: /check 白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",

@@ -105,12 +105,14 @@ def tables_command(
     out: Path | None = typer.Option(None, "--out", help="Folder for rhyme_usage.json and seasons.json "
                                     "(default: where the package ships them)."),
 ) -> None:
-    """由语料统计作诗用的两张表：各字在各平声韵部的押韵次数、各季节的用字 / derive the decoder's corpus tables."""
+    """由语料统计三张表：各字在各平声韵部的押韵次数、各季节的用字、相邻字搭配 / derive the corpus tables
+    the decoder and /check use (rhyme usage, seasons, bigrams)."""
     from poetcore.data.corpus import iter_poems
     from poetcore.data.split import SPLITS
     from poetcore.rhyme_usage import RHYME_USAGE_PATH, RhymeUsage
     from poetcore.rhymes import RhymeTable
     from poetcore.seasons import SEASONS_PATH, SeasonLexicon
+    from poetcore.suggest import BIGRAMS_PATH, MIN_COUNT, BigramTable
 
     console = Console(stderr=True, soft_wrap=True)
     try:
@@ -128,6 +130,10 @@ def tables_command(
                   f"{len(usage.unlisted_groups())} characters missing from the 平水韵 list get their corpus group")
     lexicon = SeasonLexicon.derive(p for p in poems if split_of_train(p))
     lexicon.save(seasons_path)
+    bigrams = BigramTable.derive(line for p in poems if split_of_train(p) for line in p["lines"])
+    bigrams_path = out / BIGRAMS_PATH.name if out else BIGRAMS_PATH
+    bigrams.save(bigrams_path)
+    console.print(f"[green]{bigrams_path}[/]: {len(bigrams.counts):,} character pairs seen at least {MIN_COUNT} times")
     sizes = {s: sum(1 for t in lexicon.season_of.values() if t == s) for s in ("春", "夏", "秋", "冬")}
     console.print(f"[green]{seasons_path}[/]: season characters {sizes}")
 

@@ -223,6 +223,17 @@ async def test_check_reports_violations_in_the_users_language(core: ChatCore) ->
     assert en.startswith("❌ Checked as 五绝") and "line 2, char 4" in en
 
 
+async def test_check_suggests_three_replacements_and_names_tolerated_ao(core: ChatCore) -> None:
+    broken = "风急天高猿啸哀，渚清沙白鸟飞回。无边落木萧萧下，不尽长江滚滚来。万里悲秋常作客，百年多病独登楼。艰难苦恨繁霜鬓，潦倒新停浊酒杯。"
+    out = (await one(core, msg(f"/check {broken}"))).text
+    assert "第六句韵脚不押灰韵" in out and "💡 第6句第7字“楼”可换：台" in out
+    en = (await one(core, msg(f"/check {broken}", locale="en"))).text
+    assert "💡 line 6, char 7 (楼): try 台" in en
+    wang_wan = "客路青山外，行舟绿水前。潮平两岸阔，风正一帆悬。海日生残夜，江春入旧年。乡书何处达，归雁洛阳边。"
+    ok = (await one(core, msg(f"/check {wang_wan}"))).text
+    assert ok.startswith("✅ 合律") and "△ 拗（可容，不算犯律）2 处" in ok and "三仄尾" in ok
+
+
 async def test_check_of_non_poem_explains_supported_shapes(core: ChatCore) -> None:
     out = await one(core, msg("/check hello world"))
     assert "hello" in out.text and "七律" in out.text and "例如 /check" in out.text

@@ -201,5 +201,6 @@ def test_tables_command_derives_rhyme_usage_and_seasons(package_tarball: Path, t
     usage = RhymeUsage.load(tmp_path / "tables" / "rhyme_usage.json")
     assert usage.uses("乡", RhymeTable.default().find_group("阳")) == 1  # 静夜思
     assert SeasonLexicon.load(tmp_path / "tables" / "seasons.json").season_of == {}  # too few poems to tell
+    assert (tmp_path / "tables" / "bigrams.tsv.gz").is_file()
     missing = CliRunner().invoke(app, ["data", "tables", "--data", str(tmp_path / "nowhere")])
     assert missing.exit_code == 1 and "poetcore data prepare" in missing.output
