@@ -55,13 +55,22 @@ def _write_generation_config(model_dir: Path) -> None:
         config.save_pretrained(model_dir)
 
 
+def _history_row(h: dict[str, Any]) -> str:
+    ci = f"{h['valid_ci_bpc']:.3f}" if "valid_ci_bpc" in h else "–"
+    return f"| {h['step']} | {h['train_loss']:.3f} | {h['valid_bpc']:.3f} | {ci} | {h['elapsed_s'] / 60:.1f} |"
+
+
 def model_card(config: dict[str, Any], summary: dict[str, Any], history: list[dict[str, Any]],
                baseline: dict[str, Any], manifest: dict[str, Any], size_mb: float, extra: dict[str, Any]) -> str:
     splits = manifest.get("splits", {})
     forms = manifest.get("forms", {})
-    rows = "\n".join(
-        f"| {h['step']} | {h['train_loss']:.3f} | {h['valid_bpc']:.3f} | {h['elapsed_s'] / 60:.1f} |" for h in history
-    )
+    rows = "\n".join(_history_row(h) for h in history)
+    ci = manifest.get("ci", {})
+    raw = f"{ci['raw']:,}" if isinstance(ci.get("raw"), int) else "?"
+    ci_line = (f"- 宋词: {summary.get('train_ci', 0):,} of the package's {raw} 词 train alongside, each under "
+               f"its 词牌 form token (`<|词·浣溪沙|>`; 词牌 with >= 20 training 词, that fit the context); "
+               f"{summary.get('valid_ci', 0)} validation 词 are scored apart (词 bpc below)."
+               if summary.get("train_ci") else "- 宋词: not in the training data.")
     others = "\n".join(f"- {k}: {v}" for k, v in extra.items())
     return f"""---
 language: zh
@@ -82,6 +91,7 @@ line shape, 平仄 and 平水韵 rhyme; the model supplies the wording.
   (t2s with OpenCC, cleaning, four regular forms only). Manifest date: {manifest.get("created", "n/a")}.
 - Poems per split: train {splits.get("train", {}).get("poems", "?")}, valid {splits.get("valid", {}).get("poems", "?")},
   test {splits.get("test", {}).get("poems", "?")}. Forms: {json.dumps(forms, ensure_ascii=False)}.
+{ci_line}
 - Conditioning: `<|bos|><|form|>(<|kw|>keyword)*<|poem|>body<|eos|>`; keywords come from the corpus
   keyword extractor or random characters/bigrams of the body (so any topic characters can be used).
 
@@ -97,12 +107,13 @@ line shape, 平仄 and 平水韵 rhyme; the model supplies the wording.
   (bf16 autocast only where the hardware has native bf16; see `poetcore train --precision`).
   Loss only on the poem body. Stop reason: {summary.get("stop_reason", "?")}.
 
-| step | train loss (nats) | valid bpc | minutes |
-|---|---|---|---|
+| step | train loss (nats) | 诗 valid bpc | 词 valid bpc | minutes |
+|---|---|---|---|---|
 {rows}
 
 ## Evaluation
-- Validation bits per character (poem body + EOS, first {baseline.get("valid_poems", "3000")} valid poems):
+- Validation bits per character (poem body + EOS, first {baseline.get("valid_poems", "3000")} valid 诗, the same
+  poems for every model since the first):
   **model {summary.get("best_valid_bpc", float("nan")):.3f}** vs character 3-gram baseline
   (interpolated absolute discounting) {baseline.get("trigram_valid_bpc", float("nan")):.3f}.
 {others}
