@@ -315,6 +315,55 @@ def eval_command(
         console.print(f"report: {report}")
 
 
+@app.command("rhyme")
+def rhyme_command(
+    char: Annotated[str, typer.Argument(help="一个汉字，如 行。")],
+    lines: Annotated[Path | None, typer.Option("--lines", help="Line index for famous lines [default: data/lines.sqlite, "
+                                               "else the built-in one].")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """查韵：一个字的声调、平水韵韵部（多音字各读）、词林正韵部、押此字的名句。"""
+    from poetcore.chars import is_han
+    from poetcore.lines.index import open_line_index
+    from poetcore.rhyme_lookup import lookup_char
+
+    char = char.strip()
+    if len(char) != 1 or not is_han(char):
+        raise _fail(f"查韵只查一个汉字，如 `poetcore rhyme 行`；收到的是 {char!r}。")
+    default = Path("data/lines.sqlite")
+    found = lookup_char(char, open_line_index(lines or (default if default.exists() else None)))
+    if as_json:
+        sys.stdout.write(json.dumps(found.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        return
+    console.print(f"“{found.char}”：{found.tones or '?'}声")
+    for r in found.readings:
+        console.print(f"  平水韵{r.label}韵（{r.tone}） · 词林正韵{r.bu} · 诗中押此韵 {r.uses} 次")
+    if not found.readings:
+        console.print("  平水韵表中无此字")
+    for record in found.lines:
+        console.print(f"  「{record.text}」——{record.source}")
+
+
+@app.command("yun")
+def yun_command(
+    group: Annotated[str, typer.Argument(help="韵目，如 东、一先、上平一东。")],
+    limit: Annotated[int, typer.Option(help="How many characters.")] = 40,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """韵部：一个平水韵韵部的字，按诗中押韵次数排列。"""
+    from poetcore.rhyme_lookup import group_chars
+
+    found = group_chars(group.strip(), limit=limit)
+    if found is None:
+        raise _fail(f"没有名为“{group}”的韵部；请写韵目，如 `poetcore yun 东`、`poetcore yun 一先`。")
+    gid, chars = found
+    if as_json:
+        sys.stdout.write(json.dumps({"group": gid, "chars": [{"char": c, "uses": n} for c, n in chars]},
+                                    ensure_ascii=False) + "\n")
+        return
+    console.print(f"{gid}：" + " ".join(f"{c}{n}" if n else c for c, n in chars))
+
+
 @app.command("bench")
 def bench_command(
     ctx: typer.Context,

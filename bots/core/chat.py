@@ -8,6 +8,7 @@ whose admission script enforces rate limits and the queue bound before anything 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import re
@@ -18,7 +19,7 @@ from typing import Any
 import redis
 
 from bots.core.commands import COMMAND_ALIASES, Command, CommandError, parse_command
-from bots.core.format import render_check, render_forms, render_poem
+from bots.core.format import render_check, render_forms, render_poem, render_rhyme, render_yun
 from bots.core.games.service import GameService
 from bots.core.messages import lang, t
 from bots.core.models import IncomingMessage, OutgoingMessage
@@ -28,6 +29,7 @@ from poetcore.chars import to_traditional
 from poetcore.checker import check
 from poetcore.errors import PoetcoreInputError
 from poetcore.lines import LineIndex, open_line_index
+from poetcore.rhyme_lookup import group_chars, lookup_char
 from poetcore.suggest import suggest
 from worker.contract.protocol import PoemOptions, PoemReply, PoemRequest, new_request_id
 from worker.contract.service import AsyncPoemService, PoemService, SubmitResult
@@ -36,7 +38,7 @@ __all__ = ["MENU", "ChatCore"]
 
 log = logging.getLogger(__name__)
 
-MENU = ("poem", "acrostic", "continue", "couplet", "check", "fhl", "jieju", "cai", "answer", "hint", "stop", "rank", "forms", "queue", "cancel",
+MENU = ("poem", "acrostic", "continue", "couplet", "check", "rhyme", "yun", "fhl", "jieju", "cai", "answer", "hint", "stop", "rank", "forms", "queue", "cancel",
         "help")
 """Commands shown in platform menus (setMyCommands, slash commands), in this order (canonical names)."""
 
@@ -138,6 +140,10 @@ class ChatCore:
             return await self._submit(cmd, msg, reply)
         if cmd.name == "check":
             return reply(self._check(cmd, loc))
+        if cmd.name == "rhyme":
+            return reply(render_rhyme(await asyncio.to_thread(lookup_char, cmd.text or "", self.games.index), loc))
+        if cmd.name == "yun":
+            return reply(render_yun(cmd.text or "", group_chars(cmd.text or ""), loc))
         if cmd.name == "forms":
             return reply(render_forms(loc))
         if cmd.name == "queue":

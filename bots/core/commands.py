@@ -44,6 +44,8 @@ COMMAND_ALIASES: dict[str, tuple[str, ...]] = {
     "continue": ("xu", "continue", "续写", "续诗"),
     "couplet": ("dui", "couplet", "对句"),
     "check": ("check", "检查", "格律", "检查格律"),
+    "rhyme": ("rhyme", "查韵"),
+    "yun": ("yun", "韵部"),
     "forms": ("forms", "诗体", "体裁"),
     "help": ("help", "帮助"),
     "queue": ("queue", "排队", "队列"),
@@ -358,6 +360,13 @@ def parse_command(
         return Command("couplet", form=quatrain, text=cmd.text)
     if name in _GAME_COMMANDS:
         return Command(name, text=body.strip())
+    if name in ("rhyme", "yun"):
+        word = body.strip()
+        if not word:
+            raise CommandError("err_rhyme_missing" if name == "rhyme" else "err_yun_missing")
+        if name == "rhyme" and (len(word) != 1 or not is_han(word)):
+            raise CommandError("err_rhyme_one_char")
+        return Command(name, text=word)
     return Command(name)
 
 

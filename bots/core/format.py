@@ -9,7 +9,7 @@ from bots.core.messages import lang, t
 from poetcore.chars import PUNCTUATION, to_traditional
 from poetcore.forms import FORMS
 
-__all__ = ["render_check", "render_forms", "render_poem"]
+__all__ = ["render_check", "render_forms", "render_poem", "render_rhyme", "render_yun"]
 
 
 def _punctuate(lines: Sequence[str]) -> list[str]:
@@ -90,3 +90,24 @@ def render_check(report: Any, locale: str | None, suggestions: Sequence[Any] = (
         rows.append(t("check_suggest", locale, line=s.line + 1, pos=s.position + 1, char=s.char,
                       options="、".join(s.replacements[:3])))
     return "\n".join(rows)
+
+
+def render_rhyme(found: Any, locale: str | None) -> str:
+    """/rhyme 行: tones, each 平水韵 reading with its 词林正韵 部 and corpus rhyme uses, famous lines."""
+    if not found.readings and not found.tones:
+        return t("rhyme_unknown", locale, char=found.char)
+    rows = [t("rhyme_head", locale, char=found.char, tones=found.tones or "?")]
+    rows += [t("rhyme_reading", locale, label=r.label, tone=r.tone, bu=r.bu, uses=r.uses) for r in found.readings]
+    if not found.readings:
+        rows.append(t("rhyme_no_group", locale))
+    rows += [t("rhyme_line", locale, text=r.text, source=r.source) for r in found.lines]
+    return "\n".join(rows)
+
+
+def render_yun(label: str, found: Any, locale: str | None) -> str:
+    """/yun 东: the group's characters, most rhymed first."""
+    if found is None:
+        return t("yun_unknown", locale, label=label)
+    gid, chars = found
+    return t("yun_head", locale, gid=gid, count=len(chars)) + "\n" + " ".join(
+        f"{ch}{n}" if n else ch for ch, n in chars)

@@ -25,7 +25,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "/poem 秋月 七律 韵=东 — 指定平水韵韵部\n"
         "/poem 秋月 繁 — 用繁体字回复\n"
         "/cang 春夏秋冬 七绝 — 藏头诗（藏头字数 = 诗的句数）\n"
-        "/check 床前明月光…… — 检查一首诗的格律\n"
+        "/check 床前明月光…… — 检查一首诗的格律（犯律、拗、拗救，并给出可换的字）\n"
+        "/rhyme 行 — 查字的声调、韵部与名句（查韵）；/yun 东 — 韵部常用字（韵部）\n"
         "/forms — 支持的诗体\n"
         "/queue — 我的排队位置\n"
         "/cancel — 取消我排队中的请求\n"
@@ -36,7 +37,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "/poem 秋月 七律 rhyme=东 — choose a 平水韵 rhyme group\n"
         "/poem 秋月 trad — reply in traditional characters\n"
         "/cang 春夏秋冬 七绝 — acrostic (one head character per line)\n"
-        "/check 床前明月光… — check the prosody of a poem\n"
+        "/check 床前明月光… — check the prosody of a poem (faults, tolerated 拗, rescues, replacements)\n"
+        "/rhyme 行 — a character's tones, rhyme groups, famous lines; /yun 东 — a group's characters\n"
         "/forms — supported forms\n"
         "/queue — my place in the queue\n"
         "/cancel — cancel my queued request\n"
@@ -149,6 +151,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "cmd_poem": {"zh": "按主题作诗，例如 /poem 秋月 七绝", "en": "A poem on a topic, e.g. /poem 秋月 七绝"},
     "cmd_acrostic": {"zh": "藏头诗，例如 /cang 春夏秋冬 七绝", "en": "An acrostic poem, e.g. /cang 春夏秋冬 七绝"},
     "cmd_check": {"zh": "检查一首诗的平仄和押韵", "en": "Check a poem's tones and rhymes"},
+    "cmd_rhyme": {"zh": "查一个字的声调、韵部与名句（查韵）", "en": "Look up a character's tones, rhyme groups and famous lines"},
+    "cmd_yun": {"zh": "列出一个韵部的常用韵字（韵部）", "en": "List a rhyme group's most used characters"},
     "cmd_forms": {"zh": "支持的诗体", "en": "Supported forms"},
     "cmd_queue": {"zh": "我的排队位置", "en": "My place in the queue"},
     "cmd_cancel": {"zh": "取消我排队中的请求", "en": "Cancel my queued request"},
@@ -290,6 +294,25 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "💡 第{line}句第{pos}字“{char}”可换：{options}",
         "en": "💡 line {line}, char {pos} ({char}): try {options}",
     },
+    "rhyme_head": {"zh": "“{char}”：{tones}声", "en": "{char}: tone {tones}"},
+    "rhyme_reading": {
+        "zh": "• 平水韵{label}韵（{tone}），词林正韵{bu}；诗中押此韵 {uses} 次",
+        "en": "• 平水韵 group {label} ({tone}), 词林正韵 {bu}; rhymed so {uses} times in the corpus",
+    },
+    "rhyme_no_group": {"zh": "• 平水韵表中无此字", "en": "• not in the 平水韵 table"},
+    "rhyme_line": {"zh": "「{text}」——{source}", "en": "「{text}」 — {source}"},
+    "rhyme_unknown": {"zh": "查不到“{char}”的声调与韵部。", "en": "No tone or rhyme group known for {char}."},
+    "yun_head": {
+        "zh": "{gid}，按诗中押韵次数排列（前 {count} 字）：",
+        "en": "{gid}, most rhymed first (top {count}):",
+    },
+    "yun_unknown": {
+        "zh": "没有名为“{label}”的韵部。请写韵目，如 /yun 东、/yun 一先、/yun 上平一东。",
+        "en": "No rhyme group named {label}. Give a group name, e.g. /yun 东, /yun 一先, /yun 上平一东.",
+    },
+    "err_rhyme_missing": {"zh": "请在 /rhyme 后写一个字，如 /rhyme 行", "en": "Put one character after /rhyme, e.g. /rhyme 行"},
+    "err_rhyme_one_char": {"zh": "/rhyme 只查一个汉字，如 /rhyme 行", "en": "/rhyme looks up one Chinese character, e.g. /rhyme 行"},
+    "err_yun_missing": {"zh": "请在 /yun 后写韵目，如 /yun 东", "en": "Put a rhyme group after /yun, e.g. /yun 东"},
     "check_shape": {
         "zh": "{reason}\n例如 /check 白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",
         "en": "{reason}\nExample: /check 白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",

@@ -26,7 +26,7 @@ __all__ = [
 FORMS = ("五绝", "七绝", "五律", "七律")
 """The form choices offered in the slash UI (the parser also accepts aliases typed by hand)."""
 
-SLASH_COMMANDS = ("poem", "cang", "xu", "dui", "check", "fhl", "jieju", "cai", "a", "hint", "stop", "rank", "queue", "cancel",
+SLASH_COMMANDS = ("poem", "cang", "xu", "dui", "check", "rhyme", "yun", "fhl", "jieju", "cai", "a", "hint", "stop", "rank", "queue", "cancel",
                   "forms", "help")
 
 EN_LOCALES = (discord.Locale.american_english, discord.Locale.british_english)
@@ -49,6 +49,10 @@ _TEXT: dict[str, tuple[str, str]] = {  # key -> (zh, en)
     "cang.topic": ("可选的主题，如 四季", "Optional topic, e.g. 四季 (seasons)"),
     "cang.traditional": ("用繁体字回复", "Reply in traditional characters"),
     "check.poem": ("要检查的诗，如 白日依山尽，黄河入海流。…", "The poem to check, e.g. 白日依山尽，黄河入海流。…"),
+    "rhyme": ("查一个字的声调、韵部与名句", "Look up a character's tones, rhyme groups and famous lines"),
+    "rhyme.char": ("一个汉字，如 行", "One Chinese character, e.g. 行"),
+    "yun": ("列出一个韵部的常用韵字", "List a rhyme group's most used characters"),
+    "yun.group": ("韵目，如 东、一先", "A rhyme group, e.g. 东 or 一先"),
     "fhl": ("飞花令", "Play 飞花令"),
     "a": ("游戏作答", "Answer in a game"),
     "jieju": ("接句", "Complete the famous line"),
@@ -193,6 +197,18 @@ def register_commands(tree: app_commands.CommandTree, run: CommandRunner,
     async def check(interaction: discord.Interaction, poem: str) -> None:
         """/check <poem>: prosody report from the checker in the bot process (no queue)."""
         await run(interaction, f"/check {poem.strip()}")
+
+    @tree.command(name="rhyme", description=_d("rhyme"))
+    @app_commands.describe(char=_s("rhyme.char"))
+    async def rhyme(interaction: discord.Interaction, char: str) -> None:
+        """/rhyme 行: tones, rhyme groups and famous lines (in the bot process)."""
+        await run(interaction, f"/rhyme {char.strip()}")
+
+    @tree.command(name="yun", description=_d("yun"))
+    @app_commands.describe(group=_s("yun.group"))
+    async def yun(interaction: discord.Interaction, group: str) -> None:
+        """/yun 东: a rhyme group's characters, most used first."""
+        await run(interaction, f"/yun {group.strip()}")
 
     @tree.command(name="fhl", description=_d("fhl"))
     @app_commands.describe(token=_s("fhl.token"), mode=_s("fhl.mode"), versus=_s("fhl.versus"), level=_s("fhl.level"))

@@ -258,7 +258,7 @@ async def test_plain_text_in_private_gets_a_hint_but_groups_stay_quiet(core: Cha
 def test_command_descriptions_cover_the_menu(core: ChatCore) -> None:
     zh, en = core.command_descriptions("zh"), core.command_descriptions("en")
     assert [c for c, _ in zh] == [c for c, _ in en] == [
-        "poem", "cang", "xu", "dui", "check", "fhl", "jieju", "cai", "a", "hint", "stop", "rank", "forms", "queue", "cancel",
+        "poem", "cang", "xu", "dui", "check", "rhyme", "yun", "fhl", "jieju", "cai", "a", "hint", "stop", "rank", "forms", "queue", "cancel",
         "help"]
     assert all(1 <= len(d) <= 100 for _, d in zh + en)
     assert zh != en
@@ -354,3 +354,17 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_bad_settings_say_what_to_fix(overrides: dict[str, object], needle: str) -> None:
     with pytest.raises(ValueError, match=needle):
         make_bot_settings(**overrides)
+
+
+async def test_rhyme_lookup_and_group_list_answer_in_process(core: ChatCore, service: PoemService) -> None:
+    out = (await one(core, msg("/rhyme 还"))).text
+    assert out.startswith("“还”：平声") and "平水韵删韵（平），词林正韵第七部" in out
+    assert out.index("删韵") < out.index("先韵")  # the common reading first
+    assert "——" in out  # a famous line with its source (the built-in index)
+    en = (await one(core, msg("/rhyme 行", locale="en"))).text
+    assert "平水韵 group 庚 (平), 词林正韵 第十一部" in en
+    assert (await one(core, msg("/查韵 春风"))).text == t("err_rhyme_one_char", None)
+    yun = (await one(core, msg("/yun 东"))).text
+    assert yun.startswith("上平一东") and yun.split("\n")[1].startswith("风")
+    assert (await one(core, msg("/韵部 火星"))).text == t("yun_unknown", None, label="火星")
+    assert service.queue_length() == 0

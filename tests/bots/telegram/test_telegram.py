@@ -61,7 +61,7 @@ async def test_start_publishes_commands_in_zh_and_en(polling_bot: TelegramBot, f
     assert polling_bot.core.bot_username == "poetbot"
     zh = fake_telegram.commands[("default", "")]
     en = fake_telegram.commands[("default", "en")]
-    assert [c["command"] for c in zh] == ["poem", "cang", "xu", "dui", "check", "fhl", "jieju", "cai", "a", "hint", "stop",
+    assert [c["command"] for c in zh] == ["poem", "cang", "xu", "dui", "check", "rhyme", "yun", "fhl", "jieju", "cai", "a", "hint", "stop",
                                           "rank", "forms", "queue", "cancel", "help"]
     assert zh == fake_telegram.commands[("default", "zh")]
     assert zh[0]["description"] == t("cmd_poem", "zh") and en[0]["description"] == t("cmd_poem", "en")
