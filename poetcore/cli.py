@@ -364,6 +364,42 @@ def yun_command(
     console.print(f"{gid}：" + " ".join(f"{c}{n}" if n else c for c, n in chars))
 
 
+@app.command("cipai")
+def cipai_command(
+    name: Annotated[str | None, typer.Argument(help="词牌，如 浣溪沙；省略时列出全部。")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """词谱：由宋词语料统计的词牌句式、每字平仄（平/仄/中，附一致率）与韵位。"""
+    from dataclasses import asdict
+
+    from poetcore.cipu import load_cipu
+
+    charts = load_cipu()
+    if name is None:
+        for c in charts.values():
+            shape = c.shapes[0] if c.shapes else None
+            console.print(f"{c.cipai}\t{c.poems} 首\t" + (f"{len(c.shapes)} 体，正体 {shape.poems} 首，定声 "
+                                                         f"{shape.decided_share:.0%}" if shape else "首数不足，不出谱"))
+        return
+    chart = charts.get(name.strip())
+    if chart is None:
+        raise _fail(f"没有“{name}”的词谱：只统计了语料中最常见的 {len(charts)} 个词牌（`poetcore cipai` 列出）。")
+    if as_json:
+        sys.stdout.write(json.dumps(asdict(chart), ensure_ascii=False, indent=1) + "\n")
+        return
+    if not chart.reliable:
+        console.print(f"{chart.cipai}：语料中只有 {chart.poems} 首，且无一体够 8 首，不足以出谱。")
+        return
+    for k, shape in enumerate(chart.shapes):
+        title = "正体" if k == 0 else f"又一体（{k}）"
+        console.print(f"{chart.cipai} {title}：{shape.poems} 首（共 {chart.poems} 首），{sum(shape.lengths)} 字，"
+                      f"{shape.rhyme_tone}韵，定声 {shape.decided_share:.0%}")
+        for si, (seg, mark) in enumerate(zip(shape.chart, shape.marks, strict=True)):
+            rhyme = "（韵）" if si in shape.rhymes else ""
+            ratios = " ".join(f"{r:.2f}" for r in shape.agreement[si])
+            console.print(f"  {seg}{mark}{rhyme}   [dim]{ratios}[/]")
+
+
 @app.command("bench")
 def bench_command(
     ctx: typer.Context,

@@ -112,6 +112,8 @@ def tables_command(
     from poetcore.rhyme_usage import RHYME_USAGE_PATH, RhymeUsage
     from poetcore.rhymes import RhymeTable
     from poetcore.seasons import SEASONS_PATH, SeasonLexicon
+    from poetcore.cipu import CIPU_PATH, derive_cipu, save_cipu
+    from poetcore.data.corpus import CI_SPLIT_PREFIX
     from poetcore.suggest import BIGRAMS_PATH, MIN_COUNT, BigramTable
 
     console = Console(stderr=True, soft_wrap=True)
@@ -134,6 +136,14 @@ def tables_command(
     bigrams_path = out / BIGRAMS_PATH.name if out else BIGRAMS_PATH
     bigrams.save(bigrams_path)
     console.print(f"[green]{bigrams_path}[/]: {len(bigrams.counts):,} character pairs seen at least {MIN_COUNT} times")
+    ci = [r for s in SPLITS for r in (iter_poems(data, CI_SPLIT_PREFIX + s)
+                                      if (data / f"{CI_SPLIT_PREFIX}{s}.jsonl.gz").is_file() else ())]
+    if ci:
+        charts = derive_cipu(ci)
+        cipu_path = out / CIPU_PATH.name if out else CIPU_PATH
+        save_cipu(charts, cipu_path)
+        console.print(f"[green]{cipu_path}[/]: 词谱 of {sum(c.reliable for c in charts)} of the {len(charts)} most "
+                      f"common 词牌 ({len(ci):,} 词)")
     sizes = {s: sum(1 for t in lexicon.season_of.values() if t == s) for s in ("春", "夏", "秋", "冬")}
     console.print(f"[green]{seasons_path}[/]: season characters {sizes}")
 

@@ -1,0 +1,153 @@
+"""词谱 derived from the corpus: per 词牌, its main line-length shapes and each position's tone.
+
+Method (``derive``), over the prepared 宋词 (``ci_*.jsonl.gz``):
+
+1. Group the 词 of one 词牌 by shape: the tuple of segment lengths with their sentence marks. A
+   shape with at least ``MIN_SHAPE_POEMS`` poems and ``MIN_SHAPE_SHARE`` of the 词牌's poems is a
+   main shape; the most common is 正体, the others 又一体.
+2. For each position, vote the tone of the characters written there (平水韵 table; polyphonic or
+   unknown characters do not vote). Agreement = the majority's share of the votes. The chart
+   marks 平 or 仄 where agreement >= ``DECIDED`` (and at least ``MIN_VOTES`` votes), else 中; the
+   ratio stays in the data.
+3. Rhyme positions: each poem's rhyme 部 (词林正韵) is the 部 most of its sentence-final
+   characters share; a segment end is a rhyme position (韵) where at least ``RHYME_SHARE`` of the
+   poems end it in their own 部. The rhyme is 平韵, 仄韵 or 入声韵 by the tone most rhyme characters
+   take in that 部.
+4. A 词牌 with fewer than ``MIN_SHAPE_POEMS`` poems in every shape gets no chart: it is listed with
+   its poem count and ``reliable: false``, never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from poetcore.cilin import CilinTable
+from poetcore.rhymes import RhymeTable, Tone
+
+__all__ = ["CIPU_PATH", "DECIDED", "CiChart", "CiShape", "derive_cipu", "load_cipu", "save_cipu"]
+
+CIPU_PATH = Path(__file__).parent / "assets" / "prosody" / "cipu.json"
+MIN_SHAPE_POEMS = 8
+MIN_SHAPE_SHARE = 0.1
+DECIDED = 0.8
+MIN_VOTES = 5
+RHYME_SHARE = 0.6
+TOP_CIPAI = 50
+
+
+@dataclass
+class CiShape:
+    lengths: list[int]
+    marks: str
+    poems: int
+    chart: list[str]  # per segment, e.g. "中仄中平平仄仄"
+    agreement: list[list[float]]  # per segment, per position
+    rhymes: list[int]  # segment indices that end in a rhyme
+    rhyme_tone: str  # 平 / 仄 / 入
+
+    @property
+    def decided_share(self) -> float:
+        marks = "".join(self.chart)
+        return sum(m != "中" for m in marks) / max(1, len(marks))
+
+
+@dataclass
+class CiChart:
+    cipai: str
+    poems: int
+    reliable: bool
+    shapes: list[CiShape] = field(default_factory=list)  # 正体 first
+
+
+def _tone_vote(ch: str, table: RhymeTable) -> str | None:
+    tones = table.tones(ch)
+    if len(tones) != 1:
+        return None
+    return "平" if Tone.PING in tones else "仄"
+
+
+def _poem_bu(lines: list[str], marks: str, cilin: CilinTable) -> int | None:
+    votes: Counter[int] = Counter()
+    for line, mark in zip(lines, marks, strict=True):
+        if mark == "。":
+            votes.update(set(cilin.bu_of(line[-1]).values()))
+    return votes.most_common(1)[0][0] if votes else None
+
+
+def _shape_chart(poems: list[dict[str, Any]], table: RhymeTable, cilin: CilinTable) -> CiShape:
+    lengths = [len(x) for x in poems[0]["lines"]]
+    marks = poems[0]["marks"]
+    votes = [[Counter() for _ in range(n)] for n in lengths]  # type: list[list[Counter[str]]]
+    ends: list[Counter[str]] = [Counter() for _ in lengths]  # per segment: rhymes / not
+    rhyme_tones: Counter[str] = Counter()
+    for poem in poems:
+        bu = _poem_bu(poem["lines"], poem["marks"], cilin)
+        for si, line in enumerate(poem["lines"]):
+            for pi, ch in enumerate(line):
+                vote = _tone_vote(ch, table)
+                if vote:
+                    votes[si][pi][vote] += 1
+            readings = cilin.bu_of(line[-1])
+            hit = bu is not None and bu in readings.values()
+            ends[si]["yes" if hit else "no"] += 1
+            if hit and bu is not None:
+                tones = {table.group(g).tone for g, b in readings.items() if b == bu}
+                if len(tones) == 1:
+                    rhyme_tones["平" if Tone.PING in tones else "入" if bu >= 15 else "仄"] += 1
+    chart, agreement = [], []
+    for segment in votes:
+        marks_row, ratios = [], []
+        for counter in segment:
+            total = sum(counter.values())
+            top, n = counter.most_common(1)[0] if counter else ("中", 0)
+            ratio = n / total if total else 0.0
+            ratios.append(round(ratio, 3))
+            marks_row.append(top if total >= MIN_VOTES and ratio >= DECIDED else "中")
+        chart.append("".join(marks_row))
+        agreement.append(ratios)
+    rhymes = [si for si, c in enumerate(ends) if c["yes"] >= RHYME_SHARE * sum(c.values())]
+    rhyme_tone = rhyme_tones.most_common(1)[0][0] if rhyme_tones else "?"
+    return CiShape(lengths, marks, len(poems), chart, agreement, rhymes, rhyme_tone)
+
+
+def derive_cipu(records: Iterable[dict[str, Any]], top: int = TOP_CIPAI, table: RhymeTable | None = None,
+                cilin: CilinTable | None = None) -> list[CiChart]:
+    """Charts for the ``top`` most common 词牌 of the given 词 records."""
+    table = table or RhymeTable.default()
+    cilin = cilin or CilinTable.default()
+    by_cipai: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        by_cipai[record["cipai"]].append(record)
+    charts = []
+    for cipai, poems in sorted(by_cipai.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:top]:
+        shapes: dict[tuple[tuple[int, ...], str], list[dict[str, Any]]] = defaultdict(list)
+        for poem in poems:
+            shapes[(tuple(len(x) for x in poem["lines"]), poem["marks"])].append(poem)
+        main = [group for group in sorted(shapes.values(), key=len, reverse=True)
+                if len(group) >= MIN_SHAPE_POEMS and len(group) >= MIN_SHAPE_SHARE * len(poems)]
+        chart = CiChart(cipai, len(poems), bool(main), [_shape_chart(g, table, cilin) for g in main[:3]])
+        charts.append(chart)
+    return charts
+
+
+def save_cipu(charts: list[CiChart], path: Path = CIPU_PATH) -> None:
+    data = {"method": {"min_shape_poems": MIN_SHAPE_POEMS, "min_shape_share": MIN_SHAPE_SHARE, "decided": DECIDED,
+                       "min_votes": MIN_VOTES, "rhyme_share": RHYME_SHARE},
+            "charts": [asdict(c) for c in charts]}
+    path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def load_cipu(path: Path = CIPU_PATH) -> dict[str, CiChart]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    out = {}
+    for c in data["charts"]:
+        shapes = [CiShape(**s) for s in c.pop("shapes")]
+        out[c["cipai"]] = CiChart(**c, shapes=shapes)
+    return out
