@@ -11,13 +11,14 @@ from rich.console import Console
 from rich.text import Text
 
 from poetcore.checker import CheckReport, check, zh_number
+from poetcore.ci_check import CiReport, check_ci
 from poetcore.errors import PoetcoreInputError
 from poetcore.suggest import suggest
 
 __all__ = ["check_command", "render_report"]
 
 _SYMBOL = {"ok": ("✓", "green"), "poly": ("~", "yellow"), "bad": ("✗", "bold red"), "ao": ("△", "yellow"),
-           "unknown": ("?", "dim")}
+           "unknown": ("?", "dim"), "free": ("·", "dim")}
 EXIT_OK, EXIT_VIOLATIONS, EXIT_SHAPE = 0, 1, 2
 
 
@@ -48,6 +49,24 @@ def render_report(report: CheckReport, console: Console) -> None:
         console.print(Text(f"拗救：{note}", style="cyan"))
 
 
+def render_ci_report(report: CiReport, console: Console) -> None:
+    console.print(f"词牌：{report.cipai}（{report.shape}）  韵：词林正韵第{report.rhyme_bu}部")
+    for line, pattern, row in zip(report.lines, report.chart, report.marks, strict=True):
+        chars, signs = Text("  "), Text("  ")
+        for ch, mark in zip(line, row, strict=True):
+            symbol, style = _SYMBOL.get(mark, ("·", "dim"))
+            chars.append(ch, style="bold red" if mark == "bad" else "")
+            signs.append(symbol + " ", style=style)
+        console.print(chars + Text(f"   {pattern}", style="dim"))
+        console.print(signs)
+    if report.ok:
+        console.print(Text("合谱：无犯律之处。", style="bold green"))
+    else:
+        console.print(Text(f"不合谱：共{len(report.violations)}处犯律", style="bold red"))
+    for v in report.violations + report.tolerated:
+        console.print(f"  - {v['message']}")
+
+
 def check_command(
     text: Annotated[str | None, typer.Argument(help="诗句；省略或为 - 时从标准输入读取。")] = None,
     form: Annotated[str | None, typer.Option("--form", "-f", help="指定体裁：五绝 七绝 五律 七律。")] = None,
@@ -61,6 +80,17 @@ def check_command(
     try:
         report = check(text, form=form)
     except PoetcoreInputError as err:
+        if form is None:
+            try:
+                ci = check_ci(text)  # not a 诗 shape: a 词 of a charted 词牌?
+            except PoetcoreInputError:
+                ci = None
+            if ci is not None:
+                if as_json:
+                    typer.echo(json.dumps(ci.to_dict(), ensure_ascii=False, indent=2))
+                else:
+                    render_ci_report(ci, console)
+                raise typer.Exit(EXIT_OK if ci.ok else EXIT_VIOLATIONS) from None
         if as_json:
             typer.echo(json.dumps({"ok": False, "error": err.to_dict()}, ensure_ascii=False))
         else:

@@ -19,7 +19,14 @@ from typing import Any
 import redis
 
 from bots.core.commands import COMMAND_ALIASES, Command, CommandError, parse_command
-from bots.core.format import render_check, render_forms, render_poem, render_rhyme, render_yun
+from bots.core.format import (
+    render_check,
+    render_ci_check,
+    render_forms,
+    render_poem,
+    render_rhyme,
+    render_yun,
+)
 from bots.core.games.service import GameService
 from bots.core.messages import lang, t
 from bots.core.models import IncomingMessage, OutgoingMessage
@@ -27,6 +34,7 @@ from bots.core.settings import BotSettings
 from bots.core.store import BotStore
 from poetcore.chars import to_traditional
 from poetcore.checker import check
+from poetcore.ci_check import check_ci
 from poetcore.errors import PoetcoreInputError
 from poetcore.lines import LineIndex, open_line_index
 from poetcore.rhyme_lookup import group_chars, lookup_char
@@ -166,6 +174,11 @@ class ChatCore:
         try:
             report = check(cmd.text or "", cmd.form)
         except PoetcoreInputError as exc:
+            if cmd.form is None:
+                try:
+                    return render_ci_check(check_ci(cmd.text or ""), locale)  # not a 诗 shape: a 词?
+                except PoetcoreInputError:
+                    pass
             return t("check_shape", locale, reason=exc.message(locale))
         return render_check(report, locale, suggest(report, k=3) if not report.ok else ())
 

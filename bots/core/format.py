@@ -9,7 +9,7 @@ from bots.core.messages import lang, t
 from poetcore.chars import PUNCTUATION, to_traditional
 from poetcore.forms import FORMS
 
-__all__ = ["render_check", "render_forms", "render_poem", "render_rhyme", "render_yun"]
+__all__ = ["render_check", "render_ci_check", "render_forms", "render_poem", "render_rhyme", "render_yun"]
 
 
 def _punctuate(lines: Sequence[str]) -> list[str]:
@@ -111,3 +111,14 @@ def render_yun(label: str, found: Any, locale: str | None) -> str:
     gid, chars = found
     return t("yun_head", locale, gid=gid, count=len(chars)) + "\n" + " ".join(
         f"{ch}{n}" if n else ch for ch, n in chars)
+
+
+def render_ci_check(report: Any, locale: str | None) -> str:
+    """/check of a 词: the 词牌 and shape found, then 犯律 and 拗 as for 诗."""
+    head = t("ci_ok" if report.ok else "ci_bad", locale, cipai=report.cipai, shape=report.shape,
+             count=len(report.violations))
+    rows = [head] + [f"• {_violation_text(v, locale)}" for v in report.violations]
+    if report.tolerated:
+        rows.append(t("check_ao", locale, count=len(report.tolerated)))
+        rows += [f"• {_violation_text(v, locale)}" for v in report.tolerated]
+    return "\n".join(rows)

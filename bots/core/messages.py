@@ -313,6 +313,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "err_rhyme_missing": {"zh": "请在 /rhyme 后写一个字，如 /rhyme 行", "en": "Put one character after /rhyme, e.g. /rhyme 行"},
     "err_rhyme_one_char": {"zh": "/rhyme 只查一个汉字，如 /rhyme 行", "en": "/rhyme looks up one Chinese character, e.g. /rhyme 行"},
     "err_yun_missing": {"zh": "请在 /yun 后写韵目，如 /yun 东", "en": "Put a rhyme group after /yun, e.g. /yun 东"},
+    "ci_ok": {"zh": "✅ 合谱：{cipai}（{shape}），依语料所得词谱。", "en": "✅ Fits the 词谱 of {cipai} ({shape}), as derived from the corpus."},
+    "ci_bad": {"zh": "❌ 按{cipai}（{shape}）检查，有 {count} 处犯律：", "en": "❌ Checked as {cipai} ({shape}): {count} fault(s):"},
     "check_shape": {
         "zh": "{reason}\n例如 /check 白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",
         "en": "{reason}\nExample: /check 白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",

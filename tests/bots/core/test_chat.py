@@ -368,3 +368,8 @@ async def test_rhyme_lookup_and_group_list_answer_in_process(core: ChatCore, ser
     assert yun.startswith("上平一东") and yun.split("\n")[1].startswith("风")
     assert (await one(core, msg("/韵部 火星"))).text == t("yun_unknown", None, label="火星")
     assert service.queue_length() == 0
+
+
+async def test_check_of_a_ci_finds_its_cipai(core: ChatCore) -> None:
+    out = (await one(core, msg("/check 昨夜雨疏风骤，浓睡不消残酒。试问卷帘人，却道海棠依旧。知否，知否？应是绿肥红瘦。"))).text
+    assert out.startswith("✅ 合谱：如梦令（正体）")

@@ -1,0 +1,67 @@
+"""Checking 词 against the corpus-derived 词谱: famous 词 pass, broken copies fail at that spot."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from poetcore.ci_check import STRICT, check_ci, detect_cipai
+from poetcore.cli import app
+from poetcore.errors import PoetcoreInputError
+
+SHUIDIAO = ("明月几时有？把酒问青天。不知天上宫阙，今夕是何年。我欲乘风归去，又恐琼楼玉宇，高处不胜寒。"
+            "起舞弄清影，何似在人间。转朱阁，低绮户，照无眠。不应有恨，何事长向别时圆？人有悲欢离合，"
+            "月有阴晴圆缺，此事古难全。但愿人长久，千里共婵娟。")
+RUMENG = "昨夜雨疏风骤，浓睡不消残酒。试问卷帘人，却道海棠依旧。知否，知否？应是绿肥红瘦。"
+QINGYU = ("东风夜放花千树，更吹落、星如雨。宝马雕车香满路。凤箫声动，玉壶光转，一夜鱼龙舞。"
+          "蛾儿雪柳黄金缕，笑语盈盈暗香去。众里寻他千百度，蓦然回首，那人却在，灯火阑珊处。")
+MANJIANG = ("怒发冲冠，凭栏处、潇潇雨歇。抬望眼、仰天长啸，壮怀激烈。三十功名尘与土，八千里路云和月。"
+            "莫等闲、白了少年头，空悲切。靖康耻，犹未雪。臣子恨，何时灭。驾长车，踏破贺兰山缺。"
+            "壮志饥餐胡虏肉，笑谈渴饮匈奴血。待从头、收拾旧山河，朝天阙。")
+
+
+@pytest.mark.parametrize(("text", "cipai"), [(SHUIDIAO, "水调歌头"), (RUMENG, "如梦令"), (QINGYU, "青玉案"),
+                                             (MANJIANG, "满江红")])
+def test_famous_ci_pass_and_are_recognised_by_shape_alone(text: str, cipai: str) -> None:
+    report = check_ci(text)
+    assert report.cipai == cipai and report.ok, report.violations
+    found = detect_cipai(text)
+    assert found is not None and found[0].cipai == cipai
+
+
+def test_manjianghong_rhymes_in_the_entering_tone_and_names_its_ao() -> None:
+    report = check_ci(MANJIANG)
+    assert report.rhyme_bu == 18  # 歇 烈 月 切 雪 灭 缺 血 阙: 第十八部, 入声
+    assert any(v["line"] == 12 and v["position"] == 1 and v["level"] == "拗" for v in report.tolerated)  # 犹未雪
+
+
+def test_a_title_names_the_cipai() -> None:
+    report = check_ci("水调歌头·明月几时有\n" + SHUIDIAO)
+    assert report.cipai == "水调歌头" and report.ok
+
+
+def test_one_tone_swapped_fails_at_exactly_that_position() -> None:
+    report = check_ci(RUMENG)
+    chart = detect_cipai(RUMENG)
+    assert chart is not None
+    shape = chart[0].shapes[chart[1]]
+    assert shape.agreement[0][1] >= STRICT and shape.chart[0][1] == "仄"  # 夜: a strict 仄
+    broken = check_ci(RUMENG.replace("昨夜雨疏", "昨天雨疏"))
+    assert [(v["code"], v["line"], v["position"]) for v in broken.violations] == [("tone", 0, 1)]
+    assert report.ok
+
+
+def test_one_rhyme_broken_fails_at_exactly_that_position() -> None:
+    broken = check_ci(RUMENG.replace("海棠依旧", "海棠依好"))
+    assert [(v["code"], v["line"], v["position"]) for v in broken.violations] == [("rhyme", 3, 5)]
+
+
+def test_a_shape_no_chart_fits_is_a_clear_error() -> None:
+    with pytest.raises(PoetcoreInputError, match="认不出词牌"):
+        check_ci("一二三四五六七八九十，甲乙丙丁。")
+
+
+def test_check_cli_falls_back_to_ci() -> None:
+    result = CliRunner().invoke(app, ["check", RUMENG])
+    assert result.exit_code == 0 and "词牌：如梦令" in result.output
+    assert CliRunner().invoke(app, ["check", RUMENG.replace("海棠依旧", "海棠依好")]).exit_code == 1
