@@ -15,7 +15,7 @@ from poetcore.ci_check import CiReport, check_ci
 from poetcore.errors import PoetcoreInputError
 from poetcore.suggest import suggest
 
-__all__ = ["check_command", "render_report"]
+__all__ = ["check_command", "render_ci_report", "render_report"]
 
 _SYMBOL = {"ok": ("✓", "green"), "poly": ("~", "yellow"), "bad": ("✗", "bold red"), "ao": ("△", "yellow"),
            "unknown": ("?", "dim"), "free": ("·", "dim")}
