@@ -39,6 +39,8 @@ DECIDED = 0.8
 MIN_VOTES = 5
 RHYME_SHARE = 0.6
 TOP_CIPAI = 50
+NOT_A_CIPAI = frozenset({"失调名"})
+"""The package's label for 词 whose 词牌 was lost: not a form, so no chart."""
 
 
 @dataclass
@@ -123,7 +125,8 @@ def derive_cipu(records: Iterable[dict[str, Any]], top: int = TOP_CIPAI, table: 
     cilin = cilin or CilinTable.default()
     by_cipai: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in records:
-        by_cipai[record["cipai"]].append(record)
+        if record["cipai"] not in NOT_A_CIPAI:
+            by_cipai[record["cipai"]].append(record)
     charts = []
     for cipai, poems in sorted(by_cipai.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:top]:
         shapes: dict[tuple[tuple[int, ...], str], list[dict[str, Any]]] = defaultdict(list)
