@@ -46,7 +46,9 @@ def render_report(report: CheckReport, console: Console) -> None:
         for v in report.tolerated:
             console.print(f"  - {v.message}")
     for note in report.notes:
-        console.print(Text(f"拗救：{note}", style="cyan"))
+        console.print(Text(f"↺ {note}", style="cyan"))
+    for note in report.repeats:
+        console.print(Text(f"· {note}", style="dim"))
 
 
 def render_ci_report(report: CiReport, console: Console) -> None:

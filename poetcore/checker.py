@@ -54,6 +54,7 @@ CODE_TONE = "tone"
 CODE_RHYME = "rhyme"
 CODE_SHI_NIAN = "shi_nian"
 CODE_SHI_DUI = "shi_dui"
+CODE_CHONG_YUN = "chong_yun"
 
 _ZH_DIGITS = "零一二三四五六七八九"
 
@@ -116,6 +117,7 @@ class CheckReport:
     marks: list[list[CharMark]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # 拗救: licences used (特拗, 对句相救)
     tolerated: list[Violation] = field(default_factory=list)  # 拗: named, not failed
+    repeats: list[str] = field(default_factory=list)  # characters used twice outside 叠字 (noted)
 
     @property
     def ok(self) -> bool:
@@ -133,6 +135,7 @@ class CheckReport:
             "violations": [v.to_dict() for v in self.violations],
             "tolerated": [v.to_dict() for v in self.tolerated],
             "rescues": self.notes,
+            "repeats": self.repeats,
             "marks": [[m.to_dict() for m in line] for line in self.marks],
             "notes": self.notes,
         }
@@ -324,11 +327,14 @@ def _line_violations(
 
 
 def _rhyme_violations(
-    lines: Sequence[str], variant: FormVariant, table: RhymeTable, bad: set[tuple[int, int]]
+    lines: Sequence[str], variant: FormVariant, table: RhymeTable, bad: set[tuple[int, int]],
+    notes: list[str] | None = None,
 ) -> tuple[str | None, str | None, list[Violation]]:
     """Pick the rhyme group, then flag rhyme chars outside it: (group id, its label, violations).
 
-    Characters of unknown tone are skipped: their rhyme cannot be judged.
+    Characters of unknown tone are skipped: their rhyme cannot be judged. The first line may
+    borrow a neighbouring group (首句借邻韵, 孤雁出群: 王力《诗词格律》 ch. 1 § 4), i.e. a 平声 group
+    of the same 词林正韵 部; that is noted, not flagged. The same rhyme character twice is 重韵.
     """
     rhyme_chars = [lines[i][-1] for i in variant.rhyme_lines]
     anchor_line = next((i for i in variant.rhyme_lines if i > 0), variant.rhyme_lines[0])
@@ -341,6 +347,10 @@ def _rhyme_violations(
             continue  # unknown character: cannot judge its rhyme
         if gid is not None and gid in table.groups(ch):
             continue
+        if li == 0 and gid is not None and notes is not None and _neighbour(ch, gid, table):
+            near = "、".join(table.group_label(g) for g in sorted(table.ping_groups(ch)))
+            notes.append(f"首句借邻韵（孤雁出群）：“{ch}”属{near}韵，与{label}韵同在词林正韵一部")
+            continue
         pos = len(lines[li]) - 1
         bad.add((li, pos))
         where = "、".join(table.group_label(g) for g in sorted(table.groups(ch))) or "未知"
@@ -352,7 +362,38 @@ def _rhyme_violations(
             zh = f"{sent}韵脚不押{label}韵（“{ch}”属{where}韵）"
             en = f"line {li + 1}: rhyme char {ch} is not in the {label} group"
         violations.append(Violation(CODE_RHYME, li, pos, zh, en))
+    seen: dict[str, int] = {}
+    for li in variant.rhyme_lines:
+        ch = lines[li][-1]
+        if ch in seen:
+            bad.add((li, len(lines[li]) - 1))
+            violations.append(Violation(
+                CODE_CHONG_YUN, li, len(lines[li]) - 1,
+                f"第{zh_number(li + 1)}句韵脚“{ch}”与第{zh_number(seen[ch] + 1)}句重韵",
+                f"line {li + 1} repeats the rhyme {ch} of line {seen[ch] + 1} (重韵)"))
+        seen.setdefault(ch, li)
     return gid, label, violations
+
+
+def _neighbour(ch: str, gid: str, table: RhymeTable) -> bool:
+    """Whether ``ch`` has a 平声 reading in a group of the same 词林正韵 部 as ``gid`` (邻韵)."""
+    from poetcore.cilin import CilinTable
+
+    cilin = CilinTable.default()
+    home = cilin.bu(ch, gid) if gid in table.groups(ch) else None
+    target = {cilin.bu(m, gid) for m in list(table.members(gid))[:1]} if home is None else {home}
+    return any(cilin.bu(ch, g) in target for g in table.ping_groups(ch))
+
+
+def _repeats(lines: Sequence[str]) -> list[str]:
+    """Characters written twice or more, 叠字 (the same character twice in a row) aside."""
+    where: dict[str, list[int]] = {}
+    for li, line in enumerate(lines):
+        for pos, ch in enumerate(line):
+            if (pos > 0 and line[pos - 1] == ch) or (pos + 1 < len(line) and line[pos + 1] == ch):
+                continue
+            where.setdefault(ch, []).append(li)
+    return [f"“{ch}”字重出（第{'、'.join(zh_number(i + 1) for i in lis)}句）" for ch, lis in where.items() if len(lis) > 1]
 
 
 def _nian_dui_violations(tones: Sequence[Sequence[frozenset[Tone]]], variant: FormVariant) -> list[Violation]:
@@ -411,7 +452,7 @@ def _judge(lines: list[str], form: FormTemplate, variant: FormVariant, table: Rh
     if RULE_AO_JIU in form.rules:
         _apply_ao_jiu(lines, tones, patterns, issues_by_line, notes)
     violations = _line_violations(lines, issues_by_line, bad)
-    gid, label, rhyme_violations = _rhyme_violations(lines, variant, table, bad)
+    gid, label, rhyme_violations = _rhyme_violations(lines, variant, table, bad, notes)
     violations.extend(rhyme_violations)
     if RULE_NIAN_DUI in form.rules:
         violations.extend(_nian_dui_violations(tones, variant))
@@ -423,7 +464,8 @@ def _judge(lines: list[str], form: FormTemplate, variant: FormVariant, table: Rh
     violations.sort(key=lambda v: (v.line, -1 if v.position is None else v.position))
     errors = [v for v in violations if v.level == LEVEL_ERROR]
     tolerated = [v for v in violations if v.level == LEVEL_AO]
-    return CheckReport(form.name, variant.name, lines, patterns, label, gid, errors, marks, notes, tolerated)
+    return CheckReport(form.name, variant.name, lines, patterns, label, gid, errors, marks, notes, tolerated,
+                       _repeats(lines))
 
 
 def check(text: str, form: str | FormTemplate | None = None, table: RhymeTable | None = None) -> CheckReport:

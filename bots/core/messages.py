@@ -287,8 +287,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "△ 拗, tolerated (not a fault): {count}",
     },
     "check_rescue": {
-        "zh": "↺ 拗救：{note}",
-        "en": "↺ 拗救 (rescued): {note}",
+        "zh": "↺ {note}",
+        "en": "↺ licence: {note}",
     },
     "check_suggest": {
         "zh": "💡 第{line}句第{pos}字“{char}”可换：{options}",

@@ -239,3 +239,20 @@ def test_qiu_xing_rhymes_on_cha() -> None:
         "画省香炉违伏枕，山楼粉堞隐悲笳。请看石上藤萝月，已映洲前芦荻花。"
     )
     assert report.ok and report.rhyme_group == "麻"
+
+
+def test_first_line_may_borrow_a_neighbouring_group_and_it_is_named() -> None:
+    # 踪 (冬) opens a poem in 东: 首句借邻韵, 孤雁出群 (东 and 冬 share 词林正韵 第一部).
+    report = check("客中何处觅闲踪，一片秋声万壑风。独立斜阳无个事，数峰青入画图中。")
+    assert report.ok and report.rhyme_group == "东"
+    assert any("首句借邻韵" in note and "踪" in note for note in report.notes)
+    assert report.repeats == ["“中”字重出（第一、四句）"]  # noted, not a fault
+    # A non-first line may not borrow.
+    assert not check("客中何处觅闲风，一片秋声万壑踪。独立斜阳无个事，数峰青入画图中。").ok
+
+
+def test_the_same_rhyme_character_twice_is_chong_yun() -> None:
+    report = check("白日依山尽，黄河入海流。欲穷千里目，更上一层流。")
+    assert ("chong_yun", 3, 4) in codes(report) and "重韵" in report.violations[-1].message
+    assert check("白日依山尽，黄河入海流。欲穷千里目，更上一层楼。").repeats == []
+    assert check("空山新雨后，天气晚来秋。明月松间照，清泉石上流。竹喧归浣女，莲动下渔舟。随意春芳歇，王孙自可留。").repeats == []
