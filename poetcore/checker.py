@@ -18,6 +18,7 @@ Findings come in three levels, as a teacher reads a regulated poem (王力《诗
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -178,8 +179,12 @@ def fit_lines(segments: Sequence[str], form: FormTemplate) -> list[str] | None:
     return lines
 
 
+_NOTE_RE = re.compile(r"[（(〖【\[［][^）)〗】\]］]*[）)〗】\]］]")
+"""Editorial notes pasted with a poem (``(藎篋 一作：畫篋)``, ``〖1〗``): not part of it."""
+
+
 def _segments(text: str) -> list[str]:
-    segments = split_lines(text)
+    segments = split_lines(_NOTE_RE.sub("", text))
     if not segments:
         raise _shape_error("没有找到诗句：输入为空", "No poem found: the input is empty")
     for seg in segments:

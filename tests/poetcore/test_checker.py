@@ -256,3 +256,9 @@ def test_the_same_rhyme_character_twice_is_chong_yun() -> None:
     assert ("chong_yun", 3, 4) in codes(report) and "重韵" in report.violations[-1].message
     assert check("白日依山尽，黄河入海流。欲穷千里目，更上一层楼。").repeats == []
     assert check("空山新雨后，天气晚来秋。明月松间照，清泉石上流。竹喧归浣女，莲动下渔舟。随意春芳歇，王孙自可留。").repeats == []
+
+
+def test_editorial_notes_pasted_with_a_poem_are_ignored() -> None:
+    report = check("谢公最小偏怜女，自嫁黔娄百事乖。顾我无衣搜荩箧，泥他沽酒拔金钗。(荩箧 一作：画箧)"
+                   "野蔬充膳甘长藿，落叶添薪仰古槐。今日俸钱过十万，与君营奠复营斋。")
+    assert report.form == "七律" and report.lines[1] == "自嫁黔娄百事乖"
