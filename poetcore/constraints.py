@@ -480,9 +480,11 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         self.used = torch.zeros(B, V, dtype=torch.bool)  # (B, V) canonical ids already written
         self.reserved = torch.zeros(B, V, dtype=torch.bool)  # (B, V) head chars: only at head positions
         self.bias = torch.zeros(B, V)  # (B, V)
+        self.topical = torch.zeros(B, V, dtype=torch.bool)  # (B, V) the topic's own characters
         for b, (_, reserved, favoured) in enumerate(plans):
             self.reserved[b, reserved] = True
             self.bias[b, favoured] = topic_bias
+            self.topical[b, favoured] = True
         self.value = torch.zeros(B, dtype=torch.long)  # (B,) tone history of the current line, base 3
         self.prev = torch.full((B,), -1, dtype=torch.long)  # last character of the line (-1: none)
         self.prev2 = torch.full((B,), -1, dtype=torch.long)
@@ -593,7 +595,9 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         # No repeats: a character written before is blocked, except 叠字 (the previous one, once)
         # and repeat=any; head characters only stand at head positions.
         blocked = self.used.gather(1, d.canonical.expand(B, V)) & (self.repeat != 2).unsqueeze(1)
-        dieci = ((self.repeat == 1) & (self.prev >= 0) & (self.prev != self.prev2)).nonzero().flatten()
+        # No 叠字 of a topic character (冬冬, 西西, 花花 read as artifacts of the topic, not as words).
+        prev_topical = self.topical.gather(1, self.prev.clamp(min=0).unsqueeze(1)).squeeze(1)
+        dieci = ((self.repeat == 1) & (self.prev >= 0) & (self.prev != self.prev2) & ~prev_topical).nonzero().flatten()
         blocked[dieci, self.prev[dieci]] = False
         char_ok = tone_allowed & ~blocked & ~self.reserved
         if self._any_forced[step]:

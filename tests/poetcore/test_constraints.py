@@ -367,8 +367,13 @@ def test_a_written_topic_character_loses_its_bias_so_it_is_not_doubled(tok, mask
     first = proc(torch.full((1, 3), tok.bos_token_id), scores)
     assert float(first[0, moon]) == pytest.approx(2.0)
     second = proc(torch.tensor([[tok.bos_token_id] * 3 + tokens_of(tok, "月")]), scores)
-    assert float(second[0, moon]) == pytest.approx(0.0)  # still allowed as 叠字, no longer favoured
+    assert torch.isneginf(second[0, moon])  # no 叠字 of a topic character at all
     assert float(second[0, tok.convert_tokens_to_ids("天")]) == pytest.approx(2.0)
+    # Other characters keep their 叠字: 白白 is fine in a poem on 月天.
+    other = processor(masks, PoemSpec(WUJUE, topic="月天", repeat="dieci"), topic_bias=2.0, topic_margin=100.0)
+    other(torch.full((1, 3), tok.bos_token_id), scores)
+    after_white = other(torch.tensor([[tok.bos_token_id] * 3 + tokens_of(tok, "白")]), scores)
+    assert not torch.isneginf(after_white[0, tok.convert_tokens_to_ids("白")])
 
 
 def test_rhyme_usage_keeps_rare_readings_out_of_generated_rhymes(tok) -> None:
