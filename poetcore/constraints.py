@@ -547,6 +547,11 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         # A given rhyme outside every group leaves the choice open.
         rhymed = char & (was_rhyme & self.alive).any(1) & (~forced | hits)
         self.groups = torch.where(rhymed.unsqueeze(1), self.groups & tok_groups, self.groups)
+        # The user's later rhyme line outside the group so far: it decides, because only the first line
+        # may borrow a neighbouring group (首句借邻韵); an odd first line stays a licence.
+        overrule = char & forced & ~hits & (self.line[:, step] > 0) & (was_rhyme & self.alive).any(1) \
+            & tok_groups.any(1)
+        self.groups = torch.where(overrule.unsqueeze(1), tok_groups, self.groups)
         rows = char.nonzero().flatten()
         canon = d.canonical[last[rows]]
         self.used[rows, canon] = True
