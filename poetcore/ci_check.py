@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from poetcore.cilin import CilinTable
-from poetcore.cipu import CiChart, CiShape, load_cipu
+from poetcore.cipu import CiChart, CiShape, load_cipu, rhyme_classes
 from poetcore.errors import PoemShapeError
 from poetcore.lines.normalize import normalize_line
 from poetcore.rhymes import RhymeTable, Tone
@@ -113,12 +113,6 @@ def _resegment(chars: str, lengths: list[int]) -> list[str]:
     return out
 
 
-def _rhyme_classes(ch: str, table: RhymeTable, cilin: CilinTable) -> set[str]:
-    """What a rhyme character can rhyme by: its 词林正韵 部, and its 平水韵 groups (the split
-    groups' halves were still rhymed together by Song poets: 晏殊 rhymes 杯 台 回 来 徊)."""
-    return {f"部{b}" for b in cilin.bu_of(ch).values()} | {f"韵{g}" for g in table.groups(ch)}
-
-
 def check_ci(text: str, table: RhymeTable | None = None, cilin: CilinTable | None = None) -> CiReport:
     table = table or RhymeTable.default()
     cilin = cilin or CilinTable.default()
@@ -132,16 +126,21 @@ def check_ci(text: str, table: RhymeTable | None = None, cilin: CilinTable | Non
     shape: CiShape = chart.shapes[k]
     lines = _resegment("".join(lines), shape.lengths)  # the chart's segmentation
     report = CiReport(chart.cipai, "正体" if k == 0 else f"又一体（{k}）", lines, shape.chart, None)
-    classes: dict[str, int] = {}
-    for si in shape.rhymes:
-        for c in _rhyme_classes(lines[si][-1], table, cilin):
-            classes[c] = classes.get(c, 0) + 1
-    # The most shared class; on a tie a 部 (the wider) beats a single 平水韵 group.
-    rhyme_class = max(classes, key=lambda c: (classes[c], c.startswith("部"))) if classes else None
-    rhyme_bu = int(rhyme_class[1:]) if rhyme_class and rhyme_class.startswith("部") else None
-    if rhyme_class and rhyme_bu is None:
-        rhyme_bu = next(iter(cilin.bu_of(lines[shape.rhymes[0]][-1]).values()), None)
-    report.rhyme_bu = rhyme_bu
+    # Each rhyme set (one, or several where the 词牌 changes rhyme) rhymes by its most shared class;
+    # on a tie a 部 (the wider) beats a single 平水韵 group.
+    set_class: dict[int, tuple[str, int | None]] = {}
+    for group in shape.rhyme_sets or [shape.rhymes]:
+        classes: dict[str, int] = {}
+        for si in group:
+            for c in rhyme_classes(lines[si][-1], table, cilin):
+                classes[c] = classes.get(c, 0) + 1
+        if not classes:
+            continue
+        best = max(classes, key=lambda c: (classes[c], c.startswith("部")))
+        bu = int(best[1:]) if best.startswith("部") else next(iter(cilin.bu_of(lines[group[0]][-1]).values()), None)
+        for si in group:
+            set_class[si] = (best, bu)
+    report.rhyme_bu = set_class[shape.rhymes[0]][1] if shape.rhymes and shape.rhymes[0] in set_class else None
     for si, (line, pattern) in enumerate(zip(lines, shape.chart, strict=True)):
         row = []
         for pi, (ch, want) in enumerate(zip(line, pattern, strict=True)):
@@ -167,11 +166,12 @@ def check_ci(text: str, table: RhymeTable | None = None, cilin: CilinTable | Non
                                   + ("" if strict else f" (拗, tolerated: {agree:.0%} of poems agree)"),
                 })
         report.marks.append(row)
-        if si in shape.rhymes and rhyme_class and rhyme_class not in _rhyme_classes(line[-1], table, cilin):
+        if si in set_class and set_class[si][0] not in rhyme_classes(line[-1], table, cilin):
+            bu = set_class[si][1]
             report.marks[-1][-1] = "bad"
             report.violations.append({
                 "code": "rhyme", "line": si, "position": len(line) - 1, "level": "犯律",
-                "message": f"第{si + 1}句韵脚“{line[-1]}”不押韵（词林正韵第{rhyme_bu}部）",
-                "message_en": f"line {si + 1}: rhyme char {line[-1]} does not rhyme (词林正韵 部 {rhyme_bu})",
+                "message": f"第{si + 1}句韵脚“{line[-1]}”不押韵（词林正韵第{bu}部）",
+                "message_en": f"line {si + 1}: rhyme char {line[-1]} does not rhyme (词林正韵 部 {bu})",
             })
     return report

@@ -9,10 +9,10 @@ Method (``derive``), over the prepared 宋词 (``ci_*.jsonl.gz``):
    unknown characters do not vote). Agreement = the majority's share of the votes. The chart
    marks 平 or 仄 where agreement >= ``DECIDED`` (and at least ``MIN_VOTES`` votes), else 中; the
    ratio stays in the data.
-3. Rhyme positions: each poem's rhyme 部 (词林正韵) is the 部 most of its sentence-final
-   characters share; a segment end is a rhyme position (韵) where at least ``RHYME_SHARE`` of the
-   poems end it in their own 部. The rhyme is 平韵, 仄韵 or 入声韵 by the tone most rhyme characters
-   take in that 部.
+3. Rhyme positions: two segment ends rhyme together when in at least ``RHYME_SHARE`` of the poems
+   their characters share a 词林正韵 部 (or a 平水韵 group); the positions linked that way form rhyme
+   sets (one for most 词牌; several where the 词牌 changes rhyme, 换韵/叶: 菩萨蛮 has four). Each set
+   is 平韵, 仄韵 or 入声韵 by the tone its characters take in the shared 部.
 4. A 词牌 with fewer than ``MIN_SHAPE_POEMS`` poems in every shape gets no chart: it is listed with
    its poem count and ``reliable: false``, never guessed.
 """
@@ -30,7 +30,7 @@ from typing import Any
 from poetcore.cilin import CilinTable
 from poetcore.rhymes import RhymeTable, Tone
 
-__all__ = ["CIPU_PATH", "DECIDED", "CiChart", "CiShape", "derive_cipu", "load_cipu", "save_cipu"]
+__all__ = ["CIPU_PATH", "DECIDED", "CiChart", "CiShape", "derive_cipu", "load_cipu", "rhyme_classes", "save_cipu"]
 
 CIPU_PATH = Path(__file__).parent / "assets" / "prosody" / "cipu.json"
 MIN_SHAPE_POEMS = 8
@@ -51,7 +51,9 @@ class CiShape:
     chart: list[str]  # per segment, e.g. "中仄中平平仄仄"
     agreement: list[list[float]]  # per segment, per position
     rhymes: list[int]  # segment indices that end in a rhyme
-    rhyme_tone: str  # 平 / 仄 / 入
+    rhyme_tone: str  # 平 / 仄 / 入 (of the first rhyme set)
+    rhyme_sets: list[list[int]] = field(default_factory=list)  # positions that rhyme together (换韵: several)
+    rhyme_set_tones: list[str] = field(default_factory=list)
 
     @property
     def decided_share(self) -> float:
@@ -113,9 +115,52 @@ def _shape_chart(poems: list[dict[str, Any]], table: RhymeTable, cilin: CilinTab
             marks_row.append(top if total >= MIN_VOTES and ratio >= DECIDED else "中")
         chart.append("".join(marks_row))
         agreement.append(ratios)
-    rhymes = [si for si, c in enumerate(ends) if c["yes"] >= RHYME_SHARE * sum(c.values())]
-    rhyme_tone = rhyme_tones.most_common(1)[0][0] if rhyme_tones else "?"
-    return CiShape(lengths, marks, len(poems), chart, agreement, rhymes, rhyme_tone)
+    sets = _rhyme_sets(poems, table, cilin)
+    rhymes = sorted(i for group in sets for i in group)
+    set_tones = [_set_tone(poems, group, table, cilin) for group in sets]
+    return CiShape(lengths, marks, len(poems), chart, agreement, rhymes, set_tones[0] if set_tones else "?",
+                   sets, set_tones)
+
+
+def rhyme_classes(ch: str, table: RhymeTable, cilin: CilinTable) -> frozenset[str]:
+    """What a rhyme character can rhyme by: its 词林正韵 部, and its 平水韵 groups (the split groups'
+    halves were still rhymed together by Song poets: 晏殊 rhymes 杯 台 回 来 徊)."""
+    return frozenset({f"部{b}" for b in cilin.bu_of(ch).values()} | {f"韵{g}" for g in table.groups(ch)})
+
+
+def _rhyme_sets(poems: list[dict[str, Any]], table: RhymeTable, cilin: CilinTable) -> list[list[int]]:
+    n = len(poems[0]["lines"])
+    ends = [[rhyme_classes(p["lines"][i][-1], table, cilin) for i in range(n)] for p in poems]
+    parent = list(range(n))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    linked: set[int] = set()
+    for i in range(n):
+        for j in range(i + 1, n):
+            together = sum(bool(e[i] & e[j]) for e in ends)
+            if together >= RHYME_SHARE * len(poems):
+                parent[root(j)] = root(i)
+                linked.update((i, j))
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in sorted(linked):
+        groups[root(i)].append(i)
+    return sorted(groups.values())
+
+
+def _set_tone(poems: list[dict[str, Any]], group: list[int], table: RhymeTable, cilin: CilinTable) -> str:
+    tones: Counter[str] = Counter()
+    for poem in poems:
+        for i in group:
+            ch = poem["lines"][i][-1]
+            for gid, bu in cilin.bu_of(ch).items():
+                tone = table.group(gid).tone
+                tones["入" if bu >= 15 else "平" if tone is Tone.PING else "仄"] += 1
+    return tones.most_common(1)[0][0] if tones else "?"
 
 
 def derive_cipu(records: Iterable[dict[str, Any]], top: int = TOP_CIPAI, table: RhymeTable | None = None,

@@ -394,8 +394,15 @@ def cipai_command(
         title = "正体" if k == 0 else f"又一体（{k}）"
         console.print(f"{chart.cipai} {title}：{shape.poems} 首（共 {chart.poems} 首），{sum(shape.lengths)} 字，"
                       f"{shape.rhyme_tone}韵，定声 {shape.decided_share:.0%}")
+        which = {si: k for k, group in enumerate(shape.rhyme_sets) for si in group}
         for si, (seg, mark) in enumerate(zip(shape.chart, shape.marks, strict=True)):
-            rhyme = "（韵）" if si in shape.rhymes else ""
+            rhyme = ""
+            if si in which:
+                k = which[si]
+                rhyme = ("（韵）" if len(shape.rhyme_sets) == 1
+                         else f"（韵{'甲乙丙丁戊己庚辛'[k % 8]}·{shape.rhyme_set_tones[k]}）")
+            elif si in shape.rhymes:
+                rhyme = "（韵）"
             ratios = " ".join(f"{r:.2f}" for r in shape.agreement[si])
             console.print(f"  {seg}{mark}{rhyme}   [dim]{ratios}[/]")
 

@@ -65,3 +65,19 @@ def test_check_cli_falls_back_to_ci() -> None:
     result = CliRunner().invoke(app, ["check", RUMENG])
     assert result.exit_code == 0 and "词牌：如梦令" in result.output
     assert CliRunner().invoke(app, ["check", RUMENG.replace("海棠依旧", "海棠依好")]).exit_code == 1
+
+
+PUSAMAN = "平林漠漠烟如织，寒山一带伤心碧。暝色入高楼，有人楼上愁。玉阶空伫立，宿鸟归飞急。何处是归程？长亭更短亭。"
+
+
+def test_a_cipai_that_changes_rhyme_is_checked_set_by_set() -> None:
+    """菩萨蛮 changes rhyme every couplet (仄 平 仄 平): four rhyme sets, each judged on its own."""
+    from poetcore.cipu import load_cipu
+
+    shape = load_cipu()["菩萨蛮"].shapes[0]
+    assert shape.rhyme_sets == [[0, 1], [2, 3], [4, 5], [6, 7]]
+    assert shape.rhyme_set_tones == ["仄", "平", "仄", "平"]
+    report = check_ci(PUSAMAN)  # 李白《菩萨蛮》, found by its shape
+    assert report.cipai == "菩萨蛮" and report.ok, report.violations
+    broken = check_ci(PUSAMAN.replace("有人楼上愁", "有人楼上看"))
+    assert [(v["code"], v["line"]) for v in broken.violations] == [("rhyme", 3)]
