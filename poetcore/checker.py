@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from poetcore.chars import is_han, split_lines
+from poetcore.cilin import CilinTable
 from poetcore.errors import PoemShapeError
 from poetcore.forms import (
     ANY,
@@ -382,12 +383,8 @@ def _rhyme_violations(
 
 def _neighbour(ch: str, gid: str, table: RhymeTable) -> bool:
     """Whether ``ch`` has a 平声 reading in a group of the same 词林正韵 部 as ``gid`` (邻韵)."""
-    from poetcore.cilin import CilinTable
-
     cilin = CilinTable.default()
-    home = cilin.bu(ch, gid) if gid in table.groups(ch) else None
-    target = {cilin.bu(m, gid) for m in list(table.members(gid))[:1]} if home is None else {home}
-    return any(cilin.bu(ch, g) in target for g in table.ping_groups(ch))
+    return any(cilin.bu(ch, g) in cilin.bu_options(gid) for g in table.ping_groups(ch))
 
 
 def _repeats(lines: Sequence[str]) -> list[str]:

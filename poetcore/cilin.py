@@ -66,6 +66,14 @@ class CilinTable:
         first, second, finals = _SPLIT[label]
         return first if _final(ch) in finals else second
 
+    def bu_options(self, gid: str) -> frozenset[int]:
+        """The 部 a 平水韵 group's characters fall in: one, or two for the split (半) groups."""
+        label = self.table.group_label(gid)
+        if label in self.bu_of_label:
+            return frozenset({self.bu_of_label[label]})
+        first, second, _ = _SPLIT[label]
+        return frozenset({first, second})
+
     def bu_of(self, ch: str) -> dict[str, int]:
         """{group id: 部} for every 平水韵 reading of ``ch``."""
         return {gid: self.bu(ch, gid) for gid in sorted(self.table.groups(ch))}
