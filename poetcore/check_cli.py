@@ -53,13 +53,13 @@ def render_report(report: CheckReport, console: Console) -> None:
 
 def render_ci_report(report: CiReport, console: Console) -> None:
     console.print(f"词牌：{report.cipai}（{report.shape}）  韵：词林正韵第{report.rhyme_bu}部")
-    for line, pattern, row in zip(report.lines, report.chart, report.marks, strict=True):
+    for line, pattern, row, rhyme in zip(report.lines, report.chart, report.marks, report.rhyme_marks, strict=True):
         chars, signs = Text("  "), Text("  ")
         for ch, mark in zip(line, row, strict=True):
             symbol, style = _SYMBOL.get(mark, ("·", "dim"))
             chars.append(ch, style="bold red" if mark == "bad" else "")
             signs.append(symbol + " ", style=style)
-        console.print(chars + Text(f"   {pattern}", style="dim"))
+        console.print(chars + Text(f"   {pattern}" + (f"（{rhyme}）" if rhyme else ""), style="dim"))
         console.print(signs)
     if report.ok:
         console.print(Text("合谱：无犯律之处。", style="bold green"))

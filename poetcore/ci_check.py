@@ -9,6 +9,8 @@ from the shape: the chart whose segment lengths (and, as a tie-break, sentence m
 text's. Each character is judged against its position's mark: 平 or 仄 where the corpus decided it,
 中 (free) elsewhere; a polyphonic character fits either. At the chart's rhyme positions the
 characters must share one 词林正韵 部 (the one most of them share), and be in the chart's tone.
+The chart is read as form data (`cipu.ci_form`), and each rhyme line carries its 词谱 label
+(`forms.rhyme_labels`: 韵, 叶, 换平韵, 叶仄 …), as 搜韵 and 《钦定词谱》 print them.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from poetcore.cilin import CilinTable
-from poetcore.cipu import CiChart, CiShape, load_cipu, rhyme_classes
+from poetcore.cipu import CiChart, CiShape, ci_form, load_cipu, rhyme_classes, shape_name
 from poetcore.errors import PoemShapeError
+from poetcore.forms import rhyme_labels
 from poetcore.lines.normalize import normalize_line
 from poetcore.rhymes import RhymeTable, Tone
 
@@ -41,6 +44,7 @@ class CiReport:
     violations: list[dict[str, Any]] = field(default_factory=list)  # 犯律
     marks: list[list[str]] = field(default_factory=list)  # per char: ok / poly / bad / ao / free
     tolerated: list[dict[str, Any]] = field(default_factory=list)  # 拗
+    rhyme_marks: list[str] = field(default_factory=list)  # per line: 韵 / 叶 / 换平韵 / 叶仄 … or ""
 
     @property
     def ok(self) -> bool:
@@ -49,7 +53,7 @@ class CiReport:
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "cipai": self.cipai, "shape": self.shape, "lines": self.lines, "chart": self.chart,
                 "rhyme_bu": self.rhyme_bu, "violations": self.violations, "tolerated": self.tolerated,
-                "marks": self.marks}
+                "marks": self.marks, "rhyme_marks": self.rhyme_marks}
 
 
 def _segments(text: str) -> tuple[str | None, list[str], str]:
@@ -124,12 +128,15 @@ def check_ci(text: str, table: RhymeTable | None = None, cilin: CilinTable | Non
                              f"No 词牌 fits: segment lengths {lengths} match none of the 50 charted 词牌.")
     chart, k = found
     shape: CiShape = chart.shapes[k]
-    lines = _resegment("".join(lines), shape.lengths)  # the chart's segmentation
-    report = CiReport(chart.cipai, "正体" if k == 0 else f"又一体（{k}）", lines, shape.chart, None)
+    variant = ci_form(chart, k).variants[0]  # the chart as form data: patterns, breaks, rhyme sets
+    lines = _resegment("".join(lines), list(variant.line_lengths))  # the chart's segmentation
+    labels = rhyme_labels(variant)
+    report = CiReport(chart.cipai, shape_name(k), lines, list(variant.lines), None,
+                      rhyme_marks=[labels.get(i, "") for i in range(len(lines))])
     # Each rhyme set (one, or several where the 词牌 changes rhyme) rhymes by its most shared class;
     # on a tie a 部 (the wider) beats a single 平水韵 group.
     set_class: dict[int, tuple[str, int | None]] = {}
-    for group in shape.rhyme_sets or [shape.rhymes]:
+    for group in (s.lines for s in variant.rhyme_groups):
         classes: dict[str, int] = {}
         for si in group:
             for c in rhyme_classes(lines[si][-1], table, cilin):
@@ -140,8 +147,9 @@ def check_ci(text: str, table: RhymeTable | None = None, cilin: CilinTable | Non
         bu = int(best[1:]) if best.startswith("部") else next(iter(cilin.bu_of(lines[group[0]][-1]).values()), None)
         for si in group:
             set_class[si] = (best, bu)
-    report.rhyme_bu = set_class[shape.rhymes[0]][1] if shape.rhymes and shape.rhymes[0] in set_class else None
-    for si, (line, pattern) in enumerate(zip(lines, shape.chart, strict=True)):
+    first = min(variant.rhyme_groups[0].lines) if variant.rhyme_groups else None
+    report.rhyme_bu = set_class[first][1] if first in set_class else None
+    for si, (line, pattern) in enumerate(zip(lines, variant.lines, strict=True)):
         row = []
         for pi, (ch, want) in enumerate(zip(line, pattern, strict=True)):
             tones = table.tones(ch)

@@ -28,9 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from poetcore.cilin import CilinTable
+from poetcore.forms import FormTemplate, FormVariant, RhymeSet
 from poetcore.rhymes import RhymeTable, Tone
 
-__all__ = ["CIPU_PATH", "DECIDED", "CiChart", "CiShape", "derive_cipu", "load_cipu", "rhyme_classes", "save_cipu"]
+__all__ = ["CIPU_PATH", "DECIDED", "CiChart", "CiShape", "ci_form", "derive_cipu", "load_cipu", "rhyme_classes",
+           "save_cipu"]
 
 CIPU_PATH = Path(__file__).parent / "assets" / "prosody" / "cipu.json"
 MIN_SHAPE_POEMS = 8
@@ -67,6 +69,26 @@ class CiChart:
     poems: int
     reliable: bool
     shapes: list[CiShape] = field(default_factory=list)  # 正体 first
+
+
+def shape_name(k: int) -> str:
+    return "正体" if k == 0 else f"又一体（{k}）"
+
+
+def ci_form(chart: CiChart, k: int = 0) -> FormTemplate:
+    """One shape of a 词牌 as a `FormTemplate`: the same data the 诗 checker and the constrained
+    decoder read (per-line patterns and lengths, breaks, rhyme sets in 平/仄/入), without the 近体诗
+    rules (粘对, 孤平, 三平尾 do not bind a 词)."""
+    if not 0 <= k < len(chart.shapes):
+        raise ValueError(f"{chart.cipai} has {len(chart.shapes)} charted shape(s), not {k + 1}")
+    shape = chart.shapes[k]
+    sets = shape.rhyme_sets or ([shape.rhymes] if shape.rhymes else [])
+    tones = shape.rhyme_set_tones or [shape.rhyme_tone] * len(sets)
+    rhyme_sets = tuple(RhymeSet(tuple(group), tone) for group, tone in zip(sets, tones, strict=True))
+    variant = FormVariant(shape_name(k), tuple(shape.chart), tuple(sorted(shape.rhymes)),
+                          Tone.PING if tones and tones[0] == "平" else Tone.ZE, rhyme_sets, shape.marks)
+    name = chart.cipai if k == 0 else f"{chart.cipai}·又一体{k}"
+    return FormTemplate(name, (variant,), rules=frozenset())
 
 
 def _tone_vote(ch: str, table: RhymeTable) -> str | None:

@@ -372,7 +372,8 @@ def cipai_command(
     """词谱：由宋词语料统计的词牌句式、每字平仄（平/仄/中，附一致率）与韵位。"""
     from dataclasses import asdict
 
-    from poetcore.cipu import load_cipu
+    from poetcore.cipu import ci_form, load_cipu, shape_name
+    from poetcore.forms import rhyme_labels
 
     charts = load_cipu()
     if name is None:
@@ -391,18 +392,13 @@ def cipai_command(
         console.print(f"{chart.cipai}：语料中只有 {chart.poems} 首，且无一体够 8 首，不足以出谱。")
         return
     for k, shape in enumerate(chart.shapes):
-        title = "正体" if k == 0 else f"又一体（{k}）"
-        console.print(f"{chart.cipai} {title}：{shape.poems} 首（共 {chart.poems} 首），{sum(shape.lengths)} 字，"
-                      f"{shape.rhyme_tone}韵，定声 {shape.decided_share:.0%}")
-        which = {si: k for k, group in enumerate(shape.rhyme_sets) for si in group}
-        for si, (seg, mark) in enumerate(zip(shape.chart, shape.marks, strict=True)):
-            rhyme = ""
-            if si in which:
-                k = which[si]
-                rhyme = ("（韵）" if len(shape.rhyme_sets) == 1
-                         else f"（韵{'甲乙丙丁戊己庚辛'[k % 8]}·{shape.rhyme_set_tones[k]}）")
-            elif si in shape.rhymes:
-                rhyme = "（韵）"
+        variant = ci_form(chart, k).variants[0]
+        labels = rhyme_labels(variant)
+        tones = "、".join(f"{s.tone}韵" for s in variant.rhyme_groups)
+        console.print(f"{chart.cipai} {shape_name(k)}：{shape.poems} 首（共 {chart.poems} 首），{sum(shape.lengths)} 字，"
+                      f"{tones}，定声 {shape.decided_share:.0%}")
+        for si, (seg, mark) in enumerate(zip(variant.lines, variant.punctuation, strict=True)):
+            rhyme = f"（{labels[si]}）" if si in labels else ""
             ratios = " ".join(f"{r:.2f}" for r in shape.agreement[si])
             console.print(f"  {seg}{mark}{rhyme}   [dim]{ratios}[/]")
 

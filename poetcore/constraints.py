@@ -193,9 +193,10 @@ class PoemSpec:
 def body_layout(form: FormTemplate, comma_id: int, period_id: int) -> list[tuple[int, int, int]]:
     """Step-by-step layout of a poem body: characters, punctuation after each line, EOS."""
     out: list[tuple[int, int, int]] = []
+    marks = form.variants[0].punctuation  # a 词 puts its own breaks; a 诗 alternates ，。
     for line, length in enumerate(form.line_lengths):
         out.extend((_KIND_CHAR, line, pos) for pos in range(length))
-        out.append((_KIND_PUNCT, comma_id if line % 2 == 0 else period_id, -1))
+        out.append((_KIND_PUNCT, comma_id if marks[line] == "，" else period_id, -1))
     out.append((_KIND_EOS, -1, -1))
     return out
 

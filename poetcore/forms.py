@@ -2,9 +2,9 @@
 
 A form is a set of variants; a variant is one pattern string per line over 平 / 仄 / 中 (中 = either)
 and the indices of the lines whose last character rhymes. Line lengths, 粘/对 and the rhyme scheme
-are all read off the data, so 排律 (more lines) or a 词牌 (mixed line lengths, its own rhyme lines,
-``rules`` without 粘对) are added as new ``FormTemplate`` values without touching the checker or
-the decoder.
+are all read off the data, so 排律 (more lines) or a 词牌 (mixed line lengths, its own breaks and
+rhyme sets, ``rules`` without 粘对) are added as new ``FormTemplate`` values without touching the
+checker or the decoder; ``poetcore.cipu.ci_form`` builds one per charted 词牌 shape.
 
 The four line types (五言 core; 七言 prefixes two characters of the opposite tone)::
 
@@ -75,6 +75,7 @@ __all__ = [
     "FormTemplate",
     "FormVariant",
     "LineIssue",
+    "RhymeSet",
     "allowed_tones",
     "expected_relations",
     "forms_with_shape",
@@ -87,6 +88,7 @@ __all__ = [
     "line_violations",
     "mark_allows",
     "rescued_positions",
+    "rhyme_labels",
     "supported_forms_text",
     "supported_shapes_text",
 ]
@@ -121,16 +123,46 @@ ALTERNATE_LINES: dict[str, tuple[str, ...]] = {
 """Accepted alternative readings of a chart line (rule ``te_ao``), keyed by the chart pattern."""
 
 
+RHYME_TONES = frozenset(("平", "仄", "入"))
+
+
+@dataclass(frozen=True)
+class RhymeSet:
+    """Lines whose last characters rhyme together, and the tone they rhyme in (平, 仄 or 入声).
+
+    A 诗 has one set; a 词 that changes rhyme (换韵: 菩萨蛮, 清平乐) has several, and a set may hold
+    a line whose chart mark is the other tone of the same 部 (平仄通叶: 西江月's 仄 lines).
+    """
+
+    lines: tuple[int, ...]
+    tone: str = "平"
+
+    def __post_init__(self) -> None:
+        if self.tone not in RHYME_TONES or not self.lines:
+            raise ValueError(f"rhyme set {self.lines!r}: tone must be one of 平/仄/入, got {self.tone!r}")
+
+
 @dataclass(frozen=True)
 class FormVariant:
-    """One chart of a form: a pattern per line and the lines whose last character rhymes."""
+    """One chart of a form: a pattern per line and the lines whose last character rhymes.
+
+    ``breaks`` is the punctuation after each line (，or 。); empty means the 诗 default, a comma after
+    the 1st, 3rd… line and a full stop after the 2nd, 4th…. ``rhyme_sets`` splits ``rhyme_lines`` where a 词 changes
+    rhyme; empty means one set in ``rhyme_tone``.
+    """
 
     name: str  # e.g. "仄起首句不入韵"
     lines: tuple[str, ...]  # per-line pattern over 平 / 仄 / 中
     rhyme_lines: tuple[int, ...]  # 0-based indices of lines whose last char rhymes
-    rhyme_tone: Tone = Tone.PING  # 近体诗 rhymes on 平; a 仄韵 词牌 would say ZE
+    rhyme_tone: Tone = Tone.PING  # 近体诗 rhymes on 平; a 仄韵 词牌 says ZE
+    rhyme_sets: tuple[RhymeSet, ...] = ()
+    breaks: str = ""
 
     def __post_init__(self) -> None:
+        if self.breaks and (len(self.breaks) != len(self.lines) or set(self.breaks) - {"，", "。"}):
+            raise ValueError(f"variant {self.name!r}: breaks {self.breaks!r} need one ，or 。 per line")
+        if self.rhyme_sets and sorted(i for s in self.rhyme_sets for i in s.lines) != sorted(self.rhyme_lines):
+            raise ValueError(f"variant {self.name!r}: rhyme sets {self.rhyme_sets!r} must partition {self.rhyme_lines!r}")
         for i, pattern in enumerate(self.lines):
             bad = set(pattern) - _MARKS
             if bad or not pattern:
@@ -146,6 +178,18 @@ class FormVariant:
     @property
     def first_line_rhymes(self) -> bool:
         return 0 in self.rhyme_lines
+
+    @property
+    def punctuation(self) -> str:
+        """The mark after each line."""
+        return self.breaks or "".join("，" if i % 2 == 0 else "。" for i in range(len(self.lines)))
+
+    @property
+    def rhyme_groups(self) -> tuple[RhymeSet, ...]:
+        """The rhyme sets, one for a 诗."""
+        if self.rhyme_sets:
+            return self.rhyme_sets
+        return (RhymeSet(self.rhyme_lines, self.rhyme_tone.value),) if self.rhyme_lines else ()
 
 
 @dataclass(frozen=True)
@@ -163,6 +207,8 @@ class FormTemplate:
         shapes = {v.line_lengths for v in self.variants}
         if len(shapes) != 1:
             raise ValueError(f"form {self.name!r}: variants disagree on line lengths {sorted(shapes)}")
+        if len({v.punctuation for v in self.variants}) != 1:
+            raise ValueError(f"form {self.name!r}: variants disagree on the breaks between lines")
 
     @property
     def n_lines(self) -> int:
@@ -411,3 +457,21 @@ def expected_relations(variant: FormVariant) -> tuple[str | None, ...]:
         else:
             out.append("粘" if a[1] == b[1] else "对")
     return tuple(out)
+
+
+def rhyme_labels(variant: FormVariant) -> dict[int, str]:
+    """The 词谱 label of each rhyme line, after 《钦定词谱》: the first rhyme 韵, the lines rhyming with
+    it 叶, a later set's first line 换平韵 / 换仄韵 / 换入韵; a line whose chart mark is the other tone
+    of its set says so (叶仄, 叶平: 平仄通叶, as in 西江月)."""
+    out: dict[int, str] = {}
+    for k, group in enumerate(variant.rhyme_groups):
+        set_tone = "仄" if group.tone == "入" else group.tone
+        for j, line in enumerate(sorted(group.lines)):
+            mark = variant.lines[line][-1]
+            if j == 0:
+                out[line] = "韵" if k == 0 else f"换{group.tone}韵"
+            elif mark != ANY and mark != set_tone:
+                out[line] = f"叶{mark}"
+            else:
+                out[line] = "叶"
+    return out

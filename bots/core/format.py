@@ -114,10 +114,16 @@ def render_yun(label: str, found: Any, locale: str | None) -> str:
 
 
 def render_ci_check(report: Any, locale: str | None) -> str:
-    """/check of a 词: the 词牌 and shape found, then 犯律 and 拗 as for 诗."""
+    """/check of a 词: the 词牌 and shape found, each line against its chart (平 仄 中, 韵 and 叶; a
+    faulty character in 【】), then 犯律 and 拗 as for 诗."""
     head = t("ci_ok" if report.ok else "ci_bad", locale, cipai=report.cipai, shape=report.shape,
              count=len(report.violations))
-    rows = [head] + [f"• {_violation_text(v, locale)}" for v in report.violations]
+    rows = [head]
+    for line, pattern, marks, rhyme in zip(report.lines, report.chart, report.marks, report.rhyme_marks,
+                                           strict=True):
+        text = "".join(f"【{ch}】" if mark == "bad" else ch for ch, mark in zip(line, marks, strict=True))
+        rows.append(f"{text}　{pattern}" + (f"（{rhyme}）" if rhyme else ""))
+    rows += [f"• {_violation_text(v, locale)}" for v in report.violations]
     if report.tolerated:
         rows.append(t("check_ao", locale, count=len(report.tolerated)))
         rows += [f"• {_violation_text(v, locale)}" for v in report.tolerated]

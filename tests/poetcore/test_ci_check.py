@@ -81,3 +81,23 @@ def test_a_cipai_that_changes_rhyme_is_checked_set_by_set() -> None:
     assert report.cipai == "菩萨蛮" and report.ok, report.violations
     broken = check_ci(PUSAMAN.replace("有人楼上愁", "有人楼上看"))
     assert [(v["code"], v["line"]) for v in broken.violations] == [("rhyme", 3)]
+
+
+XIJIANG = "明月别枝惊鹊，清风半夜鸣蝉。稻花香里说丰年，听取蛙声一片。七八个星天外，两三点雨山前。旧时茅店社林边，路转溪桥忽见。"
+
+
+def test_rhyme_marks_name_yun_ye_and_the_tone_switch_of_xijiangyue() -> None:
+    """辛弃疾《西江月·夜行黄沙道中》: 蝉 年 前 边 平, 片 见 仄, one 部 (第七部): 平仄通叶."""
+    report = check_ci(XIJIANG)
+    assert report.cipai == "西江月" and report.ok, report.violations
+    assert report.rhyme_bu == 7
+    assert report.rhyme_marks == ["", "韵", "叶", "叶仄", "", "叶", "叶", "叶仄"]
+    changed = check_ci(PUSAMAN)
+    assert changed.rhyme_marks == ["韵", "叶", "换平韵", "叶", "换仄韵", "叶", "换平韵", "叶"]
+    broken = check_ci(XIJIANG.replace("听取蛙声一片", "听取蛙声一阵"))  # 阵: 仄 but 第六部
+    assert [(v["code"], v["line"]) for v in broken.violations] == [("rhyme", 3)]
+
+
+def test_cipai_cli_prints_yun_and_ye() -> None:
+    out = CliRunner().invoke(app, ["cipai", "西江月"]).output
+    assert "中仄中平中仄。（叶仄）" in out and "中平中仄平平。（韵）" in out

@@ -373,3 +373,7 @@ async def test_rhyme_lookup_and_group_list_answer_in_process(core: ChatCore, ser
 async def test_check_of_a_ci_finds_its_cipai(core: ChatCore) -> None:
     out = (await one(core, msg("/check 昨夜雨疏风骤，浓睡不消残酒。试问卷帘人，却道海棠依旧。知否，知否？应是绿肥红瘦。"))).text
     assert out.startswith("✅ 合谱：如梦令（正体）")
+    rows = out.split("\n")
+    assert rows[1] == "昨夜雨疏风骤　中仄中平中仄（韵）" and rows[4].endswith("（叶）")  # each line against its chart
+    bad = (await one(core, msg("/check 昨天雨疏风骤，浓睡不消残酒。试问卷帘人，却道海棠依旧。知否，知否？应是绿肥红瘦。"))).text
+    assert bad.split("\n")[1].startswith("昨【天】雨疏风骤")
