@@ -6,7 +6,8 @@ Usage::
     python benchmarks/decoding_study.py --grid "base:;cool:temperature=0.6" --seeds 4 --out reports/decoding.json
 
 A setting is ``name:key=value,key=value``; keys are fields of the model's ``generation_config.json``
-(``temperature``, ``top_p``, ``topic_bias``, ``topic_margin``, ``coverage_weight``) plus ``n`` (the
+(``temperature``, ``top_p``, ``topic_bias``, ``topic_margin``, ``coverage_weight``, ``line_fit_weight``,
+``num_beams`` with ``do_sample=0`` for beam search or ``do_sample=1`` for beam sampling) plus ``n`` (the
 number of candidates). Each setting's metrics come from `poetcore.evaluate.score_poems` against the
 prepared corpus (copy rate, topic artifacts, rhyme readings) plus the chosen poems' mean LM
 log-probability and the seconds per poem. Settings run interleaved chunk by chunk, so machine
@@ -44,11 +45,21 @@ SHOWN = ("lm_logprob", "distinct_2", "copy_rate", "topic_coverage", "season_clas
          "other_isolated_share", "rhyme_dominant_reading_share", "seconds_per_poem")
 
 
-def parse_grid(text: str) -> dict[str, dict[str, float]]:
-    grid: dict[str, dict[str, float]] = {}
+_INTS = frozenset(("num_beams", "top_k", "n"))
+_BOOLS = frozenset(("do_sample",))
+
+
+def _value(key: str, text: str) -> float | int | bool:
+    if key in _BOOLS:
+        return text.lower() in ("1", "true", "yes")
+    return int(text) if key in _INTS else float(text)
+
+
+def parse_grid(text: str) -> dict[str, dict[str, float | int | bool]]:
+    grid: dict[str, dict[str, float | int | bool]] = {}
     for part in filter(None, (p.strip() for p in text.split(";"))):
         name, _, body = part.partition(":")
-        grid[name] = {k: float(v) for k, v in (kv.split("=") for kv in filter(None, body.split(",")))}
+        grid[name] = {k: _value(k, v) for k, v in (kv.split("=") for kv in filter(None, body.split(",")))}
     return grid
 
 

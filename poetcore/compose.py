@@ -22,7 +22,14 @@ from transformers import AutoModelForCausalLM, GenerationConfig, LogitsProcessor
 
 from poetcore.chars import to_simplified
 from poetcore.checker import check
-from poetcore.constraints import PoemConstraintLogitsProcessor, PoemSpec, feasible_variants, vocab_masks
+from poetcore.constraints import (
+    PoemConstraintLogitsProcessor,
+    PoemSpec,
+    feasible_variants,
+    replay,
+    vocab_masks,
+)
+from poetcore.copyguard import CorpusLines
 from poetcore.errors import ModelLoadError, PoetcoreInputError
 from poetcore.forms import FormTemplate, get_form
 from poetcore.modeling import DECODING_DEFAULTS, default_model_dir
@@ -38,6 +45,7 @@ from poetcore.request import (
     validate_prefix,
     validate_topic,
 )
+from poetcore.rerank import line_alone_logprobs, sequence_logprobs
 from poetcore.rhyme_usage import RhymeUsage
 from poetcore.rhymes import RhymeTable
 from poetcore.seasons import SeasonLexicon
@@ -91,13 +99,19 @@ class Composer:
         return self._decoding_knob("season_penalty")
 
     @property
+    def line_fit_weight(self) -> float:
+        """Rerank weight of line fit (0: off, no extra forward pass)."""
+        return self._decoding_knob("line_fit_weight")
+
+    @property
     def coverage_weight(self) -> float:
         """Rerank bonus per covered share of the topic's characters."""
         return self._decoding_knob("coverage_weight")
 
     def _decoding_knob(self, key: str) -> float:
         """One of `DECODING_DEFAULTS`: extra keys of generation_config.json, unknown to HF's class."""
-        return float(getattr(self.generation_config, key))
+        value = getattr(self.generation_config, key, None)
+        return float(DECODING_DEFAULTS[key] if value is None else value)
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, device: str | None = None) -> Composer:
@@ -223,13 +237,20 @@ class Composer:
 
     @torch.no_grad()
     def _generate(self, prepared: Sequence[_Prepared], keep_all: bool = False) -> list:
+        # Sampling writes request.n rows per request; beam search one row with K beams, K candidates,
+        # K = max(num_beams, the largest n). A batch asking one candidate each keeps the fast path.
+        beams = max(1, int(self.generation_config.num_beams or 1))
+        most = max(p.request.n for p in prepared)
+        if most == 1:
+            beams = 1
         specs: list[PoemSpec] = []
         prompts: list[str] = []
         owners: list[int] = []
+        width = max(beams, most) if beams > 1 else 1
         for k, p in enumerate(prepared):
             spec = PoemSpec(p.form, p.heads, p.rhyme_gid, p.topic, p.request.repeat, prefix=p.prefix)
             prompt = format_prompt(p.form.name, p.keywords)
-            for _ in range(p.request.n):
+            for _ in range(1 if beams > 1 else p.request.n):
                 specs.append(spec)
                 prompts.append(prompt)
                 owners.append(k)
@@ -238,31 +259,48 @@ class Composer:
         )
         input_ids = enc["input_ids"].to(self.device)
         attn = enc["attention_mask"].to(self.device)
-        proc = PoemConstraintLogitsProcessor(
-            specs, self.masks, prompt_length=input_ids.shape[1], topic_bias=self.topic_bias,
-            topic_margin=self.topic_margin, season_penalty=self.season_penalty,
-        )
+        prompt_of = [enc["input_ids"][owners.index(k)] for k in range(len(prepared))]
+        knobs = {"prompt_length": input_ids.shape[1], "topic_bias": self.topic_bias,
+                 "topic_margin": self.topic_margin, "season_penalty": self.season_penalty}
+        guard = CorpusLines.default() if self._decoding_knob("block_copies") else None
+        knobs["copy_guard"] = guard
+        proc = PoemConstraintLogitsProcessor(specs, self.masks, num_beams=width, **knobs)
         # One seed per batch: reproducible for a single request with --seed.
         torch.manual_seed(prepared[0].seed)
         config = copy.deepcopy(self.generation_config)  # per call: HF wants one config, not config + kwargs
         config.update(max_new_tokens=proc.max_new_tokens, pad_token_id=self.masks.pad_id,
-                      eos_token_id=self.masks.eos_id, return_dict_in_generate=True, output_logits=True)
+                      eos_token_id=self.masks.eos_id, return_dict_in_generate=True, output_logits=beams == 1)
+        if beams > 1:
+            config.update(num_beams=width, num_return_sequences=width, length_penalty=0.0, early_stopping=True)
+        else:
+            config.update(num_beams=1, num_return_sequences=1)
         out = self.model.generate(
             input_ids=input_ids, attention_mask=attn, generation_config=config,
             logits_processor=LogitsProcessorList([proc]),
         )
         new = out.sequences[:, input_ids.shape[1] :]  # (N, S)
-        # The LM's own log-prob of each chosen token, from the unprocessed logits (not the masked ones).
-        logp = self.model.compute_transition_scores(out.sequences, out.logits, normalize_logits=True)  # (N, S)
-        logp = logp.float()
+        if beams > 1:
+            owners = [k for k in owners for _ in range(width)]
+            attn = attn.repeat_interleave(width, 0)
+            # The returned beams are not the processor's last rows: fold them into a fresh state.
+            proc = replay(PoemConstraintLogitsProcessor([s for s in specs for _ in range(width)], self.masks, **knobs),
+                          out.sequences)
+            logp = sequence_logprobs(self.model, out.sequences, attn)
+        else:
+            # The LM's own log-prob of each chosen token, from the unprocessed logits (not the masked ones).
+            logp = self.model.compute_transition_scores(out.sequences, out.logits, normalize_logits=True).float()
         per_request: list[list[Poem]] = [[] for _ in prepared]
+        in_context: list[list[list[float]]] = [[] for _ in prepared]  # per candidate, per line: LM log-prob
         for row in range(new.shape[0]):
             if proc.failed[row]:
                 continue
             p = prepared[owners[row]]
-            poem = self._decode(p, new[row].tolist(), logp[row], proc, row)
-            if poem is not None:
-                per_request[owners[row]].append(poem)
+            decoded = self._decode(p, new[row].tolist(), logp[row], proc, row)
+            if decoded is not None:
+                per_request[owners[row]].append(decoded[0])
+                in_context[owners[row]].append(decoded[1])
+        if self.line_fit_weight:
+            self._add_line_fit(per_request, in_context, prompt_of)
         results: list = []
         for p, cands in zip(prepared, per_request, strict=True):
             cands.sort(key=lambda c: c.score, reverse=True)
@@ -294,11 +332,41 @@ class Composer:
                 return trad
         return cands[0].to_traditional()
 
-    def _decode(self, p: _Prepared, ids: list[int], logp: torch.Tensor, proc, row: int) -> Poem | None:
+    def _add_line_fit(self, per_request: list[list[Poem]], in_context: list[list[list[float]]],
+                      prompts: list[torch.Tensor]) -> None:
+        """Rerank by line fit (`poetcore.rerank`): each line's log-prob after the lines before it minus
+        its log-prob as an opening line, per character, averaged over the lines after the first."""
+        m = self.masks
+        pairs_prompt, pairs_line, where = [], [], []
+        for k, cands in enumerate(per_request):
+            if len(cands) < 2:
+                continue  # nothing to rerank: spare the forward pass (n=1 stays fast)
+            prompt = [int(t) for t in prompts[k].tolist() if int(t) != m.pad_id]
+            for c, poem in enumerate(cands):
+                for i, line in enumerate(poem.lines[1:], start=1):
+                    pairs_prompt.append(prompt)
+                    pairs_line.append([m.id_of[ch] for ch in line])
+                    where.append((k, c, i))
+        if not where:
+            return
+        alone = line_alone_logprobs(self.model, pairs_prompt, pairs_line, m.pad_id)
+        gains: dict[tuple[int, int], list[float]] = {}
+        for (k, c, i), lp in zip(where, alone, strict=True):
+            line = per_request[k][c].lines[i]
+            gains.setdefault((k, c), []).append((in_context[k][c][i] - lp) / len(line))
+        for (k, c), g in gains.items():
+            poem = per_request[k][c]
+            poem.line_fit = round(sum(g) / len(g), 4)
+            poem.score = round(poem.score + self.line_fit_weight * poem.line_fit, 4)
+
+    def _decode(self, p: _Prepared, ids: list[int], logp: torch.Tensor, proc,
+                row: int) -> tuple[Poem, list[float]] | None:
+        """The poem one row wrote, and the LM log-prob of each line's characters in context."""
         m = self.masks
         chars: list[str] = []
         lines: list[str] = []
-        total, count = 0.0, 0
+        line_logp: list[float] = []
+        total, count, here = 0.0, 0, 0.0
         for step, tok in enumerate(ids):
             if tok == m.eos_id:
                 break
@@ -306,12 +374,14 @@ class Composer:
             count += 1
             if tok in (m.comma_id, m.period_id):
                 lines.append("".join(chars))
-                chars = []
+                line_logp.append(here)
+                chars, here = [], 0.0
                 continue
             ch = m.char_of[tok]
             if ch is None:
                 return None
             chars.append(ch)
+            here += float(logp[step])
         if len(lines) != p.form.n_lines:
             return None
         body = "".join(lines)
@@ -335,7 +405,7 @@ class Composer:
             seed=p.seed,
             lm_logprob=round(lm, 4),
             topic_coverage=round(coverage, 4),
-        )
+        ), line_logp
 
     def _rhyme_gid(self, lines: list[str], form: FormTemplate, proc, row: int) -> str | None:
         groups = proc.rhyme_groups(row)

@@ -26,6 +26,7 @@ import torch
 from transformers import LogitsProcessor
 
 from poetcore.chars import is_han
+from poetcore.copyguard import HASH_BASE, HASH_MOD, CorpusLines
 from poetcore.errors import PoetcoreInputError
 from poetcore.forms import FormTemplate, allowed_tones
 from poetcore.request import REPEAT_POLICIES, RepeatPolicy
@@ -297,6 +298,7 @@ class _DeviceMasks:
         tone_class = [3 if not t else 2 if len(t) == 2 else 0 if Tone.PING in t else 1 for t in m.tones]
         self.tone_class = torch.tensor(tone_class, dtype=torch.long, device=device)  # (V,)
         self.season_of = torch.tensor(m.season_of, dtype=torch.long, device=device)  # (V,)
+        self.codepoint = torch.tensor([ord(c) if c else 0 for c in m.char_of], dtype=torch.long, device=device)
         self.off_season = m.off_season.to(device)  # (5, V)
 
 
@@ -306,6 +308,15 @@ def _or_over(codes: torch.Tensor) -> torch.Tensor:
     for v in range(1, codes.shape[1]):  # at most 4 variants: a fixed, batch-independent loop
         out = out | codes[:, v]
     return out
+
+
+def _guard_tensor(guard: CorpusLines, device: torch.device) -> torch.Tensor:
+    """The guard's sorted hashes as one int64 tensor per device, made once."""
+    cache: dict[str, torch.Tensor] = guard.__dict__.setdefault("_on_device", {})
+    key = str(device)
+    if key not in cache:
+        cache[key] = torch.frombuffer(bytearray(guard.hashes.tobytes()), dtype=torch.int32).long().to(device)
+    return cache[key]
 
 
 def _device_masks(m: VocabMasks, device: torch.device) -> _DeviceMasks:
@@ -364,9 +375,13 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         strict: bool = False,
         topic_margin: float = 4.0,
         season_penalty: float = 0.0,
+        num_beams: int = 1,
+        copy_guard: CorpusLines | None = None,
     ) -> None:
         if not specs:
             raise ValueError("specs must name at least one row")
+        if num_beams < 1:
+            raise ValueError(f"num_beams must be >= 1, got {num_beams}")
         if prompt_length < 0:
             raise ValueError(f"prompt_length must be >= 0, got {prompt_length}")
         if not math.isfinite(topic_bias):
@@ -395,6 +410,15 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
             rows.append(id(spec))
         self._build_state(specs, [plans[r] for r in rows], topic_bias)
         self._next_step = 0  # the state follows generation one token at a time
+        # Copies: the hashes of the corpus lines, sorted, searched at each line's last character.
+        self.copy_guard = copy_guard if copy_guard is not None and len(copy_guard) else None
+        self.guard: torch.Tensor | None = _guard_tensor(self.copy_guard, self.device) if self.copy_guard else None
+        # Beam search runs num_beams rows per spec (HF expands each input row in place) and reorders
+        # them every step; the state follows by matching each row's prefix to last step's rows.
+        self.num_beams = num_beams
+        self._seen: torch.Tensor | None = None
+        if num_beams > 1:
+            self._select(torch.arange(len(self.specs)).repeat_interleave(num_beams))
 
     # -- the static plan of one spec ------------------------------------------------------------
     def _plan(self, spec: PoemSpec) -> tuple[_SpecPlan, list[int], list[int]]:
@@ -491,6 +515,10 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         self.prev2 = torch.full((B,), -1, dtype=torch.long)
         self.last_codes = torch.zeros(B, self.n_variants, dtype=torch.long)  # requirement codes of the last step
         self._failed = torch.zeros(B, dtype=torch.bool)
+        self.line_hash = torch.zeros(B, dtype=torch.long)  # (B,) copyguard hash of the current line so far
+        # The last character of each line: the step before a punctuation mark.
+        self.line_end = (self.kind == _KIND_CHAR) & (torch.roll(self.kind, -1, 1) == _KIND_PUNCT)
+        self.line_end[:, -1] = False
         longest = max(len(pat) for pat in self._pattern_index) if self._pattern_index else 1
         n_states = (3**longest - 1) // 2
         codes = torch.zeros(len(self._pattern_index) + 1, n_states, dtype=torch.long)  # row 0: dead
@@ -504,13 +532,42 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         self._any_char = (self.kind == _KIND_CHAR).any(0).tolist()
         self._any_rhyme = self.is_rhyme.any(1).any(0).tolist()
         self._any_forced = (self.force != _FORCE_NONE).any(0).tolist()
+        self._any_line_end = self.line_end.any(0).tolist()
+
+    _ROW_STATE = ("kind", "line", "pos", "token", "force", "patterns", "is_rhyme", "alive", "groups", "repeat",
+                  "season", "used", "reserved", "bias", "topical", "value", "prev", "prev2", "last_codes", "_failed",
+                  "line_hash", "line_end")
+    """Every tensor with one row per sequence: what a beam reorder must carry along."""
+
+    def _select(self, rows: torch.Tensor) -> None:
+        """Make row i a copy of row ``rows[i]`` (beam expansion and reordering)."""
+        rows = rows.to(self.device)
+        for name in self._ROW_STATE:
+            setattr(self, name, getattr(self, name).index_select(0, rows))
+        self.specs = [self.specs[i] for i in rows.tolist()]
+
+    def _follow(self, input_ids: torch.Tensor) -> None:
+        """Beam search reordered the rows: find, within each spec's block of beams, the row of the last
+        step that each row extends. Equal prefixes have equal states, so any match is the right one."""
+        R, L = input_ids.shape
+        K = self.num_beams
+        assert self._seen is not None and self._seen.shape == (R, L - 1)
+        now = input_ids[:, :-1].reshape(R // K, K, 1, L - 1)
+        before = self._seen.reshape(R // K, 1, K, L - 1)
+        same = (now == before).all(-1)  # (blocks, K, K)
+        if not bool(same.any(-1).all()):
+            raise ValueError("a beam extends none of the last step's beams of its spec: not HF beam search order")
+        src = same.int().argmax(-1) + torch.arange(0, R, K, device=input_ids.device).unsqueeze(1)
+        self._select(src.flatten())
 
     def _to(self, device: torch.device) -> None:
         """Move the state next to the scores once (on a GPU nothing crosses the bus per step)."""
         for name, value in list(vars(self).items()):
-            if isinstance(value, torch.Tensor):
+            if isinstance(value, torch.Tensor) and name != "guard":
                 setattr(self, name, value.to(device))
         self.device = device
+        if self.copy_guard is not None:
+            self.guard = _guard_tensor(self.copy_guard, device)
         self._dev = _device_masks(self.masks, device)
 
     def _topic_season(self, topic: str) -> int:
@@ -561,6 +618,8 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         self.season = torch.where(unseasoned, d.season_of[last], self.season)  # the first seasonal character
         cls = d.tone_class[last].clamp(max=2)  # an unknown tone (a user's character) counts as either
         self.value = torch.where(char, self.value * 3 + cls, torch.where(live, 0, self.value))
+        self.line_hash = torch.where(char, (self.line_hash * HASH_BASE + d.codepoint[last]) % HASH_MOD,
+                                     torch.where(live, 0, self.line_hash))
         self.prev2 = torch.where(char, self.prev, torch.where(live, -1, self.prev2))
         self.prev = torch.where(char, last, torch.where(live, -1, self.prev))
 
@@ -606,6 +665,12 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         dieci = ((self.repeat == 1) & (self.prev >= 0) & (self.prev != self.prev2) & ~prev_topical).nonzero().flatten()
         blocked[dieci, self.prev[dieci]] = False
         char_ok = tone_allowed & ~blocked & ~self.reserved
+        if self.guard is not None and self._any_line_end[step]:
+            # No line equal to a corpus line: mask the last characters that would complete one.
+            ends = (char & self.line_end[:, step]).nonzero().flatten()
+            want = (self.line_hash[ends].unsqueeze(1) * HASH_BASE + d.codepoint) % HASH_MOD  # (rows, V)
+            at = torch.searchsorted(self.guard, want).clamp(max=self.guard.numel() - 1)
+            char_ok[ends] &= self.guard[at] != want
         if self._any_forced[step]:
             force = self.force[:, step]
             only = torch.zeros(B, V, dtype=torch.bool, device=dev)
@@ -623,11 +688,18 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
             # Calling twice for one step (or skipping one) would silently corrupt the per-row state.
             raise ValueError(
                 f"expected generation step {self._next_step}, got {step}: this processor is stateful and must "
-                "see every step exactly once (sampling or greedy; not beam search or assisted decoding)"
+                "see every step exactly once (sampling, greedy or beam search; not assisted decoding)"
             )
+        if input_ids.shape[0] != self.kind.shape[0]:
+            raise ValueError(f"{input_ids.shape[0]} rows, but the processor holds {self.kind.shape[0]} "
+                             f"({len(self.specs) // self.num_beams} specs x {self.num_beams} beams)")
         if self.device != scores.device or step == 0:
             self._to(scores.device)
         self._next_step = step + 1
+        if self.num_beams > 1:
+            if step > 0:
+                self._follow(input_ids)
+            self._seen = input_ids
         last_col = self.kind.shape[1] - 1
         if step > 0:
             self._update(input_ids[:, -1].to(self.device), min(step - 1, last_col))
@@ -646,3 +718,15 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
             seasons = torch.where(self.season < 0, len(SEASONS), self.season)
             out = out - self.season_penalty * self._dev.off_season[seasons].to(scores.dtype)
         return out  # type: ignore[return-value]
+
+
+def replay(proc: PoemConstraintLogitsProcessor, sequences: torch.Tensor) -> PoemConstraintLogitsProcessor:
+    """Fold finished ``sequences`` (prompt + generated, one row per spec of a fresh ``proc``) into the
+    processor's state, as if it had generated them: how beam search's returned beams get their rhyme
+    group, variant and failure flags."""
+    if sequences.shape[0] != proc.kind.shape[0]:
+        raise ValueError(f"{sequences.shape[0]} sequences for a processor of {proc.kind.shape[0]} rows")
+    scores = torch.zeros(sequences.shape[0], proc.masks.vocab_size, device=sequences.device)
+    for end in range(proc.prompt_length, sequences.shape[1]):
+        proc(sequences[:, :end], scores)  # type: ignore[arg-type]
+    return proc

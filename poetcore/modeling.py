@@ -117,6 +117,8 @@ DECODING_DEFAULTS: dict[str, float] = {
     "topic_margin": 4.0,
     "season_penalty": 0.0,
     "coverage_weight": 1.0,
+    "line_fit_weight": 0.0,
+    "block_copies": 1.0,  # 1: no line may equal a corpus line (poetcore.copyguard); 0: off
 }
 """Poetcore's own decoding knobs, saved as extra keys of ``generation_config.json``."""
 

@@ -42,6 +42,7 @@ class Poem:
     lm_logprob: float = 0.0  # mean log-prob per character
     topic_coverage: float = 0.0
     traditional: bool = False
+    line_fit: float = 0.0  # nats per character the lines gain from the lines before them (rerank)
 
     @property
     def text(self) -> str:

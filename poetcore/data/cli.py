@@ -104,15 +104,19 @@ def tables_command(
     data: Path = typer.Option(Path("data/corpus"), "--data", help="A prepared corpus (poetcore data prepare)."),
     out: Path | None = typer.Option(None, "--out", help="Folder for rhyme_usage.json and seasons.json "
                                     "(default: where the package ships them)."),
+    index: Path = typer.Option(Path("data/lines.sqlite"), "--index",
+                               help="Line index (poetcore data lines) whose famous lines join the copy guard."),
 ) -> None:
-    """由语料统计三张表：各字在各平声韵部的押韵次数、各季节的用字、相邻字搭配 / derive the corpus tables
-    the decoder and /check use (rhyme usage, seasons, bigrams)."""
+    """由语料统计各表：各字在各平声韵部的押韵次数、各季节的用字、相邻字搭配、语料诗句（防抄）、词谱 / derive the
+    corpus tables the decoder and /check use (rhyme usage, seasons, bigrams, corpus lines, 词谱)."""
     from poetcore.data.corpus import iter_poems
     from poetcore.data.split import SPLITS
     from poetcore.rhyme_usage import RHYME_USAGE_PATH, RhymeUsage
     from poetcore.rhymes import RhymeTable
     from poetcore.seasons import SEASONS_PATH, SeasonLexicon
     from poetcore.cipu import CIPU_PATH, derive_cipu, save_cipu
+    from poetcore.copyguard import CORPUS_LINES_PATH, FAMOUS, CorpusLines
+    from poetcore.lines.index import LineIndex
     from poetcore.data.corpus import CI_SPLIT_PREFIX
     from poetcore.suggest import BIGRAMS_PATH, MIN_COUNT, BigramTable
 
@@ -136,6 +140,16 @@ def tables_command(
     bigrams_path = out / BIGRAMS_PATH.name if out else BIGRAMS_PATH
     bigrams.save(bigrams_path)
     console.print(f"[green]{bigrams_path}[/]: {len(bigrams.counts):,} character pairs seen at least {MIN_COUNT} times")
+    famous: list[str] = []
+    if index.exists():  # the 古体 and 蒙学 lines the prepared 近体 splits leave out (静夜思)
+        line_index = LineIndex(index)
+        famous = line_index.famous_lines(FAMOUS)
+        line_index.close()
+    guard = CorpusLines.build([line for p in poems for line in p["lines"]] + famous)
+    guard_path = out / CORPUS_LINES_PATH.name if out else CORPUS_LINES_PATH
+    guard.save(guard_path)
+    console.print(f"[green]{guard_path}[/]: {len(guard):,} distinct 5- and 7-character corpus lines (hashed; "
+                  f"{len(famous):,} famous lines from {index if famous else 'no line index'}) the decoder will not repeat")
     ci = [r for s in SPLITS for r in (iter_poems(data, CI_SPLIT_PREFIX + s)
                                       if (data / f"{CI_SPLIT_PREFIX}{s}.jsonl.gz").is_file() else ())]
     if ci:

@@ -104,6 +104,12 @@ class LineIndex:
         rows = self._rows(f"{_SELECT} WHERE l.text = ?", (text,))
         return self._record(rows[0]) if rows else None
 
+    def famous_lines(self, min_fame: float, lengths: tuple[int, ...] = (5, 7)) -> list[str]:
+        """Every line of a poem at least this famous (the 蒙学 collections rank highest)."""
+        marks = ",".join("?" * len(lengths))
+        return [r[0] for r in self._rows(f"SELECT text FROM lines WHERE fame >= ? AND length IN ({marks})",
+                                         (min_fame, *lengths))]
+
     def get(self, line_id: int) -> LineRecord | None:
         rows = self._rows(f"{_SELECT} WHERE l.id = ?", (line_id,))
         return self._record(rows[0]) if rows else None

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.poems import assert_regulated, collapsed
 
 from poetcore.chars import to_simplified, to_traditional
 from poetcore.checker import check
@@ -18,7 +19,6 @@ from poetcore.compose import Composer
 from poetcore.errors import ModelLoadError, PoetcoreInputError, UnknownFormError
 from poetcore.forms import FORMS, FormTemplate, FormVariant
 from poetcore.request import MAX_TOPIC_CHARS, ComposeRequest, Poem, topic_keywords, validate_topic
-from poetcore.rhymes import RhymeTable
 
 TOPICS = ["秋月", "送别", "边塞", "春江花月夜", "山", "雪夜访友", "登高望远怀古人"]
 
@@ -27,39 +27,6 @@ TOPICS = ["秋月", "送别", "边塞", "春江花月夜", "山", "雪夜访友"
 def known_chars(composer: Composer) -> list[str]:
     """Vocabulary characters with a known tone: the ones a head may be."""
     return sorted(ch for ch in composer.masks.id_of if composer.table.tones(ch))
-
-
-def collapsed(lines: list[str], dieci: bool) -> list[str]:
-    """The poem's characters with the second half of each 叠字 (a pair, never three) dropped."""
-    out = []
-    for line in lines:
-        for k, ch in enumerate(line):
-            pair = k >= 1 and line[k - 1] == ch and not (k >= 2 and line[k - 2] == ch)
-            if not (dieci and pair):
-                out.append(ch)
-    return out
-
-
-def assert_regulated(poem: Poem, form: str, repeat: str = "dieci", rhyme: str | None = None) -> None:
-    tmpl = FORMS[form]
-    assert poem.form == form
-    assert [len(line) for line in poem.lines] == list(tmpl.line_lengths)
-    report = check(poem.text, form=form)
-    assert report.ok, (poem.text, [v.message for v in report.violations])
-    table = RhymeTable.default()
-    gid = table.find_group(poem.rhyme_group)
-    rhyme_chars = [report.lines[i][-1] for i in tmpl.variant(report.variant).rhyme_lines]
-    assert all(gid in table.ping_groups(ch) for ch in rhyme_chars), (poem.text, poem.rhyme_group)
-    if rhyme is None:
-        assert poem.rhyme_group == report.rhyme_group, poem.text
-    else:
-        # Rhyme characters in two groups (旗: 支 and 微) rhyme in both; the checker breaks the tie
-        # by group order, the poem keeps the group the user asked for.
-        assert poem.rhyme_group == rhyme
-    assert poem.check().ok
-    chars = collapsed(poem.lines, dieci=repeat == "dieci")
-    if repeat != "any":
-        assert len(set(chars)) == len(chars), poem.text
 
 
 # -- the property --------------------------------------------------------------------------------

@@ -190,14 +190,18 @@ def test_tables_command_derives_rhyme_usage_and_seasons(package_tarball: Path, t
     from typer.testing import CliRunner
 
     from poetcore.cli import app
+    from poetcore.copyguard import CorpusLines
     from poetcore.rhyme_usage import RhymeUsage
     from poetcore.rhymes import RhymeTable
     from poetcore.seasons import SeasonLexicon
 
     out = tmp_path / "corpus"
     assert _prepare("--source", str(package_tarball), "--out", str(out), "--no-lines", "--sha1", "")[0] == 0
-    result = CliRunner().invoke(app, ["data", "tables", "--data", str(out), "--out", str(tmp_path / "tables")])
+    result = CliRunner().invoke(app, ["data", "tables", "--data", str(out), "--out", str(tmp_path / "tables"),
+                                      "--index", str(tmp_path / "no-index.sqlite")])
     assert result.exit_code == 0, result.output
+    guard = CorpusLines.load(tmp_path / "tables" / "corpus_lines.bin")
+    assert "举头望明月" in guard and "举头望明日" not in guard  # the decoder's copy guard
     usage = RhymeUsage.load(tmp_path / "tables" / "rhyme_usage.json")
     assert usage.uses("乡", RhymeTable.default().find_group("阳")) == 1  # 静夜思
     assert SeasonLexicon.load(tmp_path / "tables" / "seasons.json").season_of == {}  # too few poems to tell
