@@ -32,7 +32,7 @@ from poetcore.forms import FormTemplate, FormVariant, RhymeSet
 from poetcore.rhymes import RhymeTable, Tone
 
 __all__ = ["CIPU_PATH", "DECIDED", "CiChart", "CiShape", "ci_form", "derive_cipu", "load_cipu", "rhyme_classes",
-           "save_cipu"]
+           "save_cipu", "shape_name"]
 
 CIPU_PATH = Path(__file__).parent / "assets" / "prosody" / "cipu.json"
 MIN_SHAPE_POEMS = 8
