@@ -143,3 +143,11 @@ def test_one_candidate_each_keeps_the_sampling_fast_path(beams: Composer) -> Non
     assert len(sampler.candidates(ComposeRequest("秋月", "七绝", n=2, seed=1))) == 4  # max(num_beams, n) beams
     mixed = beams.compose_batch([ComposeRequest("秋月", "七绝", n=1, seed=1), ComposeRequest("送别", "五绝", n=3, seed=1)])
     assert all(isinstance(p, Poem) for p in mixed)  # one batch of beams serves both
+
+
+def test_the_bench_measures_the_processor_under_a_beam_config(beams: Composer) -> None:
+    """`poetcore bench`'s constraint overhead generates sampled rows itself, even when the model ships beams."""
+    from poetcore.bench import constraint_overhead
+
+    result = constraint_overhead(beams, batch=2, repeats=1)
+    assert result["batch"] == 2 and result["constrained_s"] > 0
