@@ -239,18 +239,17 @@ class Composer:
     def _generate(self, prepared: Sequence[_Prepared], keep_all: bool = False) -> list:
         # Sampling writes request.n rows per request; beam search one row with K beams, K candidates,
         # K = max(num_beams, the largest n). A batch asking one candidate each keeps the fast path.
-        beams = max(1, int(self.generation_config.num_beams or 1))
+        num_beams = int(self.generation_config.num_beams or 1)
         most = max(p.request.n for p in prepared)
-        if most == 1:
-            beams = 1
+        width = max(num_beams, most) if num_beams > 1 and most > 1 else 1
+        beams = width > 1
         specs: list[PoemSpec] = []
         prompts: list[str] = []
         owners: list[int] = []
-        width = max(beams, most) if beams > 1 else 1
         for k, p in enumerate(prepared):
             spec = PoemSpec(p.form, p.heads, p.rhyme_gid, p.topic, p.request.repeat, prefix=p.prefix)
             prompt = format_prompt(p.form.name, p.keywords)
-            for _ in range(1 if beams > 1 else p.request.n):
+            for _ in range(1 if beams else p.request.n):
                 specs.append(spec)
                 prompts.append(prompt)
                 owners.append(k)
@@ -261,16 +260,15 @@ class Composer:
         attn = enc["attention_mask"].to(self.device)
         prompt_of = [enc["input_ids"][owners.index(k)] for k in range(len(prepared))]
         knobs = {"prompt_length": input_ids.shape[1], "topic_bias": self.topic_bias,
-                 "topic_margin": self.topic_margin, "season_penalty": self.season_penalty}
-        guard = CorpusLines.default() if self._decoding_knob("block_copies") else None
-        knobs["copy_guard"] = guard
+                 "topic_margin": self.topic_margin, "season_penalty": self.season_penalty,
+                 "copy_guard": CorpusLines.default() if self._decoding_knob("block_copies") else None}
         proc = PoemConstraintLogitsProcessor(specs, self.masks, num_beams=width, **knobs)
         # One seed per batch: reproducible for a single request with --seed.
         torch.manual_seed(prepared[0].seed)
         config = copy.deepcopy(self.generation_config)  # per call: HF wants one config, not config + kwargs
         config.update(max_new_tokens=proc.max_new_tokens, pad_token_id=self.masks.pad_id,
-                      eos_token_id=self.masks.eos_id, return_dict_in_generate=True, output_logits=beams == 1)
-        if beams > 1:
+                      eos_token_id=self.masks.eos_id, return_dict_in_generate=True, output_logits=not beams)
+        if beams:
             config.update(num_beams=width, num_return_sequences=width, length_penalty=0.0, early_stopping=True)
         else:
             config.update(num_beams=1, num_return_sequences=1)
@@ -279,7 +277,7 @@ class Composer:
             logits_processor=LogitsProcessorList([proc]),
         )
         new = out.sequences[:, input_ids.shape[1] :]  # (N, S)
-        if beams > 1:
+        if beams:
             owners = [k for k in owners for _ in range(width)]
             attn = attn.repeat_interleave(width, 0)
             # The returned beams are not the processor's last rows: fold them into a fresh state.

@@ -310,21 +310,23 @@ def _or_over(codes: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def _guard_tensor(guard: CorpusLines, device: torch.device) -> torch.Tensor:
-    """The guard's sorted hashes as one int64 tensor per device, made once."""
-    cache: dict[str, torch.Tensor] = guard.__dict__.setdefault("_on_device", {})
+def _on_device(owner: object, device: torch.device, make):  # type: ignore[no-untyped-def]
+    """``make(device)``, built once per device and kept on ``owner`` (masks, copy guard)."""
+    cache = owner.__dict__.setdefault("_on_device", {})
     key = str(device)
     if key not in cache:
-        cache[key] = torch.frombuffer(bytearray(guard.hashes.tobytes()), dtype=torch.int32).long().to(device)
+        cache[key] = make(device)
     return cache[key]
+
+
+def _guard_tensor(guard: CorpusLines, device: torch.device) -> torch.Tensor:
+    """The guard's sorted hashes as one int64 tensor."""
+    return _on_device(guard, device, lambda dev: torch.frombuffer(
+        bytearray(guard.hashes.tobytes()), dtype=torch.int32).long().to(dev))
 
 
 def _device_masks(m: VocabMasks, device: torch.device) -> _DeviceMasks:
-    cache: dict[str, _DeviceMasks] = m.__dict__.setdefault("_on_device", {})
-    key = str(device)
-    if key not in cache:
-        cache[key] = _DeviceMasks(m, device)
-    return cache[key]
+    return _on_device(m, device, lambda dev: _DeviceMasks(m, dev))
 
 
 class PoemConstraintLogitsProcessor(LogitsProcessor):
@@ -412,7 +414,6 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         self._next_step = 0  # the state follows generation one token at a time
         # Copies: the hashes of the corpus lines, sorted, searched at each line's last character.
         self.copy_guard = copy_guard if copy_guard is not None and len(copy_guard) else None
-        self.guard: torch.Tensor | None = _guard_tensor(self.copy_guard, self.device) if self.copy_guard else None
         # Beam search runs num_beams rows per spec (HF expands each input row in place) and reorders
         # them every step; the state follows by matching each row's prefix to last step's rows.
         self.num_beams = num_beams
@@ -563,11 +564,9 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
     def _to(self, device: torch.device) -> None:
         """Move the state next to the scores once (on a GPU nothing crosses the bus per step)."""
         for name, value in list(vars(self).items()):
-            if isinstance(value, torch.Tensor) and name != "guard":
+            if isinstance(value, torch.Tensor):
                 setattr(self, name, value.to(device))
         self.device = device
-        if self.copy_guard is not None:
-            self.guard = _guard_tensor(self.copy_guard, device)
         self._dev = _device_masks(self.masks, device)
 
     def _topic_season(self, topic: str) -> int:
@@ -665,12 +664,13 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         dieci = ((self.repeat == 1) & (self.prev >= 0) & (self.prev != self.prev2) & ~prev_topical).nonzero().flatten()
         blocked[dieci, self.prev[dieci]] = False
         char_ok = tone_allowed & ~blocked & ~self.reserved
-        if self.guard is not None and self._any_line_end[step]:
+        if self.copy_guard is not None and self._any_line_end[step]:
             # No line equal to a corpus line: mask the last characters that would complete one.
+            guard = _guard_tensor(self.copy_guard, dev)
             ends = (char & self.line_end[:, step]).nonzero().flatten()
             want = (self.line_hash[ends].unsqueeze(1) * HASH_BASE + d.codepoint) % HASH_MOD  # (rows, V)
-            at = torch.searchsorted(self.guard, want).clamp(max=self.guard.numel() - 1)
-            char_ok[ends] &= self.guard[at] != want
+            at = torch.searchsorted(guard, want).clamp(max=guard.numel() - 1)
+            char_ok[ends] &= guard[at] != want
         if self._any_forced[step]:
             force = self.force[:, step]
             only = torch.zeros(B, V, dtype=torch.bool, device=dev)
