@@ -41,7 +41,8 @@ DEFAULT_GRID = (
     "p0.9:top_p=0.9;"
     "bias1.5:topic_bias=1.5"
 )
-SHOWN = ("lm_logprob", "distinct_2", "copy_rate", "topic_coverage", "season_clash_share", "topic_artifact_poems", "topic_isolated_share",
+SHOWN = ("lm_logprob", "distinct_2", "copy_rate", "topic_coverage", "season_clash_share", "unlicensed_dieci",
+         "topic_artifact_poems", "topic_isolated_share",
          "other_isolated_share", "rhyme_dominant_reading_share", "seconds_per_poem")
 
 

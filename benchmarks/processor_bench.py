@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/processor_bench.py                       # batch 8, 64, 512 on CPU; before = f84e2e9
     python benchmarks/processor_bench.py --before <rev> --batches 8,64,512 --device cuda
+    python benchmarks/processor_bench.py --before 2fd0663 --copy-guard   # the guard's lookups, old vs new
 
 "Before" is ``poetcore/constraints.py`` at a git revision (the per-row Python loop), loaded from
 ``git show`` into its own module; "after" is this checkout's. Both decode the same 七绝 batch (the
@@ -48,10 +49,12 @@ def load_revision(rev: str) -> ModuleType:
     return module
 
 
-def step_times(module: ModuleType, masks: object, batch: int, device: torch.device, seed: int) -> list[float]:
+def step_times(module: ModuleType, masks: object, batch: int, device: torch.device, seed: int,
+               guard: object = None) -> list[float]:
     """Seconds per processor call over one whole poem."""
     specs = [module.PoemSpec(get_form("七绝"), topic="秋月")] * batch
-    proc = module.PoemConstraintLogitsProcessor(specs, masks, prompt_length=4, topic_bias=2.5)
+    extra = {"copy_guard": guard} if guard is not None else {}
+    proc = module.PoemConstraintLogitsProcessor(specs, masks, prompt_length=4, topic_bias=2.5, **extra)
     V = masks.vocab_size  # type: ignore[attr-defined]
     gen = torch.Generator(device="cpu").manual_seed(seed)
     ids = torch.full((batch, 4), 2, dtype=torch.long, device=device)
@@ -75,7 +78,13 @@ def main() -> None:
     parser.add_argument("--batches", default="8,64,512")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--copy-guard", action="store_true", help="both sides block corpus lines (poetcore.copyguard)")
     args = parser.parse_args()
+    guard = None
+    if args.copy_guard:
+        from poetcore.copyguard import CorpusLines
+
+        guard = CorpusLines.default()
     device = torch.device(args.device)
     tokenizer = load_tokenizer(default_model_dir())
     table = RhymeTable.default()
@@ -89,14 +98,18 @@ def main() -> None:
     modules = {"before": before, "after": after}
     print(f"device {device}, threads {torch.get_num_threads()}, 七绝 ({get_form('七绝').n_lines} lines), "
           f"vocabulary {len(tokenizer)}; ms per processor call, median over {args.repeats} poems")
-    print(f"{'batch':>6} {'before ms':>10} {'after ms':>10} {'speed-up':>9}")
+    print(f"{'batch':>6} {'before ms':>10} {'after ms':>10} {'speed-up':>9} {'per poem before':>16} {'after':>8}")
     for batch in (int(b) for b in args.batches.split(",")):
         got: dict[str, list[float]] = {"before": [], "after": []}
+        poem: dict[str, list[float]] = {"before": [], "after": []}
         for r in range(args.repeats):
             for name in ("before", "after"):
-                got[name] += step_times(modules[name], masks[name], batch, device, seed=r)
+                times = step_times(modules[name], masks[name], batch, device, seed=r, guard=guard)
+                got[name] += times
+                poem[name].append(sum(times))
         b, a = statistics.median(got["before"]) * 1000, statistics.median(got["after"]) * 1000
-        print(f"{batch:>6} {b:>10.2f} {a:>10.2f} {b / a:>8.1f}x")
+        pb, pa = statistics.median(poem["before"]) * 1000, statistics.median(poem["after"]) * 1000
+        print(f"{batch:>6} {b:>10.2f} {a:>10.2f} {b / a:>8.1f}x {pb:>16.1f} {pa:>8.1f}")
 
 
 if __name__ == "__main__":

@@ -286,7 +286,7 @@ def eval_command(
         from poetcore.sheet import score_sheet as score
 
         try:
-            sys.stdout.write(json.dumps(score(score_sheet), ensure_ascii=False, indent=2) + "\n")
+            sys.stdout.write(json.dumps(score(score_sheet, data_dir), ensure_ascii=False, indent=2) + "\n")
         except FileNotFoundError as exc:
             raise _fail(str(exc)) from None
         return

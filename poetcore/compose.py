@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, GenerationConfig, LogitsProcessorList
 
+from poetcore.bigrams import BigramTable
 from poetcore.chars import to_simplified
 from poetcore.checker import check
 from poetcore.constraints import (
@@ -76,7 +77,8 @@ class Composer:
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.table = table or RhymeTable.default()
-        self.masks = vocab_masks(tokenizer, self.table, RhymeUsage.default(), SeasonLexicon.default())
+        self.masks = vocab_masks(tokenizer, self.table, RhymeUsage.default(), SeasonLexicon.default(),
+                                 BigramTable.default().reduplicated())
         # A copy: tuning one composer (eval, bench) must not change the model's saved defaults.
         self.generation_config: GenerationConfig = copy.deepcopy(model.generation_config)
         for key, value in DECODING_DEFAULTS.items():

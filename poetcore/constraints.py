@@ -55,7 +55,8 @@ class VocabMasks:
     """
 
     def __init__(
-        self, tokenizer, table: RhymeTable, usage: RhymeUsage | None = None, seasons: SeasonLexicon | None = None
+        self, tokenizer, table: RhymeTable, usage: RhymeUsage | None = None, seasons: SeasonLexicon | None = None,
+        reduplicated: frozenset[str] | None = None,
     ) -> None:
         V = len(tokenizer)
         self.vocab_size = V
@@ -115,7 +116,8 @@ class VocabMasks:
         self.group_index = gindex
         self.eos_id = tokenizer.eos_token_id
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-        # (5, V): row k marks the characters of every season but SEASONS[k]; row 4 (season unknown) is empty.
+        # (5, V): row k marks the characters of every season but SEASONS[k] and those out of place in it
+        # (梅 in autumn); row 4 (season unknown) is empty.
         self.season_of: list[int] = [len(SEASONS)] * V
         off = torch.zeros(len(SEASONS) + 1, V, dtype=torch.bool)
         for i, ch in enumerate(self.char_of):
@@ -124,7 +126,20 @@ class VocabMasks:
                 k = SEASONS.index(season)
                 self.season_of[i] = k
                 off[[j for j in range(len(SEASONS)) if j != k], i] = True
+            for out_of_place in (seasons.rare_in.get(ch, "") if (seasons and ch) else ""):
+                off[SEASONS.index(out_of_place), i] = True
         self.off_season = off
+        # Two-character season words (东风, 重阳) as (3, E) token ids: first, second, season index.
+        self.season_word_of: dict[str, int] = {}
+        word_rows: list[tuple[int, int, int]] = []
+        for word, season in sorted((seasons.words if seasons else {}).items()):
+            self.season_word_of[word] = SEASONS.index(season)
+            if word[0] in self.id_of and word[1] in self.id_of:
+                word_rows.append((self.id_of[word[0]], self.id_of[word[1]], SEASONS.index(season)))
+        self.season_words = torch.tensor(word_rows, dtype=torch.long).reshape(-1, 3).t().contiguous()
+        # 叠字 the corpus writes (青青, 萧萧; not 月月 or 鱼鱼): all of them without a list.
+        self.dieci_ok = torch.tensor([reduplicated is None or (c is not None and c in reduplicated)
+                                      for c in self.char_of], dtype=torch.bool)
         self.comma_id = self._punct_id(tokenizer, "，")
         self.period_id = self._punct_id(tokenizer, "。")
 
@@ -138,17 +153,19 @@ class VocabMasks:
 
 @lru_cache(maxsize=8)
 def _cached_masks(
-    tokenizer_key: int, tokenizer, table: RhymeTable, usage: RhymeUsage | None, seasons: SeasonLexicon | None
+    tokenizer_key: int, tokenizer, table: RhymeTable, usage: RhymeUsage | None, seasons: SeasonLexicon | None,
+    reduplicated: frozenset[str] | None,
 ) -> VocabMasks:
-    return VocabMasks(tokenizer, table, usage, seasons)
+    return VocabMasks(tokenizer, table, usage, seasons, reduplicated)
 
 
 def vocab_masks(
-    tokenizer, table: RhymeTable | None = None, usage: RhymeUsage | None = None, seasons: SeasonLexicon | None = None
+    tokenizer, table: RhymeTable | None = None, usage: RhymeUsage | None = None, seasons: SeasonLexicon | None = None,
+    reduplicated: frozenset[str] | None = None,
 ) -> VocabMasks:
-    """Masks for this tokenizer (with rhyme usage and season lexicon), cached per tokenizer object."""
+    """Masks for this tokenizer (with rhyme usage, season lexicon and licensed 叠字), cached per tokenizer."""
     table = table or RhymeTable.default()
-    return _cached_masks(id(tokenizer), tokenizer, table, usage, seasons)
+    return _cached_masks(id(tokenizer), tokenizer, table, usage, seasons, reduplicated)
 
 
 @dataclass(frozen=True)
@@ -300,6 +317,8 @@ class _DeviceMasks:
         self.season_of = torch.tensor(m.season_of, dtype=torch.long, device=device)  # (V,)
         self.codepoint = torch.tensor([ord(c) if c else 0 for c in m.char_of], dtype=torch.long, device=device)
         self.off_season = m.off_season.to(device)  # (5, V)
+        self.season_words = m.season_words.to(device)  # (3, E)
+        self.dieci_ok = m.dieci_ok.to(device)  # (V,)
 
 
 def _or_over(codes: torch.Tensor) -> torch.Tensor:
@@ -504,6 +523,7 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         self.repeat = torch.tensor([x.repeat for x in p], dtype=torch.long)  # (B,)
         self.season = torch.tensor([x.season for x in p], dtype=torch.long)  # (B,) -1: rule off; 4: none yet
         self.used = torch.zeros(B, V, dtype=torch.bool)  # (B, V) canonical ids already written
+        self.rhymed = torch.zeros(B, V, dtype=torch.bool)  # (B, V) canonical ids written at a rhyme position
         self.reserved = torch.zeros(B, V, dtype=torch.bool)  # (B, V) head chars: only at head positions
         self.bias = torch.zeros(B, V)  # (B, V)
         self.topical = torch.zeros(B, V, dtype=torch.bool)  # (B, V) the topic's own characters
@@ -536,7 +556,7 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         self._any_line_end = self.line_end.any(0).tolist()
 
     _ROW_STATE = ("kind", "line", "pos", "token", "force", "patterns", "is_rhyme", "alive", "groups", "repeat",
-                  "season", "used", "reserved", "bias", "topical", "value", "prev", "prev2", "last_codes", "_failed",
+                  "season", "used", "rhymed", "reserved", "bias", "topical", "value", "prev", "prev2", "last_codes", "_failed",
                   "line_hash", "line_end")
     """Every tensor with one row per sequence: what a beam reorder must carry along."""
 
@@ -571,6 +591,7 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
 
     def _topic_season(self, topic: str) -> int:
         found = {self.masks.season_of[i] for ch in topic if (i := self.masks.id_of.get(ch)) is not None}
+        found.update(k for i in range(len(topic) - 1) if (k := self.masks.season_word_of.get(topic[i : i + 2])) is not None)
         found.discard(len(SEASONS))
         if len(found) > 1:
             return -1
@@ -612,9 +633,16 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         rows = char.nonzero().flatten()
         canon = d.canonical[last[rows]]
         self.used[rows, canon] = True
+        at_rhyme = (char & was_rhyme.any(1)).nonzero().flatten()
+        self.rhymed[at_rhyme, d.canonical[last[at_rhyme]]] = True
         self.bias[rows, canon] = 0.0  # a topic character is favoured once, not doubled
         unseasoned = char & (self.season == len(SEASONS))
         self.season = torch.where(unseasoned, d.season_of[last], self.season)  # the first seasonal character
+        if d.season_words.shape[1]:  # ... or word (东风: two characters of no season each)
+            first, second, word_season = d.season_words
+            word = (first == self.prev.unsqueeze(1)) & (second == last.unsqueeze(1))  # (B, E)
+            found = torch.where(word, word_season, len(SEASONS)).min(1).values
+            self.season = torch.where(char & (self.season == len(SEASONS)), found, self.season)
         cls = d.tone_class[last].clamp(max=2)  # an unknown tone (a user's character) counts as either
         self.value = torch.where(char, self.value * 3 + cls, torch.where(live, 0, self.value))
         self.line_hash = torch.where(char, (self.line_hash * HASH_BASE + d.codepoint[last]) % HASH_MOD,
@@ -655,22 +683,28 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         if self._any_rhyme[step]:
             rhyme_code = _or_over(torch.where(rhyme, codes, 0))
             rhyme_ok = (self.groups.float() @ d.group_mask_f) > 0  # (B, V)
+            # No 重韵, whatever the repeat policy: a rhyme character rhymes once (repeat=any included).
+            rhyme_ok &= ~self.rhymed.gather(1, d.canonical.expand(B, V))
             tone_allowed = tone_allowed | (d.tone_table[rhyme_code] & rhyme_ok)
         # No repeats: a character written before is blocked, except 叠字 (the previous one, once)
         # and repeat=any; head characters only stand at head positions.
         blocked = self.used.gather(1, d.canonical.expand(B, V)) & (self.repeat != 2).unsqueeze(1)
         # No 叠字 of a topic character (冬冬, 西西, 花花 read as artifacts of the topic, not as words).
         prev_topical = self.topical.gather(1, self.prev.clamp(min=0).unsqueeze(1)).squeeze(1)
-        dieci = ((self.repeat == 1) & (self.prev >= 0) & (self.prev != self.prev2) & ~prev_topical).nonzero().flatten()
+        dieci = ((self.repeat == 1) & (self.prev >= 0) & (self.prev != self.prev2) & ~prev_topical
+                 & d.dieci_ok[self.prev.clamp(min=0)]).nonzero().flatten()
         blocked[dieci, self.prev[dieci]] = False
         char_ok = tone_allowed & ~blocked & ~self.reserved
         if self.copy_guard is not None and self._any_line_end[step]:
-            # No line equal to a corpus line: mask the last characters that would complete one.
+            # No line equal to a corpus line: mask the last characters that would complete one. Only
+            # characters the chart still allows are looked up (a rhyme group, not the whole vocabulary).
             guard = _guard_tensor(self.copy_guard, dev)
             ends = (char & self.line_end[:, step]).nonzero().flatten()
-            want = (self.line_hash[ends].unsqueeze(1) * HASH_BASE + d.codepoint) % HASH_MOD  # (rows, V)
+            rows, cols = char_ok[ends].nonzero(as_tuple=True)
+            want = (self.line_hash[ends[rows]] * HASH_BASE + d.codepoint[cols]) % HASH_MOD
             at = torch.searchsorted(guard, want).clamp(max=guard.numel() - 1)
-            char_ok[ends] &= guard[at] != want
+            copy = guard[at] == want
+            char_ok[ends[rows[copy]], cols[copy]] = False
         if self._any_forced[step]:
             force = self.force[:, step]
             only = torch.zeros(B, V, dtype=torch.bool, device=dev)
@@ -715,8 +749,18 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         plausible = masked >= best - self.topic_margin  # (B, V): the LM's own shortlist
         out = masked + self.bias.to(scores.dtype) * plausible
         if self.season_penalty:
+            d = self._dev
             seasons = torch.where(self.season < 0, len(SEASONS), self.season)
-            out = out - self.season_penalty * self._dev.off_season[seasons].to(scores.dtype)
+            off = d.off_season[seasons]  # (B, V)
+            if d.season_words.shape[1]:
+                # The second character of a word of another season, right after its first (西风 in spring).
+                first, second, word_season = d.season_words
+                known = (seasons < len(SEASONS)).unsqueeze(1)
+                rows, words = ((first == self.prev.unsqueeze(1)) & (word_season != seasons.unsqueeze(1)) & known).nonzero(
+                    as_tuple=True)
+                off = off.clone()
+                off[rows, second[words]] = True
+            out = out - self.season_penalty * off.to(scores.dtype)
         return out  # type: ignore[return-value]
 
 

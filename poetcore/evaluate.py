@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -107,11 +108,15 @@ def score_poems(
     poems: list[dict[str, Any]], train_lines: set[str] | None, bigrams: Counter[str] | None = None
 ) -> dict[str, float]:
     """Metrics over composed poems; each item has form, lines, topic."""
+    from poetcore.bigrams import BigramTable
     from poetcore.rhyme_usage import RhymeUsage
     from poetcore.rhymes import RhymeTable
     from poetcore.seasons import SeasonLexicon
 
     table, usage, seasons = RhymeTable.default(), RhymeUsage.default(), SeasonLexicon.default()
+    licensed = BigramTable.default().reduplicated()
+    odd_dieci = sum(1 for p in poems for line in p["lines"] for a, b in pairwise(line)
+                    if a == b and a not in licensed)
     n = len(poems)
     clashes = sum(seasons.clashes(p["topic"], p["lines"]) for p in poems)
     artifact_poems = artifacts = 0
@@ -164,6 +169,7 @@ def score_poems(
         "in_poem_repetition": rep_sum / n,
         "copy_rate": (copied / total_lines) if train_lines is not None else float("nan"),
         "season_clash_share": clashes / n if n else float("nan"),
+        "unlicensed_dieci": odd_dieci,  # 叠字 the corpus does not write (月月, 鱼鱼)
         "topic_artifact_poems": artifact_poems,
         "topic_artifacts": artifacts,
         "topic_isolated_share": iso_topic[0] / iso_topic[1] if iso_topic[1] else float("nan"),

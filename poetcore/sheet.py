@@ -154,8 +154,25 @@ def _sheet_text(items: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
-def score_sheet(out_dir: Path) -> dict[str, Any]:
-    """Coherent share per side and pairwise preference, over every ``answers-*.json`` in ``out_dir``."""
+def side_metrics(key: dict[str, Any], data_dir: Path | None = None) -> dict[str, dict[str, float]]:
+    """`poetcore.evaluate.score_poems` per side of a sheet (distinct-n, rhyme readings, topic
+    artifacts, season clashes; copy rate and isolated pairs only with a prepared corpus in ``data_dir``),
+    so a round's numbers come from the very poems its readers judged."""
+    from poetcore.evaluate import corpus_bigrams, corpus_lines, score_poems
+
+    have_corpus = data_dir is not None and (data_dir / "train.jsonl.gz").is_file()
+    train_lines = corpus_lines(data_dir) if have_corpus and data_dir else None
+    bigrams = corpus_bigrams(data_dir) if have_corpus and data_dir else None
+    return {
+        side: score_poems([{"topic": i["topic"], "form": i["form"], "lines": i["poems"][side]["lines"]}
+                           for i in key["items"]], train_lines, bigrams)
+        for side in key["sides"]
+    }
+
+
+def score_sheet(out_dir: Path, data_dir: Path | None = None) -> dict[str, Any]:
+    """Coherent share per side and pairwise preference, over every ``answers-*.json`` in ``out_dir``,
+    with each side's text metrics (`side_metrics`)."""
     key = json.loads((out_dir / KEY_FILE).read_text(encoding="utf-8"))
     sides = list(key["sides"])
     readers = sorted(out_dir.glob("answers-*.json"))
@@ -186,8 +203,9 @@ def score_sheet(out_dir: Path) -> dict[str, Any]:
         "coherent_share_per_reader": per_reader,
         "preferred": prefer,
         "mean_lm_logprob": logprob,
+        "text_metrics": side_metrics(key, data_dir),
         "sides": key["sides"],
     }
 
 
-__all__ = ["DEFAULT_TOPICS", "SHEET_FORMS", "Side", "load_topics", "score_sheet", "write_sheet"]
+__all__ = ["DEFAULT_TOPICS", "SHEET_FORMS", "Side", "load_topics", "score_sheet", "side_metrics", "write_sheet"]

@@ -10,66 +10,17 @@ checked, not guessed. Like `/check`, this needs no model.
 
 from __future__ import annotations
 
-import gzip
-from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
+from poetcore.bigrams import BigramTable
 from poetcore.checker import CheckReport, Violation, check
 from poetcore.rhymes import RhymeTable
 
-__all__ = ["BIGRAMS_PATH", "MIN_COUNT", "BigramTable", "Suggestion", "suggest"]
+__all__ = ["Suggestion", "suggest"]
 
-BIGRAMS_PATH = Path(__file__).parent / "assets" / "lexicon" / "bigrams.tsv.gz"
-MIN_COUNT = 5
 POOL = 60
 """Best-scored candidates tried per position before giving up (each try is one `check`)."""
-
-
-class BigramTable:
-    """Counts of adjacent character pairs inside corpus lines, indexed both ways."""
-
-    def __init__(self, counts: dict[str, int]) -> None:
-        self.counts = counts
-        self.after: dict[str, dict[str, int]] = defaultdict(dict)  # left -> {next: count}
-        self.before: dict[str, dict[str, int]] = defaultdict(dict)  # right -> {previous: count}
-        for pair, n in counts.items():
-            self.after[pair[0]][pair[1]] = n
-            self.before[pair[1]][pair[0]] = n
-
-    def count(self, pair: str) -> int:
-        return self.counts.get(pair, 0)
-
-    @classmethod
-    def derive(cls, lines: Iterable[str], min_count: int = MIN_COUNT) -> BigramTable:
-        counts: Counter[str] = Counter()
-        for line in lines:
-            counts.update(line[i : i + 2] for i in range(len(line) - 1))
-        return cls({p: n for p, n in counts.items() if n >= min_count})
-
-    def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        body = "".join(f"{p}\t{n}\n" for p, n in sorted(self.counts.items()))
-        # No name, no time in the header: the same corpus gives byte-identical files.
-        with open(path, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as f:
-            f.write(body.encode("utf-8"))
-
-    @classmethod
-    def load(cls, path: Path = BIGRAMS_PATH) -> BigramTable:
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            pairs = (line.rstrip("\n").split("\t") for line in f if line.strip())
-            return cls({p: int(n) for p, n in pairs})
-
-    @classmethod
-    def default(cls) -> BigramTable:
-        return _default()
-
-
-@lru_cache(maxsize=1)
-def _default() -> BigramTable:
-    return BigramTable.load()
 
 
 @dataclass(frozen=True)

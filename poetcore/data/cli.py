@@ -118,7 +118,7 @@ def tables_command(
     from poetcore.copyguard import CORPUS_LINES_PATH, FAMOUS, CorpusLines
     from poetcore.lines.index import LineIndex
     from poetcore.data.corpus import CI_SPLIT_PREFIX
-    from poetcore.suggest import BIGRAMS_PATH, MIN_COUNT, BigramTable
+    from poetcore.bigrams import BIGRAMS_PATH, MIN_COUNT, BigramTable
 
     console = Console(stderr=True, soft_wrap=True)
     try:

@@ -95,7 +95,7 @@ def test_replay_gives_the_state_generation_had(beams: Composer) -> None:
     composer.generation_config.update(num_beams=1, do_sample=True)
     proc, ids = _processor(composer, ["七绝", "七绝"], 1)
     torch.manual_seed(0)
-    out = composer.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=True,
+    out = composer.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=True, num_beams=1,
                                   max_new_tokens=proc.max_new_tokens, logits_processor=[proc],
                                   pad_token_id=composer.masks.pad_id, eos_token_id=composer.masks.eos_id)
     again = replay(_processor(composer, ["七绝", "七绝"], 1)[0], out)
@@ -107,7 +107,8 @@ def test_sequence_logprobs_match_the_scores_of_sampling(beams: Composer) -> None
     proc, ids = _processor(beams, ["五绝"], 1)
     mask = torch.ones_like(ids)
     torch.manual_seed(3)
-    out = beams.model.generate(input_ids=ids, attention_mask=mask, do_sample=True, max_new_tokens=proc.max_new_tokens,
+    out = beams.model.generate(input_ids=ids, attention_mask=mask, do_sample=True, num_beams=1,
+                               max_new_tokens=proc.max_new_tokens,
                                logits_processor=[proc], pad_token_id=beams.masks.pad_id,
                                eos_token_id=beams.masks.eos_id, return_dict_in_generate=True, output_logits=True)
     expected = beams.model.compute_transition_scores(out.sequences, out.logits, normalize_logits=True)

@@ -312,6 +312,14 @@ def test_repeat_policies(tok, masks: VocabMasks) -> None:
     assert ["中" in row for row in steps[2]] == [False, True]  # 叠字 is two, never three
 
 
+def test_a_rhyme_character_rhymes_once_even_when_repeats_are_allowed(tok, masks: VocabMasks) -> None:
+    # repeat=any lets 东 stand anywhere again, but not at a second rhyme position: the checker calls
+    # that 重韵 (found by the composer's property test with a random model).
+    rhymes_twice = FormTemplate("试", (FormVariant("toy", ("中中平", "中中平"), (0, 1)),))
+    steps = single(processor(masks, PoemSpec(rhymes_twice, repeat="any")), tok, "中中东，东中")
+    assert "东" in steps[4] and "东" not in steps[6] and "红" in steps[6]
+
+
 def test_dieci_is_adjacent_only_and_not_across_lines(tok, masks: VocabMasks) -> None:
     proc = processor(masks, PoemSpec(TOY), PoemSpec(TOY, repeat="any"))
     steps = walk(proc, tok, ["中空月，"] * 2)
@@ -424,6 +432,42 @@ def test_the_first_seasonal_character_sets_the_season(tok, season_masks: VocabMa
     proc(torch.tensor([[tok.bos_token_id] * 3 + tokens_of(tok, "东柳烟")]), torch.zeros(1, len(tok)))
     later = proc(torch.tensor([[tok.bos_token_id] * 3 + tokens_of(tok, "东柳烟边")]), torch.zeros(1, len(tok)))
     assert off_season(tok, later) == {"雪", "叶"}  # 仄 again: the spring poem keeps winter and autumn out
+
+
+def test_a_season_word_of_another_season_is_pushed_down_and_sets_the_season(tok) -> None:
+    from poetcore.seasons import SeasonLexicon
+
+    masks = VocabMasks(tok, RhymeTable.default(), seasons=SeasonLexicon({"雪": "冬"}, words={"东风": "春"}))
+    winter = PoemSpec(TOY, topic="雪", repeat="any")
+    proc = processor(masks, winter, PoemSpec(TOY, repeat="any"), season_penalty=3.0, topic_bias=0.0)
+    wind = tok.convert_tokens_to_ids("风")
+    snow = tok.convert_tokens_to_ids("雪")
+    start = torch.full((2, 3), tok.bos_token_id)
+    proc(start, torch.zeros(2, len(tok)))
+    out = proc(torch.cat([start, torch.tensor([tokens_of(tok, "东")] * 2)], 1), torch.zeros(2, len(tok)))
+    assert float(out[0, wind]) == pytest.approx(-3.0)  # 东风 in a winter poem
+    assert float(out[1, wind]) == 0.0  # no season yet: 东风 may set it
+    out = proc(torch.cat([start, torch.tensor([tokens_of(tok, "东风")] * 2)], 1), torch.zeros(2, len(tok)))
+    assert float(out[1, snow]) == pytest.approx(-3.0)  # row 1 is a spring poem now
+    assert float(out[0, snow]) == 0.0
+
+
+def test_a_character_out_of_place_in_the_poems_season_is_pushed_down(tok) -> None:
+    from poetcore.seasons import SeasonLexicon
+
+    masks = VocabMasks(tok, RhymeTable.default(), seasons=SeasonLexicon({"叶": "秋"}, rare_in={"雪": "秋夏"}))
+    proc = processor(masks, PoemSpec(TOY, topic="叶"), PoemSpec(TOY, topic="柳"), season_penalty=3.0, topic_bias=0.0)
+    out = proc(torch.full((2, 3), tok.bos_token_id), torch.zeros(2, len(tok)))
+    snow = tok.convert_tokens_to_ids("雪")
+    assert float(out[0, snow]) == pytest.approx(-3.0) and float(out[1, snow]) == 0.0  # autumn vs no season
+
+
+def test_only_the_corpus_licensed_dieci_are_written(tok) -> None:
+    masks = VocabMasks(tok, RhymeTable.default(), reduplicated=frozenset("年"))
+    steps = walk(processor(masks, PoemSpec(TOY), PoemSpec(TOY)), tok, ["年", "中"])
+    assert "年" in steps[1][0] and "中" not in steps[1][1]  # 年年, but no 中中
+    steps = walk(processor(masks, PoemSpec(TOY), PoemSpec(TOY, repeat="any")), tok, ["中", "中"])
+    assert "中" in steps[1][1]  # repeat=any is the user's call
 
 
 def test_a_topic_with_two_seasons_turns_the_rule_off(tok, season_masks: VocabMasks) -> None:

@@ -35,6 +35,9 @@ def test_score_poems_uses_the_checker() -> None:
     assert m["topic_coverage"] == pytest.approx((1 + 0.5 + 0) / 3)
     assert m["copy_rate"] == pytest.approx(1 / 13)
     assert 0 < m["in_poem_repetition"] < 1
+    assert m["unlicensed_dieci"] == 0  # 萧萧, 滚滚: the corpus writes them
+    odd = score_poems([{"form": "五绝", "lines": ["月月照山中", "鱼鱼", "萧萧"], "topic": "月"}], None)
+    assert odd["unlicensed_dieci"] == 2
 
 
 def test_eval_topics_are_fixed_and_chinese() -> None:

@@ -95,6 +95,15 @@ def test_the_shipped_season_lexicon_is_derived_and_sensible() -> None:
     assert lexicon.topic_season("秋月") == "秋" and lexicon.topic_season("春夏") is None
     assert lexicon.clashes("秋月", ["秋月长江未可开", "黄昏已尽春风过"])
     assert not lexicon.clashes("秋月", ["秋风落叶满长安"])
+    # Words of two season-less characters (what readers still caught after the character lexicon).
+    assert {lexicon.words[w] for w in ("东风", "寒食", "清明")} == {"春"}
+    assert lexicon.words["五月"] == "夏" and lexicon.words["西风"] == "秋" and lexicon.words["梅花"] == "冬"
+    assert not any(ch in lexicon.season_of for w in lexicon.words for ch in w)
+    assert lexicon.clashes("秋夜", ["夜来秋月五月天"]) and lexicon.topic_season("寒食") == "春"
+    assert not lexicon.clashes("秋夜", ["风东", "五", "月"])  # words do not run across lines
+    # Of no one season, yet out of place in one: 梅 in autumn, 菊 and 蝉 in spring.
+    assert "秋" in lexicon.rare_in["梅"] and "春" in lexicon.rare_in["菊"] and "春" in lexicon.rare_in["蝉"]
+    assert not set(lexicon.rare_in) & set(lexicon.season_of) and "月" not in lexicon.rare_in
 
 
 def test_season_lexicon_derive_needs_enough_titled_poems() -> None:
@@ -106,3 +115,30 @@ def test_season_lexicon_derive_needs_enough_titled_poems() -> None:
     assert lexicon.season_of == {"柳": "春", "色": "春", "新": "春", "早": "春", "晚": "秋", "叶": "秋", "落": "秋",
                                  "时": "秋"}  # 花 and 开 are in both: no season
     assert lexicon.meta["titled_poems"] == {"春": MIN_POEMS, "秋": MIN_POEMS}
+    assert lexicon.words == {}  # 柳色, 花开 …: every pair has a character of a season, or is in both
+
+
+def test_season_words_are_pairs_of_season_less_characters(tmp_path: Path) -> None:
+    from poetcore.seasons import MIN_WORD_POEMS, SeasonLexicon
+
+    spring = [{"title": "春日", "lines": ["东风来", "西山晚"]}] * MIN_WORD_POEMS
+    autumn = [{"title": "秋夜", "lines": ["西风来", "东山晚"]}] * MIN_WORD_POEMS
+    lexicon = SeasonLexicon.derive(spring + autumn)
+    assert lexicon.season_of == {}  # every character is in both
+    assert lexicon.words == {"东风": "春", "西山": "春", "西风": "秋", "东山": "秋"}  # 风来, 山晚: both
+    lexicon.save(tmp_path / "seasons.json")
+    assert SeasonLexicon.load(tmp_path / "seasons.json").words == lexicon.words
+    rare = SeasonLexicon.derive(spring[: MIN_WORD_POEMS - 1] + autumn)
+    assert "东风" not in rare.words and rare.words["西风"] == "秋"
+
+
+def test_out_of_place_characters_need_all_four_seasons_and_enough_poems(tmp_path: Path) -> None:
+    from poetcore.seasons import MIN_RARE_POEMS, SeasonLexicon
+
+    n = MIN_RARE_POEMS
+    seasons = {"春": "梅柳月", "夏": "梅荷月", "秋": "荷菊月", "冬": "梅菊月"}
+    poems = [{"title": f"{s}日", "lines": [chars]} for s, chars in seasons.items() for _ in range(n)]
+    lexicon = SeasonLexicon.derive(poems)
+    assert lexicon.rare_in == {"梅": "秋", "菊": "春夏", "荷": "春冬"}  # 月: everywhere; 柳: one season
+    lexicon.save(tmp_path / "s.json")
+    assert SeasonLexicon.load(tmp_path / "s.json").rare_in == lexicon.rare_in

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import math
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from poetcore.cli import app
-from poetcore.sheet import KEY_FILE, SHEET_FILE, Side, load_topics, score_sheet, write_sheet
+from poetcore.sheet import KEY_FILE, SHEET_FILE, Side, load_topics, score_sheet, side_metrics, write_sheet
 from poetcore.testing import make_tiny_model
 
 
@@ -54,6 +56,24 @@ def test_scores_join_answers_with_the_key(tiny_model_dir: Path, other_model: Pat
     assert result["coherent_share"] == {"old": 0.0, "new": 0.5}
     assert result["preferred"] == {"old": 0, "new": 4, "=": 4}
     assert result["coherent_share_per_reader"]["r1"] == {"old": 0.0, "new": 1.0}
+    metrics = result["text_metrics"]
+    assert set(metrics) == {"old", "new"} and metrics["new"]["poems"] == 4
+    assert math.isnan(metrics["new"]["copy_rate"])  # no corpus given: no copy rate, rather than a false 0
+
+
+def test_side_metrics_count_copies_against_the_corpus(tiny_model_dir: Path, other_model: Path, tmp_path: Path) -> None:
+    key = write_sheet(Side("old", tiny_model_dir), Side("new", other_model), tmp_path / "sheet", topics=["秋月"],
+                      candidates=1, seed=9)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    copied = key["items"][0]["poems"]["old"]["lines"][0]  # the corpus now holds one line of side old
+    with gzip.open(corpus / "train.jsonl.gz", "wt", encoding="utf-8") as f:
+        f.write(json.dumps({"title": "x", "lines": [copied, "白日依山尽"]}, ensure_ascii=False) + "\n")
+    metrics = side_metrics(key, corpus)
+    old_lines = sum(len(i["poems"]["old"]["lines"]) for i in key["items"])
+    assert metrics["old"]["copy_rate"] >= 1 / old_lines
+    new_copies = sum(line == copied for i in key["items"] for line in i["poems"]["new"]["lines"])
+    assert metrics["new"]["copy_rate"] == new_copies / sum(len(i["poems"]["new"]["lines"]) for i in key["items"])
 
 
 def test_cli_writes_and_scores(tiny_model_dir: Path, other_model: Path, tmp_path: Path) -> None:
