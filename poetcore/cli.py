@@ -196,7 +196,7 @@ def compose_command(
     n: Annotated[int, typer.Option("-n", help="Candidates sampled and reranked.")] = 8,
     seed: Annotated[int | None, typer.Option(help="Random seed for reproducible output.")] = None,
     count: Annotated[int, typer.Option("--count", help="How many poems to print.")] = 1,
-    repeat: Annotated[str, typer.Option(help="Character repeats: none, dieci (叠字 only; default) or any.")] = "dieci",
+    repeat: Annotated[str, typer.Option(help="Character repeats: none, dieci (叠字 the corpus writes, e.g. 青青 萧萧; default) or any.")] = "dieci",
     traditional: Annotated[bool, typer.Option("--traditional", help="Print traditional characters.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per poem.")] = False,
     model: ModelOpt = None,
