@@ -49,6 +49,7 @@ from poetcore.request import (
 from poetcore.rerank import line_alone_logprobs, sequence_logprobs
 from poetcore.rhyme_usage import RhymeUsage
 from poetcore.rhymes import RhymeTable
+from poetcore.sampling import TemperatureTopP
 from poetcore.seasons import SeasonLexicon
 from poetcore.tokenizer import format_prompt, load_tokenizer
 
@@ -274,9 +275,14 @@ class Composer:
             config.update(num_beams=width, num_return_sequences=width, length_penalty=0.0, early_stopping=True)
         else:
             config.update(num_beams=1, num_return_sequences=1)
+        processors = LogitsProcessorList([proc])
+        if config.do_sample and not config.top_k and (config.top_p or 1.0) < 1.0:
+            # HF's temperature and top-p, without its full-vocabulary sort (poetcore.sampling); HF keeps
+            # one more token than it has EOS ids in beam methods, and so do we.
+            processors.append(TemperatureTopP(config.temperature or 1.0, config.top_p, 2 if beams else 1))
+            config.update(temperature=1.0, top_p=1.0)
         out = self.model.generate(
-            input_ids=input_ids, attention_mask=attn, generation_config=config,
-            logits_processor=LogitsProcessorList([proc]),
+            input_ids=input_ids, attention_mask=attn, generation_config=config, logits_processor=processors,
         )
         new = out.sequences[:, input_ids.shape[1] :]  # (N, S)
         if beams:
