@@ -82,7 +82,7 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 @app.command("train")
 def train_command(
-    config: Annotated[str, typer.Option("--config", "-c", help="Named config: cpu-small, gpu-base or tiny.")] = "cpu-small",
+    config: Annotated[str, typer.Option("--config", "-c", help="Named config: cpu-small, cpu-medium, gpu-base or tiny.")] = "cpu-small",
     data_dir: Annotated[Path, typer.Option("--data", help="Prepared corpus (poetcore data prepare).")] = Path("data/corpus"),
     out: Annotated[Path, typer.Option("--out", help="Run directory (checkpoints, metrics.jsonl, final/).")] = Path(
         "runs/cpu-small"
