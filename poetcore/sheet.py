@@ -160,9 +160,9 @@ def side_metrics(key: dict[str, Any], data_dir: Path | None = None) -> dict[str,
     so a round's numbers come from the very poems its readers judged."""
     from poetcore.evaluate import corpus_bigrams, corpus_lines, score_poems
 
-    have_corpus = data_dir is not None and (data_dir / "train.jsonl.gz").is_file()
-    train_lines = corpus_lines(data_dir) if have_corpus and data_dir else None
-    bigrams = corpus_bigrams(data_dir) if have_corpus and data_dir else None
+    corpus = data_dir if data_dir is not None and (data_dir / "train.jsonl.gz").is_file() else None
+    train_lines = corpus_lines(corpus) if corpus else None
+    bigrams = corpus_bigrams(corpus) if corpus else None
     return {
         side: score_poems([{"topic": i["topic"], "form": i["form"], "lines": i["poems"][side]["lines"]}
                            for i in key["items"]], train_lines, bigrams)
