@@ -8,7 +8,7 @@ Usage::
 A setting is ``name:key=value,key=value``; keys are fields of the model's ``generation_config.json``
 (``temperature``, ``top_p``, ``topic_bias``, ``topic_margin``, ``coverage_weight``, ``line_fit_weight``,
 ``num_beams`` with ``do_sample=0`` for beam search or ``do_sample=1`` for beam sampling) plus ``n`` (the
-number of candidates). Each setting's metrics come from `poetcore.evaluate.score_poems` against the
+number of candidates). Each setting's metrics come from `poetcore.eval.evaluate.score_poems` against the
 prepared corpus (copy rate, topic artifacts, rhyme readings) plus the chosen poems' mean LM
 log-probability and the seconds per poem. Settings run interleaved chunk by chunk, so machine
 noise hits them alike.
@@ -28,9 +28,9 @@ from rich.console import Console
 from rich.table import Table
 
 from poetcore.compose import Composer
-from poetcore.evaluate import corpus_bigrams, corpus_lines, score_poems
+from poetcore.eval.evaluate import corpus_bigrams, corpus_lines, score_poems
+from poetcore.eval.sheet import load_topics
 from poetcore.request import ComposeRequest
-from poetcore.sheet import load_topics
 
 DEFAULT_GRID = (
     "shipped:;"

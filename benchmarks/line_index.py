@@ -21,8 +21,8 @@ import statistics
 import time
 from pathlib import Path
 
-from poetcore.chars import to_traditional
 from poetcore.lines import LineIndex
+from poetcore.text.chars import to_traditional
 
 
 def rss_mib() -> float:

@@ -6,8 +6,8 @@ Usage::
     python benchmarks/processor_bench.py --before <rev> --batches 8,64,512 --device cuda
     python benchmarks/processor_bench.py --before 2fd0663 --copy-guard   # the guard's lookups, old vs new
 
-"Before" is ``poetcore/constraints.py`` at a git revision (the per-row Python loop), loaded from
-``git show`` into its own module; "after" is this checkout's. Both decode the same 七绝 batch (the
+"Before" is ``poetcore/constraints.py`` at a git revision older than the ``poetcore.decoding`` package
+(f84e2e9: the per-row Python loop), loaded from ``git show`` into its own module; "after" is this checkout's. Both decode the same 七绝 batch (the
 shipped tokenizer's vocabulary, random logits, greedy) step by step, and only the processor call
 is timed. Cases are interleaved per repeat so machine noise hits both alike: quote the ratio.
 """
@@ -26,12 +26,12 @@ from types import ModuleType
 
 import torch
 
-from poetcore.forms import get_form
-from poetcore.modeling import default_model_dir
-from poetcore.rhyme_usage import RhymeUsage
-from poetcore.rhymes import RhymeTable
-from poetcore.seasons import SeasonLexicon
-from poetcore.tokenizer import load_tokenizer
+from poetcore.lexicon.rhyme_usage import RhymeUsage
+from poetcore.lexicon.seasons import SeasonLexicon
+from poetcore.model.modeling import default_model_dir
+from poetcore.model.tokenizer import load_tokenizer
+from poetcore.prosody.forms import get_form
+from poetcore.prosody.rhymes import RhymeTable
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,17 +78,24 @@ def main() -> None:
     parser.add_argument("--batches", default="8,64,512")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--copy-guard", action="store_true", help="both sides block corpus lines (poetcore.copyguard)")
+    parser.add_argument("--copy-guard", action="store_true", help="both sides block corpus lines (poetcore.lexicon.copyguard)")
     args = parser.parse_args()
     guard = None
     if args.copy_guard:
-        from poetcore.copyguard import CorpusLines
+        from poetcore.lexicon.copyguard import CorpusLines
 
         guard = CorpusLines.default()
     device = torch.device(args.device)
     tokenizer = load_tokenizer(default_model_dir())
     table = RhymeTable.default()
-    import poetcore.constraints as after
+    from poetcore.decoding import masks as after_masks
+    from poetcore.decoding import processor as after_processor
+    from poetcore.decoding import spec as after_spec
+
+    after = ModuleType("after")  # the three modules constraints.py was split into, under its old names
+    after.VocabMasks = after_masks.VocabMasks  # type: ignore[attr-defined]
+    after.PoemSpec = after_spec.PoemSpec  # type: ignore[attr-defined]
+    after.PoemConstraintLogitsProcessor = after_processor.PoemConstraintLogitsProcessor  # type: ignore[attr-defined]
 
     before = load_revision(args.before)
     masks = {

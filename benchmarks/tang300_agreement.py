@@ -19,9 +19,9 @@ import tarfile
 from collections import Counter
 from pathlib import Path
 
-from poetcore.chars import to_simplified
-from poetcore.checker import check
 from poetcore.errors import PoetcoreInputError
+from poetcore.prosody.checker import check
+from poetcore.text.chars import to_simplified
 
 SECTIONS = {"五言絕句": "五绝", "七言絕句": "七绝", "五言律詩": "五律", "七言律詩": "七律"}
 

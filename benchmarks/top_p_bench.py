@@ -1,4 +1,4 @@
-"""HF's temperature + top-p warpers vs poetcore.sampling.TemperatureTopP, side by side in one run.
+"""HF's temperature + top-p warpers vs poetcore.decoding.sampling.TemperatureTopP, side by side in one run.
 
 Usage::
 
@@ -15,9 +15,9 @@ import time
 import torch
 from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
 
-from poetcore.modeling import default_model_dir
-from poetcore.sampling import TemperatureTopP
-from poetcore.tokenizer import load_tokenizer
+from poetcore.decoding.sampling import TemperatureTopP
+from poetcore.model.modeling import default_model_dir
+from poetcore.model.tokenizer import load_tokenizer
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ import time
 import torch
 from transformers import AutoModelForCausalLM, LlamaConfig
 
-from poetcore.train import _autocast
+from poetcore.model.train import _autocast
 
 
 def _model(layers: int, hidden: int, vocab: int) -> torch.nn.Module:

@@ -3,7 +3,7 @@
 The model proposes, the constraints dispose: `n` candidates are sampled in one batched ``generate``
 call under `PoemConstraintLogitsProcessor`, then reranked by length-normalised LM log-probability,
 topic coverage and a repetition penalty. The sampling defaults live in the model's
-``generation_config.json`` (`poetcore.modeling.poem_generation_config`), so a model ships with the
+``generation_config.json`` (`poetcore.model.modeling.poem_generation_config`), so a model ships with the
 decoding it was tuned for.
 """
 
@@ -14,26 +14,27 @@ import logging
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM, GenerationConfig, LogitsProcessorList
 
-from poetcore.bigrams import BigramTable
-from poetcore.chars import to_simplified
-from poetcore.checker import check
-from poetcore.constraints import (
-    PoemConstraintLogitsProcessor,
-    PoemSpec,
-    feasible_variants,
-    replay,
-    vocab_masks,
-)
-from poetcore.copyguard import CorpusLines
+from poetcore.decoding.masks import vocab_masks
+from poetcore.decoding.processor import PoemConstraintLogitsProcessor, replay
+from poetcore.decoding.rerank import line_alone_logprobs, sequence_logprobs
+from poetcore.decoding.sampling import TemperatureTopP
+from poetcore.decoding.spec import PoemSpec, feasible_variants
 from poetcore.errors import ModelLoadError, PoetcoreInputError
-from poetcore.forms import FormTemplate, get_form
-from poetcore.modeling import DECODING_DEFAULTS, default_model_dir
+from poetcore.lexicon.bigrams import BigramTable
+from poetcore.lexicon.copyguard import CorpusLines
+from poetcore.lexicon.rhyme_usage import RhymeUsage
+from poetcore.lexicon.seasons import SeasonLexicon
+from poetcore.model.modeling import DECODING_DEFAULTS, default_model_dir
+from poetcore.model.tokenizer import format_prompt, load_tokenizer
+from poetcore.prosody.checker import check
+from poetcore.prosody.forms import FormTemplate, get_form
+from poetcore.prosody.rhymes import RhymeTable
 from poetcore.request import (
     DEFAULT_N,
     MAX_CANDIDATES,
@@ -46,12 +47,7 @@ from poetcore.request import (
     validate_prefix,
     validate_topic,
 )
-from poetcore.rerank import line_alone_logprobs, sequence_logprobs
-from poetcore.rhyme_usage import RhymeUsage
-from poetcore.rhymes import RhymeTable
-from poetcore.sampling import TemperatureTopP
-from poetcore.seasons import SeasonLexicon
-from poetcore.tokenizer import format_prompt, load_tokenizer
+from poetcore.text.chars import to_simplified
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +61,6 @@ class _Prepared:
     rhyme_gid: str | None
     keywords: list[str]
     seed: int
-    errors: list[str] = field(default_factory=list)
     prefix: tuple[str, ...] = ()
 
 
@@ -277,7 +272,7 @@ class Composer:
             config.update(num_beams=1, num_return_sequences=1)
         processors = LogitsProcessorList([proc])
         if config.do_sample and not config.top_k and (config.top_p or 1.0) < 1.0:
-            # HF's temperature and top-p, without its full-vocabulary sort (poetcore.sampling); HF keeps
+            # HF's temperature and top-p, without its full-vocabulary sort (poetcore.decoding.sampling); HF keeps
             # one more token than it has EOS ids in beam methods, and so do we.
             processors.append(TemperatureTopP(config.temperature or 1.0, config.top_p, 2 if beams else 1))
             config.update(temperature=1.0, top_p=1.0)
@@ -340,7 +335,7 @@ class Composer:
 
     def _add_line_fit(self, per_request: list[list[Poem]], in_context: list[list[list[float]]],
                       prompts: list[torch.Tensor]) -> None:
-        """Rerank by line fit (`poetcore.rerank`): each line's log-prob after the lines before it minus
+        """Rerank by line fit (`poetcore.decoding.rerank`): each line's log-prob after the lines before it minus
         its log-prob as an opening line, per character, averaged over the lines after the first."""
         m = self.masks
         pairs_prompt, pairs_line, where = [], [], []

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from poetcore.chars import is_han, to_simplified, to_traditional
-from poetcore.checker import CheckReport, check
 from poetcore.errors import PoetcoreInputError
-from poetcore.forms import FormTemplate
+from poetcore.prosody.checker import CheckReport, check
+from poetcore.prosody.forms import FormTemplate
+from poetcore.text.chars import is_han, to_simplified, to_traditional
 
 RepeatPolicy = Literal["none", "dieci", "any"]
 """Character repeats inside a poem: never; only 叠字 (the same character twice in a row, e.g. 萧萧); any."""

@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from poetcore.chars import is_han, to_simplified
-from poetcore.rhymes import RhymeTable, Tone, load_pingshui
+from poetcore.prosody.rhymes import RhymeTable, Tone, load_pingshui
+from poetcore.text.chars import is_han, to_simplified
 
 TARBALL = Path("/work/cache/chinese-poetry-2.0.1.tgz")
 TARBALL_SHA1 = "b6e7e60d0accac7c723d066a5c360549aab8299d"

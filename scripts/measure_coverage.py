@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from build_strain_tones import POEMS_RE, TARBALL, iter_tar_json
 
-from poetcore.chars import is_han, to_simplified
-from poetcore.rhymes import RhymeTable, load_pingshui
+from poetcore.prosody.rhymes import RhymeTable, load_pingshui
+from poetcore.text.chars import is_han, to_simplified
 
 SONGCI_RE = re.compile(r"^package/dist/songci/ci\.song\.\d+\.json$")
 LEVELS = ("raw", "t2s", "table", "+strains", "+jyutping")

@@ -84,4 +84,93 @@ def test_the_engine_imports_no_layer_above_it(path: Path) -> None:
 
 
 def test_the_request_model_is_torch_free() -> None:
-    assert _heavy_after_import(["poetcore.request", "poetcore.settings", "poetcore.checker"]) == []
+    assert _heavy_after_import(["poetcore.request", "poetcore.settings", "poetcore.prosody.checker"]) == []
+
+
+ENGINE_BASE = frozenset({"errors", "paths", "settings"})
+"""Engine modules below every layer: any part may import them."""
+TORCH_FREE_ENGINE = ("poetcore.text", "poetcore.prosody", "poetcore.lines", "poetcore.lexicon", "poetcore.data",
+                     "poetcore.request", "poetcore.settings", "poetcore.decoding.spec")
+
+
+def _engine_part(module: str) -> str | None:
+    """``poetcore.prosody.checker`` -> ``prosody``; ``poetcore.compose`` -> ``compose``."""
+    parts = module.split(".")
+    return parts[1] if parts[0] == "poetcore" and len(parts) > 1 else None
+
+
+def _engine_graph() -> dict[str, set[str]]:
+    """Part -> the parts its files import, at any depth."""
+    graph: dict[str, set[str]] = {}
+    for path in _files("poetcore"):
+        rel = path.relative_to(REPO_DIR / "poetcore").parts
+        if len(rel) == 1 and rel[0] == "__init__.py":
+            continue
+        part = rel[0].removesuffix(".py")
+        for module in _imports(path):
+            other = _engine_part(module)
+            if other and other != part:
+                graph.setdefault(part, set()).add(other)
+        graph.setdefault(part, set())
+    return graph
+
+
+def _documented_graph() -> dict[str, set[str]]:
+    """The table in docs/design.md under "imports of each part of poetcore"."""
+    text = (REPO_DIR / "docs" / "design.md").read_text(encoding="utf-8")
+    block = text.split("imports of each part of poetcore", 1)[1].split("```", 1)[0]
+    rows = [line.split() for line in block.splitlines()[1:] if line.strip()]
+    return {row[0]: {d for d in row[1:] if d != "-"} for row in rows}
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of the graph as a path, or None."""
+    state: dict[str, int] = {}  # 1 on the stack, 2 done
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt):], nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_the_cycle_check_finds_a_cycle() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) is None
+
+
+def test_engine_parts_import_without_a_cycle() -> None:
+    graph = _engine_graph()
+    assert {"text", "prosody", "lines", "lexicon", "data", "model", "decoding", "eval", "cli"} <= set(graph)
+    assert _cycle(graph) is None, f"import cycle between engine parts: {' -> '.join(_cycle(graph) or [])}"
+
+
+def test_engine_imports_follow_the_documented_graph() -> None:
+    documented = _documented_graph()
+    actual = _engine_graph()
+    layers = {part for part in actual if part not in ENGINE_BASE}
+    assert layers == set(documented), f"docs/design.md lists {sorted(documented)}, the code has {sorted(layers)}"
+    undocumented = {part: sorted(deps - documented[part] - ENGINE_BASE) for part, deps in actual.items()
+                    if part in documented and deps - documented[part] - ENGINE_BASE}
+    assert undocumented == {}, f"imports missing from the graph in docs/design.md: {undocumented}"
+    assert _cycle(documented) is None
+    base_imports = {part: sorted(actual[part] - ENGINE_BASE) for part in ENGINE_BASE if actual.get(part, set()) - ENGINE_BASE}
+    assert base_imports == {}, f"errors/paths/settings must import no layer: {base_imports}"
+
+
+def test_torch_free_engine_parts_stay_torch_free() -> None:
+    modules = [m for package in TORCH_FREE_ENGINE for m in _modules(package)]
+    assert "poetcore.prosody.checker" in modules and "poetcore.data.prepare" in modules
+    assert _heavy_after_import(modules) == []

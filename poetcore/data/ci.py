@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from poetcore.chars import is_han
+from poetcore.text.chars import is_han
 from poetcore.data.clean import PLACEHOLDERS
 from poetcore.data.corpus import CI_SPLIT_PREFIX, write_split
 from poetcore.data.split import SPLITS, split_of
-from poetcore.lines.normalize import normalize_line
-from poetcore.lines.sources import iter_package_json
+from poetcore.text.normalize import normalize_line
+from poetcore.data.package import iter_package_json
 
-__all__ = ["CI_FILE_RE", "CiReport", "clean_ci", "read_ci", "write_ci"]
+__all__ = ["CI_FILE_RE", "CiCleanReport", "clean_ci", "read_ci", "write_ci"]
 
 CI_FILE_RE = re.compile(r"songci/ci\.song\.(\d+)\.json")
 
@@ -34,7 +34,7 @@ _SENTENCE_END = frozenset("。！？.!?")
 
 
 @dataclass
-class CiReport:
+class CiCleanReport:
     raw: int = 0
     kept: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
@@ -69,9 +69,9 @@ def clean_ci(poem_id: str, cipai: Any, author: Any, paragraphs: Any) -> tuple[di
     return record, ""
 
 
-def read_ci(source: Path) -> tuple[list[dict[str, Any]], CiReport]:
+def read_ci(source: Path) -> tuple[list[dict[str, Any]], CiCleanReport]:
     """Every usable 宋词 of the package (tarball or folder), ids ``ci-<file*1000+index>``."""
-    report = CiReport()
+    report = CiCleanReport()
     out: list[dict[str, Any]] = []
     for name, data in iter_package_json(source, lambda n: bool(CI_FILE_RE.fullmatch(n))):
         match = CI_FILE_RE.fullmatch(name)

@@ -20,13 +20,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from poetcore.chars import is_han
-from poetcore.chars import to_simplified as _t2s
-from poetcore.data.fetch import RawPoem, RawSource
-from poetcore.data.variants import VARIANTS, normalize_variants
+from poetcore.text.chars import is_han
+from poetcore.text.chars import to_simplified as _t2s
+from poetcore.data.package import RawPoem, RawSource
+from poetcore.text.variants import VARIANTS, normalize_variants
 
 FORMS: dict[tuple[int, int], str] = {(4, 5): "五绝", (4, 7): "七绝", (8, 5): "五律", (8, 7): "七律"}
-"""(number of lines, chars per line) -> form name (the shapes of poetcore.forms.FORMS)."""
+"""(number of lines, chars per line) -> form name (the shapes of poetcore.prosody.forms.FORMS)."""
 FORM_NAMES: tuple[str, ...] = ("五绝", "七绝", "五律", "七律")
 
 PLACEHOLDERS = frozenset("□■○●◻◯")
@@ -51,7 +51,7 @@ STEPS: tuple[tuple[str, str], ...] = (
 
 
 @dataclass
-class Poem:
+class CorpusPoem:
     """One cleaned poem, in the schema of docs/design.md."""
 
     id: str
@@ -172,11 +172,11 @@ def _is_gb2312(ch: str) -> bool:
 
 def clean_poems(
     source: RawSource, progress: Callable[[int], None] | None = None
-) -> tuple[list[Poem], CleanReport]:
+) -> tuple[list[CorpusPoem], CleanReport]:
     """Apply every rule in order; return the kept poems (source order) and the counts."""
     report = CleanReport(raw=len(source.poems), flagged_listed=len(source.flagged))
     seen: set[str] = set()
-    kept: list[Poem] = []
+    kept: list[CorpusPoem] = []
     variant_hits = 0
     for i, raw in enumerate(source.poems):
         if progress and i % 1000 == 999:
@@ -210,7 +210,7 @@ def clean_poems(
     return kept, report
 
 
-def _clean_one(raw: RawPoem, source: RawSource, report: CleanReport, seen: set[str]) -> Poem | None:
+def _clean_one(raw: RawPoem, source: RawSource, report: CleanReport, seen: set[str]) -> CorpusPoem | None:
     if raw.source_id in source.flagged:
         report.removed["flagged"] += 1
         report.flag_types.update({t.split("->")[0] for t in source.flagged[raw.source_id]} or {"(none)"})
@@ -241,7 +241,7 @@ def _clean_one(raw: RawPoem, source: RawSource, report: CleanReport, seen: set[s
     seen.add(key)
     strains, status = align_strains(source.strains.get(raw.source_id), lines)
     report.strains[status] += 1
-    return Poem(
+    return CorpusPoem(
         id=raw.id,
         dynasty=raw.dynasty,
         form=form,

@@ -27,10 +27,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from poetcore.data.clean import FORM_NAMES, Poem, clean_poems
+from poetcore.data.clean import FORM_NAMES, CorpusPoem, clean_poems
 from poetcore.data.ci import read_ci, write_ci
 from poetcore.data.corpus import ALL_SPLITS, MANIFEST, read_manifest, write_manifest, write_split
-from poetcore.data.fetch import (
+from poetcore.data.package import (
     PACKAGE_NAME,
     PACKAGE_SHA1,
     PACKAGE_VERSION,
@@ -43,8 +43,8 @@ from poetcore.data.fetch import (
 )
 from poetcore.data.keywords import KEYWORD_METHOD, build_lexicon, extract_keywords, keyword_stats
 from poetcore.data.split import SPLIT_RULE, SPLITS, split_of
-from poetcore.data.variants import VARIANTS
-from poetcore.lines.build import BuildReport, build_line_index
+from poetcore.text.variants import VARIANTS
+from poetcore.data.line_build import BuildReport, build_line_index
 
 PIPELINE_VERSION = "5"
 """Bump when cleaning, keywords or the output format change: it invalidates prepared dirs."""
@@ -102,7 +102,7 @@ def prepare(
         _run(progress, "keywords", len(poems))(label)
         out.mkdir(parents=True, exist_ok=True)
         (out / MANIFEST).unlink(missing_ok=True)  # a half-written dir must never look up to date
-        by_split: dict[str, list[Poem]] = {s: [] for s in SPLITS}
+        by_split: dict[str, list[CorpusPoem]] = {s: [] for s in SPLITS}
         for p in poems:
             by_split[split_of(p.id)].append(p)
 
@@ -201,8 +201,8 @@ def _run(
 
 def _manifest(
     report: Any,
-    poems: list[Poem],
-    by_split: dict[str, list[Poem]],
+    poems: list[CorpusPoem],
+    by_split: dict[str, list[CorpusPoem]],
     lexicon: Any,
     source_info: dict[str, Any],
     seconds: float,
@@ -285,7 +285,7 @@ def print_report(manifest: dict[str, Any], console: Console) -> None:
     console.print(f"[green]done[/] in {manifest['wall_seconds']} s")
 
 
-def _sample_report(poems: list[Poem], manifest: dict[str, Any]) -> str:
+def _sample_report(poems: list[CorpusPoem], manifest: dict[str, Any]) -> str:
     """A seeded random sample of labelled poems for a human precision check."""
     rng = random.Random(0)
     sample = rng.sample(poems, min(SAMPLE_SIZE, len(poems)))

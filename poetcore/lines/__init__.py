@@ -6,6 +6,5 @@ full one exists.
 """
 
 from poetcore.lines.index import IndexInfo, LineIndex, LineRecord, open_line_index
-from poetcore.lines.normalize import han_only, normalize_line
 
-__all__ = ["IndexInfo", "LineIndex", "LineRecord", "han_only", "normalize_line", "open_line_index"]
+__all__ = ["IndexInfo", "LineIndex", "LineRecord", "open_line_index"]

@@ -12,14 +12,13 @@ import random
 import sqlite3
 import threading
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
-from poetcore.lines.build import SCHEMA_VERSION, char_gram
-from poetcore.lines.normalize import normalize_line
-from poetcore.lines.sources import MAX_LINE
+from poetcore.lines.schema import MAX_LINE, SCHEMA_VERSION, char_gram
+from poetcore.paths import asset_path
+from poetcore.text.normalize import normalize_line
 
 __all__ = ["BUILTIN_INDEX", "IndexInfo", "LineIndex", "LineRecord", "builtin_index_path", "open_line_index"]
 
@@ -232,7 +231,7 @@ def _chunks(ids: list[int]) -> list[list[int]]:
 
 
 def builtin_index_path() -> Path:
-    return Path(str(resources.files("poetcore") / "assets" / "lines" / BUILTIN_INDEX))
+    return asset_path("lines", BUILTIN_INDEX)
 
 
 def open_line_index(path: Path | None) -> LineIndex:

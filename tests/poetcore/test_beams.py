@@ -15,11 +15,12 @@ import torch
 from support.poems import assert_regulated
 
 from poetcore.compose import Composer
-from poetcore.constraints import PoemConstraintLogitsProcessor, PoemSpec, replay
-from poetcore.forms import FORMS
+from poetcore.decoding.processor import PoemConstraintLogitsProcessor, replay
+from poetcore.decoding.rerank import line_alone_logprobs, sequence_logprobs
+from poetcore.decoding.spec import PoemSpec
+from poetcore.model.tokenizer import format_prompt
+from poetcore.prosody.forms import FORMS
 from poetcore.request import ComposeRequest, Poem
-from poetcore.rerank import line_alone_logprobs, sequence_logprobs
-from poetcore.tokenizer import format_prompt
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +149,7 @@ def test_one_candidate_each_keeps_the_sampling_fast_path(beams: Composer) -> Non
 
 def test_the_bench_measures_the_processor_under_a_beam_config(beams: Composer) -> None:
     """`poetcore bench`'s constraint overhead generates sampled rows itself, even when the model ships beams."""
-    from poetcore.bench import constraint_overhead
+    from poetcore.eval.bench import constraint_overhead
 
     result = constraint_overhead(beams, batch=2, repeats=1)
     assert result["batch"] == 2 and result["constrained_s"] > 0

@@ -1,4 +1,4 @@
-from poetcore.chars import is_han, split_lines, to_simplified, to_traditional
+from poetcore.text.chars import is_han, split_lines, to_simplified, to_traditional
 
 
 def test_is_han_accepts_ideographs_only() -> None:

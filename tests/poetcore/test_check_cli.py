@@ -4,7 +4,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from poetcore.check_cli import check_command
+from poetcore.cli.check import check_command
 
 DENG_GAO = "风急天高猿啸哀，渚清沙白鸟飞回。无边落木萧萧下，不尽长江滚滚来。万里悲秋常作客，百年多病独登台。艰难苦恨繁霜鬓，潦倒新停浊酒杯。"
 SHAN_XING = "远上寒山石径斜，白云生处有人家。停车坐爱枫林晚，霜叶红于二月花。"
@@ -13,7 +13,7 @@ JING_YE_SI = "床前明月光，疑是地上霜。举头望明月，低头思故
 
 @pytest.fixture(scope="module")
 def app() -> typer.Typer:
-    # The same registration poetcore.cli uses, without importing the other sub-apps.
+    # The same registration poetcore.cli.main uses, without importing the other sub-apps.
     app = typer.Typer()
     app.command("check")(check_command)
 

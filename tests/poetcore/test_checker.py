@@ -1,8 +1,8 @@
 import pytest
 
-from poetcore.checker import CheckReport, check, fit_lines, zh_number
 from poetcore.errors import PoemShapeError, UnknownFormError
-from poetcore.forms import FORMS, FormTemplate, FormVariant
+from poetcore.prosody.checker import CheckReport, check, fit_lines, zh_number
+from poetcore.prosody.forms import FORMS, FormTemplate, FormVariant
 
 DENG_GAO = "风急天高猿啸哀，渚清沙白鸟飞回。无边落木萧萧下，不尽长江滚滚来。万里悲秋常作客，百年多病独登台。艰难苦恨繁霜鬓，潦倒新停浊酒杯。"
 SHAN_JU = "空山新雨后，天气晚来秋。明月松间照，清泉石上流。竹喧归浣女，莲动下渔舟。随意春芳歇，王孙自可留。"

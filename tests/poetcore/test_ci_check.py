@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from poetcore.ci_check import STRICT, check_ci, detect_cipai
-from poetcore.cli import app
+from poetcore.cli.main import app
 from poetcore.errors import PoetcoreInputError
+from poetcore.prosody.ci_check import STRICT, check_ci, detect_cipai
 
 SHUIDIAO = ("明月几时有？把酒问青天。不知天上宫阙，今夕是何年。我欲乘风归去，又恐琼楼玉宇，高处不胜寒。"
             "起舞弄清影，何似在人间。转朱阁，低绮户，照无眠。不应有恨，何事长向别时圆？人有悲欢离合，"
@@ -72,7 +72,7 @@ PUSAMAN = "平林漠漠烟如织，寒山一带伤心碧。暝色入高楼，有
 
 def test_a_cipai_that_changes_rhyme_is_checked_set_by_set() -> None:
     """菩萨蛮 changes rhyme every couplet (仄 平 仄 平): four rhyme sets, each judged on its own."""
-    from poetcore.cipu import load_cipu
+    from poetcore.prosody.cipu import load_cipu
 
     shape = load_cipu()["菩萨蛮"].shapes[0]
     assert shape.rhyme_sets == [[0, 1], [2, 3], [4, 5], [6, 7]]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from poetcore.cilin import BU_NAMES, CilinTable
+from poetcore.lexicon.rhyme_lookup import group_chars, lookup_char
 from poetcore.lines.index import LineIndex, open_line_index
-from poetcore.rhyme_lookup import group_chars, lookup_char
-from poetcore.rhymes import RhymeTable
+from poetcore.prosody.cilin import BU_NAMES, CilinTable
+from poetcore.prosody.rhymes import RhymeTable
 
 TABLE = RhymeTable.default()
 
@@ -71,7 +71,7 @@ def test_cli_rhyme_and_yun() -> None:
 
     from typer.testing import CliRunner
 
-    from poetcore.cli import app
+    from poetcore.cli.main import app
 
     runner = CliRunner()
     out = runner.invoke(app, ["rhyme", "还", "--json"])

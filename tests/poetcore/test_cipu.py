@@ -6,14 +6,14 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from poetcore.ci_check import check_ci
-from poetcore.cilin import CilinTable
-from poetcore.cipu import ci_form, derive_cipu, load_cipu
-from poetcore.cli import app
-from poetcore.constraints import body_layout
+from poetcore.cli.main import app
 from poetcore.data.corpus import load_split
-from poetcore.forms import ANY, allowed_tones
-from poetcore.rhymes import RhymeTable, Tone
+from poetcore.decoding.spec import body_layout
+from poetcore.prosody.ci_check import check_ci
+from poetcore.prosody.cilin import CilinTable
+from poetcore.prosody.cipu import ci_form, derive_cipu, load_cipu
+from poetcore.prosody.forms import ANY, allowed_tones
+from poetcore.prosody.rhymes import RhymeTable, Tone
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 

@@ -1,6 +1,6 @@
 """Composer on a tiny random model: whatever the weights, every poem must pass the checker.
 
-`poetcore.testing.make_tiny_model` (the session fixture ``tiny_model_dir``) has the real char
+`poetcore.model.testing.make_tiny_model` (the session fixture ``tiny_model_dir``) has the real char
 vocabulary and random weights, so the text is nonsense but the 格律 is the constraints' alone.
 """
 
@@ -13,12 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.poems import assert_regulated, collapsed
 
-from poetcore.chars import to_simplified, to_traditional
-from poetcore.checker import check
 from poetcore.compose import Composer
 from poetcore.errors import ModelLoadError, PoetcoreInputError, UnknownFormError
-from poetcore.forms import FORMS, FormTemplate, FormVariant
+from poetcore.prosody.checker import check
+from poetcore.prosody.forms import FORMS, FormTemplate, FormVariant
 from poetcore.request import MAX_TOPIC_CHARS, ComposeRequest, Poem, topic_keywords, validate_topic
+from poetcore.text.chars import to_simplified, to_traditional
 
 TOPICS = ["秋月", "送别", "边塞", "春江花月夜", "山", "雪夜访友", "登高望远怀古人"]
 

@@ -11,11 +11,11 @@ import torch
 from click.testing import Result
 from typer.testing import CliRunner
 
-from poetcore.chars import to_traditional
-from poetcore.checker import check
-from poetcore.cli import app
+from poetcore.cli.main import app
 from poetcore.compose import Composer
+from poetcore.prosody.checker import check
 from poetcore.request import MAX_TOPIC_CHARS
+from poetcore.text.chars import to_traditional
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from poetcore.checker import check
 from poetcore.compose import Composer
-from poetcore.constraints import PoemSpec, feasible_variants, prefix_misfits
+from poetcore.decoding.spec import PoemSpec, feasible_variants, prefix_misfits
 from poetcore.errors import PoetcoreInputError
-from poetcore.forms import get_form
+from poetcore.prosody.checker import check
+from poetcore.prosody.forms import get_form
+from poetcore.prosody.rhymes import RhymeTable
 from poetcore.request import ComposeRequest, validate_prefix
-from poetcore.rhymes import RhymeTable
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "corpus" / "train.jsonl.gz"
 

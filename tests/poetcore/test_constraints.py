@@ -14,20 +14,14 @@ import pytest
 import torch
 from transformers import LogitsProcessorList, TemperatureLogitsWarper
 
-from poetcore.checker import check
-from poetcore.constraints import (
-    MIN_RHYME_GROUP_SIZE,
-    PoemConstraintLogitsProcessor,
-    PoemSpec,
-    VocabMasks,
-    body_layout,
-    feasible_variants,
-    vocab_masks,
-)
+from poetcore.decoding.masks import VocabMasks, vocab_masks
+from poetcore.decoding.processor import MIN_RHYME_GROUP_SIZE, PoemConstraintLogitsProcessor
+from poetcore.decoding.spec import PoemSpec, body_layout, feasible_variants
 from poetcore.errors import PoetcoreInputError
-from poetcore.forms import FORMS, FormTemplate, FormVariant
-from poetcore.rhymes import RhymeTable, Tone
-from poetcore.tokenizer import EOS, PAD, build_tokenizer
+from poetcore.model.tokenizer import EOS, PAD, build_tokenizer
+from poetcore.prosody.checker import check
+from poetcore.prosody.forms import FORMS, FormTemplate, FormVariant
+from poetcore.prosody.rhymes import RhymeTable, Tone
 
 DONG = "东风红同通翁工功弓宫熊雄"  # 上平一东, 平 only
 POLY = "中空"  # 平 in 上平一东, 仄 in 去声一送 / 上声一董
@@ -387,7 +381,7 @@ def test_a_written_topic_character_loses_its_bias_so_it_is_not_doubled(tok, mask
 def test_rhyme_usage_keeps_rare_readings_out_of_generated_rhymes(tok) -> None:
     from collections import Counter
 
-    from poetcore.rhyme_usage import RhymeUsage
+    from poetcore.lexicon.rhyme_usage import RhymeUsage
 
     # 天 rhymes in 先 all the time, 年 never does in this made-up corpus: only 天 may rhyme there.
     usage = RhymeUsage({"下平一先": Counter({"天": 50, "前": 40}), "上平一东": Counter(dict.fromkeys(DONG + POLY, 30))})
@@ -405,7 +399,7 @@ def test_rhyme_usage_keeps_rare_readings_out_of_generated_rhymes(tok) -> None:
 
 @pytest.fixture(scope="module")
 def season_masks(tok) -> VocabMasks:
-    from poetcore.seasons import SeasonLexicon
+    from poetcore.lexicon.seasons import SeasonLexicon
 
     return VocabMasks(tok, RhymeTable.default(), seasons=SeasonLexicon({"雪": "冬", "柳": "春", "叶": "秋"}))
 
@@ -435,7 +429,7 @@ def test_the_first_seasonal_character_sets_the_season(tok, season_masks: VocabMa
 
 
 def test_a_season_word_of_another_season_is_pushed_down_and_sets_the_season(tok) -> None:
-    from poetcore.seasons import SeasonLexicon
+    from poetcore.lexicon.seasons import SeasonLexicon
 
     masks = VocabMasks(tok, RhymeTable.default(), seasons=SeasonLexicon({"雪": "冬"}, words={"东风": "春"}))
     winter = PoemSpec(TOY, topic="雪", repeat="any")
@@ -453,7 +447,7 @@ def test_a_season_word_of_another_season_is_pushed_down_and_sets_the_season(tok)
 
 
 def test_a_character_out_of_place_in_the_poems_season_is_pushed_down(tok) -> None:
-    from poetcore.seasons import SeasonLexicon
+    from poetcore.lexicon.seasons import SeasonLexicon
 
     masks = VocabMasks(tok, RhymeTable.default(), seasons=SeasonLexicon({"叶": "秋"}, rare_in={"雪": "秋夏"}))
     proc = processor(masks, PoemSpec(TOY, topic="叶"), PoemSpec(TOY, topic="柳"), season_penalty=3.0, topic_bias=0.0)

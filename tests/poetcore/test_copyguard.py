@@ -7,11 +7,12 @@ from pathlib import Path
 import torch
 
 from poetcore.compose import Composer
-from poetcore.constraints import PoemConstraintLogitsProcessor, PoemSpec
-from poetcore.copyguard import HASH_BASE, HASH_MOD, CorpusLines, line_hash
-from poetcore.forms import FORMS
+from poetcore.decoding.processor import PoemConstraintLogitsProcessor
+from poetcore.decoding.spec import PoemSpec
+from poetcore.lexicon.copyguard import HASH_BASE, HASH_MOD, CorpusLines, line_hash
+from poetcore.model.tokenizer import format_prompt
+from poetcore.prosody.forms import FORMS
 from poetcore.request import ComposeRequest
-from poetcore.tokenizer import format_prompt
 
 
 def test_the_set_holds_poem_lines_and_survives_a_round_trip(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from poetcore.evaluate import EVAL_FORMS, EVAL_TOPICS, distinct_n, run_eval, score_poems
+from poetcore.eval.evaluate import EVAL_FORMS, EVAL_TOPICS, distinct_n, run_eval, score_poems
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 DENGGAO = ["风急天高猿啸哀", "渚清沙白鸟飞回", "无边落木萧萧下", "不尽长江滚滚来",
@@ -60,7 +60,7 @@ def test_run_eval_on_tiny_model(tiny_model_dir: Path, tmp_path: Path) -> None:
 
 
 def test_bench_reports_latency_throughput_and_overhead(tiny_model_dir: Path) -> None:
-    from poetcore.bench import bench_table, run_bench
+    from poetcore.eval.bench import bench_table, run_bench
 
     result = run_bench(repeats=1, model=tiny_model_dir, batch_sizes=[1, 2])
     assert set(result["latency"]) == {"n=1", "n=8"}

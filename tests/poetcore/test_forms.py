@@ -3,7 +3,7 @@ from itertools import product
 import pytest
 
 from poetcore.errors import UnknownFormError
-from poetcore.forms import (
+from poetcore.prosody.forms import (
     ANY,
     FORMS,
     FormTemplate,
@@ -15,7 +15,7 @@ from poetcore.forms import (
     is_gu_ping,
     line_violations,
 )
-from poetcore.rhymes import Tone
+from poetcore.prosody.rhymes import Tone
 
 P, Z = frozenset({Tone.PING}), frozenset({Tone.ZE})
 BOTH = P | Z

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from poetcore.evaluate import rhyme_readings, topic_artifacts
-from poetcore.rhyme_usage import RHYME_USAGE_PATH, RhymeUsage
-from poetcore.rhymes import RhymeTable
+from poetcore.eval.evaluate import rhyme_readings, topic_artifacts
+from poetcore.lexicon.rhyme_usage import RHYME_USAGE_PATH, RhymeUsage
+from poetcore.prosody.rhymes import RhymeTable
 
 TABLE = RhymeTable.default()
 
@@ -85,7 +85,7 @@ def test_topic_artifacts_find_doubled_and_isolated_topic_characters() -> None:
 
 
 def test_the_shipped_season_lexicon_is_derived_and_sensible() -> None:
-    from poetcore.seasons import SeasonLexicon
+    from poetcore.lexicon.seasons import SeasonLexicon
 
     lexicon = SeasonLexicon.default()
     assert lexicon.meta["titled_poems"]["春"] > 1000  # learnt from the prepared corpus's titles
@@ -107,7 +107,7 @@ def test_the_shipped_season_lexicon_is_derived_and_sensible() -> None:
 
 
 def test_season_lexicon_derive_needs_enough_titled_poems() -> None:
-    from poetcore.seasons import MIN_POEMS, SeasonLexicon
+    from poetcore.lexicon.seasons import MIN_POEMS, SeasonLexicon
 
     spring = [{"title": "春日", "lines": ["柳色新", "花开早"]}] * MIN_POEMS
     autumn = [{"title": "秋夜", "lines": ["花开晚", "叶落时"]}] * MIN_POEMS
@@ -119,7 +119,7 @@ def test_season_lexicon_derive_needs_enough_titled_poems() -> None:
 
 
 def test_season_words_are_pairs_of_season_less_characters(tmp_path: Path) -> None:
-    from poetcore.seasons import MIN_WORD_POEMS, SeasonLexicon
+    from poetcore.lexicon.seasons import MIN_WORD_POEMS, SeasonLexicon
 
     spring = [{"title": "春日", "lines": ["东风来", "西山晚"]}] * MIN_WORD_POEMS
     autumn = [{"title": "秋夜", "lines": ["西风来", "东山晚"]}] * MIN_WORD_POEMS
@@ -133,7 +133,7 @@ def test_season_words_are_pairs_of_season_less_characters(tmp_path: Path) -> Non
 
 
 def test_out_of_place_characters_need_all_four_seasons_and_enough_poems(tmp_path: Path) -> None:
-    from poetcore.seasons import MIN_RARE_POEMS, SeasonLexicon
+    from poetcore.lexicon.seasons import MIN_RARE_POEMS, SeasonLexicon
 
     n = MIN_RARE_POEMS
     seasons = {"春": "梅柳月", "夏": "梅荷月", "秋": "荷菊月", "冬": "梅菊月"}

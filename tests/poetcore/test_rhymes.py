@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from poetcore.rhymes import STRAIN_TONES_PATH, RhymeGroup, RhymeTable, Tone, _jyutping_tones
+from poetcore.prosody.rhymes import STRAIN_TONES_PATH, RhymeGroup, RhymeTable, Tone, _jyutping_tones
 
 P, Z = frozenset({Tone.PING}), frozenset({Tone.ZE})
 
@@ -100,7 +100,7 @@ def test_strains_asset_has_provenance_and_answers(table: RhymeTable) -> None:
 def test_characters_missing_from_the_list_get_their_corpus_group(table: RhymeTable) -> None:
     """啼 and 炉 are not in the 平水韵 list the package ships; poets rhyme them in 齐 and 虞, so 春怨
     (金昌绪) and 问刘十九 (白居易) rhyme. The list itself is unchanged (listed_only)."""
-    from poetcore.checker import check
+    from poetcore.prosody.checker import check
 
     assert table.group_label(next(iter(table.ping_groups("啼")))) == "齐" and table.tone_source("啼") == "corpus"
     assert table.group_label(next(iter(table.ping_groups("炉")))) == "虞"

@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
 
-from poetcore.sampling import TemperatureTopP
+from poetcore.decoding.sampling import TemperatureTopP
 
 
 def hf(temperature: float, top_p: float, keep: int) -> LogitsProcessorList:
@@ -29,8 +29,9 @@ def test_the_same_tokens_as_hf(top_p: float, keep: int, k: int) -> None:
 
 def test_sampling_with_it_gives_hf_s_poems(tiny_model_dir) -> None:
     from poetcore.compose import Composer
-    from poetcore.constraints import PoemConstraintLogitsProcessor, PoemSpec
-    from poetcore.forms import get_form
+    from poetcore.decoding.processor import PoemConstraintLogitsProcessor
+    from poetcore.decoding.spec import PoemSpec
+    from poetcore.prosody.forms import get_form
 
     composer = Composer.from_pretrained(tiny_model_dir, device="cpu")
     ids = composer.tokenizer(["<|bos|>"] * 6, return_tensors="pt", add_special_tokens=False)["input_ids"]

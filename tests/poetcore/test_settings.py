@@ -86,7 +86,7 @@ def _run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize(
     "args",
-    [["poetcore.cli", "compose", "秋月"], ["worker", "--burst"], ["bots.cli", "serve"], ["bots.cli", "demo"]],
+    [["poetcore.cli.main", "compose", "秋月"], ["worker", "--burst"], ["bots.cli", "serve"], ["bots.cli", "demo"]],
     ids=["poetcore compose", "poetbot worker", "poetbot serve", "poetbot demo"],
 )
 def test_entry_points_exit_2_naming_an_unknown_variable(args: list[str]) -> None:

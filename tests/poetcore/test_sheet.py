@@ -1,4 +1,4 @@
-"""Blind-reading sheets (poetcore.sheet): pairs hide their source, answers are scored against the key."""
+"""Blind-reading sheets (poetcore.eval.sheet): pairs hide their source, answers are scored against the key."""
 
 from __future__ import annotations
 
@@ -10,9 +10,17 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from poetcore.cli import app
-from poetcore.sheet import KEY_FILE, SHEET_FILE, Side, load_topics, score_sheet, side_metrics, write_sheet
-from poetcore.testing import make_tiny_model
+from poetcore.cli.main import app
+from poetcore.eval.sheet import (
+    KEY_FILE,
+    SHEET_FILE,
+    Side,
+    load_topics,
+    score_sheet,
+    side_metrics,
+    write_sheet,
+)
+from poetcore.model.testing import make_tiny_model
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +29,7 @@ def other_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_shipped_topic_list_has_30_fresh_topics() -> None:
-    from poetcore.evaluate import EVAL_TOPICS
+    from poetcore.eval.evaluate import EVAL_TOPICS
 
     topics = load_topics()
     assert len(topics) == len(set(topics)) == 30 and not set(topics) & set(EVAL_TOPICS)

@@ -8,7 +8,7 @@ import sys
 
 from typer.testing import CliRunner
 
-from poetcore.modeling import default_model_dir
+from poetcore.model.modeling import default_model_dir
 
 MODEL = default_model_dir()
 
@@ -38,7 +38,7 @@ def test_default_composer_loads_the_shipped_model_offline(tmp_path) -> None:
 
 
 def test_poetcore_model_env_overrides_the_default(tiny_model_dir, monkeypatch) -> None:
-    from poetcore.cli import app
+    from poetcore.cli.main import app
 
     monkeypatch.setenv("POETCORE_MODEL", str(tiny_model_dir))
     result = CliRunner().invoke(app, ["compose", "秋月", "--seed", "1", "-n", "1", "--json"])

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from poetcore.bigrams import BigramTable
-from poetcore.checker import check
-from poetcore.cli import app
+from poetcore.cli.main import app
 from poetcore.data.corpus import load_split
-from poetcore.rhymes import RhymeTable, Tone
-from poetcore.suggest import suggest
+from poetcore.lexicon.bigrams import BigramTable
+from poetcore.lexicon.suggest import suggest
+from poetcore.prosody.checker import check
+from poetcore.prosody.rhymes import RhymeTable, Tone
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 DENGGAO = "风急天高猿啸哀，渚清沙白鸟飞回。无边落木萧萧下，不尽长江滚滚来。万里悲秋常作客，百年多病独登台。艰难苦恨繁霜鬓，潦倒新停浊酒杯。"
@@ -80,7 +80,7 @@ def test_bigram_table_round_trips(tmp_path: Path) -> None:
 
 
 def test_a_dieci_is_licensed_by_count_and_share() -> None:
-    from poetcore.bigrams import DIECI_RATE, MIN_DIECI
+    from poetcore.lexicon.bigrams import DIECI_RATE, MIN_DIECI
 
     table = BigramTable({"青青": MIN_DIECI, "青山": 100, "月月": MIN_DIECI, "月明": round(MIN_DIECI / DIECI_RATE),
                          "鱼鱼": MIN_DIECI - 1})

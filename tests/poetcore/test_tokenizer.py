@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from poetcore.tokenizer import (
+from poetcore.model.tokenizer import (
     BOS,
     EOS,
     FORM_TOKENS,

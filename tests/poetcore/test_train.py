@@ -9,11 +9,11 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from poetcore.baseline import TrigramLM, trigram_bpc
 from poetcore.data.corpus import load_split
-from poetcore.modeling import PRESETS, get_preset, new_model
-from poetcore.tokenizer import load_tokenizer
-from poetcore.train import (
+from poetcore.eval.baseline import TrigramLM, trigram_bpc
+from poetcore.model.modeling import PRESETS, get_preset, new_model
+from poetcore.model.tokenizer import load_tokenizer
+from poetcore.model.train import (
     PromptSampler,
     batches,
     build_vocab_tokenizer,
@@ -132,8 +132,8 @@ def test_shipping_an_older_run_writes_the_decoding_defaults(trained: Path, tmp_p
     """A model saved before generation_config.json held our defaults would decode greedily."""
     import shutil
 
-    from poetcore.modelcard import ship_model
-    from poetcore.modeling import DECODING_DEFAULTS, SAMPLING_DEFAULTS
+    from poetcore.model.card import ship_model
+    from poetcore.model.modeling import DECODING_DEFAULTS, SAMPLING_DEFAULTS
 
     run = tmp_path / "run"
     shutil.copytree(trained, run)
@@ -146,7 +146,7 @@ def test_shipping_an_older_run_writes_the_decoding_defaults(trained: Path, tmp_p
 
 
 def test_precision_auto_asks_the_hardware() -> None:
-    from poetcore.train import cpu_has_fast_bf16, resolve_bf16
+    from poetcore.model.train import cpu_has_fast_bf16, resolve_bf16
 
     assert resolve_bf16("fp32", torch.device("cpu")) is False
     assert resolve_bf16("bf16", torch.device("cpu")) is True

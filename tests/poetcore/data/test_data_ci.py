@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from poetcore.data.ci import clean_ci
-from poetcore.tokenizer import ci_form, form_token, format_body
+from poetcore.model.tokenizer import ci_form, form_token, format_body
 
 
 def test_segments_keep_their_sentence_marks() -> None:

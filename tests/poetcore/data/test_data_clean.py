@@ -17,8 +17,8 @@ from poetcore.data.clean import (
     split_lines,
     to_simplified,
 )
-from poetcore.data.fetch import RawPoem, RawSource
-from poetcore.data.variants import VARIANTS, normalize_variants
+from poetcore.data.package import RawPoem, RawSource
+from poetcore.text.variants import VARIANTS, normalize_variants
 
 
 def test_split_lines_on_every_line_break_and_drops_spaces() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from poetcore.data import iter_poems, load_split, read_manifest
 from poetcore.data.clean import FORM_NAMES, FORMS, STRAIN_MARKS
-from poetcore.data.fetch import sha1_file
+from poetcore.data.package import sha1_file
 from poetcore.data.split import SPLITS, split_of
 from poetcore.errors import PoetcoreInputError
 
@@ -64,7 +64,7 @@ def test_fixture_poems_are_well_formed() -> None:
 def test_make_fixture_is_deterministic(package_tarball: Path, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from poetcore.data.cli import data_app
+    from poetcore.cli.data import data_app
 
     corpus = tmp_path / "corpus"
     args = [

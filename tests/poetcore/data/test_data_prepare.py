@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from poetcore.cli import app
+from poetcore.cli.main import app
 from poetcore.data.corpus import iter_poems, load_split, read_manifest
-from poetcore.data.fetch import sha1_file
+from poetcore.data.package import sha1_file
 from poetcore.data.split import split_of
 
 runner = CliRunner()
@@ -189,11 +189,11 @@ def test_prepare_writes_the_ci_splits(package_tarball: Path, tmp_path: Path) -> 
 def test_tables_command_derives_rhyme_usage_and_seasons(package_tarball: Path, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from poetcore.cli import app
-    from poetcore.copyguard import CorpusLines
-    from poetcore.rhyme_usage import RhymeUsage
-    from poetcore.rhymes import RhymeTable
-    from poetcore.seasons import SeasonLexicon
+    from poetcore.cli.main import app
+    from poetcore.lexicon.copyguard import CorpusLines
+    from poetcore.lexicon.rhyme_usage import RhymeUsage
+    from poetcore.prosody.rhymes import RhymeTable
+    from poetcore.lexicon.seasons import SeasonLexicon
 
     out = tmp_path / "corpus"
     assert _prepare("--source", str(package_tarball), "--out", str(out), "--no-lines", "--sha1", "")[0] == 0

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from poetcore.lines import LineIndex, normalize_line, open_line_index
-from poetcore.lines.build import build_line_index
+from poetcore.data.line_build import build_line_index
+from poetcore.lines import LineIndex, open_line_index
 from poetcore.lines.index import builtin_index_path
+from poetcore.text.normalize import normalize_line
 
 TANG = [
     {"author": "李白", "title": "靜夜思", "paragraphs": ["床前明月光，疑是地上霜。", "舉頭望明月，低頭思故鄉。"]},

@@ -1,0 +1,509 @@
+"""Judge a poem against the 格律 forms: chart, 孤平, 三平尾/三仄尾, 粘/对 and 平水韵 rhyme.
+
+``check(text)`` detects the shape (line count and lengths), scores every variant of every form with
+that shape and keeps the one with the fewest violations (ties go to the conventional variant).
+Line and position indices are 0-based everywhere except inside the Chinese/English messages.
+
+Findings come in three levels, as a teacher reads a regulated poem (王力《诗词格律》, ch. 1 §§ 8-10):
+
+- **犯律** (``violations``, level ``LEVEL_ERROR``): 孤平, 三平尾, a wrong tone at a key position
+  (the 2nd/4th/6th character, or the line's last), 失粘, 失对, a rhyme that does not rhyme. ``ok``
+  means none of these.
+- **拗** (``tolerated``, level ``LEVEL_AO``): a wrong tone at the first character of a pair (the
+  1st/3rd/5th, "一三五不论") that no rule rescues, and 三仄尾 (王力: 三仄尾 "不算大毛病", common in
+  Tang poems: 王湾「潮平两岸阔」). Named, not failed.
+- **拗救** (``notes``): licences the poem uses: the 特拗 pattern (本句自救, 平平仄平仄) and 对句相救
+  (a 平 at the next line's 3rd-from-last character rescuing this line's 拗).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from poetcore.errors import PoemShapeError
+from poetcore.prosody.cilin import CilinTable
+from poetcore.prosody.forms import (
+    ANY,
+    FORMS,
+    RULE_AO_JIU,
+    RULE_GU_PING,
+    RULE_NIAN_DUI,
+    RULE_SAN_PING_WEI,
+    RULE_SAN_ZE_WEI,
+    FormTemplate,
+    FormVariant,
+    LineIssue,
+    expected_relations,
+    get_form,
+    line_patterns,
+    line_violations,
+    rescued_positions,
+    supported_shapes_text,
+)
+from poetcore.prosody.rhymes import RhymeTable, Tone
+from poetcore.text.chars import is_han, split_lines
+
+__all__ = ["LEVEL_AO", "LEVEL_ERROR", "CharMark", "CheckReport", "Violation", "check", "fit_lines", "zh_number"]
+
+Mark = Literal["ok", "poly", "bad", "ao", "unknown"]
+
+LEVEL_ERROR = "犯律"
+LEVEL_AO = "拗"
+CODE_TONE = "tone"
+CODE_RHYME = "rhyme"
+CODE_SHI_NIAN = "shi_nian"
+CODE_SHI_DUI = "shi_dui"
+CODE_CHONG_YUN = "chong_yun"
+
+_ZH_DIGITS = "零一二三四五六七八九"
+
+
+def zh_number(n: int) -> str:
+    """1 -> 一, 10 -> 十, 12 -> 十二, 21 -> 二十一 (enough for line and position numbers)."""
+    if n < 10:
+        return _ZH_DIGITS[n]
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 1 else _ZH_DIGITS[tens]) + "十" + (_ZH_DIGITS[ones] if ones else "")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule; ``line``/``position`` are 0-based, ``position`` None for whole-line rules."""
+
+    code: str  # tone | rhyme | gu_ping | san_ping_wei | san_ze_wei | shi_nian | shi_dui
+    line: int
+    position: int | None
+    message: str  # Simplified Chinese, e.g. "第三句第二字应平而仄（明）"
+    message_en: str
+    level: str = LEVEL_ERROR  # LEVEL_ERROR (犯律) or LEVEL_AO (拗, tolerated)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "level": self.level,
+            "line": self.line,
+            "position": self.position,
+            "message": self.message,
+            "message_en": self.message_en,
+        }
+
+
+@dataclass(frozen=True)
+class CharMark:
+    """How one character fared: ``mark`` ok / poly (either tone fits) / bad (犯律) / ao (拗, tolerated) /
+    unknown tone."""
+
+    char: str
+    expected: str  # 平 / 仄 / 中
+    tones: str  # "平", "仄", "平仄" or "" when unknown
+    mark: Mark
+
+    def to_dict(self) -> dict[str, str]:
+        return {"char": self.char, "expected": self.expected, "tones": self.tones, "mark": self.mark}
+
+
+@dataclass
+class CheckReport:
+    """The verdict on a poem: form and variant chosen, rhyme group, violations, per-char marks."""
+
+    form: str
+    variant: str
+    lines: list[str]
+    patterns: list[str]
+    rhyme_group: str | None  # label users know, e.g. "东"; None when no 平声 group fits
+    rhyme_group_id: str | None  # e.g. "上平一东"
+    violations: list[Violation] = field(default_factory=list)  # 犯律
+    marks: list[list[CharMark]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # 拗救: licences used (特拗, 对句相救)
+    tolerated: list[Violation] = field(default_factory=list)  # 拗: named, not failed
+    repeats: list[str] = field(default_factory=list)  # characters used twice outside 叠字 (noted)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "form": self.form,
+            "variant": self.variant,
+            "lines": self.lines,
+            "patterns": self.patterns,
+            "rhyme_group": self.rhyme_group,
+            "rhyme_group_id": self.rhyme_group_id,
+            "violations": [v.to_dict() for v in self.violations],
+            "tolerated": [v.to_dict() for v in self.tolerated],
+            "rescues": self.notes,
+            "repeats": self.repeats,
+            "marks": [[m.to_dict() for m in line] for line in self.marks],
+            "notes": self.notes,
+        }
+
+
+# -- shape ------------------------------------------------------------------------------------
+
+
+def _shape_error(message_zh: str, message_en: str) -> PoemShapeError:
+    shapes = supported_shapes_text()
+    return PoemShapeError(
+        "poem_shape",
+        f"{message_zh}。支持的体裁：{shapes}。",
+        f"{message_en}. Supported shapes: {', '.join(f'{f.name} ({f.n_lines}x{f.line_lengths[0]})' for f in FORMS.values())}.",
+    )
+
+
+def fit_lines(segments: Sequence[str], form: FormTemplate) -> list[str] | None:
+    """Cut the segments into the form's lines, or None if they do not fit.
+
+    Punctuation is optional, so a segment may hold several lines (a couplet, or the whole poem
+    typed without breaks); it fits when every segment boundary falls on a line boundary.
+    """
+    text = "".join(segments)
+    if len(text) != sum(form.line_lengths):
+        return None
+    cuts, pos = set(), 0
+    for length in form.line_lengths:
+        pos += length
+        cuts.add(pos)
+    pos = 0
+    for seg in segments:
+        pos += len(seg)
+        if pos not in cuts:
+            return None
+    lines, pos = [], 0
+    for length in form.line_lengths:
+        lines.append(text[pos : pos + length])
+        pos += length
+    return lines
+
+
+_NOTE_RE = re.compile(r"[（(〖【\[［][^）)〗】\]］]*[）)〗】\]］]")
+"""Editorial notes pasted with a poem (``(藎篋 一作：畫篋)``, ``〖1〗``): not part of it."""
+
+
+def _segments(text: str) -> list[str]:
+    segments = split_lines(_NOTE_RE.sub("", text))
+    if not segments:
+        raise _shape_error("没有找到诗句：输入为空", "No poem found: the input is empty")
+    for seg in segments:
+        for ch in seg:
+            if not is_han(ch):
+                raise _shape_error(
+                    f"含有非汉字字符“{ch}”（在“{seg}”中），请只输入汉字诗句，句间可用标点或换行分隔",
+                    f"Non-Chinese character {ch!r} in {seg!r}; enter Chinese lines separated by punctuation or newlines",
+                )
+    return segments
+
+
+# -- judging ----------------------------------------------------------------------------------
+
+
+def _tone_text(tones: frozenset[Tone]) -> str:
+    return "".join(t.value for t in (Tone.PING, Tone.ZE) if t in tones)
+
+
+def _pick_rhyme_group(chars: Sequence[str], table: RhymeTable, anchor: str) -> str | None:
+    """The 平声 group most rhyme characters share; ties go to a group of the anchor (line 2's)."""
+    counts: dict[str, int] = {}
+    for ch in chars:
+        for gid in table.ping_groups(ch):
+            counts[gid] = counts.get(gid, 0) + 1
+    if not counts:
+        return None
+    anchor_groups = table.ping_groups(anchor)
+    order = {gid: i for i, gid in enumerate(table.ping_group_ids())}
+    return max(counts, key=lambda g: (counts[g], g in anchor_groups, -order[g]))
+
+
+def _relation_broken(a: Sequence[frozenset[Tone]], b: Sequence[frozenset[Tone]], relation: str) -> bool:
+    """粘 wants the 二四(六) skeletons equal, 对 opposite; majority of judged positions, ties by 2nd."""
+    agree = disagree = 0
+    first: bool | None = None
+    for i in range(1, min(len(a), len(b)) - 1, 2):
+        if len(a[i]) != 1 or len(b[i]) != 1:
+            continue  # polyphonic or unknown: not judged
+        same = a[i] == b[i]
+        good = same if relation == "粘" else not same
+        agree += good
+        disagree += not good
+        if first is None:
+            first = good
+    return disagree > agree or (disagree == agree and disagree > 0 and first is False)
+
+
+def _choose_patterns(
+    tones: Sequence[Sequence[frozenset[Tone]]], form: FormTemplate, variant: FormVariant, notes: list[str]
+) -> tuple[list[str], list[list[LineIssue]]]:
+    """Read each line against the chart or an accepted alternative (特拗), whichever fits best.
+
+    Ties go to the chart itself; a chosen 特拗 is a licence, so it is noted rather than flagged.
+    """
+    patterns: list[str] = []
+    issues_by_line: list[list[LineIssue]] = []
+    for li, (pattern, tl) in enumerate(zip(variant.lines, tones, strict=True)):
+        options = [
+            (line_violations(tl, p, form.rules), k, p)
+            for k, p in enumerate(line_patterns(pattern, form.rules))
+        ]
+        issues, k, chosen = min(options, key=lambda o: (len(o[0]), o[1]))
+        if k > 0:
+            notes.append(f"第{zh_number(li + 1)}句用特拗句式（{chosen}）")
+        patterns.append(chosen)
+        issues_by_line.append(issues)
+    return patterns, issues_by_line
+
+
+def _apply_ao_jiu(
+    lines: Sequence[str],
+    tones: Sequence[Sequence[frozenset[Tone]]],
+    patterns: Sequence[str],
+    issues_by_line: list[list[LineIssue]],
+    notes: list[str],
+) -> None:
+    """拗救: a B line's core 3rd 平 excuses the 仄 of its A partner (the line before, same couplet).
+
+    The excused tone issues are dropped from ``issues_by_line`` and the rescue is noted instead.
+    """
+    for li in range(0, len(lines) - 1, 2):
+        excused = rescued_positions(tones[li], patterns[li], tones[li + 1], patterns[li + 1])
+        hit = {i.position for i in issues_by_line[li] if i.code == "tone" and i.position in excused}
+        if hit:
+            issues_by_line[li] = [
+                i for i in issues_by_line[li] if i.position not in hit or i.code != "tone"
+            ]
+            where = "、".join(f"第{zh_number(p + 1)}字" for p in sorted(p for p in hit if p is not None))
+            rescue = len(lines[li + 1]) - 3
+            notes.append(
+                f"第{zh_number(li + 1)}句{where}拗，第{zh_number(li + 2)}句第{zh_number(rescue + 1)}字用平声相救（拗救）"
+            )
+
+
+def _issue_violation(li: int, line: str, issue: LineIssue, bad: set[tuple[int, int]]) -> Violation | None:
+    """The Violation for one line-level issue (None for codes not reported), marking its chars in ``bad``."""
+    sent = f"第{zh_number(li + 1)}句"
+    if issue.code == "tone":
+        assert issue.position is not None and issue.expected is not None
+        pos, want = issue.position, issue.expected
+        got = "仄" if want is Tone.PING else "平"
+        ao = pos % 2 == 0 and pos < len(line) - 1  # 1st/3rd/5th character: the first of a pair
+        bad.add((li, pos))
+        return Violation(
+            CODE_TONE,
+            li,
+            pos,
+            f"{sent}第{zh_number(pos + 1)}字应{want.value}而{got}（{line[pos]}）" + ("，拗" if ao else ""),
+            f"line {li + 1}, char {pos + 1} ({line[pos]}) should be {want.value} but is {got}"
+            + (" (拗, tolerated)" if ao else ""),
+            LEVEL_AO if ao else LEVEL_ERROR,
+        )
+    if issue.code == RULE_GU_PING:
+        rescue = len(line) - 3  # the core's 3rd char: the 平 that would save the line
+        bad.add((li, rescue))
+        return Violation(
+            RULE_GU_PING,
+            li,
+            rescue,
+            f"{sent}犯孤平（韵脚外只剩一个平声字，第{zh_number(rescue + 1)}字宜用平声相救）",
+            f"line {li + 1} has 孤平 (lone 平): make char {rescue + 1} 平",
+        )
+    if issue.code in (RULE_SAN_PING_WEI, RULE_SAN_ZE_WEI):
+        name = "三平尾" if issue.code == RULE_SAN_PING_WEI else "三仄尾"
+        bad.update((li, p) for p in range(len(line) - 3, len(line)))
+        if issue.code == RULE_SAN_ZE_WEI:
+            return Violation(issue.code, li, len(line) - 3, f"{sent}三仄尾（拗，可容）",
+                             f"line {li + 1} ends in 三仄尾 (拗, tolerated)", LEVEL_AO)
+        return Violation(issue.code, li, len(line) - 3, f"{sent}{name}", f"line {li + 1} ends in {name}")
+    return None
+
+
+def _line_violations(
+    lines: Sequence[str], issues_by_line: Sequence[Sequence[LineIssue]], bad: set[tuple[int, int]]
+) -> list[Violation]:
+    """Tone, 孤平 and 三平尾/三仄尾 violations, line by line in issue order."""
+    violations: list[Violation] = []
+    for li, (line, issues) in enumerate(zip(lines, issues_by_line, strict=True)):
+        for issue in issues:
+            violation = _issue_violation(li, line, issue, bad)
+            if violation is not None:
+                violations.append(violation)
+    return violations
+
+
+def _rhyme_violations(
+    lines: Sequence[str], variant: FormVariant, table: RhymeTable, bad: set[tuple[int, int]],
+    notes: list[str] | None = None,
+) -> tuple[str | None, str | None, list[Violation]]:
+    """Pick the rhyme group, then flag rhyme chars outside it: (group id, its label, violations).
+
+    Characters of unknown tone are skipped: their rhyme cannot be judged. The first line may
+    borrow a neighbouring group (首句借邻韵, 孤雁出群: 王力《诗词格律》 ch. 1 § 4), i.e. a 平声 group
+    of the same 词林正韵 部; that is noted, not flagged. The same rhyme character twice is 重韵.
+    """
+    rhyme_chars = [lines[i][-1] for i in variant.rhyme_lines]
+    anchor_line = next((i for i in variant.rhyme_lines if i > 0), variant.rhyme_lines[0])
+    gid = _pick_rhyme_group(rhyme_chars, table, lines[anchor_line][-1])
+    label = table.group_label(gid) if gid else None
+    violations: list[Violation] = []
+    for li in variant.rhyme_lines:
+        ch = lines[li][-1]
+        if not table.tones(ch):
+            continue  # unknown character: cannot judge its rhyme
+        if gid is not None and gid in table.groups(ch):
+            continue
+        if li == 0 and gid is not None and notes is not None and _neighbour(ch, gid, table):
+            near = "、".join(table.group_label(g) for g in sorted(table.ping_groups(ch)))
+            notes.append(f"首句借邻韵（孤雁出群）：“{ch}”属{near}韵，与{label}韵同在词林正韵一部")
+            continue
+        pos = len(lines[li]) - 1
+        bad.add((li, pos))
+        where = "、".join(table.group_label(g) for g in sorted(table.groups(ch))) or "未知"
+        sent = f"第{zh_number(li + 1)}句"
+        if gid is None:
+            zh = f"{sent}韵脚“{ch}”不是平声韵字（属{where}韵），近体诗须押平声韵"
+            en = f"line {li + 1}: rhyme char {ch} is not in any 平声 group"
+        else:
+            zh = f"{sent}韵脚不押{label}韵（“{ch}”属{where}韵）"
+            en = f"line {li + 1}: rhyme char {ch} is not in the {label} group"
+        violations.append(Violation(CODE_RHYME, li, pos, zh, en))
+    seen: dict[str, int] = {}
+    for li in variant.rhyme_lines:
+        ch = lines[li][-1]
+        if ch in seen:
+            bad.add((li, len(lines[li]) - 1))
+            violations.append(Violation(
+                CODE_CHONG_YUN, li, len(lines[li]) - 1,
+                f"第{zh_number(li + 1)}句韵脚“{ch}”与第{zh_number(seen[ch] + 1)}句重韵",
+                f"line {li + 1} repeats the rhyme {ch} of line {seen[ch] + 1} (重韵)"))
+        seen.setdefault(ch, li)
+    return gid, label, violations
+
+
+def _neighbour(ch: str, gid: str, table: RhymeTable) -> bool:
+    """Whether ``ch`` has a 平声 reading in a group of the same 词林正韵 部 as ``gid`` (邻韵)."""
+    cilin = CilinTable.default()
+    return any(cilin.bu(ch, g) in cilin.bu_options(gid) for g in table.ping_groups(ch))
+
+
+def _repeats(lines: Sequence[str]) -> list[str]:
+    """Characters written twice or more, 叠字 (the same character twice in a row) aside."""
+    where: dict[str, list[int]] = {}
+    for li, line in enumerate(lines):
+        for pos, ch in enumerate(line):
+            if (pos > 0 and line[pos - 1] == ch) or (pos + 1 < len(line) and line[pos + 1] == ch):
+                continue
+            where.setdefault(ch, []).append(li)
+    return [f"“{ch}”字重出（第{'、'.join(zh_number(i + 1) for i in lis)}句）" for ch, lis in where.items() if len(lis) > 1]
+
+
+def _nian_dui_violations(tones: Sequence[Sequence[frozenset[Tone]]], variant: FormVariant) -> list[Violation]:
+    """失粘/失对 between neighbouring lines, reported on the later line's 2nd char."""
+    violations: list[Violation] = []
+    for i, relation in enumerate(expected_relations(variant)):
+        if relation is None or not _relation_broken(tones[i], tones[i + 1], relation):
+            continue
+        code, name = (CODE_SHI_NIAN, "失粘") if relation == "粘" else (CODE_SHI_DUI, "失对")
+        violations.append(
+            Violation(
+                code,
+                i + 1,
+                1,
+                f"第{zh_number(i + 2)}句{name}（与第{zh_number(i + 1)}句）",
+                f"line {i + 2} breaks the {'粘 (nian)' if relation == '粘' else '对 (dui)'} with line {i + 1}",
+            )
+        )
+    return violations
+
+
+def _char_marks(
+    lines: Sequence[str],
+    patterns: Sequence[str],
+    tones: Sequence[Sequence[frozenset[Tone]]],
+    bad: set[tuple[int, int]],
+    ao: set[tuple[int, int]] | None = None,
+) -> list[list[CharMark]]:
+    """Per-char marks: bad beats ao (tolerated), which beats unknown, which beats poly (only where
+    the chart is not 中)."""
+    marks = []
+    for li, (line, pattern, tl) in enumerate(zip(lines, patterns, tones, strict=True)):
+        row = []
+        for pos, (ch, expected, t) in enumerate(zip(line, pattern, tl, strict=True)):
+            if (li, pos) in bad:
+                mark: Mark = "bad"
+            elif ao and (li, pos) in ao:
+                mark = "ao"
+            elif not t:
+                mark = "unknown"
+            elif len(t) > 1 and expected != ANY:
+                mark = "poly"
+            else:
+                mark = "ok"
+            row.append(CharMark(ch, expected, _tone_text(t), mark))
+        marks.append(row)
+    return marks
+
+
+def _judge(lines: list[str], form: FormTemplate, variant: FormVariant, table: RhymeTable) -> CheckReport:
+    """Score ``lines`` against one variant: line rules, rhyme, 粘/对, then per-char marks."""
+    tones = [[table.tones(ch) for ch in line] for line in lines]
+    notes: list[str] = []
+    bad: set[tuple[int, int]] = set()  # (line, position) pairs any violation points at
+    patterns, issues_by_line = _choose_patterns(tones, form, variant, notes)
+    if RULE_AO_JIU in form.rules:
+        _apply_ao_jiu(lines, tones, patterns, issues_by_line, notes)
+    violations = _line_violations(lines, issues_by_line, bad)
+    gid, label, rhyme_violations = _rhyme_violations(lines, variant, table, bad, notes)
+    violations.extend(rhyme_violations)
+    if RULE_NIAN_DUI in form.rules:
+        violations.extend(_nian_dui_violations(tones, variant))
+    ao: set[tuple[int, int]] = {
+        (v.line, p) for v in violations if v.level == LEVEL_AO
+        for p in ([v.position or 0] if v.code == CODE_TONE else range(len(lines[v.line]) - 3, len(lines[v.line])))}
+    errors_at = {(v.line, v.position) for v in violations if v.level == LEVEL_ERROR and v.position is not None}
+    marks = _char_marks(lines, patterns, tones, bad - (ao - errors_at), ao)
+    violations.sort(key=lambda v: (v.line, -1 if v.position is None else v.position))
+    errors = [v for v in violations if v.level == LEVEL_ERROR]
+    tolerated = [v for v in violations if v.level == LEVEL_AO]
+    return CheckReport(form.name, variant.name, lines, patterns, label, gid, errors, marks, notes, tolerated,
+                       _repeats(lines))
+
+
+def check(text: str, form: str | FormTemplate | None = None, table: RhymeTable | None = None) -> CheckReport:
+    """Judge ``text``; ``form`` forces a form by name. PoemShapeError when no supported shape fits."""
+    table = table or RhymeTable.default()
+    candidates = (
+        [form if isinstance(form, FormTemplate) else get_form(form)] if form else list(FORMS.values())
+    )
+    segments = _segments(text)
+    best: CheckReport | None = None
+    best_key: tuple[int, int, int] | None = None
+    for tmpl in candidates:
+        lines = fit_lines(segments, tmpl)
+        if lines is None:
+            continue
+        for variant in tmpl.variants:
+            report = _judge(lines, tmpl, variant, table)
+            # Fewest violations; on a tie, trust line 0's 2nd character (how 平起/仄起 is named).
+            line0 = table.tones(lines[0][1]) if len(lines[0]) > 1 else frozenset()
+            key = (len(report.violations), len(report.tolerated),
+                   int(bool(line0) and Tone(variant.lines[0][1]) not in line0))
+            if best_key is None or key < best_key:
+                best, best_key = report, key
+    if best is None:
+        shape = "、".join(str(len(s)) for s in segments)
+        n = len(segments)
+        if form:
+            tmpl = candidates[0]
+            raise _shape_error(
+                f"不是{tmpl.name}：{tmpl.name}须{tmpl.n_lines}句、每句{'/'.join(map(str, sorted(set(tmpl.line_lengths))))}字，"
+                f"输入共{n}段，各段字数为{shape}",
+                f"Not a {tmpl.name}: it needs {tmpl.n_lines} lines of {tmpl.line_lengths[0]} characters; "
+                f"got {n} segments of {shape} characters",
+            )
+        raise _shape_error(
+            f"无法识别体裁：输入共{n}段，各段字数为{shape}",
+            f"Unsupported shape: {n} segments of {shape} characters",
+        )
+    return best
