@@ -174,3 +174,26 @@ def test_torch_free_engine_parts_stay_torch_free() -> None:
     modules = [m for package in TORCH_FREE_ENGINE for m in _modules(package)]
     assert "poetcore.prosody.checker" in modules and "poetcore.data.prepare" in modules
     assert _heavy_after_import(modules) == []
+
+
+def _function_level_imports(path: Path) -> list[tuple[int, str]]:
+    source = path.read_text(encoding="utf-8")
+    lines = source.splitlines()
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Import | ast.ImportFrom):
+                    above = lines[sub.lineno - 2].strip()  # the reason may stand on the line above
+                    line = lines[sub.lineno - 1].strip()
+                    found.append((sub.lineno, line + ("  " + above if above.startswith("#") else "")))
+    return sorted(set(found))
+
+
+@pytest.mark.parametrize("package", ["poetcore", "worker", "bots"])
+def test_function_level_imports_say_why(package: str) -> None:
+    """An import inside a function hides an edge of the graph; each one must keep a heavy or optional
+    dependency off a path that does not need it, and say so on its line."""
+    silent = [f"{path.relative_to(REPO_DIR)}:{n}: {line}" for path in _files(package)
+              for n, line in _function_level_imports(path) if "#" not in line]
+    assert silent == [], "function-level imports without their reason:\n" + "\n".join(silent)

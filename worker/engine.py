@@ -81,7 +81,7 @@ def resolve_device(requested: str) -> str:
         raise ValueError(f"device must be auto, cpu or cuda, got {requested!r}")
     if requested == "cpu":
         return "cpu"
-    import torch
+    import torch  # torch: the noop composer (tests, load benchmarks) never loads it
 
     if torch.cuda.is_available():
         return "cuda"
@@ -107,7 +107,7 @@ def load_engine(engine: EngineSettings, worker: WorkerSettings) -> Engine:
             "--model / POETCORE_MODEL at a saved model directory."
         )
     device = resolve_device(engine.device)
-    from poetcore.compose import Composer
+    from poetcore.compose import Composer  # torch, as above
 
     composer = Composer.from_pretrained(str(path) if path else None, device=device)
     load_s = time.perf_counter() - start

@@ -8,9 +8,18 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from poetcore.data.corpus import CI_SPLIT_PREFIX, iter_poems
 from poetcore.data.package import PACKAGE_SHA1
 from poetcore.data.prepare import build_lines, prepare
+from poetcore.data.split import SPLITS, split_of
 from poetcore.errors import PoetcoreInputError
+from poetcore.lexicon.bigrams import BIGRAMS_PATH, MIN_COUNT, BigramTable
+from poetcore.lexicon.copyguard import CORPUS_LINES_PATH, GUARD_MIN_FAME, CorpusLines
+from poetcore.lexicon.rhyme_usage import RHYME_USAGE_PATH, RhymeUsage
+from poetcore.lexicon.seasons import SEASONS_PATH, SeasonLexicon
+from poetcore.lines.index import LineIndex
+from poetcore.prosody.cipu import CIPU_PATH, derive_cipu, save_cipu
+from poetcore.prosody.rhymes import RhymeTable
 from poetcore.settings import EngineSettings
 
 data_app = typer.Typer(
@@ -109,15 +118,6 @@ def tables_command(
 ) -> None:
     """由语料统计各表：各字在各平声韵部的押韵次数、各季节的用字、相邻字搭配、语料诗句（防抄）、词谱 / derive the
     corpus tables the decoder and /check use (rhyme usage, seasons, bigrams, corpus lines, 词谱)."""
-    from poetcore.data.corpus import CI_SPLIT_PREFIX, iter_poems
-    from poetcore.data.split import SPLITS
-    from poetcore.lexicon.bigrams import BIGRAMS_PATH, MIN_COUNT, BigramTable
-    from poetcore.lexicon.copyguard import CORPUS_LINES_PATH, GUARD_MIN_FAME, CorpusLines
-    from poetcore.lexicon.rhyme_usage import RHYME_USAGE_PATH, RhymeUsage
-    from poetcore.lexicon.seasons import SEASONS_PATH, SeasonLexicon
-    from poetcore.lines.index import LineIndex
-    from poetcore.prosody.cipu import CIPU_PATH, derive_cipu, save_cipu
-    from poetcore.prosody.rhymes import RhymeTable
 
     console = Console(stderr=True, soft_wrap=True)
     try:
@@ -163,6 +163,5 @@ def tables_command(
 
 def split_of_train(poem: dict) -> bool:
     """Lexicons that the decoder uses are learnt from the training split only."""
-    from poetcore.data.split import split_of
 
     return split_of(poem["id"]) == "train"

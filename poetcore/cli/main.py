@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -19,10 +20,17 @@ from rich.console import Console
 from poetcore.cli.check import check_command
 from poetcore.cli.data import data_app
 from poetcore.errors import ModelLoadError, PoetcoreInputError
+from poetcore.eval.evaluate import baseline_report, metrics_table, run_eval
+from poetcore.eval.sheet import DEFAULT_TOPICS, Side, load_topics, write_sheet
+from poetcore.eval.sheet import score_sheet as score
+from poetcore.lexicon.rhyme_lookup import group_chars, lookup_char
+from poetcore.lines.index import open_line_index
 from poetcore.prosody.checker import check
-from poetcore.prosody.forms import get_form
+from poetcore.prosody.cipu import ci_form, load_cipu, shape_name
+from poetcore.prosody.forms import get_form, rhyme_labels
 from poetcore.request import REPEAT_POLICIES, ComposeRequest, validate_heads, validate_prefix, validate_topic
 from poetcore.settings import EngineSettings, UnknownSettingError, load_engine_settings
+from poetcore.text.chars import is_han
 
 app = typer.Typer(
     name="poetcore",
@@ -105,8 +113,8 @@ def train_command(
 ) -> None:
     """Train the poem LM (or fine-tune another HF causal LM with --init-from)."""
     _logging(verbose)
-    from poetcore.model.modeling import get_preset
-    from poetcore.model.train import train
+    from poetcore.model.modeling import get_preset  # torch: `poetcore check`, `rhyme`, `yun` and `data` never load it
+    from poetcore.model.train import train  # torch, as above
 
     try:
         preset = get_preset(config)
@@ -135,7 +143,6 @@ def baseline_command(
     out: Annotated[Path | None, typer.Option("--out", help="Also write the numbers to this JSON file.")] = None,
 ) -> None:
     """Validation bpc of a character 3-gram (same split, same tokens as the model's bpc)."""
-    from poetcore.eval.evaluate import baseline_report
 
     if not (data_dir / "manifest.json").exists():
         raise _fail(f"no prepared corpus in {data_dir}; run `poetcore data prepare` first.")
@@ -153,8 +160,7 @@ def ship_command(
     skip_baseline: Annotated[bool, typer.Option("--skip-baseline", help="Do not compute the 3-gram bpc.")] = False,
 ) -> None:
     """Copy a trained model into the package with a model card (data, config, time, bpc vs 3-gram)."""
-    from poetcore.eval.evaluate import baseline_report
-    from poetcore.model.card import ship_model
+    from poetcore.model.card import ship_model  # torch, as above
 
     if not (run / "final" / "config.json").exists():
         raise _fail(f"{run}/final has no model; train first with `poetcore train --out {run}`.")
@@ -203,7 +209,7 @@ def compose_command(
     device: DeviceOpt = None,
 ) -> None:
     """Compose poems with guaranteed 格律 (line shape, 平仄, 平水韵 rhyme)."""
-    from poetcore.compose import Composer
+    from poetcore.compose import Composer  # torch: `poetcore check`, `rhyme`, `yun` and `data` never load it
 
     if repeat not in REPEAT_POLICIES:
         raise _fail(f"--repeat must be none, dieci or any, not {repeat!r}.")
@@ -280,10 +286,8 @@ def eval_command(
     ] = None,
 ) -> None:
     """Quality eval: format/tone/rhyme accuracy, topic coverage, distinct-n, copy rate, bpc; blind sheets."""
-    from poetcore.eval.evaluate import run_eval
 
     if score_sheet is not None:
-        from poetcore.eval.sheet import score_sheet as score
 
         try:
             sys.stdout.write(json.dumps(score(score_sheet, data_dir), ensure_ascii=False, indent=2) + "\n")
@@ -291,7 +295,6 @@ def eval_command(
             raise _fail(str(exc)) from None
         return
     if sheet is not None:
-        from poetcore.eval.sheet import DEFAULT_TOPICS, Side, load_topics, write_sheet
 
         model_a = _model(ctx, model)
         if model_a == against and against_code is None:
@@ -309,7 +312,6 @@ def eval_command(
     if as_json:
         sys.stdout.write(json.dumps(result["metrics"], ensure_ascii=False, indent=2) + "\n")
     else:
-        from poetcore.eval.evaluate import metrics_table
 
         console.print(metrics_table(result["metrics"]))
         console.print(f"report: {report}")
@@ -323,9 +325,6 @@ def rhyme_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """查韵：一个字的声调、平水韵韵部（多音字各读）、词林正韵部、押此字的名句。"""
-    from poetcore.lexicon.rhyme_lookup import lookup_char
-    from poetcore.lines.index import open_line_index
-    from poetcore.text.chars import is_han
 
     char = char.strip()
     if len(char) != 1 or not is_han(char):
@@ -351,7 +350,6 @@ def yun_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """韵部：一个平水韵韵部的字，按诗中押韵次数排列。"""
-    from poetcore.lexicon.rhyme_lookup import group_chars
 
     found = group_chars(group.strip(), limit=limit)
     if found is None:
@@ -370,10 +368,7 @@ def cipai_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """词谱：由宋词语料统计的词牌句式、每字平仄（平/仄/中，附一致率）与韵位。"""
-    from dataclasses import asdict
 
-    from poetcore.prosody.cipu import ci_form, load_cipu, shape_name
-    from poetcore.prosody.forms import rhyme_labels
 
     charts = load_cipu()
     if name is None:
@@ -413,7 +408,7 @@ def bench_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Latency p50/p95 and throughput of composing 七绝 on this machine."""
-    from poetcore.eval.bench import bench_table, run_bench
+    from poetcore.eval.bench import bench_table, run_bench  # torch, as above
 
     try:
         sizes = [int(x) for x in batches.split(",") if x.strip()]

@@ -6,6 +6,7 @@ Re-running is cheap: when `<out>/manifest.json` records the same source sha1 and
 
 from __future__ import annotations
 
+import opencc
 import datetime as dt
 import random
 import time
@@ -207,7 +208,6 @@ def _manifest(
     source_info: dict[str, Any],
     seconds: float,
 ) -> dict[str, Any]:
-    import opencc
 
     forms = Counter(p.form for p in poems)
     by_dynasty: dict[str, dict[str, int]] = {}

@@ -39,20 +39,21 @@ def constraint_overhead(composer: Composer, batch: int = 8, repeats: int = 5) ->
     enc = composer.tokenizer([format_prompt("七绝", ["秋月"])] * batch, return_tensors="pt", add_special_tokens=False)
     ids = enc["input_ids"].to(composer.device)
     steps = sum(form.line_lengths) + form.n_lines + 1
-    config = copy.deepcopy(composer.generation_config)
-    config.update(num_beams=1)  # the processor's cost per sampled row, whatever the shipped decoding
-    common = dict(
-        input_ids=ids, attention_mask=enc["attention_mask"].to(composer.device),
-        generation_config=config, max_new_tokens=steps, min_new_tokens=steps,
-        pad_token_id=composer.masks.pad_id, eos_token_id=composer.masks.eos_id,
-    )
+    configs = {}
+    for name in ("unconstrained", "constrained"):
+        config = copy.deepcopy(composer.generation_config)  # HF wants one config, not config + kwargs
+        config.update(num_beams=1,  # the processor's cost per sampled row, whatever the shipped decoding
+                      max_new_tokens=steps, pad_token_id=composer.masks.pad_id, eos_token_id=composer.masks.eos_id)
+        if name == "unconstrained":
+            config.update(min_new_tokens=steps)  # the same token count as a constrained poem
+        configs[name] = config
+    common = dict(input_ids=ids, attention_mask=enc["attention_mask"].to(composer.device))
     times: dict[str, list[float]] = {"unconstrained": [], "constrained": []}
     with torch.no_grad():
         for i in range(repeats + 1):
             for name in times:
-                kwargs = dict(common)
+                kwargs = dict(common, generation_config=configs[name])
                 if name == "constrained":
-                    kwargs.pop("min_new_tokens")
                     proc = PoemConstraintLogitsProcessor([PoemSpec(form, topic="秋月")] * batch, composer.masks, ids.shape[1])
                     kwargs["logits_processor"] = LogitsProcessorList([proc])
                 torch.manual_seed(i)

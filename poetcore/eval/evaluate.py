@@ -18,7 +18,11 @@ from rich.table import Table
 
 from poetcore.data.corpus import iter_poems, load_split
 from poetcore.eval.baseline import trigram_bpc
+from poetcore.lexicon.bigrams import BigramTable
+from poetcore.lexicon.rhyme_usage import RhymeUsage
+from poetcore.lexicon.seasons import SeasonLexicon
 from poetcore.prosody.checker import check
+from poetcore.prosody.rhymes import RhymeTable
 from poetcore.request import ComposeRequest
 
 EVAL_TOPICS: tuple[str, ...] = (
@@ -108,10 +112,6 @@ def score_poems(
     poems: list[dict[str, Any]], train_lines: set[str] | None, bigrams: Counter[str] | None = None
 ) -> dict[str, float]:
     """Metrics over composed poems; each item has form, lines, topic."""
-    from poetcore.lexicon.bigrams import BigramTable
-    from poetcore.lexicon.rhyme_usage import RhymeUsage
-    from poetcore.lexicon.seasons import SeasonLexicon
-    from poetcore.prosody.rhymes import RhymeTable
 
     table, usage, seasons = RhymeTable.default(), RhymeUsage.default(), SeasonLexicon.default()
     licensed = BigramTable.default().reduplicated()
@@ -252,9 +252,9 @@ def baseline_report(data_dir: Path, model: Path | None = None, max_valid: int = 
     """3-gram vs model bpc on the same validation poems and tokens."""
     from transformers import AutoModelForCausalLM  # heavy: the model side stays lazy
 
-    from poetcore.model.modeling import default_model_dir
-    from poetcore.model.tokenizer import load_tokenizer
-    from poetcore.model.train import encode_poems, evaluate_bpc
+    from poetcore.model.modeling import default_model_dir  # torch, as above
+    from poetcore.model.tokenizer import load_tokenizer  # torch, as above
+    from poetcore.model.train import encode_poems, evaluate_bpc  # torch, as above
 
     path = Path(model or default_model_dir())
     tokenizer = load_tokenizer(path)

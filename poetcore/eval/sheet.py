@@ -16,13 +16,17 @@ A reader's answers are one JSON file, ``answers-<reader>.json``::
 from __future__ import annotations
 
 import json
+import os
 import random
 import statistics
+import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from poetcore.eval.evaluate import corpus_bigrams, corpus_lines, score_poems
 from poetcore.request import ComposeRequest, Poem
 
 DEFAULT_TOPICS = Path(__file__).resolve().parents[2] / "docs" / "blind-reading" / "topics.txt"
@@ -84,9 +88,6 @@ def _compose_elsewhere(
     side: Side, jobs: Sequence[tuple[str, str, int]], candidates: int, device: str | None
 ) -> list[dict[str, Any]]:
     """Compose in a child Python whose ``poetcore`` is the one in ``side.code``."""
-    import os
-    import subprocess
-    import sys
 
     assert side.code is not None
     if not (side.code / "poetcore" / "compose.py").is_file():
@@ -158,7 +159,6 @@ def side_metrics(key: dict[str, Any], data_dir: Path | None = None) -> dict[str,
     """`poetcore.eval.evaluate.score_poems` per side of a sheet (distinct-n, rhyme readings, topic
     artifacts, season clashes; copy rate and isolated pairs only with a prepared corpus in ``data_dir``),
     so a round's numbers come from the very poems its readers judged."""
-    from poetcore.eval.evaluate import corpus_bigrams, corpus_lines, score_poems
 
     corpus = data_dir if data_dir is not None and (data_dir / "train.jsonl.gz").is_file() else None
     train_lines = corpus_lines(corpus) if corpus else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -195,7 +196,6 @@ def _adapt_threads() -> None:
     Measured on 2 cores at load ~9: 9.5 s/step with 1 thread vs 13.7 s with 2 (threads stall at
     barriers when descheduled); on an idle machine 2 threads win (1.45 s/step).
     """
-    import os
 
     cores = os.cpu_count() or 1
     busy = os.getloadavg()[0] > cores + 1

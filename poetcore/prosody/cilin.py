@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pypinyin import Style, pinyin
+
 from poetcore.prosody.rhymes import RhymeTable
 
 __all__ = ["BU_NAMES", "CilinTable"]
@@ -94,6 +96,5 @@ def _default() -> CilinTable:
 
 @lru_cache(maxsize=8192)
 def _final(ch: str) -> str:
-    from pypinyin import Style, pinyin
 
     return str(pinyin(ch, style=Style.FINALS, strict=True)[0][0])

@@ -6,6 +6,7 @@ vocabulary and random weights, so the text is nonsense but the 格律 is the con
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -209,3 +210,41 @@ def test_collapsed_helper_allows_pairs_only() -> None:
     assert collapsed(["萧萧下", "滚滚来"], dieci=True) == ["萧", "下", "滚", "来"]
     assert collapsed(["萧萧萧"], dieci=True) == ["萧", "萧"]  # a triple still shows as a repeat
     assert collapsed(["萧萧"], dieci=False) == ["萧", "萧"]
+
+
+def _library_warnings(run, caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What transformers says while ``run()`` runs: Python warnings and its logged warnings."""
+    import logging
+
+    once = getattr(logging.Logger, "warning_once", None)  # transformers' once-per-process warnings
+    if once is not None and hasattr(once, "cache_clear"):
+        once.cache_clear()  # what an earlier test already heard must be heard again here
+    hf = logging.getLogger("transformers")
+    hf.addHandler(caplog.handler)  # transformers' loggers do not always propagate to the root
+    try:
+        with warnings.catch_warnings(record=True) as caught, caplog.at_level("WARNING"):
+            warnings.simplefilter("always")
+            run()
+    finally:
+        hf.removeHandler(caplog.handler)
+    return [str(w.message) for w in caught] + [r.getMessage() for r in caplog.records if r.name.startswith("transformers")]
+
+
+@pytest.mark.parametrize("decoding", [{"num_beams": 1, "do_sample": True, "top_p": 0.9},
+                                      {"num_beams": 4, "do_sample": True, "top_p": 0.9}])
+def test_composing_raises_no_library_warning(tiny_model_dir: Path, decoding: dict,
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    """transformers warns when a generation config and loose generate() arguments meet; normal use
+    (composing, `poetcore bench`) passes it one config."""
+    from poetcore.eval.bench import constraint_overhead
+
+    composer = Composer.from_pretrained(tiny_model_dir, device="cpu")
+    composer.generation_config.update(**decoding)
+    ids = composer.tokenizer(["<|bos|>"], return_tensors="pt", add_special_tokens=False)["input_ids"]
+    # The probe hears the warning it is there for: config and loose arguments together.
+    assert _library_warnings(lambda: composer.model.generate(
+        input_ids=ids, generation_config=composer.generation_config, max_new_tokens=2), caplog)
+    caplog.clear()
+    assert _library_warnings(lambda: composer.compose_batch(
+        [ComposeRequest("秋月", seed=1, n=2), ComposeRequest("", heads="春夏秋冬", seed=2)]), caplog) == []
+    assert _library_warnings(lambda: constraint_overhead(composer, batch=2, repeats=1), caplog) == []
