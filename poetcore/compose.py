@@ -246,7 +246,7 @@ class Composer:
         owners: list[int] = []
         for k, p in enumerate(prepared):
             spec = PoemSpec(p.form, p.heads, p.rhyme_gid, p.topic, p.request.repeat, prefix=p.prefix)
-            prompt = format_prompt(p.form.name, p.keywords)
+            prompt = format_prompt(p.form.prompt_form, p.keywords)
             for _ in range(1 if beams else p.request.n):
                 specs.append(spec)
                 prompts.append(prompt)

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from poetcore.errors import PoetcoreInputError
-from poetcore.prosody.checker import CheckReport, check
+from poetcore.prosody.checker import CheckReport, Violation, check
 from poetcore.prosody.forms import FormTemplate
 from poetcore.text.chars import is_han, to_simplified, to_traditional
 
@@ -52,6 +52,11 @@ class Poem:
         """Judge the poem with the same checker users run (on the simplified text)."""
         lines = [to_simplified(line) for line in self.lines] if self.traditional else self.lines
         return check("\n".join(lines), form=self.form)
+
+    def prefix_faults(self, given: int) -> list[Violation]:
+        """The 犯律 of the first ``given`` lines: a 续写 or 对句 keeps the user's lines as written, so
+        whatever they break is theirs to hear about, in the checker's words."""
+        return [v for v in self.check().violations if v.line < given]
 
     def to_traditional(self) -> Poem:
         if self.traditional:

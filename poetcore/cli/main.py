@@ -25,7 +25,6 @@ from poetcore.eval.sheet import DEFAULT_TOPICS, Side, load_topics, write_sheet
 from poetcore.eval.sheet import score_sheet as score
 from poetcore.lexicon.rhyme_lookup import group_chars, lookup_char
 from poetcore.lines.index import open_line_index
-from poetcore.prosody.checker import check
 from poetcore.prosody.cipu import ci_form, load_cipu, shape_name
 from poetcore.prosody.forms import get_form, rhyme_labels
 from poetcore.request import REPEAT_POLICIES, ComposeRequest, validate_heads, validate_prefix, validate_topic
@@ -113,7 +112,9 @@ def train_command(
 ) -> None:
     """Train the poem LM (or fine-tune another HF causal LM with --init-from)."""
     _logging(verbose)
-    from poetcore.model.modeling import get_preset  # torch: `poetcore check`, `rhyme`, `yun` and `data` never load it
+    from poetcore.model.modeling import (
+        get_preset,  # torch: `poetcore check`, `rhyme`, `yun` and `data` never load it
+    )
     from poetcore.model.train import train  # torch, as above
 
     try:
@@ -244,8 +245,7 @@ def compose_command(
         except PoetcoreInputError as exc:
             raise _fail(exc.message_zh + " / " + exc.message_en) from None
         if given:
-            faults = [v for v in check(poem.text, form=poem.form).violations if v.line < len(given)]
-            for v in faults:  # the user's own lines break the chart: say where, in the checker's words
+            for v in poem.prefix_faults(len(given)):  # the user's own lines break the chart: say where, in the checker's words
                 Console(stderr=True).print(f"[yellow]注意 / note:[/] {v.message} / {v.message_en}", highlight=False)
         if as_json:
             sys.stdout.write(json.dumps(poem.to_dict(), ensure_ascii=False) + "\n")

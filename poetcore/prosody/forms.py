@@ -64,6 +64,7 @@ from poetcore.text.chars import to_simplified
 __all__ = [
     "ALTERNATE_LINES",
     "ANY",
+    "COUPLETS",
     "DEFAULT_RULES",
     "FORMS",
     "RULE_AO_JIU",
@@ -77,6 +78,7 @@ __all__ = [
     "LineIssue",
     "RhymeSet",
     "allowed_tones",
+    "couplet_for",
     "expected_relations",
     "forms_with_shape",
     "get_form",
@@ -199,6 +201,12 @@ class FormTemplate:
     variants: tuple[FormVariant, ...]  # the conventional variant first: it wins ties
     aliases: tuple[str, ...] = ()
     rules: frozenset[str] = field(default=DEFAULT_RULES)
+    model_form: str = ""  # the form token the model is prompted with, when not the form's own name
+
+    @property
+    def prompt_form(self) -> str:
+        """What the model is told it writes: a couplet is written as the opening of its 绝句."""
+        return self.model_form or self.name
 
     def __post_init__(self) -> None:
         if not self.variants:
@@ -275,9 +283,32 @@ FORMS: dict[str, FormTemplate] = {
 }
 
 
+def _couplet(jue: FormTemplate, name: str, aliases: tuple[str, ...]) -> FormTemplate:
+    """The first couplet of a 绝句 as a form of its own (对句, /dui): its variants' first two lines,
+    with the rhyme on line 1 (and line 0 where the variant rhymes there)."""
+    variants = tuple(FormVariant(v.name, v.lines[:2], tuple(i for i in v.rhyme_lines if i < 2)) for v in jue.variants)
+    return FormTemplate(name, variants, aliases, jue.rules, model_form=jue.name)
+
+
+COUPLETS: dict[str, FormTemplate] = {
+    "五言联": _couplet(FORMS["五绝"], "五言联", ("五言对句",)),
+    "七言联": _couplet(FORMS["七绝"], "七言联", ("七言对句",)),
+}
+"""One couplet (出句 and 对句): what /dui asks for. Not in ``FORMS``: nobody asks for a poem of two lines."""
+
+
+def couplet_for(line_length: int) -> FormTemplate:
+    """The couplet form whose lines are ``line_length`` characters long (5 or 7)."""
+    for form in COUPLETS.values():
+        if form.line_length == line_length:
+            return form
+    raise UnknownFormError("couplet_length", f"对句只写五言或七言，不写 {line_length} 字句。",
+                           f"A couplet line has 5 or 7 characters, not {line_length}.")
+
+
 def _alias_index() -> dict[str, str]:
     index: dict[str, str] = {}
-    for form in FORMS.values():
+    for form in (*FORMS.values(), *COUPLETS.values()):
         for key in (form.name, *form.aliases):
             index[key.lower()] = form.name
     return index
@@ -307,7 +338,7 @@ def get_form(name: str) -> FormTemplate:
             f"不支持的体裁“{name}”。支持的体裁：{supported_forms_text()}。",
             f"Unknown form {name!r}. Supported forms: {', '.join(FORMS)}.",
         )
-    return FORMS[found]
+    return FORMS.get(found) or COUPLETS[found]
 
 
 def forms_with_shape(line_lengths: Sequence[int]) -> list[FormTemplate]:

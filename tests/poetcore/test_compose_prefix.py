@@ -18,7 +18,7 @@ from poetcore.compose import Composer
 from poetcore.decoding.spec import PoemSpec, feasible_variants, prefix_misfits
 from poetcore.errors import PoetcoreInputError
 from poetcore.prosody.checker import check
-from poetcore.prosody.forms import get_form
+from poetcore.prosody.forms import couplet_for, get_form
 from poetcore.prosody.rhymes import RhymeTable
 from poetcore.request import ComposeRequest, validate_prefix
 
@@ -85,3 +85,36 @@ def test_bad_prefixes_say_what_is_wrong(prefix: str, form: str, code: str) -> No
 
 def test_traditional_prefix_is_simplified() -> None:
     assert validate_prefix("舉頭望明月", get_form("五绝")) == ("举头望明月",)
+
+
+@pytest.mark.parametrize("line", ["白日依山尽", "春风又绿江南岸", "床前明月光"])
+def test_a_couplet_job_writes_only_the_matching_line(composer: Composer, line: str) -> None:
+    """/dui: the user's 出句 and one 对句 under the first couplet of the 绝句 chart, nothing more."""
+    form = couplet_for(len(line))
+    [poem] = composer.compose_batch([ComposeRequest("", form=form.name, prefix=[line], seed=5)])
+    assert not isinstance(poem, PoetcoreInputError), poem
+    assert poem.form == form.name and poem.lines[0] == line and len(poem.lines) == 2
+    assert len(poem.lines[1]) == len(line)
+    report = check(poem.text, form.name)
+    assert report.ok, report.violations
+    assert poem.rhyme_group  # line 2 rhymes
+
+
+def test_couplet_forms_are_the_opening_of_their_quatrain() -> None:
+    for jue, couplet in (("五绝", "五言联"), ("七绝", "七言联")):
+        assert get_form(couplet).prompt_form == jue and get_form(jue).prompt_form == jue
+        assert [v.lines for v in get_form(couplet).variants] == [v.lines[:2] for v in get_form(jue).variants]
+        assert all(1 in v.rhyme_lines for v in get_form(couplet).variants)
+    assert couplet_for(7).name == "七言联"
+    with pytest.raises(PoetcoreInputError) as info:
+        couplet_for(6)
+    assert "5 or 7" in info.value.message_en and "五言或七言" in info.value.message_zh
+
+
+def test_prefix_faults_are_the_users_lines_only(composer: Composer) -> None:
+    """The user's own line breaks the chart: the poem keeps it and says where, and only there."""
+    [poem] = composer.compose_batch([ComposeRequest("", form="五绝", prefix=["平平平平平"], seed=1)])
+    assert not isinstance(poem, PoetcoreInputError)
+    faults = poem.prefix_faults(1)
+    assert faults and faults == check(poem.text, "五绝").violations
+    assert poem.prefix_faults(0) == []
