@@ -139,7 +139,7 @@ def check_ci(text: str, table: RhymeTable | None = None, cilin: CilinTable | Non
     for group in (s.lines for s in variant.rhyme_groups):
         classes: dict[str, int] = {}
         for si in group:
-            for c in rhyme_classes(lines[si][-1], table, cilin):
+            for c in sorted(rhyme_classes(lines[si][-1], table, cilin)):  # sorted: ties never follow hashing
                 classes[c] = classes.get(c, 0) + 1
         if not classes:
             continue

@@ -101,3 +101,36 @@ def test_rhyme_marks_name_yun_ye_and_the_tone_switch_of_xijiangyue() -> None:
 def test_cipai_cli_prints_yun_and_ye() -> None:
     out = CliRunner().invoke(app, ["cipai", "西江月"]).output
     assert "中仄中平中仄。（叶仄）" in out and "中平中仄平平。（韵）" in out
+
+
+_VERDICTS = """
+import gzip, json
+from poetcore.prosody.checker import check
+from poetcore.prosody.ci_check import check_ci
+from poetcore.errors import PoetcoreInputError
+out = []
+for split in ("train", "valid", "test"):
+    for line in gzip.open(f"tests/fixtures/corpus/ci_{split}.jsonl.gz", "rt", encoding="utf-8"):
+        row = json.loads(line)
+        try:
+            out.append(repr(check_ci("".join(s + m for s, m in zip(row["lines"], row["marks"])))))
+        except PoetcoreInputError as exc:
+            out.append(exc.code)
+    for line in gzip.open(f"tests/fixtures/corpus/{split}.jsonl.gz", "rt", encoding="utf-8"):
+        out.append(repr(check("，".join(json.loads(line)["lines"]))))
+print(json.dumps(out, ensure_ascii=False))
+"""
+
+
+def test_verdicts_do_not_depend_on_the_process_hash_seed() -> None:
+    """Two bot processes must answer one /check alike: a tie between rhyme classes once followed the
+    iteration order of a set of strings, which Python salts per process (PYTHONHASHSEED)."""
+    import os
+    import subprocess
+    import sys
+
+    from support.workers import REPO_DIR
+
+    runs = [subprocess.run([sys.executable, "-c", _VERDICTS], cwd=REPO_DIR, capture_output=True, text=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}, check=True).stdout for seed in ("1", "3")]
+    assert len(runs[0]) > 1000 and runs[0] == runs[1]
