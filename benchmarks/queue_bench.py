@@ -212,13 +212,13 @@ def print_table(rows: list[Row]) -> None:
 
 
 def default_model(tmp: Path) -> Path:
-    from poetcore.modeling import default_model_dir
+    from poetcore.model.modeling import default_model_dir
 
     shipped = default_model_dir()
     if (shipped / "config.json").exists():
         return shipped
-    print("note: no shipped model yet; benchmarking a tiny random model (poetcore.testing.make_tiny_model)")
-    from poetcore.testing import make_tiny_model
+    print("note: no shipped model yet; benchmarking a tiny random model (poetcore.model.testing.make_tiny_model)")
+    from poetcore.model.testing import make_tiny_model
 
     return make_tiny_model(tmp / "tiny-model")
 

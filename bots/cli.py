@@ -61,8 +61,12 @@ def _load(env_file: Path | None) -> BotConfig:
 FrontEnd = Callable[[], Awaitable[None]]
 
 
-def _front_ends(config: BotConfig, url: str) -> dict[str, FrontEnd]:
-    """The front-ends whose tokens are configured, each with its own ChatCore and reply consumer."""
+def _front_ends(config: BotConfig, url: str, health: Health | None = None) -> dict[str, FrontEnd]:
+    """The front-ends whose tokens are configured, each with its own ChatCore and reply consumer.
+
+    With ``health``, each platform is a part of it: the process is not ready until the platform
+    answers (an unreachable one is waited for with back-off, never a crash loop).
+    """
     settings, queue_settings = config.bot, config.queue
 
     def core() -> ChatCore:
@@ -70,8 +74,10 @@ def _front_ends(config: BotConfig, url: str) -> dict[str, FrontEnd]:
 
     found: dict[str, FrontEnd] = {}
     if settings.telegram_token_value:
+        if health is not None:
+            health.set_part_ready("telegram", False)  # from the first probe on, until getMe answers
         found["telegram"] = lambda: run_telegram(
-            core(), settings, ReplyConsumer.from_settings(queue_settings, "telegram", url)
+            core(), settings, ReplyConsumer.from_settings(queue_settings, "telegram", url), health
         )
     if config.discord.token_value:
         try:
@@ -84,8 +90,10 @@ def _front_ends(config: BotConfig, url: str) -> dict[str, FrontEnd]:
                 err=True,
             )
             raise typer.Exit(2) from exc
+        if health is not None:
+            health.set_part_ready("discord", False)  # until the gateway says READY
         found["discord"] = lambda: run_discord(
-            core(), config.discord, ReplyConsumer.from_settings(queue_settings, "discord", url)
+            core(), config.discord, ReplyConsumer.from_settings(queue_settings, "discord", url), health
         )
     return found
 
@@ -146,8 +154,9 @@ def serve_command(
         raise typer.Exit(2)
     url, embedded = resolve_redis_url(queue_settings)
     worker: SupervisedWorker | None = None
+    health = Health(stall_after_s=LOOP_STALL_S) if port is not None else None
     try:
-        front_ends = _front_ends(config, url)
+        front_ends = _front_ends(config, url, health)
         log.info("poetbot: serving %s with Redis at %s", ", ".join(front_ends),
                  redact_url(url) if queue_settings.redis_url else f"{url} (embedded)")
         if embedded_worker:
@@ -155,8 +164,7 @@ def serve_command(
             worker.start()
             supervised = worker
             front_ends["embedded worker"] = supervised.supervise
-        if port is not None:
-            health = Health(stall_after_s=LOOP_STALL_S)
+        if port is not None and health is not None:
             start_metrics_server(port, health=health)
             front_ends["health"] = lambda: _tick_health(health)
         asyncio.run(_serve_all(front_ends))

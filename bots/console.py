@@ -166,7 +166,7 @@ async def run_demo(
     worker: subprocess.Popen[bytes] | None = None
     service = PoemService.from_url(url, queue_settings)
     # A terminal has no flood limit: game verdicts are never held back to be combined.
-    core = ChatCore(service, settings.model_copy(update={"game_chat_limit": 100, "group_ack_limit": 0}))
+    core = ChatCore(service, settings.model_copy(update={"game_chat_limit": 100, "group_placeholder_limit": 0}))
     core.uses_placeholders = False  # the console prints the poem below, it edits nothing
     session = DemoSession(core, out, locale)
     consumer = ReplyConsumer.from_settings(queue_settings, session.platform, url, consumer="demo")

@@ -6,7 +6,7 @@
 - ``redis_server`` (session): one redis-server on a free port for the whole run.
 - ``redis_url`` / ``redis_client``: that server with FLUSHALL before and after the test.
 - ``redis_server_factory``: extra servers for a test (AOF on, a password, restarts, crashes).
-- ``tiny_model_dir`` (session): ``poetcore.testing.make_tiny_model`` saved once per run.
+- ``tiny_model_dir`` (session): ``poetcore.model.testing.make_tiny_model`` saved once per run.
 """
 
 from __future__ import annotations
@@ -79,6 +79,6 @@ def redis_server_factory(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random Llama + the char tokenizer, loadable with ``Composer.from_pretrained``."""
-    from poetcore.testing import make_tiny_model
+    from poetcore.model.testing import make_tiny_model
 
     return Path(make_tiny_model(tmp_path_factory.mktemp("tiny-model")))

@@ -35,17 +35,29 @@ log = logging.getLogger(__name__)
 
 
 def _supervise(argv: list[str], envs: list[dict[str, str]]) -> int:
-    """Run one child worker per env, forward SIGTERM/SIGINT, return the worst exit code."""
-    children = [subprocess.Popen([sys.executable, "-m", "worker", *argv], env={**os.environ, **env}) for env in envs]
+    """Run one child worker per env, forward SIGTERM/SIGINT, return the worst exit code.
+
+    The parent only waits: it exits when every child has. A parent that "never exits" after its
+    children logged "done, quitting" was a child stuck in its own teardown (RQ's pubsub thread
+    under redis-py 8, see `rq_private.unsubscribe`), not this loop. Handlers go in before the
+    children start, so a signal in between reaches them instead of killing the parent alone.
+    """
+    children: list[subprocess.Popen[bytes]] = []
 
     def forward(signum: int, _frame: object) -> None:
+        log.info("worker: forwarding %s to %d worker process(es)", signal.Signals(signum).name,
+                 sum(child.poll() is None for child in children))
         for child in children:
             if child.poll() is None:
                 child.send_signal(signum)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    return max(child.wait() for child in children)
+    children.extend(subprocess.Popen([sys.executable, "-m", "worker", *argv], env={**os.environ, **env})
+                    for env in envs)
+    codes = [child.wait() for child in children]
+    # A child killed by a signal reports -N; as a shell would, make it 128 + N so it counts as worst.
+    return max(128 - code if code < 0 else code for code in codes)
 
 
 def run_worker(config: WorkerConfig, queues: list[str] | None = None, *, burst: bool = False,

@@ -44,7 +44,7 @@ class NoopComposer:
     @staticmethod
     def _shape(req: ComposeRequest) -> Poem:
         width = 5 if str(req.form).startswith("五") else 7
-        rows = 8 if str(req.form).endswith("律") else 4
+        rows = 8 if str(req.form).endswith("律") else 2 if str(req.form).endswith("联") else 4
         heads = "".join(req.heads or ())
         source = heads + (req.topic or "") or "诗"
         lines = [(source[i % len(source)] + source * width)[:width] for i in range(rows)]

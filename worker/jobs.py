@@ -132,7 +132,9 @@ def serve_requests(
         try:
             poems = _generate(engine, reqs)
         except Exception as exc:  # transient: let RQ retry each job
-            log.exception("jobs: generation failed for %s", [r.request_id for r in reqs])
+            # Not logged here: `on_job_failure` says once per job whether it is retried (WARNING) or
+            # failed for good (ERROR, with RQ's traceback); this line would say it twice.
+            log.debug("jobs: generation failed for %s", [r.request_id for r in reqs], exc_info=True)
             for i, req in todo:
                 out[i] = Served(req.request_id, "error", error=exc)
             return [s for s in out if s is not None]
@@ -148,7 +150,7 @@ def serve_requests(
                     status = "bad_input"
                     FAILURES.labels(code=poem.code).inc()
                 else:
-                    reply = PoemReply.ok(req, poem.to_dict(), timings=timings, worker=worker)
+                    reply = PoemReply.ok(req, req.poem_payload(poem), timings=timings, worker=worker)
                     status = "ok"
                 entry = publisher.publish(reply)
                 JOBS.labels(status=status).inc()
@@ -197,9 +199,11 @@ def on_job_failure(job: Job, connection: redis.Redis, exc_type: Any, exc_value: 
     rid = request.get("request_id") if isinstance(request, dict) else None
     with request_context(rid):
         if job.should_retry:
+            # Expected and handled: one WARNING line, no traceback (PoemWorker.handle_exception keeps
+            # RQ's ERROR for the last failure only), counted in poetcore_jobs_total{status="retried"}.
             JOBS.labels(status="retried").inc()
-            log.warning("jobs: %s failed (%s); %s retries left", job.id, getattr(exc_type, "__name__", exc_type),
-                        job.retries_left)
+            log.warning("jobs: %s failed (%s: %s); retried, %s retries left", job.id,
+                        getattr(exc_type, "__name__", exc_type), exc_value, job.retries_left)
             return
         JOBS.labels(status="failed").inc()
         code = failure_code(exc_type if isinstance(exc_type, type) else None)

@@ -18,7 +18,11 @@ RQ notices a worker killed with -9 only when the job's entry in the StartedJobRe
 
 3. updates the queue-depth and workers-alive gauges.
 
-Recovery time is therefore about ``liveness_ttl_s`` + one ``heartbeat_interval_s``. A worker
+Recovery time is therefore about ``liveness_ttl_s`` + one ``heartbeat_interval_s``: every live
+worker reaps once per heartbeat (the lock only keeps two passes from overlapping and is released
+after each), and a dead worker stays on the roster until its jobs are recovered. Each recovery
+records in the job's meta when it happened, when the dead worker's liveness lapsed, and in which
+of this reaper's passes since the lapse (``recovery_passes``: 1 = the first). A worker
 that is only paused (SIGSTOP, swap storm) longer than ``liveness_ttl_s`` is treated as dead; if it
 resumes, the job runs twice and reply de-duplication keeps the user's answer single.
 Jobs of workers that are not Poetcore workers are left to RQ's own maintenance.
@@ -29,6 +33,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
+from collections import deque
 from typing import Any
 
 import redis
@@ -41,12 +47,18 @@ from rq.utils import current_timestamp
 from worker import rq_private
 from worker.contract import keys
 from worker.contract.health import Health
-from worker.contract.metrics import JOBS, QUEUE_DEPTH, RECOVERY, WORKERS_ALIVE
+from worker.contract.metrics import JOBS, QUEUE_DEPTH, RECOVERY, REDIS_RETRIES, WORKERS_ALIVE
 from worker.contract.protocol import PoemReply
 from worker.contract.replies import ReplyPublisher
 from worker.contract.settings import QueueSettings
 
 log = logging.getLogger(__name__)
+
+
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 def _text(value: Any) -> str:
@@ -61,18 +73,44 @@ class Reaper:
         self.settings = settings
         self.queues = [Queue(n, connection=connection, serializer=JSONSerializer) for n in queue_names]
         self.publisher = ReplyPublisher.from_settings(connection, settings)
+        self._unlock = connection.register_script(_UNLOCK)
+        self._pass_starts: deque[float] = deque(maxlen=64)  # wall clock: compared with other workers' beats
 
     def run_once(self) -> int:
-        """Reap every queue whose lock we get; returns how many jobs were recovered or failed."""
+        """Reap every queue whose lock we get; returns how many jobs were recovered or failed.
+
+        The lock is released at the end of the pass, so the next live worker's pass (at most one
+        heartbeat later) can reap again; its TTL only bounds the wait when a holder dies mid-pass.
+        It used to be held for two heartbeats and never released, so a pass could be skipped.
+        """
+        self._pass_starts.append(time.time())
         done = 0
         lock_ms = max(int(self.settings.heartbeat_interval_s * 2000), 500)
         for queue in self.queues:
-            if self.connection.set(keys.reaper_lock(queue.name), "1", nx=True, px=lock_ms):
-                done += self._reap_started(queue)
-                done += self._reap_intermediate(queue)
-                self._enqueue_due_retries(queue)
-                self._forget_dead_workers(queue)
+            lock, token = keys.reaper_lock(queue.name), uuid.uuid4().hex
+            if self.connection.set(lock, token, nx=True, px=lock_ms):
+                try:
+                    done += self._reap(queue)
+                finally:
+                    self._unlock(keys=[lock], args=[token])
             self._update_gauges(queue)
+        return done
+
+    def _reap(self, queue: Queue) -> int:
+        """One queue's pass, judging every worker once: reaping and forgetting must agree.
+
+        Each worker's liveness is read once, before the started jobs are listed. The pass used to
+        read it twice: a worker whose key lapsed between the reaping step (still alive) and the
+        roster clean-up (now dead) left the roster with its job still started, and no reaper took
+        that job again (only RQ's own maintenance, minutes later).
+        """
+        roster = {_text(n) for n in self.connection.smembers(keys.workers(queue.name))}
+        alive = {name: self.is_alive(name) for name in roster}
+        started = rq_private.started_job_ids(self.connection, queue)
+        done = self._reap_started(queue, started, alive)
+        done += self._reap_intermediate(queue, {job_id for _composite, job_id in started})
+        self._enqueue_due_retries(queue)
+        self._forget_dead_workers(queue, [name for name, live in alive.items() if not live])
         return done
 
     def recover_worker(self, worker_name: str) -> int:
@@ -90,25 +128,23 @@ class Reaper:
     def is_alive(self, worker_name: str) -> bool:
         return bool(self.connection.exists(keys.alive(worker_name)))
 
-    def _ours(self, queue: Queue, worker_name: str) -> bool:
-        return bool(self.connection.sismember(keys.workers(queue.name), worker_name))
-
-    def _reap_started(self, queue: Queue) -> int:
+    def _reap_started(self, queue: Queue, started: list[tuple[str, str]], alive: dict[str, bool]) -> int:
+        """Started jobs of dead Poetcore workers (``alive`` holds the roster: a worker not in it is
+        not ours, and RQ's own maintenance handles its jobs)."""
         done = 0
-        for composite, job_id in rq_private.started_job_ids(self.connection, queue):
+        for composite, job_id in started:
             owner = rq_private.execution_owner(self.connection, composite, job_id)
-            if not owner or not self._ours(queue, owner) or self.is_alive(owner):
+            if not owner or alive.get(owner, True):
                 continue
             if not rq_private.claim_started(self.connection, queue, composite, job_id):
                 continue  # another reaper got it
             done += self._recover(queue, job_id, owner)
         return done
 
-    def _reap_intermediate(self, queue: Queue) -> int:
+    def _reap_intermediate(self, queue: Queue, started: set[str]) -> int:
         """Jobs popped by BLMOVE whose worker died before registering them as started."""
         seen_key = keys.stuck_seen(queue.name)
         ids = [_text(x) for x in self.connection.lrange(queue.intermediate_queue_key, 0, -1)]
-        started = {job_id for _composite, job_id in rq_private.started_job_ids(self.connection, queue)}
         now_ms = int(time.time() * 1000)
         grace_ms = int(self.settings.liveness_ttl_s * 1000)
         done = 0
@@ -135,8 +171,12 @@ class Reaper:
         except NoSuchJobError:
             return 0
         crashes = int(job.meta.get("crashes", 0)) + 1
-        job.meta["crashes"] = crashes
-        since = self._last_beat_age(dead_worker)
+        now = time.time()
+        last_beat = self._last_beat(dead_worker)
+        since = None if last_beat is None else max(0.0, now - last_beat)
+        lapsed_at = None if last_beat is None else last_beat + self.settings.liveness_ttl_s
+        passes = None if lapsed_at is None else sum(1 for t in self._pass_starts if t >= lapsed_at) or 1
+        job.meta.update(crashes=crashes, recovered_at=now, lapsed_at=lapsed_at, recovery_passes=passes)
         request = job.args[0] if job.args else {}
         rid = request.get("request_id") if isinstance(request, dict) else None
         if crashes > self.settings.crash_retries:
@@ -152,17 +192,20 @@ class Reaper:
         JOBS.labels(status="recovered").inc()
         if since is not None:
             RECOVERY.observe(since)
-        log.warning("reaper: worker %s died running %s; requeued at the front (%.2f s after its last heartbeat)",
-                    dead_worker or "?", job_id, since if since is not None else -1.0, extra={"request_id": rid})
+        log.warning("reaper: worker %s died running %s; requeued at the front (%.2f s after its last heartbeat, "
+                    "pass %s after its liveness lapsed)", dead_worker or "?", job_id,
+                    since if since is not None else -1.0, passes if passes is not None else "?",
+                    extra={"request_id": rid})
         return 1
 
-    def _last_beat_age(self, worker_name: str) -> float | None:
+    def _last_beat(self, worker_name: str) -> float | None:
+        """Wall-clock time of the worker's last heartbeat, while it is on the roster."""
         if not worker_name:
             return None
         for queue in self.queues:
             raw = self.connection.hget(keys.worker_beats(queue.name), worker_name)
             if raw:
-                return max(0.0, time.time() - float(raw))
+                return float(raw)
         return None
 
     def _enqueue_due_retries(self, queue: Queue) -> None:
@@ -177,12 +220,21 @@ class Reaper:
             rq_private.enqueue_due_retry(queue, job)
             log.info("reaper: retry of %s is due; enqueued", job_id)
 
-    def _forget_dead_workers(self, queue: Queue) -> None:
-        """Drop dead workers from the roster once none of their jobs remain to recover."""
-        for name in (_text(n) for n in self.connection.smembers(keys.workers(queue.name))):
-            if not self.is_alive(name):
-                self.connection.srem(keys.workers(queue.name), name)
-                self.connection.hdel(keys.worker_beats(queue.name), name)
+    def _forget_dead_workers(self, queue: Queue, dead: list[str]) -> None:
+        """Drop dead workers from the roster once none of their started jobs remain to recover.
+
+        ``dead`` were judged dead before the started jobs of this pass were listed, and those jobs
+        were all claimed in it; a job the listing missed keeps its owner on the roster here.
+        """
+        if not dead:
+            return
+        owners = {rq_private.execution_owner(self.connection, composite, job_id)
+                  for composite, job_id in rq_private.started_job_ids(self.connection, queue)}
+        for name in dead:
+            if name in owners:
+                continue
+            self.connection.srem(keys.workers(queue.name), name)
+            self.connection.hdel(keys.worker_beats(queue.name), name)
 
     def _update_gauges(self, queue: Queue) -> None:
         """Every worker exports the queue depth and live workers it sees (cheap reads)."""
@@ -233,11 +285,16 @@ class Liveness:
             try:
                 self.beat()
                 if healthy_since is None:
+                    log.info("liveness: %s reaches Redis again; beating", self.worker_name)
                     healthy_since = time.monotonic()
                 elif time.monotonic() - healthy_since >= self.settings.liveness_ttl_s:
                     self.reaper.run_once()
             except (redis.ConnectionError, redis.TimeoutError) as exc:
-                log.warning("liveness: Redis unavailable (%s); will retry", exc)
+                # A Redis restart is expected and handled: one WARNING per outage, every retry counted.
+                REDIS_RETRIES.labels(part="liveness").inc()
+                if healthy_since is not None:
+                    log.warning("liveness: %s cannot reach Redis (%s); retrying every %.1f s", self.worker_name,
+                                exc, self.settings.heartbeat_interval_s)
                 healthy_since = None
             except Exception:
                 log.exception("liveness: reaper pass failed")

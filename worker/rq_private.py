@@ -16,17 +16,24 @@ their 2 s / 10 s back-off even right after a worker died. It enqueues with RQ's 
 
 from __future__ import annotations
 
+import inspect
+import logging
+import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import redis
 import rq
-from rq import Queue
+from rq import Queue, worker_registration
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.utils import now, parse_composite_key
 from rq.worker import BaseWorker, WorkerStatus
 
 from worker.contract import keys
+from worker.contract.metrics import REDIS_RETRIES
+
+log = logging.getLogger(__name__)
 
 TESTED_RQ = "2.12"
 """The RQ release (major.minor) whose internals this module was written and tested against."""
@@ -189,7 +196,8 @@ PRIVATE_NAMES: dict[type, tuple[str, ...]] = {
     BaseWorker: (
         "prepare_execution", "prepare_job_execution", "handle_execution_ended", "handle_job_success",
         "handle_exception", "handle_job_failure", "set_state", "dequeue_job_and_maintain_ttl",
-        "_install_signal_handlers", "get_current_job_id",
+        "_install_signal_handlers", "get_current_job_id", "unsubscribe", "subscribe", "pubsub_channel_name",
+        "_pubsub_exception_handler", "handle_exception", "request_stop",
     ),
 }
 """The private or undocumented RQ members used here and in `worker.worker` (checked by a test)."""
@@ -201,9 +209,98 @@ def drop_registration(worker: BaseWorker) -> None:
     RQ only does this in ``register_death`` of the same process; after ``kill -9`` the key stays
     until its TTL (minutes) runs out.
     """
-    from rq import worker_registration
 
     with worker.connection.pipeline() as pipe:
         pipe.delete(worker.key)
         worker_registration.unregister(worker, pipeline=pipe)
         pipe.execute()
+
+
+# --- the command channel (RQ's pubsub thread) ------------------------------------------------
+def quiet_redis_retries(worker: BaseWorker) -> None:
+    """Route RQ's worker log lines through `RedisRetriesLog` (see there why)."""
+    if not isinstance(worker.log, RedisRetriesLog):
+        worker.log = RedisRetriesLog(worker.log)  # type: ignore[assignment]
+
+
+def unsubscribe(worker: BaseWorker, wake: Any = None) -> None:
+    """RQ's ``unsubscribe`` without its shutdown hang under redis-py 8.
+
+    RQ 2.12 sends UNSUBSCRIBE, then calls ``PubSubWorkerThread.stop()``, then joins for 1 s. Since
+    redis-py 8, ``stop()`` itself joins the reader with no time limit. The reader waits in
+    ``get_message(timeout=60)``: when the UNSUBSCRIBE reply wakes it *before* ``stop()`` has
+    cleared its run flag, it goes round again, finds no subscription and waits the full 60 s on
+    it, and so does ``stop()``. That race made half of the burst workers hang for a minute after
+    "done, quitting" (and ``--gpus``' parent with them). Clearing the flag first, without waiting,
+    means the reply that wakes the reader also ends it; the join stays bounded. ``wake`` (an
+    ``Event``) is set after the flag, to end a pause the reader takes after a Redis error.
+    """
+    thread, pubsub = worker.pubsub_thread, worker.pubsub
+    if thread is None or pubsub is None:
+        return
+    log.info("Worker %s: unsubscribing from channel %s", worker.name, worker.pubsub_channel_name)
+    if "timeout" in inspect.signature(thread.stop).parameters:
+        thread.stop(timeout=0)  # redis-py >= 8: clears the flag; a zero wait
+    else:
+        thread.stop()  # redis-py < 8: stop() only ever cleared the flag
+    if wake is not None:
+        wake.set()
+    try:
+        pubsub.unsubscribe()
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        # Redis went away: the reader's own read fails and it exits; nothing left to unsubscribe from.
+        log.info("Worker %s: could not unsubscribe (%s); Redis drops the subscription with the connection",
+                 worker.name, exc)
+    thread.join(timeout=1)
+    pubsub.close()
+    worker.pubsub_thread = None
+
+
+def run_exception_handlers(worker: BaseWorker, job: Job, *exc_info: Any) -> None:
+    """The custom exception handlers of ``handle_exception`` (``rq worker --exception-handler``),
+    without RQ's ERROR line and traceback: for a failure RQ is about to retry."""
+    for handler in worker._exc_handlers:
+        if handler(job, *exc_info) is False:  # RQ: only an explicit False stops the chain
+            break
+
+
+# --- RQ's log lines for conditions it (or PoemWorker) handles ---------------------------------
+_RETRYING = "Worker %s: could not connect to Redis instance: %s retrying in %d seconds..."
+"""RQ's dequeue loop: it sleeps with back-off and tries again by itself."""
+_LOOP_ENDED_BY_REDIS = (
+    "Worker %s: Redis connection timeout, quitting...",
+    "Worker %s: found an unhandled exception, quitting...",
+)
+"""RQ's work loop ending on a Redis error: ``PoemWorker.work`` reconnects and logs that itself."""
+
+
+class RedisRetriesLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """RQ's worker logger, with its lines for a Redis blip made what they are: handled.
+
+    RQ 2.12 logs a lost connection in its dequeue loop as an ERROR although it retries by itself,
+    and a Redis error that ends its loop as an ERROR with a traceback although ``PoemWorker``
+    reconnects. ERROR means an operator must act; a Redis restart needs nobody. The first becomes
+    one WARNING line, counted in ``poetcore_redis_retries_total{part="worker"}``; the second drops to
+    DEBUG, because the reconnect that follows logs its own WARNING. Everything else passes unchanged.
+    """
+
+    def __init__(self, logger: logging.Logger) -> None:
+        super().__init__(logger, {})
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if level >= logging.ERROR:
+            if msg == _RETRYING:
+                REDIS_RETRIES.labels(part="worker").inc()
+                level = logging.WARNING
+            elif msg in _LOOP_ENDED_BY_REDIS and isinstance(sys.exc_info()[1], redis.ConnectionError
+                                                               | redis.TimeoutError):
+                level = logging.DEBUG
+                kwargs.pop("exc_info", None)
+        super().log(level, msg, *args, **kwargs)
+
+    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
+        return msg, kwargs  # no extra fields: RQ passes its own
+
+    @property
+    def level(self) -> int:  # RQ reads ``self.log.level`` when it starts its scheduler
+        return self.logger.level

@@ -35,7 +35,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import redis
+from redis.client import PubSub, PubSubWorkerThread
 from rq import Queue, SimpleWorker
+from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException, TimerDeathPenalty
@@ -44,7 +46,7 @@ from worker import jobs, rq_private
 from worker.contract import keys
 from worker.contract.health import Health, worker_health
 from worker.contract.logs import request_context
-from worker.contract.metrics import WORKERS_BUSY
+from worker.contract.metrics import REDIS_RETRIES, WORKERS_BUSY
 from worker.contract.settings import JOB_FUNCTION
 from worker.engine import Engine, load_engine, set_engine
 from worker.reaper import Liveness
@@ -89,6 +91,8 @@ class PoemWorker(SimpleWorker):
         self.stop_event: threading.Event | None = None  # set by WorkerThread; ends an idle wait
         self._lost_redis: BaseException | None = None  # set when a Redis call failed inside RQ's loop
         self._shutdown_asked = False  # a warm shutdown was requested (SIGTERM), busy or idle
+        self._pubsub_stop = threading.Event()  # ends the command channel's pause after a Redis error
+        rq_private.quiet_redis_retries(self)
 
     # --- lifecycle ---------------------------------------------------------------------------
     def load(self) -> Engine:
@@ -112,13 +116,19 @@ class PoemWorker(SimpleWorker):
         try:
             while True:
                 self._lost_redis = None
+                self._pubsub_stop.clear()
                 try:
                     worked = super().work(*args, **kwargs) or worked
                 except (redis.ConnectionError, redis.TimeoutError) as exc:  # RQ's teardown on a dead connection
                     self._lost_redis = exc
+                except StopRequested:  # SIGTERM landed in RQ's teardown, after its loop had caught its own
+                    return worked
                 if self._lost_redis is None or self._stopping():
                     return worked
-                self._reconnect()
+                try:
+                    self._reconnect()
+                except StopRequested:  # SIGTERM while waiting for Redis: nothing runs, nothing to finish
+                    return worked
         finally:
             interrupted = self._current_job_id_safe() is not None
             if interrupted:
@@ -170,6 +180,7 @@ class PoemWorker(SimpleWorker):
         as after a crash (requeued at the front, counted against ``crash_retries``); a reply it had
         already published stays the only one, because replies are de-duplicated by request id.
         """
+        REDIS_RETRIES.labels(part="reconnect").inc()
         log.warning("PoemWorker %s: lost Redis (%s); reconnecting, the model stays loaded", self.name,
                     self._lost_redis)
         delay = 0.25
@@ -217,18 +228,49 @@ class PoemWorker(SimpleWorker):
             return "unknown"
 
     def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
-        if self.stop_event is None:
-            return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
-        # In a thread no signal can interrupt BLMOVE: wait in 1 s slices and check the stop event.
-        while not self.stop_event.is_set():
-            result = super().dequeue_job_and_maintain_ttl(1, max_idle_time=1)
-            if result is not None or timeout is None:
-                return result
-        return None
+        # RQ retries a refused connection here by itself, but a Redis *timeout* ends its loop as if
+        # the queue were done: noted, so `work` reconnects instead of exiting.
+        with self._noting_redis_loss():
+            if self.stop_event is None:
+                return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+            # In a thread no signal can interrupt BLMOVE: wait in 1 s slices and check the stop event.
+            while not self.stop_event.is_set():
+                result = super().dequeue_job_and_maintain_ttl(1, max_idle_time=1)
+                if result is not None or timeout is None:
+                    return result
+            return None
 
     def _install_signal_handlers(self) -> None:
         if threading.current_thread() is threading.main_thread():
             super()._install_signal_handlers()
+
+    def unsubscribe(self) -> None:
+        """RQ's version can wait a minute on its pubsub thread under redis-py 8 (see
+        `rq_private.unsubscribe`): every exit, burst or SIGTERM, goes through here."""
+        rq_private.unsubscribe(self, wake=self._pubsub_stop)
+
+    def _pubsub_exception_handler(self, exc: Exception, pubsub: PubSub, pubsub_thread: PubSubWorkerThread) -> None:
+        """RQ's command channel (``rq`` CLI commands) lost Redis: it resubscribes by itself.
+
+        RQ logs that as an ERROR and sleeps 2 s, uninterruptibly: a Redis restart needs nobody, and
+        a worker stopping meanwhile must not wait out the sleep. One WARNING line, counted, and a
+        pause that `unsubscribe` cuts short.
+        """
+        if not isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+            super()._pubsub_exception_handler(exc, pubsub, pubsub_thread)  # RQ: log and end the thread
+            return
+        REDIS_RETRIES.labels(part="pubsub").inc()
+        log.warning("PoemWorker %s: command channel lost Redis (%s); resubscribing", self.name, exc)
+        self._pubsub_stop.wait(2.0)
+
+    def handle_exception(self, job: Job, *exc_info: Any) -> None:
+        """RQ logs every failed attempt as an ERROR with its traceback; one that RQ retries is
+        expected and handled, and `jobs.on_job_failure` says so in one counted WARNING line. Only
+        the last failure keeps RQ's ERROR and traceback: that one needs an operator."""
+        if job.should_retry:
+            rq_private.run_exception_handlers(self, job, *exc_info)
+            return
+        super().handle_exception(job, *exc_info)
 
     # --- execution ---------------------------------------------------------------------------
     def execute_job(self, job: Job, queue: Queue) -> None:

@@ -18,7 +18,15 @@ from typing import Any
 
 import redis
 
-from bots.core.commands import COMMAND_ALIASES, Command, CommandError, parse_command
+from bots.core.commands import (
+    COMMAND_ALIASES,
+    GAME_COMMAND_NAMES,
+    Command,
+    CommandError,
+    CommandOptions,
+    build_command,
+    parse_command,
+)
 from bots.core.format import (
     render_check,
     render_ci_check,
@@ -28,17 +36,17 @@ from bots.core.format import (
     render_yun,
 )
 from bots.core.games.service import GameService
-from bots.core.messages import lang, t
+from bots.core.messages import t
 from bots.core.models import IncomingMessage, OutgoingMessage
 from bots.core.settings import BotSettings
 from bots.core.store import BotStore
-from poetcore.chars import to_traditional
-from poetcore.checker import check
-from poetcore.ci_check import check_ci
 from poetcore.errors import PoetcoreInputError
+from poetcore.lexicon.rhyme_lookup import group_chars, lookup_char
+from poetcore.lexicon.suggest import suggest
 from poetcore.lines import LineIndex, open_line_index
-from poetcore.rhyme_lookup import group_chars, lookup_char
-from poetcore.suggest import suggest
+from poetcore.prosody.checker import check
+from poetcore.prosody.ci_check import check_ci
+from poetcore.prosody.forms import COUPLETS
 from worker.contract.protocol import PoemOptions, PoemReply, PoemRequest, new_request_id
 from worker.contract.service import AsyncPoemService, PoemService, SubmitResult
 
@@ -94,7 +102,7 @@ class ChatCore:
 
     Args:
         service: the queue client (``PoemService``, or ``AsyncPoemService`` around one).
-        settings: bot settings (default form, input limits, ack TTL).
+        settings: bot settings (default form, input limits, how long placeholders are kept).
         bot_username: the bot's own handle, so ``/poem@other_bot`` is ignored in groups; front-ends
             that learn it at start-up (Telegram's getMe) assign ``core.bot_username`` then.
         line_index: the games' index (default: ``settings.line_index``, else the built-in one).
@@ -113,17 +121,25 @@ class ChatCore:
         self.games = GameService(self.service.sync.connection, index, settings)
 
     # --- incoming ----------------------------------------------------------------------------
-    async def handle(self, msg: IncomingMessage) -> list[OutgoingMessage]:
-        """Answer one message: [] when it is not for this bot, else the replies to send now."""
+    async def handle(self, msg: IncomingMessage, options: CommandOptions | None = None) -> list[OutgoingMessage]:
+        """Answer one message: [] when it is not for this bot, else the replies to send now.
+
+        ``options``: the command as the platform typed it (Discord's slash options); it is built
+        from them by the parser's own rules instead of from ``msg.text``.
+        """
         reply = _Reply(msg)
         try:
-            cmd = parse_command(
-                msg.text,
-                default_form=self.settings.default_form,
-                bot_username=self.bot_username,
-                is_group=msg.is_group,
-                limits=self.settings.limits,
-            )
+            if options is not None:
+                cmd: Command | None = build_command(options, default_form=self.settings.default_form,
+                                                    limits=self.settings.limits)
+            else:
+                cmd = parse_command(
+                    msg.text,
+                    default_form=self.settings.default_form,
+                    bot_username=self.bot_username,
+                    is_group=msg.is_group,
+                    limits=self.settings.limits,
+                )
         except CommandError as exc:
             return reply(exc.message(msg.locale))
         if cmd is None:
@@ -160,7 +176,7 @@ class ChatCore:
             return reply(await self._cancel(msg))
         if cmd.name == "start":
             return reply(t("start", loc, help=self.help_text(loc)))
-        if cmd.name in ("fhl", "jieju", "cai", "answer", "hint", "stop", "rank"):
+        if cmd.name in GAME_COMMAND_NAMES:
             return await self.games.command(cmd.name, cmd.text or "", msg)
         return reply(self.help_text(loc))
 
@@ -185,14 +201,9 @@ class ChatCore:
     async def _submit(self, cmd: Command, msg: IncomingMessage, reply: _Reply) -> list[OutgoingMessage]:
         loc = msg.locale
         route: dict[str, Any] = dict(msg.route or {})
-        core_route: dict[str, Any] = {"traditional": cmd.traditional}
-        if msg.message_id:
-            core_route["reply_to"] = msg.message_id
-        if cmd.name in ("continue", "couplet"):
-            core_route["prefix_lines"] = len((cmd.text or "").split("，"))
-        if cmd.name == "couplet":
-            core_route["couplet"] = True  # answer with the matching line only (line 2 of a quatrain)
-        route[ROUTE_KEY] = core_route
+        # Only where to answer rides with the request: what to write is the request's own fields,
+        # and the reply says how it was written (script, couplet form, the user's lines' faults).
+        route[ROUTE_KEY] = {"reply_to": msg.message_id} if msg.message_id else {}
         options = PoemOptions(traditional=cmd.traditional, **({"n": self.settings.candidates} if self.settings.candidates else {}))
         request = PoemRequest(
             request_id=_request_id(msg),
@@ -209,8 +220,8 @@ class ChatCore:
             options=options,
             route=route,
         )
-        ack = await self._ack_mode(msg)
-        if self.uses_placeholders and ack == "each":
+        placeholder = await self._placeholder_mode(msg)
+        if self.uses_placeholders and placeholder == "each":
             # The poem can be published before the placeholder's send returns: mark it as coming.
             await self.store.mark_placeholder_pending(msg.platform, request.request_id,
                                                       self.settings.placeholder_wait_s * 4)
@@ -223,13 +234,13 @@ class ChatCore:
         if result.outcome == "duplicate":
             # The same message again (a re-delivered update after a crash or a webhook retry): answer as
             # the first time only if that answer never left; otherwise say nothing at all.
-            if ack != "each" or await self.store.placeholder_id(msg.platform, request.request_id):
+            if placeholder != "each" or await self.store.placeholder_id(msg.platform, request.request_id):
                 return []
             if not self.uses_placeholders:
                 return reply(t("duplicate", loc))
         await self.store.add_request(msg.platform, msg.user_id, request.request_id)
-        if ack != "each":
-            return reply(t("group_busy_ack", loc, seconds=ack)) if isinstance(ack, int) else []
+        if placeholder != "each":
+            return reply(t("group_busy", loc, seconds=placeholder)) if isinstance(placeholder, int) else []
         if cmd.name == "acrostic":
             text = t("placeholder_acrostic", loc, heads=cmd.heads, form=request.form)
         elif cmd.name == "continue":
@@ -242,20 +253,20 @@ class ChatCore:
             text += t("placeholder_position", loc, position=result.position)
         return reply(text, request_id=request.request_id)
 
-    async def _ack_mode(self, msg: IncomingMessage) -> str | int:
-        """How to acknowledge a poem request: "each" (its own "正在作诗…"), "quiet" (nothing), or the
-        seconds left in the window (say once that the group is busy).
+    async def _placeholder_mode(self, msg: IncomingMessage) -> str | int:
+        """How to answer a poem request at once: "each" (its own "正在作诗…" placeholder), "quiet"
+        (nothing), or the seconds left in the window (say once that the group is busy).
 
-        A busy group gets at most ``group_ack_limit`` acknowledgements per window, then one notice,
-        then none: each request costs one message (its poem) instead of two or three, which is
-        what lets a group stay under Telegram's 20 messages a minute. Only requests the poem can
-        reply to (they have a message id) go without an acknowledgement.
+        A busy group gets at most ``group_placeholder_limit`` placeholders per window, then one
+        notice, then none: each request costs one message (its poem) instead of two or three, which
+        is what lets a group stay under Telegram's 20 messages a minute. Only requests the poem can
+        reply to (they have a message id) go without a placeholder.
         """
-        limit = self.settings.group_ack_limit
+        limit = self.settings.group_placeholder_limit
         if not (msg.is_group and msg.message_id and limit):
             return "each"
-        count, seconds_left = await self.store.count_group_ack(msg.platform, msg.chat_id,
-                                                               self.settings.group_ack_window_s)
+        count, seconds_left = await self.store.count_group_placeholders(msg.platform, msg.chat_id,
+                                                                        self.settings.group_placeholder_window_s)
         if count <= limit:
             return "each"
         return seconds_left if count == limit + 1 else "quiet"
@@ -284,11 +295,9 @@ class ChatCore:
         """The poem (or a clear failure) as a message for the requester's chat."""
         core_route = reply.route.get(ROUTE_KEY) or {}
         loc = reply.locale
-        if reply.status == "ok" and reply.poem is not None and core_route.get("couplet"):
+        if reply.status == "ok" and reply.poem is not None and reply.poem.form in COUPLETS:
             first, second = reply.poem.lines[0], reply.poem.lines[1]
             text = t("couplet_reply", loc, first=first, second=second, rhyme=reply.poem.rhyme_group or "—")
-            if core_route.get("traditional"):
-                text = to_traditional(text)
         elif reply.status == "ok" and reply.poem is not None:
             poem = reply.poem
             text = render_poem(
@@ -297,14 +306,10 @@ class ChatCore:
                 form=poem.form,
                 rhyme=poem.rhyme_group,
                 locale=loc,
-                traditional=bool(core_route.get("traditional")),
+                traditional=poem.traditional,
             )
-            given = int(core_route.get("prefix_lines") or 0)
-            if given:
-                faults = [v.message if lang(loc) == "zh" else v.message_en
-                          for v in check("，".join(poem.lines), poem.form).violations if v.line < given]
-                if faults:  # the user's own lines break the chart: say where, in the checker's words
-                    text += "\n\n" + t("continue_faults", loc, faults="；".join(faults))
+            if poem.prefix_faults:  # the user's own lines break the chart: say where, in the checker's words
+                text += "\n\n" + t("continue_faults", loc, faults="；".join(f.message(loc) for f in poem.prefix_faults))
         else:
             code = reply.error.code if reply.error else "internal"
             key = _FAILURE_KEYS.get(code)
@@ -315,8 +320,13 @@ class ChatCore:
         return OutgoingMessage(chat_id=reply.chat_id, text=text, reply_to_message_id=str(reply_to) if reply_to else None)
 
     async def remember_placeholder(self, platform: str, request_id: str, message_id: str) -> None:
-        """Front-ends call this after sending an acknowledgement, so the poem can replace it."""
+        """Front-ends call this after sending a placeholder, so the poem can replace it."""
         await self.store.remember_placeholder(platform, request_id, message_id)
+
+    async def remember_board(self, platform: str, board_key: str, message_id: str) -> None:
+        """Front-ends call this after sending a game board (``OutgoingMessage.board_key``), so later
+        moves edit it."""
+        await self.store.remember_board(platform, board_key, message_id)
 
     async def placeholder_id(self, platform: str, request_id: str, wait: bool = False) -> str | None:
         """The placeholder to edit into the poem; with ``wait``, give one still being sent a moment."""

@@ -16,23 +16,26 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cache
 
 from bots.core.messages import lang, t
-from poetcore.chars import is_han, to_simplified
-from poetcore.errors import UnknownFormError
-from poetcore.forms import FORMS, get_form
-from poetcore.request import MAX_TOPIC_CHARS
-from poetcore.rhymes import RhymeTable, Tone
+from poetcore.errors import PoetcoreInputError, UnknownFormError
+from poetcore.prosody.forms import FORMS, couplet_for, get_form
+from poetcore.prosody.rhymes import RhymeTable, Tone
+from poetcore.request import MAX_TOPIC_CHARS, validate_heads, validate_prefix
+from poetcore.text.chars import is_han, to_simplified
 
 __all__ = [
     "COMMAND_ALIASES",
     "ECHO_LIMIT",
+    "GAME_COMMAND_NAMES",
     "Command",
     "CommandError",
+    "CommandOptions",
     "Limits",
+    "build_command",
     "parse_command",
     "safe_echo",
     "supported_forms",
@@ -69,7 +72,8 @@ _PLAIN_PRIVATE = frozenset(a for aliases in COMMAND_ALIASES.values() for a in al
 _PLAIN_GROUP = frozenset({"作诗", "写诗", "藏头诗", "藏头", "飞花令", "接句", "续写", "对句", "猜诗句"})
 
 _PREFIXES = ("/", "!", "／", "！")
-_GAME_COMMANDS = frozenset({"fhl", "jieju", "cai", "answer", "hint", "stop", "rank"})
+GAME_COMMAND_NAMES = frozenset({"fhl", "jieju", "cai", "answer", "hint", "stop", "rank"})
+"""The commands the games answer (`GameService.commands`); their arguments stay in ``Command.text``."""
 _HEAD_RE = re.compile(r"^(\S+)(?:\s+(.*))?$", re.DOTALL)
 _MENTION_RE = re.compile(r"^@(\w+)\s*(.*)$", re.DOTALL)
 _TOKEN_SPLIT_RE = re.compile(r"[\s，,、；;]+")
@@ -231,9 +235,22 @@ class _Options:
     traditional: bool = False
 
 
-def _parse_options(body: str) -> _Options:
+@dataclass(frozen=True)
+class _Typed:
+    """Values a platform typed for us (`build_command`): they join what the text says, under its rules."""
+
+    form: str | None = None  # canonical
+    rhyme: str | None = None  # as typed, resolved like ``韵=…``
+    traditional: bool = False
+    heads: str | None = None
+
+
+_UNTYPED = _Typed()
+
+
+def _parse_options(body: str, typed: _Typed = _UNTYPED) -> _Options:
     """Sort the tokens of /poem and /cang into options (form, rhyme, script) and plain words."""
-    opts = _Options(words=[])
+    opts = _Options(words=[], traditional=typed.traditional)
     forms: list[str] = []
     rhymes: list[str] = []
     for raw in _TOKEN_SPLIT_RE.split(_OPTION_SPACES_RE.sub(r"\1", body)):
@@ -271,6 +288,10 @@ def _parse_options(body: str) -> _Options:
             if glued:
                 forms.append(glued)
             opts.words.append(word)
+    if typed.form:
+        forms.append(typed.form)
+    if typed.rhyme:
+        rhymes.append(_resolve_rhyme(typed.rhyme))
     if len(set(forms)) > 1:
         raise CommandError("err_form_conflict", forms=list(dict.fromkeys(forms)))
     if len(set(rhymes)) > 1:
@@ -294,25 +315,39 @@ def _topic(words: Sequence[str], limits: Limits, *, required: bool) -> str | Non
 
 
 def _acrostic_form(heads: str, form: str | None, default_form: str) -> str:
-    """The form for an acrostic: the one asked for, else the default, else one with as many lines."""
+    """The form for an acrostic: the one asked for, else the default, else one with as many lines.
+
+    Whether the heads fit it is the engine's rule (`validate_heads`: Han characters, one per line);
+    this only words its refusal, with an example.
+    """
     count = len(heads)
-    if form is not None:
-        n_lines, length = _form_lines(form)
-        if n_lines != count:
-            example = next((f for f in supported_forms() if _form_lines(f) == (4, length)), form)
-            raise CommandError(
-                "err_heads_count", form=form, n_lines=n_lines, count=count, heads=heads, example_form=example
-            )
-        return form
+    chosen = form or _form_with_lines(count, default_form)
+    try:
+        validate_heads(heads, get_form(chosen or default_form))
+    except PoetcoreInputError as exc:
+        if exc.code == "heads_not_chinese":
+            raise CommandError("err_heads_not_han", bad=heads) from exc
+        if chosen is None:
+            counts = sorted({_form_lines(f)[0] for f in supported_forms()})
+            raise CommandError("err_heads_count_any", counts=[str(c) for c in counts], count=count,
+                               heads=heads) from exc
+        n_lines, length = _form_lines(chosen)
+        example = next((f for f in supported_forms() if _form_lines(f) == (4, length)), chosen)
+        raise CommandError(
+            "err_heads_count", form=chosen, n_lines=n_lines, count=count, heads=heads, example_form=example
+        ) from exc
+    assert chosen is not None, "heads that fit the default form choose it"
+    return chosen
+
+
+def _form_with_lines(count: int, default_form: str) -> str | None:
+    """The default form when it has ``count`` lines, else one that has (None: no form has)."""
     default_lines, default_len = _form_lines(default_form)
     if default_lines == count:
         return default_form
     same_count = [f for f in supported_forms() if _form_lines(f)[0] == count]
-    if not same_count:
-        counts = sorted({_form_lines(f)[0] for f in supported_forms()})
-        raise CommandError("err_heads_count_any", counts=[str(c) for c in counts], count=count, heads=heads)
     # Prefer the default's line length: 七绝 by default, so 8 heads give a 七律.
-    return next((f for f in same_count if _form_lines(f)[1] == default_len), same_count[0])
+    return next((f for f in same_count if _form_lines(f)[1] == default_len), same_count[0] if same_count else None)
 
 
 def parse_command(
@@ -331,34 +366,39 @@ def parse_command(
     name, _word, body = split
     if len(text) > limits.max_message_chars:
         raise CommandError("err_too_long", length=len(text), limit=limits.max_message_chars)
+    return _command(name, body, _UNTYPED, default_form, limits)
+
+
+def _command(name: str, body: str, typed: _Typed, default_form: str, limits: Limits) -> Command:
+    """One command from its canonical name, its text arguments and the values typed for it."""
     if name == "poem":
-        opts = _parse_options(body)
+        opts = _parse_options(body, typed)
         topic = _topic(opts.words, limits, required=True)
         return Command(
             "poem", topic=topic, form=opts.form or default_form, rhyme=opts.rhyme, traditional=opts.traditional
         )
     if name == "acrostic":
-        opts = _parse_options(body)
+        opts = _parse_options(body, typed)
+        if typed.heads is not None:  # typed apart from the topic: the heads come first
+            opts.words = [typed.heads, *opts.words] if typed.heads else []
         if not opts.words:
             raise CommandError("err_heads_missing")
         heads = opts.words[0]
-        _check_han(heads, key="err_heads_not_han")
-        topic = _topic(opts.words[1:], limits, required=False)
         form = _acrostic_form(heads, opts.form, default_form)
+        topic = _topic(opts.words[1:], limits, required=False)
         return Command(
             "acrostic", topic=topic, form=form, heads=heads, rhyme=opts.rhyme, traditional=opts.traditional
         )
     if name == "check":
         return _parse_check(body)
     if name == "continue":
-        return _parse_continue(body)
+        return _parse_continue(body, typed.form)
     if name == "couplet":
         cmd = _parse_continue(body)
         if "，" in (cmd.text or ""):
             raise CommandError("err_couplet_one_line")
-        quatrain = next(f for f in supported_forms() if _form_lines(f) == (4, len(cmd.text or "")))
-        return Command("couplet", form=quatrain, text=cmd.text)
-    if name in _GAME_COMMANDS:
+        return Command("couplet", form=couplet_for(len(cmd.text or "")).name, text=cmd.text)
+    if name in GAME_COMMAND_NAMES:
         return Command(name, text=body.strip())
     if name in ("rhyme", "yun"):
         word = body.strip()
@@ -370,9 +410,13 @@ def parse_command(
     return Command(name)
 
 
-def _parse_continue(body: str) -> Command:
-    """``/xu 白日依山尽 [五绝]``: the user's lines (kept verbatim) and the form, inferred from the line
-    length when not given (5 -> 五绝, 7 -> 七绝)."""
+def _parse_continue(body: str, typed_form: str | None = None) -> Command:
+    """``/xu 白日依山尽 [五绝]``: the user's lines and the form, inferred from the line length when not
+    given (5 -> 五绝, 7 -> 七绝).
+
+    A token is a form name or a line of Han characters (anything else is refused here, as for
+    topics); whether the lines fit the form is the engine's rule (`validate_prefix`), worded here.
+    """
     forms: list[str] = []
     lines: list[str] = []
     for raw in _TOKEN_SPLIT_RE.split(body.replace("。", "，")):
@@ -385,6 +429,8 @@ def _parse_continue(body: str) -> Command:
             continue
         _check_han(token, key="err_prefix_not_han")
         lines.append(token)
+    if typed_form:
+        forms.append(typed_form)
     if not lines:
         raise CommandError("err_prefix_missing")
     if len(set(forms)) > 1:
@@ -393,13 +439,18 @@ def _parse_continue(body: str) -> Command:
     form = forms[0] if forms else next((f for f in supported_forms() if _form_lines(f) == (4, length)), None)
     if form is None:
         raise CommandError("err_prefix_length", length=length)
-    n_lines, line_length = _form_lines(form)
-    prefix = [to_simplified(line) for line in lines]
-    for i, line in enumerate(prefix, start=1):
-        if len(line) != line_length:
-            raise CommandError("err_prefix_line", form=form, n=line_length, i=i, line=line, length=len(line))
-    if len(prefix) >= n_lines:
-        raise CommandError("err_prefix_full", form=form, n_lines=n_lines, count=len(prefix))
+    template = get_form(form)
+    try:
+        prefix = validate_prefix(lines, template)
+    except PoetcoreInputError as exc:
+        if exc.code == "prefix_too_long":
+            raise CommandError("err_prefix_full", form=form, n_lines=template.n_lines, count=len(lines)) from exc
+        # A line of the wrong length: name the first, as the engine's own message does.
+        simplified = [to_simplified(line) for line in lines]
+        i, line = next(((i, s) for i, s in enumerate(simplified, start=1) if len(s) != template.line_length),
+                       (1, simplified[0]))
+        raise CommandError("err_prefix_line", form=form, n=template.line_length, i=i, line=line,
+                           length=len(line)) from exc
     return Command("continue", form=form, text="，".join(prefix))
 
 
@@ -414,3 +465,58 @@ def _parse_check(body: str) -> Command:
         if form is not None:
             body = head.group(2).strip()
     return Command("check", form=form, text=body)
+
+
+@dataclass(frozen=True)
+class CommandOptions:
+    """A command a platform hands over typed (Discord's slash options) instead of as one text.
+
+    ``name`` is the canonical command (a `COMMAND_ALIASES` key). ``values`` holds its options by
+    name: ``form`` (a form name), ``rhyme`` (a rhyme group), ``traditional`` and ``heads`` are taken
+    as they are; the free text of a command (``topic`` of poem and acrostic, ``lines`` of continue,
+    ``line`` of couplet, ``poem`` of check, ``char``/``group`` of rhyme/yun, ``text`` of a game)
+    is read by the same grammar as a typed message.
+    """
+
+    name: str
+    values: Mapping[str, str | int | bool | None] = field(default_factory=dict)
+
+
+_FREE_TEXT = {"poem": "topic", "acrostic": "topic", "continue": "lines", "couplet": "line", "check": "poem",
+              "rhyme": "char", "yun": "group"}
+
+
+def build_command(options: CommandOptions, *, default_form: str = "七绝", limits: Limits = Limits()) -> Command:
+    """The command for typed options, by the rules and with the errors of `parse_command`.
+
+    Nothing is turned back into text: the typed values join what the free text says, so a form
+    chosen in a menu and one written in the topic meet the same conflict rule, and every refusal
+    is worded as for a typed message.
+    """
+    values = options.values
+    name = options.name
+
+    def text(key: str) -> str:
+        value = values.get(key)
+        return value.strip() if isinstance(value, str) else ""
+
+    size = sum(len(v) for v in values.values() if isinstance(v, str))
+    if size > limits.max_message_chars:
+        raise CommandError("err_too_long", length=size, limit=limits.max_message_chars)
+    form = None
+    if text("form"):
+        form = _resolve_form(text("form"))
+        if form is None:
+            raise CommandError("err_unknown_form", form=text("form"), forms=list(supported_forms()))
+    rhyme = "".join(text("rhyme").split())
+    for key in ("韵=", "rhyme="):
+        rhyme = rhyme.removeprefix(key)
+    heads = None
+    if "heads" in values:
+        heads = "".join(_TOKEN_SPLIT_RE.split(text("heads"))).strip(_STRIP_CHARS)
+    typed = _Typed(form=form, rhyme=rhyme or None, traditional=values.get("traditional") is True, heads=heads)
+    if name in GAME_COMMAND_NAMES:
+        return Command(name, text=text("text"))
+    if name not in COMMAND_ALIASES:
+        raise CommandError("err_unknown_command", command=f"/{name}")
+    return _command(name, text(_FREE_TEXT.get(name, "text")), typed, default_form, limits)

@@ -15,11 +15,12 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bots.core.chat import ChatCore
+from bots.core.metrics import DELIVERY_RETRIES
 from bots.core.models import OutgoingMessage
 from worker.contract.protocol import PoemReply
 from worker.contract.replies import ReplyConsumer
 
-__all__ = ["PermanentDeliveryError", "SendReply", "run_delivery"]
+__all__ = ["PermanentDeliveryError", "SendReply", "TransientDeliveryError", "run_delivery"]
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +31,25 @@ class PermanentDeliveryError(Exception):
     """The platform refused for good (bot blocked, chat deleted): acknowledge and drop the reply."""
 
 
+class TransientDeliveryError(Exception):
+    """The platform cannot take the reply now (flood control longer than the bot waits, the platform
+    away): leave it pending for a later retry. Expected and handled, so one WARNING line without a
+    traceback, counted in ``poetcore_delivery_retries_total{reason}``; any other exception is a bug
+    and keeps its ERROR with traceback."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 async def run_delivery(core: ChatCore, consumer: ReplyConsumer, send: SendReply) -> None:
     """Deliver replies until cancelled (or ``consumer.stop()``).
 
     ``send(reply, out)`` gets the rendered message; ``out.edit_message_id`` is the stored
     acknowledgement to edit into the poem, when there is one. A send that raises
-    ``PermanentDeliveryError`` is acknowledged and dropped; any other exception leaves the reply
-    pending, and the consumer retries it later (up to its ``max_attempts``).
+    ``PermanentDeliveryError`` is acknowledged and dropped; ``TransientDeliveryError`` (or any other
+    exception, logged as a bug) leaves the reply pending, and the consumer retries it later (up to
+    its ``max_attempts``).
     """
     loop = asyncio.create_task(_deliver_all(core, consumer, send), name=f"delivery:{consumer.platform}")
     try:
@@ -67,6 +80,12 @@ async def _deliver_all(core: ChatCore, consumer: ReplyConsumer, send: SendReply)
         except PermanentDeliveryError as exc:
             log.warning("delivery: dropping reply %s for %s:%s: %s", reply.request_id, reply.platform,
                         reply.chat_id, exc, extra={"request_id": reply.request_id})
+        except TransientDeliveryError as exc:
+            DELIVERY_RETRIES.labels(platform=reply.platform, reason=exc.reason).inc()
+            log.warning("delivery: reply %s not sent now (%s, attempt %d); it stays pending for a retry",
+                        reply.request_id, exc, claimed.attempt, extra={"request_id": reply.request_id})
+            await consumer.release(claimed)
+            continue
         except Exception:
             log.exception("delivery: sending reply %s failed (attempt %d); it stays pending for a retry",
                           reply.request_id, claimed.attempt, extra={"request_id": reply.request_id})

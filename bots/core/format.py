@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from bots.core.messages import lang, t
-from poetcore.chars import PUNCTUATION, to_traditional
-from poetcore.forms import FORMS
+from poetcore.prosody.forms import FORMS
+from poetcore.text.chars import PUNCTUATION, to_traditional
 
 __all__ = ["render_check", "render_ci_check", "render_forms", "render_poem", "render_rhyme", "render_yun"]
 
@@ -30,15 +30,17 @@ def render_poem(
     locale: str | None,
     traditional: bool = False,
 ) -> str:
-    """Title line, the punctuated lines, then form and rhyme group; traditional characters on request."""
+    """Title line, the punctuated lines, then form and rhyme group.
+
+    ``traditional`` says the engine wrote the poem in traditional characters (it picks a candidate
+    that still scans after conversion); only the bot's own words around it follow the script here.
+    """
     title = title.strip().strip("《》") or t("poem_untitled", locale)
     body = _punctuate(lines)
     footer = (
         t("poem_footer", locale, form=form, rhyme=rhyme) if rhyme else t("poem_footer_no_rhyme", locale, form=form)
     )
     if traditional:
-        title = to_traditional(title)
-        body = [to_traditional(line) for line in body]
         # The footer's Chinese parts (form, rhyme group) follow the poem's script; English stays.
         footer = to_traditional(footer) if lang(locale) == "zh" else footer.replace(form, to_traditional(form))
     return "\n".join([f"《{title}》", *body, "", footer])

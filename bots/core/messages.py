@@ -10,6 +10,8 @@ the checker's violation lines inside ``/check`` answers.
 
 from __future__ import annotations
 
+from poetcore.errors import PoetcoreInputError
+
 __all__ = ["CATALOGUE", "lang", "t"]
 
 CATALOGUE: dict[str, dict[str, str]] = {
@@ -68,7 +70,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Writing a {form} acrostic on “{heads}”…",
     },
     "placeholder_position": {"zh": " 排队第 {position} 位", "en": " You are number {position} in the queue."},
-    "group_busy_ack": {
+    "group_busy": {
         "zh": "本群此刻请求很多：接下来 {seconds} 秒内的请求不再逐一回复“正在作诗…”，诗成后会直接回复各自的消息。用 /queue 查看排队。",
         "en": "Lots of requests in this group: for the next {seconds} s I won't acknowledge each one; every poem "
               "will reply to its own request. Use /queue to see your place.",
@@ -467,9 +469,17 @@ CATALOGUE: dict[str, dict[str, str]] = {
 }
 
 
+_LANGUAGE = PoetcoreInputError("language", "zh", "en")
+"""The engine's language rule asked directly: an input error whose two messages are the language codes."""
+
+
 def lang(locale: str | None) -> str:
-    """Catalogue language for a platform locale: English when it starts with "en", else Chinese."""
-    return "en" if (locale or "").strip().lower().startswith("en") else "zh"
+    """Catalogue language for a platform locale: English when it starts with "en", else Chinese.
+
+    The engine's rule (`PoetcoreInputError.message`), not a copy: an engine message passed through
+    in a reply and the catalogue's words around it must be in the same language.
+    """
+    return _LANGUAGE.message(locale)
 
 
 def t(key: str, locale: str | None = None, /, **params: object) -> str:

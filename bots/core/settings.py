@@ -16,7 +16,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bots.core.commands import Limits
-from poetcore.forms import get_form
+from poetcore.prosody.forms import get_form
 from poetcore.request import MAX_TOPIC_CHARS
 from poetcore.settings import load_sections
 from worker.contract.settings import QueueSettings
@@ -53,12 +53,14 @@ class BotSettings(BaseSettings):
     placeholder_wait_s: float = Field(
         default=5.0, gt=0, le=60, description="a poem faster than its placeholder waits this long for it"
     )
-    group_ack_limit: int = Field(
+    group_placeholder_limit: int = Field(
         default=5, ge=0, le=1000,
-        description="acknowledgements per group per window; past it the bot says once that it is busy and "
-                    "each poem just replies to its request (0: acknowledge every request)",
+        description="placeholders per group per window; past it the bot says once that it is busy and "
+                    "each poem just replies to its request (0: a placeholder for every request)",
     )
-    group_ack_window_s: int = Field(default=60, ge=1, le=3600, description="the window group_ack_limit counts in")
+    group_placeholder_window_s: int = Field(
+        default=60, ge=1, le=3600, description="the window group_placeholder_limit counts in"
+    )
 
     # --- games -------------------------------------------------------------------------------
     line_index: Path | None = Field(
@@ -108,6 +110,12 @@ class BotSettings(BaseSettings):
     )
     telegram_max_flood_wait_s: float = Field(
         default=900, gt=0, description="longest total wait on 429 retry_after before a send counts as failed"
+    )
+    telegram_retry_first_s: float = Field(
+        default=0.5, gt=0, description="first wait before trying an unreachable Bot API again (then doubling)"
+    )
+    telegram_retry_max_s: float = Field(
+        default=30, gt=0, description="cap of that back-off (each wait jittered in its upper half)"
     )
 
     # --- demo --------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
-"""Bot-side state in Redis: placeholder message ids, each user's recent requests, Discord tokens.
+"""Bot-side state in Redis: placeholder and game-board message ids, each user's recent requests,
+Discord tokens.
 
 Kept in Redis, not in memory, so a restarted bot (or another replica) still edits the "正在作诗…"
 placeholder into the poem, and ``/queue`` / ``/cancel`` still find what a user asked before the
 restart. Calls are sync redis-py run in a thread: the same connection the ``PoemService`` uses.
-The keys are defined with every other key in `worker.contract.keys`.
+The keys are `bots.core.keys`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 
 import redis
 
-from worker.contract import keys
+from bots.core import keys
 
 __all__ = ["BotStore"]
 
@@ -55,18 +56,22 @@ class BotStore:
     async def forget_placeholder(self, platform: str, request_id: str) -> None:
         await asyncio.to_thread(self.connection.delete, keys.placeholder(platform, request_id))
 
-    def _count_group_ack(self, platform: str, chat_id: str, window_s: int) -> tuple[int, int]:
-        key = keys.group_acks(platform, chat_id)
+    async def remember_board(self, platform: str, board_key: str, message_id: str) -> None:
+        """A game board the front-end sent: later moves edit this message (`GameStore.board_message`)."""
+        await asyncio.to_thread(self.connection.set, keys.game_board(platform, board_key), message_id, ex=self.ttl_s)
+
+    def _count_group_placeholders(self, platform: str, chat_id: str, window_s: int) -> tuple[int, int]:
+        key = keys.group_placeholders(platform, chat_id)
         with self.connection.pipeline() as pipe:
-            pipe.set(key, 0, ex=window_s, nx=True)  # the window starts with its first ack (Redis 6.2: no EXPIRE NX)
+            pipe.set(key, 0, ex=window_s, nx=True)  # the window starts with its first one (Redis 6.2: no EXPIRE NX)
             pipe.incr(key)
             pipe.ttl(key)
             _, count, ttl = pipe.execute()
         return int(count), max(int(ttl), 1)
 
-    async def count_group_ack(self, platform: str, chat_id: str, window_s: int) -> tuple[int, int]:
-        """(acknowledgements in this group's window including this one, seconds the window has left)."""
-        return await asyncio.to_thread(self._count_group_ack, platform, chat_id, window_s)
+    async def count_group_placeholders(self, platform: str, chat_id: str, window_s: int) -> tuple[int, int]:
+        """(placeholders in this group's window including this one, seconds the window has left)."""
+        return await asyncio.to_thread(self._count_group_placeholders, platform, chat_id, window_s)
 
     async def remember_interaction_token(self, interaction_id: str, token: str, ttl_s: float) -> None:
         """Keep a Discord interaction token only as long as it may be used (``ttl_s``, at least 1 s)."""

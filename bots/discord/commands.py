@@ -1,8 +1,10 @@
-"""Slash-command declarations, and their conversion to the chat core's one command grammar.
+"""Slash-command declarations, and their options handed to the chat core as typed values.
 
-Slash options are structured, but the core has a single text parser; each command therefore turns
-its options back into the text a user would have typed (``/poem 秋月 七绝 韵=东 繁``), so Discord,
-Telegram and the console accept and reject exactly the same things with the same messages.
+Each command passes its options to the core as `CommandOptions`; the core builds its `Command` from
+them by the rules of the one parser (`bots.core.commands.build_command`), so Discord, Telegram and
+the console accept and refuse the same things with the same messages, without the options being
+written back into a text and read again. The games read their own arguments, so their options
+become the text they read (``/fhl 月 古法``).
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import discord
 from discord import app_commands
 from discord.app_commands import Choice, locale_str
 
+from bots.core.commands import CommandOptions
+
 __all__ = [
     "FORMS",
     "SLASH_COMMANDS",
     "PoetTranslator",
-    "acrostic_text",
     "fhl_text",
-    "poem_text",
+    "jieju_text",
     "register_commands",
 ]
 
@@ -95,33 +98,16 @@ def _s(key: str) -> locale_str:
     return locale_str(_TEXT[key][0], key=key)
 
 
-def _clean(value: str) -> str:
-    """Collapse whitespace so an option value stays one token of the command text."""
-    return "".join(value.split())
-
-
-def poem_text(topic: str, form: str | None = None, rhyme: str | None = None, traditional: bool = False) -> str:
-    """The ``/poem`` command text for slash options (the core parses and validates it)."""
-    parts = ["/poem", topic.strip()]
-    if form:
-        parts.append(_clean(form))
-    if rhyme and _clean(rhyme):
-        parts.append("韵=" + _clean(rhyme).removeprefix("韵=").removeprefix("rhyme="))
-    if traditional:
-        parts.append("繁")
-    return " ".join(p for p in parts if p)
-
-
-def acrostic_text(heads: str, form: str | None = None, topic: str | None = None, traditional: bool = False) -> str:
-    """The ``/cang`` command text for slash options."""
-    parts = ["/cang", _clean(heads), _clean(form or ""), (topic or "").strip(), "繁" if traditional else ""]
-    return " ".join(p for p in parts if p)
-
-
 def fhl_text(token: str | None = None, mode: str | None = None, versus: bool = False,
              level: str | None = None) -> str:
-    """The ``/fhl`` command text for slash options."""
-    parts = ["/fhl", _clean(token or ""), "古法" if mode == "古法" else "", "对战" if versus else "", level or ""]
+    """The arguments ``/fhl`` options stand for, in the game's own grammar (``月 古法 对战 困难``)."""
+    parts = ["".join((token or "").split()), "古法" if mode == "古法" else "", "对战" if versus else "", level or ""]
+    return " ".join(p for p in parts if p)
+
+
+def jieju_text(direction: str | None = None, level: str | None = None, questions: int | None = None) -> str:
+    """The arguments ``/jieju`` options stand for, in the game's own grammar (``上 常见 题数=5``)."""
+    parts = [direction or "", level or "", f"题数={questions}" if questions else ""]
     return " ".join(p for p in parts if p)
 
 
@@ -144,12 +130,12 @@ class PoetTranslator(app_commands.Translator):
         return text[:100] if text else None  # Discord's limit for descriptions and choice names
 
 
-CommandRunner = Callable[[discord.Interaction, str], Awaitable[None]]
+CommandRunner = Callable[[discord.Interaction, CommandOptions], Awaitable[None]]
 
 
 def register_commands(tree: app_commands.CommandTree, run: CommandRunner,
                       descriptions: Mapping[str, str] | None = None) -> None:
-    """Declare the slash commands on ``tree``; each builds its command text and hands it to ``run``.
+    """Declare the slash commands on ``tree``; each hands its typed options to ``run``.
 
     ``descriptions`` (command -> Chinese text, from the core's catalogue) replaces the built-in
     Chinese command descriptions, so the slash picker and the Telegram menu say the same thing.
@@ -168,7 +154,8 @@ def register_commands(tree: app_commands.CommandTree, run: CommandRunner,
     async def poem(interaction: discord.Interaction, topic: str, form: Choice[str] | None = None,
                    rhyme: str | None = None, traditional: bool = False) -> None:
         """/poem 秋月 七绝: a poem on a topic, optionally with form, rhyme group and traditional script."""
-        await run(interaction, poem_text(topic, form.value if form else None, rhyme, traditional))
+        await run(interaction, CommandOptions("poem", {"topic": topic, "form": form.value if form else None,
+                                                       "rhyme": rhyme, "traditional": traditional}))
 
     @tree.command(name="cang", description=_d("cang"))
     @app_commands.describe(heads=_s("cang.heads"), form=_s("cang.form"), topic=_s("cang.topic"),
@@ -177,38 +164,39 @@ def register_commands(tree: app_commands.CommandTree, run: CommandRunner,
     async def cang(interaction: discord.Interaction, heads: str, form: Choice[str] | None = None,
                    topic: str | None = None, traditional: bool = False) -> None:
         """/cang 春夏秋冬 七绝: an acrostic (藏头诗) with one head character per line."""
-        await run(interaction, acrostic_text(heads, form.value if form else None, topic, traditional))
+        await run(interaction, CommandOptions("acrostic", {"heads": heads, "form": form.value if form else None,
+                                                           "topic": topic, "traditional": traditional}))
 
     @tree.command(name="xu", description=_d("xu"))
     @app_commands.describe(lines=_s("xu.lines"), form=_s("xu.form"))
     @app_commands.choices(form=form_choices)
     async def xu(interaction: discord.Interaction, lines: str, form: Choice[str] | None = None) -> None:
         """/xu 白日依山尽 五绝: the model finishes the user's poem."""
-        await run(interaction, " ".join(p for p in ("/xu", lines.strip(), form.value if form else "") if p))
+        await run(interaction, CommandOptions("continue", {"lines": lines, "form": form.value if form else None}))
 
     @tree.command(name="dui", description=_d("dui"))
     @app_commands.describe(line=_s("dui.line"))
     async def dui(interaction: discord.Interaction, line: str) -> None:
         """/dui 白日依山尽: the matching line."""
-        await run(interaction, f"/dui {line.strip()}")
+        await run(interaction, CommandOptions("couplet", {"line": line}))
 
     @tree.command(name="check", description=_d("check"))
     @app_commands.describe(poem=_s("check.poem"))
     async def check(interaction: discord.Interaction, poem: str) -> None:
         """/check <poem>: prosody report from the checker in the bot process (no queue)."""
-        await run(interaction, f"/check {poem.strip()}")
+        await run(interaction, CommandOptions("check", {"poem": poem}))
 
     @tree.command(name="rhyme", description=_d("rhyme"))
     @app_commands.describe(char=_s("rhyme.char"))
     async def rhyme(interaction: discord.Interaction, char: str) -> None:
         """/rhyme 行: tones, rhyme groups and famous lines (in the bot process)."""
-        await run(interaction, f"/rhyme {char.strip()}")
+        await run(interaction, CommandOptions("rhyme", {"char": char}))
 
     @tree.command(name="yun", description=_d("yun"))
     @app_commands.describe(group=_s("yun.group"))
     async def yun(interaction: discord.Interaction, group: str) -> None:
         """/yun 东: a rhyme group's characters, most used first."""
-        await run(interaction, f"/yun {group.strip()}")
+        await run(interaction, CommandOptions("yun", {"group": group}))
 
     @tree.command(name="fhl", description=_d("fhl"))
     @app_commands.describe(token=_s("fhl.token"), mode=_s("fhl.mode"), versus=_s("fhl.versus"), level=_s("fhl.level"))
@@ -217,7 +205,8 @@ def register_commands(tree: app_commands.CommandTree, run: CommandRunner,
     async def fhl(interaction: discord.Interaction, token: str | None = None, mode: Choice[str] | None = None,
                   versus: bool = False, level: Choice[str] | None = None) -> None:
         """/fhl 月 古法 对战: start 飞花令 (or show the running game)."""
-        await run(interaction, fhl_text(token, mode.value if mode else None, versus, level.value if level else None))
+        text = fhl_text(token, mode.value if mode else None, versus, level.value if level else None)
+        await run(interaction, CommandOptions("fhl", {"text": text}))
 
     @tree.command(name="jieju", description=_d("jieju"))
     @app_commands.describe(direction=_s("jieju.direction"), level=_s("jieju.level"), questions=_s("jieju.questions"))
@@ -226,25 +215,24 @@ def register_commands(tree: app_commands.CommandTree, run: CommandRunner,
     async def jieju(interaction: discord.Interaction, direction: Choice[str] | None = None,
                     level: Choice[str] | None = None, questions: app_commands.Range[int, 1, 20] | None = None) -> None:
         """/jieju 上 常见: a round of 接句."""
-        parts = ["/jieju", direction.value if direction else "", level.value if level else "",
-                 f"题数={questions}" if questions else ""]
-        await run(interaction, " ".join(p for p in parts if p))
+        text = jieju_text(direction.value if direction else None, level.value if level else None, questions)
+        await run(interaction, CommandOptions("jieju", {"text": text}))
 
     @tree.command(name="cai", description=_d("cai"))
     @app_commands.describe(length=_s("cai.length"))
     async def cai(interaction: discord.Interaction, length: app_commands.Range[int, 5, 7] | None = None) -> None:
         """/cai 7: a game of 猜诗句."""
-        await run(interaction, f"/cai {length}" if length in (5, 7) else "/cai")
+        await run(interaction, CommandOptions("cai", {"text": str(length) if length in (5, 7) else ""}))
 
     @tree.command(name="a", description=_d("a"))
     @app_commands.describe(line=_s("a.line"))
     async def answer(interaction: discord.Interaction, line: str) -> None:
         """/a 举头望明月: answer in the running game."""
-        await run(interaction, f"/a {line.strip()}")
+        await run(interaction, CommandOptions("answer", {"text": line}))
 
-    def simple(name: str) -> None:
+    def simple(name: str) -> None:  # the slash name is the canonical command name
         async def callback(interaction: discord.Interaction) -> None:
-            await run(interaction, f"/{name}")
+            await run(interaction, CommandOptions(name))
 
         callback.__doc__ = f"/{name}: no options; the core answers directly."
         tree.command(name=name, description=_d(name))(callback)

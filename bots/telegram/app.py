@@ -1,25 +1,28 @@
 """The Telegram ``Application``: handlers in one place, polling or webhook, plus reply delivery.
 
-    bot = TelegramBot(core, settings, consumer)   # consumer: ReplyConsumer for platform "telegram"
-    await bot.start()          # getMe, setMyCommands (zh + en), polling or webhook, delivery task
-    ...
+    bot = TelegramBot(core, settings, consumer, health)   # consumer: ReplyConsumer for "telegram"
+    await bot.start()          # getMe (retried until it answers), setMyCommands (zh + en),
+    ...                        # polling or webhook, delivery task
     await bot.stop()
 
 ``run_telegram`` does the same until cancelled, so ``poetbot serve`` can run it beside Discord in one
 event loop. ``TELEGRAM_BASE_URL`` points the bot at a self-hosted Bot API server (or a test fake).
+Every Bot API call goes through one ``BotApiLink``, which rides out an unreachable API at start and
+mid-run (``bots.telegram.link``); ``health`` (part "telegram") is ready only while the API answers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 from collections.abc import Awaitable
 from typing import Any
 
 from telegram import BotCommand, Update
-from telegram.error import InvalidToken
+from telegram.error import InvalidToken, RetryAfter
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -37,7 +40,9 @@ from bots.core.games.clock import run_game_clock
 from bots.core.settings import BotSettings
 from bots.telegram.handlers import on_error, on_message
 from bots.telegram.intake import DurableIntake
+from bots.telegram.link import BotApiLink
 from bots.telegram.sender import PLATFORM, TelegramSender
+from worker.contract.health import Health
 
 __all__ = [
     "LATIN_COMMANDS",
@@ -88,6 +93,28 @@ def _protect_token_in_logs(token: str) -> None:
     httpx_log.setLevel(max(httpx_log.getEffectiveLevel(), logging.WARNING))
 
 
+# --- PTB beyond its public API: its logger names (one place) ---------------------------------------
+RATE_LIMITER_LOGGER = "telegram.ext.AIORateLimiter"
+"""``telegram._utils.logging.get_logger``'s name for ``AIORateLimiter``'s records (PTB 22)."""
+
+
+class _HandledRetryAfter(logging.Filter):
+    """With ``max_retries=0``, ``AIORateLimiter`` logs every 429 it passes on as ERROR with a
+    traceback ("Rate limit hit after maximum of 0 retries"), although ``BotApiLink.call`` waits it
+    out and logs its own INFO line (counted in ``poetcore_flood_waits_total``). Drop that record:
+    a 429 is expected, handled, and not an operator's problem."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, RetryAfter)
+
+
+def _quiet_handled_rate_limits() -> None:
+    limiter_log = logging.getLogger(RATE_LIMITER_LOGGER)
+    if not any(isinstance(f, _HandledRetryAfter) for f in limiter_log.filters):
+        limiter_log.addFilter(_HandledRetryAfter())
+
+
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Many chats at once, each chat's updates in order: a slow Bot API call for one group must not
     hold up everyone else, but a user's "/poem" then "/cancel" must still be handled in that order."""
@@ -122,8 +149,14 @@ class TelegramSetupError(RuntimeError):
     """The bot cannot start because of its configuration; the message says how to fix it."""
 
 
-def build_application(settings: BotSettings, core: ChatCore, *, updater: bool = True) -> Application[Any, Any, Any, Any, Any, Any]:
-    """The PTB application with every handler registered; ``updater=False`` for update-by-update tests."""
+def build_application(
+    settings: BotSettings, core: ChatCore, *, updater: bool = True, health: Health | None = None
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The PTB application with every handler registered; ``updater=False`` for update-by-update tests.
+
+    ``bot_data["sender"]`` sends over the app's ``BotApiLink`` (``sender.link``), which reports to
+    ``health`` as part "telegram" when one is given.
+    """
     token = settings.telegram_token_value
     if not token:
         raise TelegramSetupError(
@@ -131,6 +164,7 @@ def build_application(settings: BotSettings, core: ChatCore, *, updater: bool = 
             "you and export TELEGRAM_TOKEN=<token>; see docs/telegram.md."
         )
     _protect_token_in_logs(token)
+    _quiet_handled_rate_limits()
     builder = ApplicationBuilder().token(token).base_url(settings.telegram_base_url)
     builder = builder.get_updates_read_timeout(settings.telegram_poll_timeout_s + 10)
     # Stay under the Bot API's limits (about 30 messages/s overall, 20/min per group) before Telegram
@@ -146,7 +180,9 @@ def build_application(settings: BotSettings, core: ChatCore, *, updater: bool = 
         builder = builder.updater(None)
     app = builder.build()
     app.bot_data["core"] = core
-    app.bot_data["sender"] = TelegramSender(app.bot, core, settings.telegram_max_flood_wait_s)
+    link = BotApiLink(app.bot, platform=PLATFORM, health=health, retry_first_s=settings.telegram_retry_first_s,
+                      retry_max_s=settings.telegram_retry_max_s, max_flood_wait_s=settings.telegram_max_flood_wait_s)
+    app.bot_data["sender"] = TelegramSender(app.bot, core, link)
     only_new = filters.UpdateType.MESSAGE  # edits of old commands must not order a second poem
     app.add_handler(CommandHandler(list(LATIN_COMMANDS), on_message, filters=only_new))
     # Everything else (Chinese aliases, unknown /commands, plain text): the core's parser decides.
@@ -155,31 +191,46 @@ def build_application(settings: BotSettings, core: ChatCore, *, updater: bool = 
     return app
 
 
-async def publish_commands(app: Application[Any, Any, Any, Any, Any, Any], core: ChatCore) -> None:
+async def publish_commands(app: Application[Any, Any, Any, Any, Any, Any], core: ChatCore,
+                           link: BotApiLink | None = None) -> None:
     """setMyCommands: Chinese as the default list, English for clients whose language is English."""
     for language in (None, "zh", "en"):
         commands = [BotCommand(name, desc) for name, desc in core.command_descriptions(language or "zh")]
-        await app.bot.set_my_commands(commands, language_code=language)
+        if link is None:
+            await app.bot.set_my_commands(commands, language_code=language)
+        else:
+            await link.call(functools.partial(app.bot.set_my_commands, commands, language_code=language))
 
 
 class TelegramBot:
-    """One running Telegram front-end: updates in (polling or webhook), replies out (delivery)."""
+    """One running Telegram front-end: updates in (polling or webhook), replies out (delivery).
 
-    def __init__(self, core: ChatCore, settings: BotSettings, consumer: Any | None = None) -> None:
+    ``health`` (optional): the process's ``Health``; part "telegram" is not ready until the Bot API
+    has answered, and again while it is unreachable.
+    """
+
+    def __init__(self, core: ChatCore, settings: BotSettings, consumer: Any | None = None,
+                 health: Health | None = None) -> None:
         self.core = core
         self.settings = settings
         self.consumer = consumer
         # No PTB Updater: it confirms updates before they are handled. DurableIntake stores first.
-        self.app = build_application(settings, core, updater=False)
+        self.app = build_application(settings, core, updater=False, health=health)
+        self.sender: TelegramSender = self.app.bot_data["sender"]
+        self.link = self.sender.link
         queue = core.service.sync.settings
         self.intake = DurableIntake(self.app, core.service.sync.connection, consumer=queue.consumer_for(PLATFORM),
                                     group=queue.reply_group, claim_idle_ms=queue.reply_claim_idle_ms,
-                                    seen_ttl_s=queue.request_ttl_s)
+                                    seen_ttl_s=queue.request_ttl_s, link=self.link)
         self._tasks: list[asyncio.Task[None]] = []
         self._delivery: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """getMe, setMyCommands (zh + en), polling or webhook, then the delivery task."""
+        """getMe (until the API answers), setMyCommands (zh + en), polling or webhook, then delivery.
+
+        With the Bot API unreachable this waits, retrying with capped, jittered back-off: the
+        process stays up (not ready) instead of exiting into a crash loop.
+        """
         try:
             await self._start()
         except BaseException:
@@ -188,7 +239,7 @@ class TelegramBot:
 
     async def _start(self) -> None:
         try:
-            await self.app.initialize()  # getMe
+            await self.link.connect(self.app.initialize)  # getMe
         except InvalidToken:
             # PTB's own message quotes the token; never let it reach a log or a terminal.
             raise TelegramSetupError(
@@ -196,7 +247,7 @@ class TelegramBot:
                 "(/mybots -> your bot -> API Token); if it leaked, /revoke it there and use the new one."
             ) from None
         self.core.bot_username = self.app.bot.username
-        await publish_commands(self.app, self.core)
+        await publish_commands(self.app, self.core, self.link)
         settings = self.settings
         allowed = [Update.MESSAGE]
         await self.app.start()
@@ -208,18 +259,17 @@ class TelegramBot:
             )
             await self.intake.serve_webhook(settings.telegram_webhook_listen, settings.telegram_webhook_port,
                                             settings.telegram_webhook_path, secret)
-            await self.app.bot.set_webhook(settings.telegram_webhook_url or "", secret_token=secret,
-                                           allowed_updates=allowed)
+            await self.link.call(lambda: self.app.bot.set_webhook(settings.telegram_webhook_url or "",
+                                                                  secret_token=secret, allowed_updates=allowed))
         else:
-            await self.app.bot.delete_webhook()
+            await self.link.call(self.app.bot.delete_webhook)
             self._tasks.append(asyncio.create_task(
                 self.intake.poll(settings.telegram_poll_timeout_s, allowed), name="telegram-poll"))
         self._tasks.append(asyncio.create_task(self.intake.process(), name="telegram-intake"))
-        sender: TelegramSender = self.app.bot_data["sender"]
-        self._tasks.append(asyncio.create_task(run_game_clock(self.core.games, PLATFORM, sender.send),
+        self._tasks.append(asyncio.create_task(run_game_clock(self.core.games, PLATFORM, self.sender.send),
                                                name="telegram-games"))
         if self.consumer is not None:
-            self._delivery = asyncio.create_task(run_delivery(self.core, self.consumer, sender.send_reply))
+            self._delivery = asyncio.create_task(run_delivery(self.core, self.consumer, self.sender.send_reply))
         log.info("Telegram: @%s is up (%s)", self.app.bot.username, settings.telegram_mode)
 
     @property
@@ -228,7 +278,9 @@ class TelegramBot:
         return self._delivery
 
     async def stop(self) -> None:
-        await self.intake.stop()  # no new updates; the ones being handled finish and are acked
+        # No new updates; the ones being handled finish and are acked. While the API is away they
+        # cannot finish: they are cancelled unacked, and handled again after the restart.
+        await self.intake.stop(timeout_s=30.0 if self.link.is_up else 0.0)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -244,15 +296,18 @@ class TelegramBot:
             except Exception:
                 log.exception("Telegram: reply delivery had failed")
             self._delivery = None
+        await self.link.close()
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
+        await self.app.bot.shutdown()  # its HTTP clients, also when getMe never answered (no-op otherwise)
         log.info("Telegram: stopped")
 
 
-async def run_telegram(core: ChatCore, settings: BotSettings, consumer: Any) -> None:
-    """Run the Telegram bot until cancelled (``consumer``: the ReplyConsumer for "telegram")."""
-    bot = TelegramBot(core, settings, consumer)
+async def run_telegram(core: ChatCore, settings: BotSettings, consumer: Any, health: Health | None = None) -> None:
+    """Run the Telegram bot until cancelled (``consumer``: the ReplyConsumer for "telegram";
+    ``health``: the process's, whose part "telegram" says whether the Bot API answers)."""
+    bot = TelegramBot(core, settings, consumer, health)
     await bot.start()
     try:
         if bot.delivery is not None:

@@ -6,13 +6,15 @@ import logging
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.error import TelegramError
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
 from bots.core.chat import ChatCore
 from bots.core.messages import t
+from bots.core.metrics import UPDATE_FAILURES
 from bots.core.models import IncomingMessage
-from bots.telegram.sender import PLATFORM, TelegramSender, honouring_retry_after
+from bots.telegram.link import is_transient
+from bots.telegram.sender import PLATFORM, TelegramSender
 
 __all__ = ["incoming", "on_error", "on_message"]
 
@@ -52,13 +54,24 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the failure, then tell the user something went wrong rather than staying silent."""
-    log.error("Telegram: error while handling an update", exc_info=context.error)
+    """Log the failure, then tell the user something went wrong rather than staying silent.
+
+    The platform failing us (flood control past the bot's wait, the API away) is expected: one
+    WARNING line, counted. Anything else is a bug: ERROR with its traceback.
+    """
+    error = context.error
+    if isinstance(error, RetryAfter) or (error is not None and is_transient(error)):
+        UPDATE_FAILURES.labels(platform=PLATFORM, kind="transient").inc()
+        log.warning("Telegram: could not answer an update: %s", str(error).splitlines()[0] if str(error) else error)
+    else:
+        UPDATE_FAILURES.labels(platform=PLATFORM, kind="error").inc()
+        log.error("Telegram: error while handling an update", exc_info=error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     user = update.effective_user
     chat_id, text = update.effective_chat.id, t("internal_error", user.language_code if user else None)
+    sender: TelegramSender = context.bot_data["sender"]
     try:
-        await honouring_retry_after(lambda: context.bot.send_message(chat_id=chat_id, text=text), 60.0)
+        await sender.link.call(lambda: context.bot.send_message(chat_id=chat_id, text=text), max_flood_wait_s=60.0)
     except TelegramError:
         log.warning("Telegram: could not report the error to chat %s", update.effective_chat.id)

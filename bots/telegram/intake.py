@@ -5,7 +5,8 @@ handled, and Telegram never sends a confirmed update again: a bot killed mid-bur
 its backlog. Here:
 
 - **Polling.** ``getUpdates(offset)`` confirms everything below ``offset``, so the offset only moves
-  past an update once it is stored in the stream ``poetbot:intake:telegram``.
+  past an update once it is stored in the stream ``poetbot:intake:telegram``. While the Bot API is
+  unreachable the poll waits on the ``BotApiLink`` and resumes with the same offset.
 - **Webhook.** The handler answers 200 only after storing the update; on a Redis error it answers
   500 and Telegram posts it again.
 - **Store once.** A Lua script sets ``intake-seen:<update_id>`` (NX) and XADDs, so an update fetched
@@ -22,7 +23,7 @@ The Redis calls are sync redis-py in a thread, on the chat core's own connection
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import json
 import logging
 import secrets
@@ -31,11 +32,11 @@ from typing import Any
 import redis
 from aiohttp import web
 from telegram import Update
-from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bots.telegram.sender import retry_after_s
-from worker.contract import keys
+from bots.core import keys
+from bots.telegram.link import BotApiLink
 
 __all__ = ["SECRET_HEADER", "DurableIntake"]
 
@@ -70,8 +71,10 @@ class DurableIntake:
         block_ms: int = 1000,
         seen_ttl_s: int = 86_400,
         maxlen: int = 100_000,
+        link: BotApiLink | None = None,
     ) -> None:
         self.app = app
+        self.link = link or BotApiLink(app.bot)
         self.connection = connection
         self.stream = keys.intake_stream(PLATFORM)
         self.consumer = consumer
@@ -97,25 +100,28 @@ class DurableIntake:
         return entry is not None
 
     async def poll(self, timeout_s: int, allowed_updates: list[str]) -> None:
-        """getUpdates until stopped; the offset passes an update only once it is stored."""
+        """getUpdates until stopped; the offset passes an update only once it is stored.
+
+        The link waits out an unreachable API and 429s; the offset stays where it was, so nothing
+        Telegram holds for us is skipped. Redis down or the API refusing (409: another instance
+        polls, or a webhook is set) are retried with back-off.
+        """
         offset: int | None = None
-        backoff = 0.5
+        backoff = self.link.backoff()
         while not self._stopped.is_set():
             try:
-                updates = await self.app.bot.get_updates(
-                    offset=offset, timeout=timeout_s, allowed_updates=allowed_updates, read_timeout=timeout_s + 10
-                )
+                fetch = functools.partial(self.app.bot.get_updates, offset=offset, timeout=timeout_s,
+                                          allowed_updates=allowed_updates, read_timeout=timeout_s + 10)
+                updates = await self.link.call(fetch, max_flood_wait_s=float("inf"))
                 for update in updates:
                     await self.store(update.update_id, update.to_dict())
                     offset = update.update_id + 1
-                backoff = 0.5
-            except RetryAfter as exc:
-                await asyncio.sleep(retry_after_s(exc))
-            except (NetworkError, TimedOut, redis.RedisError) as exc:
+                backoff.reset()
+            except (TelegramError, redis.RedisError) as exc:
                 # Redis down: the offset did not move, so Telegram keeps the updates for us.
-                log.warning("Telegram intake: %s; retrying in %.1f s", exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                wait = backoff.next()
+                log.warning("Telegram intake: %s; retrying in %.1f s", str(exc).splitlines()[0], wait)
+                await asyncio.sleep(wait)
 
     async def serve_webhook(self, listen: str, port: int, path: str, secret: str) -> None:
         """An HTTP server for Telegram's POSTs: 200 only once the update is stored."""
@@ -214,11 +220,15 @@ class DurableIntake:
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def stop(self, timeout_s: float = 30.0) -> None:
-        """Stop taking updates, let the ones being handled finish (and be acked)."""
+        """Stop taking updates, let the ones being handled finish (and be acked) for up to
+        ``timeout_s``; the rest are cancelled unacked, so they are handled again after a restart."""
         self._stopped.set()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
         if self._handling:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*self._handling, return_exceptions=True), timeout_s)
+            _done, late = await asyncio.wait(set(self._handling), timeout=timeout_s)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)

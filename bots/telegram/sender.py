@@ -1,55 +1,36 @@
-"""Sending to Telegram: immediate answers (remembering placeholders) and queued poem replies."""
+"""Sending to Telegram: immediate answers (remembering placeholders) and queued poem replies.
+
+Every call goes through the ``BotApiLink``: it waits while the Bot API is unreachable and waits out
+429s, so an outage or flood control delays answers instead of losing them (``bots.telegram.link``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TypeVar
 
 from telegram import Bot, Message, ReplyParameters
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bots.core.chat import ChatCore
-from bots.core.delivery import PermanentDeliveryError
+from bots.core.delivery import PermanentDeliveryError, TransientDeliveryError
 from bots.core.models import OutgoingMessage
+from bots.telegram.link import BotApiLink, retry_after_s
 from worker.contract.protocol import PoemReply
 
-__all__ = ["PLATFORM", "TelegramSender", "honouring_retry_after", "retry_after_s"]
+__all__ = ["PLATFORM", "TelegramSender", "retry_after_s"]
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
-T = TypeVar("T")
 
 
-def retry_after_s(exc: RetryAfter) -> float:
-    """PTB 22 gives an int of seconds, later versions a timedelta."""
-    value = exc.retry_after
-    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
-
-
-async def honouring_retry_after(call: Callable[[], Awaitable[T]], max_wait_s: float = 900.0) -> T:
-    """Run a Bot API call, waiting out every 429 for exactly its ``retry_after``.
-
-    The rate limiter keeps us under Telegram's limits; this covers what it cannot know (limits
-    shared with other bots on the token, a burst after a restart). Throttling never drops a poem:
-    only past ``max_wait_s`` of waiting in all does the ``RetryAfter`` propagate, and delivery then
-    retries the reply later.
-    """
-    deadline = time.monotonic() + max_wait_s
-    while True:
-        try:
-            return await call()
-        except RetryAfter as exc:
-            wait = retry_after_s(exc)
-            if time.monotonic() + wait > deadline:
-                raise
-            log.info("Telegram: flood control, waiting %.1f s as asked", wait)
-            await asyncio.sleep(wait)
+class _PlaceholderOverdue(Exception):
+    """The poem was published while its placeholder waited for the Bot API: send no placeholder (the
+    poem replies to the request itself), rather than a "正在作诗…" nobody will ever edit."""
 
 
 def _chat(chat_id: str) -> int | str:
@@ -58,25 +39,37 @@ def _chat(chat_id: str) -> int | str:
 
 
 class TelegramSender:
-    """Sends ``OutgoingMessage``s through one ``telegram.Bot``."""
+    """Sends ``OutgoingMessage``s through one ``telegram.Bot``, over its ``BotApiLink``."""
 
-    def __init__(self, bot: Bot, core: ChatCore, max_flood_wait_s: float = 900.0) -> None:
+    def __init__(self, bot: Bot, core: ChatCore, link: BotApiLink) -> None:
         self.bot = bot
         self.core = core
-        self.max_flood_wait_s = max_flood_wait_s
+        self.link = link
 
-    async def send(self, out: OutgoingMessage) -> Message:
+    async def send(self, out: OutgoingMessage, after_outage: Callable[[], Awaitable[None]] | None = None) -> Message:
         reply_to = (
             ReplyParameters(message_id=int(out.reply_to_message_id), allow_sending_without_reply=True)
             if out.reply_to_message_id
             else None
         )
-        return await honouring_retry_after(
+        return await self.link.call(
             lambda: self.bot.send_message(
                 chat_id=_chat(out.chat_id), text=out.text, reply_parameters=reply_to, parse_mode=out.parse_mode
             ),
-            self.max_flood_wait_s,
+            after_outage=after_outage,
         )
+
+    def _placeholder_check(self, request_id: str) -> Callable[[], Awaitable[None]]:
+        """For a placeholder held up by an outage: mark it as coming again (a poem published from now
+        on waits for it, as after any submit), then give it up if the poem is already out."""
+
+        async def check() -> None:
+            core = self.core
+            await core.store.mark_placeholder_pending(PLATFORM, request_id, core.settings.placeholder_wait_s * 4)
+            if await asyncio.to_thread(core.service.sync.publisher.is_answered, request_id):
+                raise _PlaceholderOverdue(request_id)
+
+        return check
 
     async def answer(self, outgoing: Iterable[OutgoingMessage]) -> None:
         """Send the core's immediate answers; a placeholder's message id is stored so the poem
@@ -84,24 +77,34 @@ class TelegramSender:
         for out in outgoing:
             if out.edit_message_id and await self._edited(out):
                 continue
-            sent = await self.send(out)
+            try:
+                sent = await self.send(out, self._placeholder_check(out.request_id) if out.request_id else None)
+            except _PlaceholderOverdue:
+                log.info("Telegram: the poem for %s came before its placeholder could be sent; no placeholder",
+                         out.request_id)
+                await self.core.forget_placeholder(PLATFORM, out.request_id or "")  # the poem need not wait
+                continue
             if out.board_key:  # a game board: later moves edit this message instead of posting anew
-                await self.core.remember_placeholder(PLATFORM, out.board_key, str(sent.message_id))
+                await self.core.remember_board(PLATFORM, out.board_key, str(sent.message_id))
             if out.request_id:
                 await self.core.remember_placeholder(PLATFORM, out.request_id, str(sent.message_id))
-                # "typing…" under the chat title while the poem is written; purely cosmetic.
-                with contextlib.suppress(TelegramError):
-                    await self.bot.send_chat_action(chat_id=_chat(out.chat_id), action=ChatAction.TYPING)
+                # "typing…" under the chat title while the poem is written; purely cosmetic: one try,
+                # never waited for while the API is away.
+                if self.link.is_up:
+                    with contextlib.suppress(TelegramError):
+                        await self.bot.send_chat_action(chat_id=_chat(out.chat_id), action=ChatAction.TYPING)
+
+    async def _edit(self, out: OutgoingMessage) -> None:
+        edit_id = int(out.edit_message_id or 0)
+        await self.link.call(
+            lambda: self.bot.edit_message_text(text=out.text, chat_id=_chat(out.chat_id), message_id=edit_id,
+                                               parse_mode=out.parse_mode)
+        )
 
     async def _edited(self, out: OutgoingMessage) -> bool:
         """Edit ``out.edit_message_id`` into ``out.text``; False when Telegram refuses (send it anew)."""
         try:
-            edit_id = int(out.edit_message_id or 0)
-            await honouring_retry_after(
-                lambda: self.bot.edit_message_text(text=out.text, chat_id=_chat(out.chat_id), message_id=edit_id,
-                                                   parse_mode=out.parse_mode),
-                self.max_flood_wait_s,
-            )
+            await self._edit(out)
         except BadRequest as exc:
             return "not modified" in exc.message.lower()
         return True
@@ -110,18 +113,14 @@ class TelegramSender:
         """The ``run_delivery`` callback: edit the acknowledgement into the poem, or send it anew.
 
         Refusals that retrying cannot fix (bot blocked, chat gone) raise ``PermanentDeliveryError``
-        so the reply is acknowledged and dropped; network errors propagate and the reply is retried.
+        so the reply is acknowledged and dropped. An unreachable API is waited for here (the link);
+        flood control longer than ``max_flood_wait_s`` raises ``TransientDeliveryError``, and the
+        reply is retried later.
         """
         try:
             if out.edit_message_id:
                 try:
-                    edit_id = int(out.edit_message_id)
-                    await honouring_retry_after(
-                        lambda: self.bot.edit_message_text(
-                            text=out.text, chat_id=_chat(out.chat_id), message_id=edit_id, parse_mode=out.parse_mode
-                        ),
-                        self.max_flood_wait_s,
-                    )
+                    await self._edit(out)
                     return
                 except BadRequest as exc:
                     if "not modified" in exc.message.lower():
@@ -131,3 +130,7 @@ class TelegramSender:
             await self.send(out)
         except (Forbidden, BadRequest) as exc:
             raise PermanentDeliveryError(f"Telegram refused chat {out.chat_id}: {exc.message}") from exc
+        except RetryAfter as exc:
+            raise TransientDeliveryError(
+                "flood", f"flood control asks for {retry_after_s(exc):.0f} s more than the wait allowed"
+            ) from exc

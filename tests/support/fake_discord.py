@@ -15,7 +15,15 @@ bot that breaks them fails here too:
   token for follow-ups) takes ``limit`` calls per ``period_s``: every answer carries the
   ``X-RateLimit-*`` headers, and a call over the limit gets 429 with ``retry_after`` (and the
   ``Via`` header that tells discord.py it is Discord's limit, not a Cloudflare ban);
-  ``refuse_webhooks`` answers the next N follow-ups 429 whatever the bucket says.
+  ``refuse_webhooks`` answers the next N follow-ups 429 whatever the bucket says;
+- a channel post with a ``nonce`` and ``enforce_nonce`` that repeats an earlier one gets the message
+  made the first time, and no new message (Discord's idempotency for retried posts).
+
+Outages, as Discord has them: ``go_down()`` stops the whole server (gateway and REST: connections
+refused) until ``come_back()`` serves again on the same port; ``rest_down`` drops every REST request
+without an answer while the gateway stays; ``lose_answers`` makes the next N channel posts happen
+but drops their answers (the bot cannot know the post was made); ``drop_gateway()`` closes the
+gateway connections (1001, going away) and the bot must reconnect.
 
 Responses carry ``Content-Type: application/json`` exactly: discord.py reads anything else (such as
 aiohttp's ``json_response`` default with ``; charset=utf-8``) as text.
@@ -26,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import re
 import time
 from collections.abc import Callable
@@ -53,6 +62,28 @@ def snowflake_time(value: str | int) -> float:
     return ((int(value) >> 22) + DISCORD_EPOCH_MS) / 1000.0
 
 
+async def eventually(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.01) -> Any:
+    """Wait until ``predicate()`` is truthy, for state the fake does not see (a client's readiness,
+    a queue's stream): checked every ``interval``; ``timeout`` only bounds a test that would hang."""
+
+    async def _wait() -> Any:
+        while not (result := predicate()):
+            await asyncio.sleep(interval)
+        return result
+
+    return await asyncio.wait_for(_wait(), timeout)
+
+
+async def settle_discord_tasks(timeout: float = 10.0) -> None:
+    """Wait for the event tasks discord.py started (handlers it dispatched while the client closed),
+    so none is left pending, and none runs on, when the test's loop closes."""
+    current = asyncio.current_task()
+    pending = {task for task in asyncio.all_tasks() if task is not current and not task.done()
+               and (task.get_name().startswith("discord.py: ") or task.get_name() == "CommandTree-invoker")}
+    if pending:
+        await asyncio.wait(pending, timeout=timeout)
+
+
 def user_payload(user_id: str, name: str, *, bot: bool = False) -> dict[str, Any]:
     return {"id": user_id, "username": name, "global_name": name, "discriminator": "0", "avatar": None, "bot": bot}
 
@@ -65,7 +96,8 @@ class RecordedCall:
     path: str  # relative to /api/v10, e.g. "/channels/1/messages"
     query: dict[str, str]
     body: Any  # parsed JSON body, or None
-    status: int = 0  # what the fake answered
+    status: int = 0  # what the fake answered (0: the connection was dropped without an answer)
+    duplicate: bool = False  # a post repeating an earlier nonce: answered with the earlier message
 
 
 @dataclass
@@ -100,6 +132,9 @@ class FakeDiscord:
     refuse_webhooks: int = 0
     refusals: int = 0  # 429s answered
     edits: list[tuple[str, str]] = field(default_factory=list)  # (message id, new content) of PATCHed messages
+    identifies: int = 0  # IDENTIFYs accepted (a reconnect that cannot resume identifies again)
+    rest_down: bool = False  # drop every REST request without an answer
+    lose_answers: int = 0  # make the next N channel posts, then drop their answers
 
     def __post_init__(self) -> None:
         self.bot_id = self.bot_id or self.application_id
@@ -110,24 +145,51 @@ class FakeDiscord:
         self._runner: web.AppRunner | None = None
         self.port = 0
         self._buckets: dict[str, tuple[int, float]] = {}  # bucket -> (calls used, monotonic reset time)
+        self._nonces: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, nonce) -> the message made
+        self._site: web.TCPSite | None = None
 
     # ----------------------------------------------------------------- lifecycle
     async def __aenter__(self) -> FakeDiscord:
+        await self._serve()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.go_down()
+
+    async def _serve(self) -> None:
         app = web.Application()
         app.router.add_get("/gw", self._gateway)
         app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self
+        self._site = web.TCPSite(self._runner, "127.0.0.1", self.port)  # 0 the first time: a free port
+        await self._site.start()
+        self.port = self._site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
-    async def __aexit__(self, *exc: object) -> None:
+    @property
+    def serving(self) -> bool:
+        return self._runner is not None
+
+    async def go_down(self) -> None:
+        """Stop answering at all: gateway connections drop (1001, going away), new ones are refused."""
+        if self._runner is None:
+            return
         for ws in list(self._sockets):
-            await ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+            await ws.close(code=1001, message=b"going away")
+        runner, self._runner, self._site = self._runner, None, None
+        await runner.cleanup()
+        await self._notify()
+
+    async def come_back(self) -> None:
+        """Serve again, on the same port, with everything recorded so far."""
+        if self._runner is None:
+            await self._serve()
+        await self._notify()
+
+    async def drop_gateway(self) -> None:
+        """Close every gateway connection, as a Discord node going away does (the bot reconnects)."""
+        for ws in list(self._sockets):
+            await ws.close(code=1001, message=b"going away")
 
     @property
     def api_base(self) -> str:
@@ -161,7 +223,7 @@ class FakeDiscord:
     def channel_messages(self, channel_id: str | None = None) -> list[dict[str, Any]]:
         """Bodies of messages the bot posted to a channel (default: the main test channel)."""
         cid = channel_id or self.channel_id
-        return [c.body for c in self.find("POST", f"/channels/{cid}/messages") if c.status == 200]
+        return [c.body for c in self.find("POST", f"/channels/{cid}/messages") if c.status == 200 and not c.duplicate]
 
     def followups(self, token: str) -> list[dict[str, Any]]:
         """Bodies of accepted follow-up messages sent with an interaction's token."""
@@ -175,7 +237,7 @@ class FakeDiscord:
         """Every message the bot got accepted anywhere: channel posts and follow-ups."""
         out = []
         for c in self.calls:
-            if c.method == "POST" and c.status == 200 and re.fullmatch(r"/(channels/\d+/messages|webhooks/\d+/[^/]+)", c.path):
+            if c.method == "POST" and c.status == 200 and not c.duplicate and re.fullmatch(r"/(channels/\d+/messages|webhooks/\d+/[^/]+)", c.path):
                 out.append(c.body)
         return out
 
@@ -314,6 +376,7 @@ class FakeDiscord:
             await ws.close(code=4014, message=b"Disallowed intent(s).")
             return
         self.identify = data
+        self.identifies += 1
         self._sockets.append(ws)
         await self.dispatch("READY", {
             "v": 10, "user": user_payload(self.bot_id, self.bot_name, bot=True),
@@ -336,15 +399,27 @@ class FakeDiscord:
                     body = json.loads(raw)
         call = RecordedCall(request.method, path, dict(request.query), body)
         self.calls.append(call)
+        if self.rest_down:
+            return await self._drop(request)
         headers, limited = self._rate_limit(request.method, path)
         status, payload = limited or self._route(request, call)
         call.status = status
+        if status == 200 and self.lose_answers > 0 and re.fullmatch(r"/channels/\d+/messages", path) and not call.duplicate:
+            self.lose_answers -= 1
+            return await self._drop(request)
         await self._notify()
         if status == 204:
             return web.Response(status=204, headers=headers)
         # Built by hand: json_response would add "; charset=utf-8", which discord.py reads as text.
         return web.Response(status=status, body=json.dumps(payload).encode(),
                             headers={**headers, "Content-Type": "application/json"})
+
+    async def _drop(self, request: web.Request) -> web.Response:
+        """Close the connection without an answer (the client sees the server disconnect)."""
+        await self._notify()
+        if request.transport is not None:
+            request.transport.abort()
+        return web.Response(status=204)
 
     def _rate_limit(self, method: str, path: str) -> tuple[dict[str, str], tuple[int, Any] | None]:
         """(rate-limit headers, a 429 answer or None) for one call; each bucket refills whole per window."""
@@ -365,7 +440,7 @@ class FakeDiscord:
         used, reset_at = self._buckets.get(f"{kind}:{key}", (0, 0.0))
         if now >= reset_at:  # Discord's buckets refill whole when their window ends
             used, reset_at = 0, now + period
-        reset_after = reset_at - now
+        reset_after = math.ceil((reset_at - now) * 1000) / 1000  # rounded up: a client that waits it out is never early
         headers = {"X-RateLimit-Limit": str(limit), "X-RateLimit-Bucket": f"{kind}-{key}"[:40],
                    "X-RateLimit-Reset-After": f"{reset_after:.3f}", "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}"}
         if used >= limit:
@@ -403,9 +478,16 @@ class FakeDiscord:
         if (m := re.fullmatch(r"/channels/(\d+)/messages", path)) and method == "POST":
             if m[1] not in (self.channel_id, self.other_channel_id):
                 return 404, {"message": "Unknown Channel", "code": 10003}
+            nonce = (m[1], str(body["nonce"])) if body.get("nonce") and body.get("enforce_nonce") else None
+            if nonce is not None and nonce in self._nonces:
+                call.duplicate = True
+                return 200, self._nonces[nonce]
             ref = {"message_reference": body["message_reference"]} if body.get("message_reference") else {}
-            return 200, self._message(m[1], body.get("content", ""), user_payload(self.bot_id, self.bot_name, bot=True),
-                                      **ref)
+            made = self._message(m[1], body.get("content", ""), user_payload(self.bot_id, self.bot_name, bot=True),
+                                 **ref)
+            if nonce is not None:
+                self._nonces[nonce] = made
+            return 200, made
         if (m := re.fullmatch(r"/channels/(\d+)/messages/(\d+)", path)) and method == "PATCH":
             self.edits.append((m[2], (body or {}).get("content", "")))
             return 200, {**self._message(m[1], (body or {}).get("content", ""),

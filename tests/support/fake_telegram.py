@@ -14,6 +14,13 @@ Telegram's rules that matter to a bot are enforced, so a bot that breaks them fa
 - a chat in ``blocked_chats`` answers 403 "bot was blocked by the user";
 - with a webhook set, injected updates are POSTed to it with ``X-Telegram-Bot-Api-Secret-Token``.
 
+Outages: ``FakeTelegram(port=p)`` serves on a port chosen beforehand, so a bot can be started before
+the API exists; ``await fake.go_away()`` stops answering (connections are refused, as when Telegram
+or a self-hosted server is gone) and ``await fake.come_back()`` serves again on the same port, with
+everything it held (pending updates, the chats, message ids) kept. Calls that were in progress when
+it went away are finished and answered first, so each request is either handled or refused, never
+half-done: the only doubt a test sees is the bot's.
+
 Tests inject user messages with ``await fake.user_says(chat_id, "/poem 秋月")`` (a ``bot_command``
 entity is added for Latin command names, as Telegram does) and read what the bot sent from
 ``fake.chat(chat_id)``, which shows each bot message with its current (edited) text.
@@ -28,6 +35,7 @@ import math
 import random
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +82,7 @@ class FakeTelegram:
     blocked_chats: set[int] = field(default_factory=set)
     group_limit: tuple[int, float] | None = None  # (messages, seconds) per group chat, like Telegram's 20/min
     latency_s: float = 0.0  # added to every Bot API call
+    port: int = 0  # 0: any free port; kept across go_away()/come_back()
 
     def __post_init__(self) -> None:
         self.bot_id = int(self.token.split(":", 1)[0])
@@ -94,29 +103,56 @@ class FakeTelegram:
         self._runner: web.AppRunner | None = None
         self._pusher: asyncio.Task[None] | None = None
         self._closing = False
-        self.port = 0
         self.flood_refusals = 0  # 429s answered
+        self.outages = 0  # times go_away() was called
+        self._floods: dict[str, list[int]] = {}  # method (lower case) -> retry_after of each forced 429
+        self._holds: dict[str, _Hold] = {}  # method (lower case) -> calls held at the door
         self._sent_at: dict[int, list[float]] = {}
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def __aenter__(self) -> FakeTelegram:
-        app = web.Application()
-        app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
-        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        await self._serve()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        await self._stop_serving()
+
+    @property
+    def serving(self) -> bool:
+        return self._runner is not None
+
+    async def go_away(self) -> None:
+        """The Bot API becomes unreachable: new connections are refused. Calls in progress finish
+        and get their answers first (pending long polls return at once), so nothing is half-done."""
+        self.outages += 1
+        await self._stop_serving()
+
+    async def come_back(self) -> None:
+        """Serve again on the same port, with every update, chat and message kept."""
+        await self._serve()
+
+    async def _serve(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
+        runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5.0)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", self.port)  # reuse_address: the same port again at once
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self._closing = runner, False
+        if self.webhook_url and (self._pusher is None or self._pusher.done()):
+            self._pusher = asyncio.get_running_loop().create_task(self._push_webhook())
+
+    async def _stop_serving(self) -> None:
         if self._pusher:
             self._pusher.cancel()
+            self._pusher = None
         self._closing = True  # answer pending long polls now instead of at their timeout
         async with self._changed:
             self._changed.notify_all()
-        if self._runner:
-            await self._runner.cleanup()
+        runner, self._runner = self._runner, None
+        if runner:
+            await runner.cleanup()
 
     @property
     def base_url(self) -> str:
@@ -182,6 +218,30 @@ class FakeTelegram:
                 except TimeoutError:
                     continue
 
+    def flood(self, method: str, times: int = 1, retry_after: int = 1) -> None:
+        """The next ``times`` calls of ``method`` get 429 "retry after ``retry_after``", whatever the
+        rate: Telegram's flood control also answers for limits a bot cannot see (shared tokens)."""
+        self._floods.setdefault(method.lower(), []).extend([retry_after] * times)
+
+    def hold(self, method: str, after: int = 0) -> None:
+        """Let the next ``after`` calls of ``method`` through, then hold the others at the door:
+        received (in ``calls``) but neither carried out nor answered, until ``release``. A test
+        thus stops the bot mid-burst, or keeps a message "on its way", at an exact point."""
+        self._holds[method.lower()] = _Hold(after)
+
+    def held(self, method: str) -> int:
+        """Calls of ``method`` waiting at the door now."""
+        hold = self._holds.get(method.lower())
+        return hold.waiting if hold else 0
+
+    async def release(self, method: str, *, carry_out: bool = True) -> None:
+        """Stop holding ``method``. The held calls are carried out and answered, or, with
+        ``carry_out=False``, answered 502 without any effect: they never reached Telegram."""
+        hold = self._holds.pop(method.lower(), None)
+        if hold is not None:
+            hold.carry_out = carry_out
+            hold.gate.set()
+
     def method_calls(self, method: str) -> list[dict[str, Any]]:
         return [params for name, params in self.calls if name == method]
 
@@ -195,6 +255,22 @@ class FakeTelegram:
             self.calls.append((method, params))
             if self.latency_s:
                 await asyncio.sleep(self.latency_s)
+            hold = self._holds.get(method.lower())
+            if hold is not None and not hold.let_through():
+                hold.waiting += 1
+                async with self._changed:
+                    self._changed.notify_all()
+                try:
+                    await hold.gate.wait()
+                finally:
+                    hold.waiting -= 1
+                if not hold.carry_out:
+                    raise ApiError(502, "Bad Gateway")
+            forced = self._floods.get(method.lower())
+            if forced:
+                self.flood_refusals += 1
+                wait = forced.pop(0)
+                raise ApiError(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
             if method.lower() in ("sendmessage", "editmessagetext"):
                 self._flood_check(params)
             handler = getattr(self, f"_api_{method.lower()}", None)
@@ -375,6 +451,34 @@ class FakeTelegram:
         if msg.reply_to is not None:
             out["reply_to_message"] = {"message_id": msg.reply_to, "date": int(time.time()), "chat": chat}
         return out
+
+
+async def until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:
+    """Poll state the fake cannot signal (Redis streams, a bot's health) until ``predicate()`` is
+    truthy, and return it; the deadline only turns a hang into a failure, it is not a wait."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not (value := predicate()):
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        await asyncio.sleep(0.02)
+    return value
+
+
+@dataclass
+class _Hold:
+    """The door of one held method: ``after`` more calls pass, the rest wait for ``gate``."""
+
+    after: int
+    waiting: int = 0
+    carry_out: bool = True
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def let_through(self) -> bool:
+        if self.after > 0:
+            self.after -= 1
+            return True
+        return False
 
 
 async def _read_params(request: web.Request) -> dict[str, Any]:

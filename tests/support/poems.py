@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from poetcore.checker import check
-from poetcore.forms import FORMS
+from poetcore.prosody.checker import check
+from poetcore.prosody.forms import FORMS
+from poetcore.prosody.rhymes import RhymeTable
 from poetcore.request import Poem
-from poetcore.rhymes import RhymeTable
 
 
 def collapsed(lines: list[str], dieci: bool) -> list[str]:

@@ -169,7 +169,7 @@ def tiny_settings(tiny_model_dir: Path) -> WorkerConfig:
 
 def test_real_composer_through_the_queue(redis_url: str, redis_client: redis.Redis,
                                          tiny_settings: WorkerConfig) -> None:
-    from poetcore.checker import check
+    from poetcore.prosody.checker import check
 
     svc = PoemService.from_url(redis_url, tiny_settings.queue)
     good = req(topic="秋月", options={"n": 1, "seed": 3})
@@ -188,6 +188,26 @@ def test_real_composer_through_the_queue(redis_url: str, redis_client: redis.Red
     assert "五绝" in got[bad_form.request_id].error.engine_message("zh")  # type: ignore[union-attr,operator]
     q = Queue("poems", connection=redis_client, serializer=JSONSerializer)
     assert q.failed_job_registry.count == 0  # bad input is answered, never retried
+
+
+def test_the_reply_says_how_the_poem_was_written(redis_url: str, redis_client: redis.Redis,
+                                                 tiny_settings: WorkerConfig) -> None:
+    """The worker's reply carries what the bot used to work out again: the script the engine wrote
+    in, a couplet job's two lines, and the 犯律 of the user's own 续写 lines."""
+    svc = PoemService.from_url(redis_url, tiny_settings.queue)
+    couplet = req(kind="continue", form="五言联", prefix="白日依山尽", topic="", options={"n": 1, "seed": 2})
+    faulty = req(kind="continue", form="五绝", prefix="平平平平平", topic="", options={"n": 1, "seed": 2})
+    trad = req(topic="秋月", options={"n": 1, "seed": 3, "traditional": True})
+    for r in (couplet, faulty, trad):
+        svc.submit(r)
+    run_burst(redis_url, tiny_settings)
+    got = {r.request_id: r.poem for r in replies(redis_client)}
+    pair, broken, old_script = got[couplet.request_id], got[faulty.request_id], got[trad.request_id]
+    assert pair is not None and pair.form == "五言联" and len(pair.lines) == 2 and pair.lines[0] == "白日依山尽"
+    assert pair.prefix_faults == [] and not pair.traditional
+    assert broken is not None and broken.lines[0] == "平平平平平" and broken.prefix_faults
+    assert all("第一句" in f.message_zh or "1" in f.message_en for f in broken.prefix_faults)
+    assert old_script is not None and old_script.traditional and old_script.prefix_faults == []
 
 
 @pytest.mark.slow

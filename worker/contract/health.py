@@ -25,12 +25,35 @@ class Health:
     """Readiness and work-loop progress of one process; thread-safe, cheap to update."""
 
     stall_after_s: float
-    ready: bool = False
+    started: bool = False
     _busy_since: float | None = None
+    _waiting_on: set[str] = field(default_factory=set, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def mark_ready(self) -> None:
-        self.ready = True
+        """The process itself can serve (a worker: its model is loaded; a bot: its loop runs)."""
+        self.started = True
+
+    def set_part_ready(self, part: str, ready: bool) -> None:
+        """A part the process serves through (a chat platform) answers, or has gone away.
+
+        A bot whose platform is unreachable stays up and retries; until the platform answers it
+        is not ready, so an orchestrator routes nothing to it and does not restart it either.
+        """
+        with self._lock:
+            if ready:
+                self._waiting_on.discard(part)
+            else:
+                self._waiting_on.add(part)
+
+    @property
+    def ready(self) -> bool:
+        with self._lock:
+            return self.started and not self._waiting_on
+
+    def waiting_on(self) -> list[str]:
+        with self._lock:
+            return sorted(self._waiting_on)
 
     def busy(self) -> None:
         with self._lock:
@@ -48,7 +71,8 @@ class Health:
         return self.busy_for() < self.stall_after_s
 
     def status(self) -> dict[str, Any]:
-        return {"ready": self.ready, "alive": self.alive(), "busy_s": round(self.busy_for(), 1)}
+        return {"ready": self.ready, "alive": self.alive(), "busy_s": round(self.busy_for(), 1),
+                "waiting_on": self.waiting_on()}
 
 
 def worker_health(job_timeout_s: float, stall_margin_s: float) -> Health:

@@ -1,5 +1,6 @@
-"""Every Redis key Poetcore reads or writes, in one place: the queue's, the bots' and the RQ
-internals the reaper inspects.
+"""The Redis keys both sides of the queue read or write, and the RQ internals the reaper inspects.
+
+The bots' own keys (placeholders, games, intake) are `bots.core.keys`, under ``KEY_PREFIX`` too.
 
 Poetcore needs a single Redis primary (or a Redis-compatible server): scripts touch several of
 these keys at once, which Redis Cluster would reject unless they shared a hash slot.
@@ -68,84 +69,19 @@ def stuck_seen(queue: str) -> str:
     return f"{KEY_PREFIX}:stuck-seen:{queue}"
 
 
+def admitting(queue: str) -> str:
+    """Sorted set request id -> deadline (ms): admitted requests whose job is not pushed yet.
+
+    Admission counts them with the waiting jobs, so the queue cap holds however many bots admit at
+    once; each is removed right after its job is pushed (or could not be), or lapses at its deadline
+    if its bot died in between.
+    """
+    return f"{KEY_PREFIX}:admitting:{queue}"
+
+
 def service_time(queue: str) -> str:
     """Moving average of job service time in ms (for 'try again in N s' estimates)."""
     return f"{KEY_PREFIX}:service-ms:{queue}"
-
-
-# --- the bots' own state -----------------------------------------------------------------------
-BOT_PREFIX = f"{KEY_PREFIX}:bot"
-
-
-def placeholder(platform: str, request_id: str) -> str:
-    """Message id of the "正在作诗…" placeholder a bot sent for a request, to edit into the poem."""
-    return f"{BOT_PREFIX}:ack:{platform}:{request_id}"
-
-
-def group_acks(platform: str, chat_id: str) -> str:
-    """Acknowledgements sent in a group chat in the current window (coalescing when a group is busy)."""
-    return f"{BOT_PREFIX}:gack:{platform}:{chat_id}"
-
-
-def game(platform: str, chat_id: str) -> str:
-    """The running game of a chat (JSON), with a TTL past its deadline."""
-    return f"{BOT_PREFIX}:game:{platform}:{chat_id}"
-
-
-def game_lock(platform: str, chat_id: str) -> str:
-    """Serialises moves on one chat's game across bot processes."""
-    return f"{BOT_PREFIX}:game-lock:{platform}:{chat_id}"
-
-
-def game_timers(platform: str) -> str:
-    """Sorted set: chat id -> when its game next needs the clock (warning or deadline)."""
-    return f"{BOT_PREFIX}:game-timers:{platform}"
-
-
-def game_outbox(platform: str, chat_id: str) -> str:
-    """Game messages held back while a chat is busy, sent later as one message."""
-    return f"{BOT_PREFIX}:game-outbox:{platform}:{chat_id}"
-
-
-def game_flush(platform: str) -> str:
-    """Sorted set: chat id -> when its held-back game messages go out."""
-    return f"{BOT_PREFIX}:game-flush:{platform}"
-
-
-def game_sent(platform: str, chat_id: str) -> str:
-    """Game messages sent to a chat in the current window (flood control)."""
-    return f"{BOT_PREFIX}:game-sent:{platform}:{chat_id}"
-
-
-def game_rank(platform: str, chat_id: str, period: str) -> str:
-    """Sorted set: user id -> points, for ``period`` "all" or an ISO week like "2026-W49"."""
-    return f"{BOT_PREFIX}:rank:{platform}:{chat_id}:{period}"
-
-
-def game_stats(platform: str, chat_id: str) -> str:
-    """Hash: "<user>:name", "<user>:lines", "<user>:best" for the leaderboard."""
-    return f"{BOT_PREFIX}:rank-stats:{platform}:{chat_id}"
-
-
-def interaction_token(interaction_id: str) -> str:
-    """A Discord interaction's webhook token (a 15-minute credential), kept apart from the job payload
-    so that it expires with the token instead of living as long as the job."""
-    return f"{BOT_PREFIX}:itoken:discord:{interaction_id}"
-
-
-def user_requests(platform: str, user_id: str) -> str:
-    """A user's latest request ids, newest first (for /queue and /cancel)."""
-    return f"{BOT_PREFIX}:user:{platform}:{user_id}"
-
-
-def intake_stream(platform: str) -> str:
-    """Updates a bot received, stored before the platform is told they arrived (durable intake)."""
-    return f"{BOT_PREFIX}:intake:{platform}"
-
-
-def intake_seen(platform: str, update_id: str) -> str:
-    """Set once per platform update id: a re-fetched or re-posted update is stored only once."""
-    return f"{BOT_PREFIX}:intake-seen:{platform}:{update_id}"
 
 
 # --- RQ's own layout (rq 2.12), read only by worker.rq_private ---------------------------------
@@ -159,23 +95,10 @@ def rq_execution(composite: str) -> str:
     return f"rq:execution:{composite}"
 
 __all__ = [
-    "BOT_PREFIX",
     "KEY_PREFIX",
+    "admitting",
     "alive",
     "chat_window",
-    "game",
-    "game_flush",
-    "game_lock",
-    "game_outbox",
-    "game_rank",
-    "game_sent",
-    "game_stats",
-    "game_timers",
-    "group_acks",
-    "intake_seen",
-    "intake_stream",
-    "interaction_token",
-    "placeholder",
     "published",
     "reaper_lock",
     "reply_stream",
@@ -186,7 +109,6 @@ __all__ = [
     "send_state",
     "service_time",
     "stuck_seen",
-    "user_requests",
     "user_window",
     "worker_beats",
     "workers",

@@ -1,4 +1,5 @@
-"""Prometheus metrics for workers and bots (one process, one HTTP port).
+"""Prometheus metrics for workers and bots (one process, one HTTP port); the bots' game metrics are
+`bots.core.metrics`.
 
 Workers update the job, queue and generation metrics. Bots call ``observe_submission`` and
 ``observe_reply_delivered`` (the ``ReplyConsumer`` does the latter on every ack), so the
@@ -67,12 +68,18 @@ REPLY_LAG = Histogram(
 REPLIES_DELIVERED = Counter(
     "poetcore_replies_delivered_total", "Replies sent to chats by bots.", ["platform", "status"]
 )
-GAME_COMMANDS = Counter("poetcore_game_commands_total", "Game commands handled by bots (fhl, jieju, cai, answer, ...).",
-                        ["command"])
-GAME_ANSWERS = Counter("poetcore_game_answers_total",
-                       "Plain chat lines judged as game answers (answered) or left alone (ignored).", ["outcome"])
 REPLIES_DUPLICATE = Counter(
     "poetcore_replies_duplicate_total", "Reply stream entries skipped because the request was answered.", ["platform"]
+)
+REPLIES_RELEASED = Counter(
+    "poetcore_replies_released_total",
+    "Replies whose send failed and that stay pending for a later retry (ReplyConsumer.release).", ["platform"],
+)
+REDIS_RETRIES = Counter(
+    "poetcore_redis_retries_total",
+    "Redis calls that failed on the network and are tried again, each logged as one WARNING line without a "
+    "traceback; by the part that retries (worker: RQ's loop, pubsub, liveness, reconnect, replies).",
+    ["part"],
 )
 
 
@@ -134,16 +141,16 @@ __all__ = [
     "BATCH_SIZE",
     "END_TO_END",
     "FAILURES",
-    "GAME_ANSWERS",
-    "GAME_COMMANDS",
     "GENERATE",
     "JOBS",
     "MODEL_LOAD",
     "QUEUE_DEPTH",
     "QUEUE_WAIT",
     "RECOVERY",
+    "REDIS_RETRIES",
     "REPLIES_DELIVERED",
     "REPLIES_DUPLICATE",
+    "REPLIES_RELEASED",
     "REPLY_LAG",
     "SUBMISSIONS",
     "WORKERS_ALIVE",

@@ -23,7 +23,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from poetcore.errors import PoetcoreInputError
-from poetcore.request import ComposeRequest
+from poetcore.prosody.forms import get_form
+from poetcore.request import ComposeRequest, Poem, validate_prefix
 
 PROTOCOL_VERSION = 1
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # RQ job ids allow exactly these characters
@@ -118,6 +119,18 @@ class PoemRequest(_Message):
             traditional=self.options.traditional,
         )
 
+    def poem_payload(self, poem: Poem) -> dict[str, Any]:
+        """The poem as its reply carries it, with what the user's own 续写 lines break (judged here,
+        where the engine runs, so the bot never checks them again)."""
+        given = 0
+        if self.kind == "continue":
+            try:
+                given = len(validate_prefix(self.prefix, get_form(poem.form)))
+            except PoetcoreInputError:  # the composer took the lines, so this does not happen
+                given = 0
+        faults = [PrefixFault(message_zh=v.message, message_en=v.message_en) for v in poem.prefix_faults(given)]
+        return {**poem.to_dict(), "prefix_faults": [f.model_dump() for f in faults]}
+
     @model_validator(mode="after")
     def _kind_needs(self) -> PoemRequest:
         if self.kind == "acrostic" and not self.heads:
@@ -129,7 +142,21 @@ class PoemRequest(_Message):
         return self
 
 
+class PrefixFault(BaseModel):
+    """One 犯律 in the user's own 续写 lines, in the checker's words."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    message_zh: str
+    message_en: str
+
+    def message(self, locale: str | None) -> str:
+        return PoetcoreInputError("prefix_fault", self.message_zh, self.message_en).message(locale)
+
+
 class PoemPayload(BaseModel):
+    """The poem as the engine wrote it: already in the script asked for (``traditional``)."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     title: str = ""
@@ -138,6 +165,8 @@ class PoemPayload(BaseModel):
     rhyme_group: str = ""
     text: str
     score: float | None = None
+    traditional: bool = False
+    prefix_faults: list[PrefixFault] = Field(default_factory=list)
 
 
 class ReplyError(BaseModel):
@@ -150,9 +179,12 @@ class ReplyError(BaseModel):
     message_en: str | None = None
 
     def engine_message(self, locale: str | None = None) -> str | None:
-        """The engine's explanation in the requester's language, when the engine sent one."""
-        en = (locale or "").lower().startswith("en")
-        return (self.message_en or self.message_zh) if en else (self.message_zh or self.message_en)
+        """The engine's explanation in the requester's language, when the engine sent one (the other
+        language when only that one came); the language is chosen by the engine's own rule."""
+        first = self.message_zh or self.message_en
+        if not first:
+            return None
+        return PoetcoreInputError(self.code, first, self.message_en).message(locale)
 
 
 class Timings(BaseModel):
@@ -232,6 +264,7 @@ __all__ = [
     "PoemPayload",
     "PoemReply",
     "PoemRequest",
+    "PrefixFault",
     "ReplyError",
     "Timings",
     "new_request_id",

@@ -34,7 +34,12 @@ import redis.asyncio
 from worker.contract import keys
 from worker.contract.connection import connect_async
 from worker.contract.logs import request_context
-from worker.contract.metrics import REPLIES_DUPLICATE, observe_reply_delivered
+from worker.contract.metrics import (
+    REDIS_RETRIES,
+    REPLIES_DUPLICATE,
+    REPLIES_RELEASED,
+    observe_reply_delivered,
+)
 from worker.contract.protocol import PoemReply
 from worker.contract.settings import QueueSettings
 
@@ -184,6 +189,7 @@ class ReplyConsumer:
         claim_cursor = "0-0"
         next_claim = 0.0
         backoff = 0.1
+        failing = False  # in a Redis outage: one WARNING for all of it, every retry counted
         while not self._stopped.is_set():
             try:
                 entries: list[tuple[Any, dict[Any, Any]]] = []
@@ -197,6 +203,9 @@ class ReplyConsumer:
                 if not entries:
                     entries = await self._read(">", block=self.block_ms)
                 backoff = 0.1
+                if failing:
+                    log.info("replies: Redis is back; reading %s again", self.stream)
+                    failing = False
             except redis.ResponseError as exc:
                 if "NOGROUP" not in str(exc):
                     raise
@@ -205,7 +214,10 @@ class ReplyConsumer:
                 await self.ensure_group()
                 continue
             except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-                log.warning("replies: Redis unavailable (%s); retrying in %.1f s", exc, backoff)
+                REDIS_RETRIES.labels(part="replies").inc()
+                if not failing:
+                    log.warning("replies: Redis unavailable (%s); retrying with back-off up to 5 s", exc)
+                failing = True
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 own_cursor = "0"  # after a Redis restart our pending list is whatever the AOF kept
@@ -298,6 +310,7 @@ class ReplyConsumer:
         """The send failed: drop the lease and leave the entry pending; it is retried after
         ``claim_idle_ms`` (by this or another consumer), up to ``max_attempts`` sends."""
         self._inflight.discard(claimed.entry_id)
+        REPLIES_RELEASED.labels(platform=self.platform).inc()
         await self._release(keys=[keys.send_state(self.platform, claimed.reply.request_id)], args=[claimed.lease])
 
     async def run(self, handler: Callable[[PoemReply], Awaitable[object]]) -> None:
@@ -309,10 +322,13 @@ class ReplyConsumer:
                 with contextlib.suppress(Exception):
                     await self.release(claimed)
                 raise
-            except Exception:
+            except Exception as exc:
+                # Retried, so expected and handled: one WARNING line without a traceback, counted in
+                # poetcore_replies_released_total; the last attempt's drop is the ERROR (in _admit).
                 with request_context(claimed.reply.request_id):
-                    log.exception("replies: handler failed for %s (attempt %d)", claimed.reply.request_id,
-                                  claimed.attempt)
+                    log.warning("replies: sending %s failed (%s: %s; attempt %d of %d); it stays pending for a "
+                                "retry", claimed.reply.request_id, type(exc).__name__, exc, claimed.attempt,
+                                self.max_attempts)
                 await self.release(claimed)
                 continue
             await self.ack(claimed)

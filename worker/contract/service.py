@@ -6,12 +6,17 @@ Admission is one Lua script, so concurrent bots cannot race past a limit:
    double click);
 2. per-user, then per-chat sliding windows (``user_limit`` per ``user_window_s``, ...) ->
    ``rate_limited`` with the seconds until a slot frees;
-3. waiting jobs >= ``max_queue_length`` -> ``busy`` with an estimate of when to retry;
-4. otherwise the request is recorded and counted, and the job is enqueued by dotted path with
-   ``JSONSerializer``, a timeout, ``Retry`` with back-off and a failure callback.
+3. waiting jobs plus admitted-but-not-yet-pushed ones >= ``max_queue_length`` -> ``busy`` with
+   an estimate of when to retry;
+4. otherwise the request is recorded, counted and *reserved* (`keys.admitting`), and the job is
+   enqueued by dotted path with ``JSONSerializer``, a timeout, ``Retry`` with back-off and a
+   failure callback; the reservation is dropped once the job is pushed (or could not be).
 
-The queue bound is checked in the script and the job pushed right after, so with several bot
-processes the queue can overshoot the bound by at most the number of concurrent submitters.
+The cap is exact: the script reads the queue length but the job is pushed by RQ afterwards, so
+without reservations two bots admitting at once both saw 199 and both got in (201 waiting). A
+reservation counts a request from its admission until its job is in the list (briefly twice, which
+errs on the safe side), and lapses after ``RESERVATION_TTL_MS`` if its bot died in between. Jobs
+put back by the reaper or by RQ's retries were admitted before and are not counted again.
 
 Cancellation (owner only) works while the request waits: the job is removed and a ``cancelled``
 reply is published to the reply stream, carrying the request's ``route`` so the bot can edit its
@@ -45,11 +50,14 @@ log = logging.getLogger(__name__)
 
 FAILURE_CALLBACK = "worker.jobs.on_job_failure"
 DEFAULT_SERVICE_S = 2.0  # until a worker has measured one
+RESERVATION_TTL_MS = 60_000
+"""How long an admitted request holds a queue slot before its job is pushed: far above the two round
+trips that takes, so only a bot that died in between lets its slot lapse."""
 
 _ADMIT = """
--- KEYS: request, user window, chat window, queue
+-- KEYS: request, user window, chat window, queue, reservations (admitted, job not pushed yet)
 -- ARGV: request_ttl_s, user_limit, user_window_ms, chat_limit, chat_window_ms, max_queue,
---       request_id, user_id, chat_id, platform
+--       request_id, user_id, chat_id, platform, reservation_ttl_ms
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'duplicate', 0, ''} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -68,8 +76,10 @@ local w = wait_ms(KEYS[2], ulimit, uwin)
 if w > 0 then return {'rate_limited', w, 'user'} end
 w = wait_ms(KEYS[3], climit, cwin)
 if w > 0 then return {'rate_limited', w, 'chat'} end
-local depth = redis.call('LLEN', KEYS[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
+local depth = redis.call('LLEN', KEYS[4]) + redis.call('ZCARD', KEYS[5])
 if depth >= tonumber(ARGV[6]) then return {'busy', depth, ''} end
+redis.call('ZADD', KEYS[5], now + tonumber(ARGV[11]), ARGV[7])
 redis.call('HSET', KEYS[1], 'user_id', ARGV[8], 'chat_id', ARGV[9], 'platform', ARGV[10], 'state', 'queued')
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 if ulimit > 0 then
@@ -174,9 +184,10 @@ class PoemService:
                 keys.user_window(request.platform, request.user_id),
                 keys.chat_window(request.platform, request.chat_id),
                 self.queue.key,
+                keys.admitting(s.queue),
             ],
             args=[s.request_ttl_s, s.user_limit, s.user_window_s * 1000, s.chat_limit, s.chat_window_s * 1000,
-                  s.max_queue_length, rid, request.user_id, request.chat_id, request.platform],
+                  s.max_queue_length, rid, request.user_id, request.chat_id, request.platform, RESERVATION_TTL_MS],
         )
         outcome = _text(outcome)
         scope = _text(scope) or None
@@ -198,6 +209,7 @@ class PoemService:
             except Exception:
                 self._forget(request)
                 raise
+            self.connection.zrem(keys.admitting(s.queue), rid)  # now counted by the queue itself
             position = self.position(rid)
             log.info("client: accepted %s (%s %s/%s) at position %s", rid, request.platform, request.chat_id,
                      request.user_id, position)
@@ -224,6 +236,7 @@ class PoemService:
             pipe.delete(keys.request(request.request_id))
             pipe.zrem(keys.user_window(request.platform, request.user_id), request.request_id)
             pipe.zrem(keys.chat_window(request.platform, request.chat_id), request.request_id)
+            pipe.zrem(keys.admitting(self.settings.queue), request.request_id)
             pipe.execute()
 
     def busy_retry_after_s(self, depth: int) -> int:

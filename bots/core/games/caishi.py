@@ -12,13 +12,24 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from bots.core.games.state import JsonState
-from poetcore.rhymes import RhymeTable, Tone
+from bots.core.games.rules import GameInputError, JsonState
+from poetcore.prosody.rhymes import RhymeTable
 
-__all__ = ["MAX_GUESSES", "CaishiGame", "char_marks", "tone_marks"]
+__all__ = ["COLLECTIONS", "MAX_GUESSES", "CaishiGame", "char_marks", "guess", "parse_cai", "tone_marks", "win"]
 
 MAX_GUESSES = 10
 GREEN, YELLOW, GREY = "🟩", "🟨", "⬜"
+COLLECTIONS = frozenset({"唐诗三百首", "千家诗"})
+"""Where the answers come from: lines most players have met."""
+_LENGTHS = {"": (5, 7), "5": (5,), "五": (5,), "五言": (5,), "7": (7,), "七": (7,), "七言": (7,)}
+
+
+def parse_cai(body: str) -> tuple[int, ...]:
+    """``/cai [5|7]`` → the line lengths the answer may have; raises ``GameInputError`` otherwise."""
+    word = body.strip()
+    if word not in _LENGTHS:
+        raise GameInputError("cai_bad_option")
+    return _LENGTHS[word]
 
 
 @dataclass
@@ -56,11 +67,22 @@ def char_marks(guess: str, answer: str) -> str:
     return "".join(marks)
 
 
-def _tone(ch: str, table: RhymeTable) -> frozenset[Tone]:
-    return table.tones(ch)
-
-
 def tone_marks(guess: str, answer: str, table: RhymeTable | None = None) -> str:
     """🟩 where the guess's character can take the tone of the answer's character there."""
     table = table or RhymeTable.default()
-    return "".join(GREEN if _tone(g, table) & _tone(a, table) else GREY for g, a in zip(guess, answer, strict=True))
+    return "".join(GREEN if table.tones(g) & table.tones(a) else GREY for g, a in zip(guess, answer, strict=True))
+
+
+def guess(game: CaishiGame, line: str, name: str) -> None:
+    """Put a guess on the board: its character and tone marks, and who made it."""
+    game.guesses.append({"line": line, "chars": char_marks(line, game.answer), "tones": tone_marks(line, game.answer),
+                         "name": name})
+
+
+def win(game: CaishiGame, player: str, name: str) -> int:
+    """The line was guessed: one point, plus one per guess left; returns the points."""
+    points = 1 + game.left
+    entry = game.players.setdefault(player, {"name": name, "score": 0, "lines": 0})
+    entry["score"] += points
+    entry["lines"] += 1
+    return points

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
-from bots.core.games.state import JsonState
-from poetcore.chars import is_han
-from poetcore.lines.normalize import normalize_line
+from bots.core.games.rules import MAX_ANSWER, MIN_ANSWER, GameInputError, JsonState
+from poetcore.text.chars import is_han
+from poetcore.text.normalize import normalize_line
 
 __all__ = [
-    "HINTED_POINTS", "LINE_POINTS", "MAX_ANSWER", "MAX_HINTS", "MIN_ANSWER", "FeihuaGame", "GameInputError", "StartOptions",
-    "Verdict", "accept", "judge", "looks_like_line", "mask", "parse_start", "required_position", "standings",
+    "GOOD_TOKENS", "HINTED_POINTS", "LINE_POINTS", "MAX_HINTS", "FeihuaGame", "StartOptions", "Verdict", "accept",
+    "judge", "line_lengths", "mask", "parse_start", "required_position",
 ]
 
-MIN_ANSWER, MAX_ANSWER = 4, 12
 LINE_POINTS, HINTED_POINTS = 2, 1
 MAX_HINTS = 3
 CLASSIC_CYCLE = 7
@@ -37,14 +36,6 @@ _CLASSIC = frozenset({"古法", "古", "classic"})
 _VERSUS = frozenset({"对战", "对决", "人机", "versus", "vs"})
 _EASY = frozenset({"简单", "easy"})
 _HARD = frozenset({"困难", "hard"})
-
-
-class GameInputError(ValueError):
-    """Bad /fhl options: a catalogue key plus its parameters."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key, self.params = key, params
 
 
 @dataclass(frozen=True)
@@ -115,11 +106,9 @@ def required_position(game: FeihuaGame) -> int | None:
     return (game.turn % CLASSIC_CYCLE) + 1 if game.classic else None
 
 
-def looks_like_line(text: str) -> bool:
-    """Plain chat that could be an answer: 4-12 Han characters once punctuation is stripped, and
-    nothing but Han characters, punctuation and spaces."""
-    stripped = re.sub(r"[\s，。！？；：、,.!?;:「」『』“”\"'《》…—·]+", "", text)
-    return MIN_ANSWER <= len(stripped) <= MAX_ANSWER and all(is_han(ch) for ch in stripped)
+def line_lengths(game: FeihuaGame, position: int | None) -> tuple[int, ...]:
+    """Line lengths that can hold the 令字 at ``position``: past a five-character line's reach, seven."""
+    return (7,) if position and position > 5 - len(game.token) + 1 else (5, 7)
 
 
 @dataclass(frozen=True)
@@ -184,13 +173,3 @@ def mask(line: str, token: str) -> str:
     """A hint: the 令字 and the first character shown, the rest as ○."""
     keep = set(range(line.find(token), line.find(token) + len(token))) | {0}
     return "".join(ch if i in keep else "○" for i, ch in enumerate(line))
-
-
-class _Scored(Protocol):
-    players: dict[str, dict[str, Any]]
-
-
-def standings(game: _Scored) -> list[tuple[str, str, int, int]]:
-    """(player id, name, score, lines), best first (ties: more lines, then name)."""
-    rows = [(pid, p["name"], int(p["score"]), int(p["lines"])) for pid, p in game.players.items()]
-    return sorted(rows, key=lambda r: (-r[2], -r[3], r[1]))

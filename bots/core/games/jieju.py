@@ -12,15 +12,19 @@ from typing import Any, Literal
 
 from rapidfuzz.distance import Levenshtein
 
-from bots.core.games.feihua import GameInputError
-from bots.core.games.state import JsonState
-from poetcore.lines.normalize import normalize_line
-from poetcore.rhymes import RhymeTable, Tone
+from bots.core.games.rules import GameInputError, JsonState
+from poetcore.prosody.rhymes import RhymeTable, Tone
+from poetcore.text.normalize import normalize_line
 
-__all__ = ["DEFAULT_QUESTIONS", "FULL_POINTS", "LEVELS", "MAX_HINTS", "JiejuGame", "JiejuOptions", "Outcome",
-           "judge_answer", "parse_jieju", "points_for", "score", "tone_pattern"]
+__all__ = ["DEFAULT_QUESTIONS", "FULL_POINTS", "LEVEL_POOLS", "MAX_HINTS", "JiejuGame", "JiejuOptions",
+           "Outcome", "judge_answer", "parse_jieju", "score", "tone_pattern"]
 
-LEVELS = ("蒙学", "常见", "全库")
+LEVEL_POOLS: dict[str, tuple[int | None, frozenset[str] | None]] = {
+    "蒙学": (None, frozenset({"唐诗三百首", "千家诗"})),
+    "常见": (20000, None),
+    "全库": (None, None),
+}
+"""Where each level's questions come from: (the most famous lines only, up to this rank; these collections)."""
 MAX_HINTS = 3  # author and title, the first character, the 平仄 pattern
 FULL_POINTS = 3
 DEFAULT_QUESTIONS = 5
@@ -98,12 +102,9 @@ def judge_answer(game: JiejuGame, text: str) -> Outcome:
     return "wrong"
 
 
-def points_for(game: JiejuGame) -> int:
-    return max(1, FULL_POINTS - game.hints)
-
-
 def score(game: JiejuGame, player: str, name: str) -> int:
-    points = points_for(game)
+    """Credit the question to ``player``: full points, less one per hint given (at least one)."""
+    points = max(1, FULL_POINTS - game.hints)
     entry = game.players.setdefault(player, {"name": name, "score": 0, "lines": 0})
     entry["name"] = name
     entry["score"] += points

@@ -1,7 +1,7 @@
 """Game state in Redis: the running game per chat, its clock, held-back messages, leaderboards.
 
 Everything is sync redis-py (the service runs a whole move in one worker thread, under the chat's
-lock). Keys live in `worker.contract.keys`. A restarted bot finds the game and its deadline here,
+lock). Keys live in `bots.core.keys`. A restarted bot finds the game and its deadline here,
 and the deadline fires exactly once because firing it means winning ``ZREM`` on the timer set.
 """
 
@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 
 import redis
 
+from bots.core import keys
 from bots.core.games.caishi import CaishiGame
 from bots.core.games.feihua import FeihuaGame
 from bots.core.games.jieju import JiejuGame
-from worker.contract import keys
+from bots.core.games.rules import BOT_PLAYER
 
 __all__ = ["Game", "GameStore", "iso_week"]
 
@@ -79,8 +80,8 @@ class GameStore:
         return [_text(c) for c in self.connection.zrangebyscore(keys.game_timers(platform), "-inf", now)]
 
     def board_message(self, platform: str, board_key: str) -> str | None:
-        """The id of a board message the front-end sent (it remembers it like a placeholder)."""
-        raw = self.connection.get(keys.placeholder(platform, board_key))
+        """The id of a board message the front-end sent (`BotStore.remember_board`), to edit it."""
+        raw = self.connection.get(keys.game_board(platform, board_key))
         return _text(raw) if raw else None
 
     # ----------------------------------------------------------------- flood control
@@ -122,7 +123,7 @@ class GameStore:
         best = self.connection.hgetall(stats)
         with self.connection.pipeline() as pipe:
             for pid, p in game.players.items():
-                if pid == "bot":
+                if pid == BOT_PLAYER:
                     continue
                 for period in ("all", week):
                     pipe.zincrby(keys.game_rank(platform, chat_id, period), int(p["score"]), pid)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 from support.settings import make_bot_settings, make_queue_settings
 
+from bots.core import keys
 from bots.core.chat import ChatCore
 from bots.core.messages import t
 from bots.core.models import IncomingMessage, OutgoingMessage
+from bots.core.settings import BotSettings
 from poetcore.errors import PoetcoreInputError
-from worker.contract import keys
+from worker.contract.keys import KEY_PREFIX
 from worker.contract.protocol import PoemReply, PoemRequest
 from worker.contract.replies import ReplyConsumer
 from worker.contract.service import PoemService
@@ -48,7 +50,7 @@ async def test_poem_is_queued_and_acknowledged_with_position(core: ChatCore, ser
     req = queued_request(service, second.request_id or "")
     assert (req.kind, req.topic, req.form, req.rhyme, req.options.traditional, req.locale) == (
         "poem", "春风", "五律", "东", True, "en")
-    assert req.route["core"] == {"traditional": True, "reply_to": "11"}
+    assert req.route["core"] == {"reply_to": "11"}  # where to answer; what to write is the request itself
 
 
 async def test_acrostic_request(core: ChatCore, service: PoemService) -> None:
@@ -82,31 +84,31 @@ async def test_redelivered_update_is_not_queued_twice(core: ChatCore, service: P
     assert (await one(core, msg("/poem 秋月", message_id="78"))).text == t("duplicate", None)
 
 
-async def test_a_busy_group_gets_one_notice_instead_of_an_ack_per_request(
+async def test_a_busy_group_gets_one_notice_instead_of_a_placeholder_per_request(
     service: PoemService, redis_client: object
 ) -> None:
-    core = ChatCore(service, make_bot_settings(group_ack_limit=2, group_ack_window_s=30))
+    core = ChatCore(service, make_bot_settings(group_placeholder_limit=2, group_placeholder_window_s=30))
     answers = [await core.handle(msg(f"/poem {'春夏秋冬梅'[i]}月", user=f"u{i}", message_id=str(100 + i), group=True))
                for i in range(5)]
-    assert [a[0].request_id is not None for a in answers[:2]] == [True, True]  # own acks, to edit later
+    assert [a[0].request_id is not None for a in answers[:2]] == [True, True]  # own placeholders, to edit later
     [notice] = answers[2]
-    assert notice.request_id is None and notice.text == t("group_busy_ack", None, seconds=30)
+    assert notice.request_id is None and notice.text == t("group_busy", None, seconds=30)
     assert answers[3:] == [[], []]  # quiet: the poem will reply to the message itself
     assert service.queue_length() == 5  # every request was still queued
-    # Only acknowledged requests wait for a placeholder; quiet ones are delivered at once.
+    # Only requests with a placeholder wait for it; quiet ones are delivered at once.
     marks = [redis_client.get(keys.placeholder("telegram", f"telegram_c1_{100 + i}")) for i in range(5)]  # type: ignore[attr-defined]
     assert [m is not None for m in marks] == [True, True, False, False, False]
     # A re-delivered quiet request stays quiet; other chats and private chats are not affected.
     assert await core.handle(msg("/poem 冬月", user="u3", message_id="103", group=True)) == []
     assert (await one(core, msg("/poem 春风", chat="c2", message_id="5", group=True))).request_id
     assert (await one(core, msg("/poem 春风", chat="p1", user="u9", message_id="6"))).request_id
-    # The window ends: the group is acknowledged again.
-    redis_client.delete(keys.group_acks("telegram", "c1"))  # type: ignore[attr-defined]
+    # The window ends: the group gets placeholders again.
+    redis_client.delete(keys.group_placeholders("telegram", "c1"))  # type: ignore[attr-defined]
     assert (await one(core, msg("/poem 夏雨", user="u7", message_id="200", group=True))).request_id
 
 
-async def test_group_ack_limit_zero_acknowledges_every_request(service: PoemService) -> None:
-    core = ChatCore(service, make_bot_settings(group_ack_limit=0))
+async def test_group_placeholder_limit_zero_gives_every_request_a_placeholder(service: PoemService) -> None:
+    core = ChatCore(service, make_bot_settings(group_placeholder_limit=0))
     for i in range(8):
         assert (await one(core, msg("/poem 秋月", user=f"u{i}", message_id=str(i), group=True))).request_id
 
@@ -147,7 +149,7 @@ async def test_bad_input_never_reaches_the_queue(core: ChatCore, service: PoemSe
         out = await one(core, msg(text))
         assert out.request_id is None and "例如" in out.text, (text, out.text)
     assert service.queue_length() == 0
-    assert service.connection.keys(f"{keys.KEY_PREFIX}:req:*") == []
+    assert service.connection.keys(f"{KEY_PREFIX}:req:*") == []
 
 
 async def test_redis_down_gets_a_clear_answer() -> None:
@@ -269,7 +271,7 @@ def test_command_descriptions_cover_the_menu(core: ChatCore) -> None:
 
 def _request(**kw: object) -> PoemRequest:
     base: dict[str, object] = {"platform": "telegram", "chat_id": "c1", "user_id": "u1", "topic": "秋月",
-                               "route": {"core": {"reply_to": "10", "traditional": False}}}
+                               "route": {"core": {"reply_to": "10"}}}
     return PoemRequest.model_validate({**base, **kw})
 
 
@@ -287,10 +289,24 @@ def test_render_poem(core: ChatCore) -> None:
 
 
 def test_render_traditional(core: ChatCore) -> None:
-    req = _request(route={"core": {"traditional": True}})
-    text = core.render_reply(PoemReply.ok(req, POEM)).text
+    """The engine writes the poem in traditional characters; the bot's own words follow its script."""
+    req = _request(route={})
+    trad = {**POEM, "lines": ["碧落清輝照九州", "寒光萬里動商秋", "誰家玉笛飛聲遠", "一夜鄉心到白頭"], "traditional": True}
+    text = core.render_reply(PoemReply.ok(req, trad)).text
     assert "碧落清輝照九州，" in text and "一夜鄉心到白頭。" in text and "七絕" in text
-    assert core.render_reply(PoemReply.ok(req, POEM)).reply_to_message_id is None
+    assert core.render_reply(PoemReply.ok(req, trad)).reply_to_message_id is None
+    # Simplified lines stay as the engine wrote them: the bot converts no poem text itself.
+    assert "碧落清辉照九州，" in core.render_reply(PoemReply.ok(req, {**POEM, "traditional": True})).text
+
+
+def test_render_couplet_and_the_users_faults(core: ChatCore) -> None:
+    couplet = {"title": "", "lines": ["白日依山尽", "青天一望间"], "form": "五言联", "rhyme_group": "删", "text": "..."}
+    text = core.render_reply(PoemReply.ok(_request(), couplet)).text
+    assert "白日依山尽" in text and "青天一望间" in text and "《" not in text
+    faults = [{"message_zh": "第1句第2字应仄而平（风）", "message_en": "line 1 char 2 should be 仄 (风)"}]
+    zh = core.render_reply(PoemReply.ok(_request(), {**POEM, "prefix_faults": faults})).text
+    en = core.render_reply(PoemReply.ok(_request(locale="en"), {**POEM, "prefix_faults": faults})).text
+    assert "第1句第2字应仄而平（风）" in zh and "line 1 char 2 should be 仄 (风)" in en
 
 
 def test_render_punctuation_is_normalised(core: ChatCore) -> None:
@@ -315,6 +331,15 @@ def test_render_composer_input_error_keeps_its_explanation(core: ChatCore) -> No
     assert core.render_reply(reply).text == "抱歉，这首诗没写成（藏头字“龘”不在字表中）。请再试一次，或换个主题。"
 
 
+@pytest.mark.parametrize("locale", ["zh", "zh-hans", "ja", "fr", "en", "en-US", "EN-gb"])
+def test_a_rejection_and_the_engine_words_in_it_share_one_language(core: ChatCore, locale: str) -> None:
+    exc = PoetcoreInputError("bad_heads", "藏头字“龘”不在字表中", "head 龘 is not in the vocabulary")
+    text = core.render_reply(PoemReply.rejected(_request(locale=locale), exc)).text
+    english = text.startswith("Sorry")
+    assert english == locale.lower().startswith("en")
+    assert ("head 龘 is not in the vocabulary" in text) == english and ("藏头字“龘”不在字表中" in text) != english
+
+
 async def test_placeholder_ids_survive_in_redis(core: ChatCore, service: PoemService, bot_settings: object) -> None:
     await core.remember_placeholder("telegram", "r1", "42")
     restarted = ChatCore(PoemService(service.connection, service.settings), make_bot_settings())
@@ -330,8 +355,6 @@ async def test_placeholder_ids_survive_in_redis(core: ChatCore, service: PoemSer
 
 
 def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bots.core.settings import BotSettings
-
     monkeypatch.setenv("TELEGRAM_TOKEN", "1:abc")
     monkeypatch.setenv("TELEGRAM_BASE_URL", "http://localhost:8081/bot")
     monkeypatch.setenv("POETBOT_DEFAULT_FORM", "七言律诗")

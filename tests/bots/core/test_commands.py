@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bots.core.commands import COMMAND_ALIASES, Command, CommandError, Limits, parse_command, safe_echo
-from poetcore.request import MAX_TOPIC_CHARS
+from poetcore.errors import PoetcoreInputError
+from poetcore.prosody.forms import FORMS, get_form
+from poetcore.request import MAX_TOPIC_CHARS, validate_heads, validate_prefix
 
 
 def parse(text: str, **kw: object) -> Command | None:
@@ -226,6 +228,7 @@ def test_group_plain_poem_trigger_works() -> None:
         ("/cang 春夏秋冬 七律", "err_heads_count", "8", "8"),
         ("/cang 春夏秋", "err_heads_count_any", "4、8", "4, 8"),
         ("/cang 春夏秋冬 七绝 moon", "err_topic_latin", "moon", "moon"),
+        ("/cang 春夏秋 七绝 moon", "err_heads_count", "3", "3"),  # the heads' fault first, as written
         ("/check", "err_check_missing", "/check", "/check"),
         ("/check    ", "err_check_missing", "/check", "/check"),
     ],
@@ -318,3 +321,33 @@ def test_continue_mistakes_say_what_to_fix(text: str, key: str) -> None:
     with pytest.raises(CommandError) as info:
         parse_command(text)
     assert info.value.key == key and info.value.message("zh") and info.value.message("en")
+
+
+def _engine_accepts(rule: object, value: object, form: str) -> bool:
+    try:
+        rule(value, get_form(form))  # type: ignore[operator]
+    except PoetcoreInputError:
+        return False
+    return True
+
+
+def _bot_accepts(text: str) -> bool:
+    try:
+        return parse_command(text) is not None
+    except CommandError:
+        return False
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+@pytest.mark.parametrize("heads", ["春夏秋冬", "春夏秋", "春夏秋冬梅兰竹菊", "春夏秋冬梅", "ABCD", "春夏a冬", "龘龘龘龘"])
+def test_acrostic_heads_follow_the_engines_rule(heads: str, form: str) -> None:
+    """One rule: the bot refuses heads exactly when the engine would."""
+    assert _bot_accepts(f"/cang {heads} {form}") == _engine_accepts(validate_heads, heads, form)
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+@pytest.mark.parametrize("lines", [["白日依山尽"], ["白日依山"], ["白日依山尽", "黄河入海"], ["秦时明月汉时关"],
+                                   ["白日依山尽", "黄河入海流", "欲穷千里目"],
+                                   ["白日依山尽", "黄河入海流", "欲穷千里目", "更上一层楼"]])
+def test_continue_lines_follow_the_engines_rule(lines: list[str], form: str) -> None:
+    assert _bot_accepts(f"/xu {'，'.join(lines)} {form}") == _engine_accepts(validate_prefix, lines, form)

@@ -1,14 +1,20 @@
 """飞花令 on Discord: slash /fhl and /a, prefix !fhl and !a, plain lines and the game clock, through
-the fake Discord and the real discord.py client (no queue needed: games run in the bot)."""
+the fake Discord and the real discord.py client (no queue needed: games run in the bot).
+
+No wall-clock deadline can pass mid-test: the rounds last longer than any test may run, and the
+round that must end by the clock is made due by moving its deadline in the game's stored state
+(as `FakeDiscord.expire` ages a token), after which the bot's own clock ends it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 
 import pytest
-from support.fake_discord import FakeDiscord, snowflake
+from support.fake_discord import FakeDiscord, settle_discord_tasks, snowflake
 from support.settings import make_bot_settings, make_discord_settings
 
 from bots.core.chat import ChatCore
@@ -29,11 +35,24 @@ async def running(fake: FakeDiscord, core: ChatCore) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, 10)
-        await asyncio.sleep(0.01)
+        await settle_discord_tasks()
+
+
+def end_round_now(core: ChatCore, chat_id: str) -> None:
+    """Make the running round's deadline pass: the next tick of the bot's game clock ends it."""
+    store = core.games.store
+    with store.locked("discord", chat_id):
+        game = store.load("discord", chat_id)
+        assert game is not None
+        game.deadline = time.time() - 1
+        store.save("discord", chat_id, game, next_tick=0)
 
 
 async def test_slash_and_prefix_game_with_the_clock(fake: FakeDiscord, service: PoemService) -> None:
-    core = ChatCore(service, make_bot_settings(game_timeout_s=3, game_warning_s=1, game_chat_limit=100))
+    # Rounds, questions and guesses that outlast the test: only the test decides when one ends.
+    settings = make_bot_settings(game_timeout_s=600, game_warning_s=15, jieju_timeout_s=600, cai_timeout_s=3600,
+                                 game_chat_limit=100)
+    core = ChatCore(service, settings)
     other = snowflake()
     async with running(fake, core):
         assert {"fhl", "jieju", "cai", "xu", "a", "hint", "stop", "rank"} <= {c["name"] for c in fake.commands}
@@ -46,9 +65,11 @@ async def test_slash_and_prefix_game_with_the_clock(fake: FakeDiscord, service: 
         await fake.send_message("!a 明月松间照", user_id=other)
         await fake.send_message("明月几时来", user_id=other)  # plain text: the bot reads the channel
         posted = await fake.wait_for(lambda: (m := fake.channel_messages()) and len(m) >= 2 and m)
+        # One channel's messages are judged in the order they were sent.
         assert posted[0]["content"].startswith("✅ 明月松间照")
         assert posted[1]["content"] == "❌ 没背熟：原句是「明月几时有」—— 宋·苏轼《水调歌头》"
-        over = await fake.wait_for(lambda: [m for m in fake.channel_messages() if m["content"].startswith("⌛")], 15)
+        end_round_now(core, fake.channel_id)
+        over = await fake.wait_for(lambda: [m for m in fake.channel_messages() if m["content"].startswith("⌛")])
         assert "共 2 句" in over[0]["content"]
         await fake.send_message("!fhl 花")
         await fake.wait_for(lambda: any(m["content"].startswith("🌸") for m in fake.channel_messages()))

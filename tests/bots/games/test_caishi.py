@@ -9,7 +9,6 @@ from support.settings import make_bot_settings
 from bots.core.chat import ChatCore
 from bots.core.games.caishi import MAX_GUESSES, char_marks, tone_marks
 from bots.core.settings import BotSettings
-from worker.contract import keys
 
 
 def test_char_marks_count_repeats_like_wordle() -> None:
@@ -35,7 +34,7 @@ async def test_a_game_to_a_win_with_refused_guesses(core: ChatCore) -> None:
     assert game is not None
     answer = game.answer  # type: ignore[union-attr]
     # The front-end remembers the board's message id; later moves edit it.
-    core.games.store.connection.set(keys.placeholder("telegram", board.board_key), "555")
+    await core.remember_board("telegram", board.board_key or "", "555")
     assert (await group.one("u2", "/a 天地玄黄宇")) == "❌ 「天地玄黄宇」不在诗库里，不算次数。"
     assert (await group.one("u2", "/a 月落乌啼霜满天")) == "❌ 要猜 5 字的句子（这次不算）。"
     wrong = next(r.text for r in core.games.index.with_char("月", lengths=(5,), limit=10) if r.text != answer)

@@ -8,15 +8,13 @@ from bots.core.games.feihua import (
     HINTED_POINTS,
     LINE_POINTS,
     FeihuaGame,
-    GameInputError,
     accept,
     judge,
-    looks_like_line,
     mask,
     parse_start,
     required_position,
-    standings,
 )
+from bots.core.games.rules import GameInputError, looks_like_line, standings
 
 
 def game(**kw: object) -> FeihuaGame:

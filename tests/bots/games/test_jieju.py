@@ -9,8 +9,8 @@ from support.games import Group
 from support.settings import make_bot_settings
 
 from bots.core.chat import ChatCore
-from bots.core.games.feihua import GameInputError
 from bots.core.games.jieju import parse_jieju, tone_pattern
+from bots.core.games.rules import GameInputError
 from bots.core.settings import BotSettings
 
 

@@ -17,15 +17,16 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from support.fake_telegram import FakeTelegram
+from support.fake_telegram import FakeTelegram, until
 from support.settings import make_bot_settings, make_queue_settings
 from support.workers import spawn_worker
 
+from bots.core import keys as bot_keys
 from bots.core.chat import ChatCore
 from bots.core.messages import t
 from bots.telegram import TelegramBot
-from poetcore.chars import is_han, to_simplified
-from poetcore.rhymes import RhymeTable, Tone
+from poetcore.prosody.rhymes import RhymeTable, Tone
+from poetcore.text.chars import is_han, to_simplified
 from worker.contract import keys
 from worker.contract.redis_server import RedisServer
 from worker.contract.replies import ReplyConsumer
@@ -165,7 +166,9 @@ async def test_bad_input_is_answered_at_once_and_never_queued(harness: Harness) 
         await fake.wait_for(lambda f, c=5100 + i: len(f.chat(c)) == 1)
         got = fake.chat(5100 + i)[0].text
         assert got == expected if expected else "五绝、七绝、五律、七律" in got
-    await asyncio.sleep(0.3)
+    intake = bot_keys.intake_stream("telegram")
+    await until(lambda: harness.service.connection.xpending(intake, "bots")["pending"] == 0,
+                what="every message handled")  # nothing more will be sent or queued
     assert harness.service.connection.xlen(keys.reply_stream("telegram")) == before
     assert all(len(fake.chat(5100 + i)) == 1 for i in range(len(cases)))
 
@@ -225,7 +228,6 @@ async def test_reply_published_while_the_bot_is_down_arrives_after_restart(
     while not harness.service.connection.exists(keys.published(rid)):
         assert time.monotonic() < deadline, "the worker never answered"
         await asyncio.sleep(0.1)
-    await asyncio.sleep(0.2)
     assert not fake.chat(5401)[0].history  # nobody delivered it while the bot was down
     await harness.start()  # a fresh bot: same Redis, nothing in memory
     poem = await harness.poem_in(5401, timeout=30)

@@ -1,0 +1,60 @@
+"""What every game's rules share: state kept as JSON, the standings, the error for bad options.
+
+Pure like the games' own rule modules (`feihua`, `jieju`, `caishi`): no Redis, no index, no platform.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict
+from typing import Any, Protocol, Self
+
+from poetcore.text.chars import is_han
+
+__all__ = ["BOT_PLAYER", "MAX_ANSWER", "MIN_ANSWER", "GameInputError", "JsonState", "Scored", "looks_like_line",
+           "standings"]
+
+MIN_ANSWER, MAX_ANSWER = 4, 12
+"""An answer is one line: Han characters, this many once normalised."""
+
+BOT_PLAYER = "bot"
+"""The bot's own player id (飞花令 versus mode): it scores in the game, never on the leaderboards."""
+
+
+class GameInputError(ValueError):
+    """Bad options for starting a game: a catalogue key plus its parameters."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key, self.params = key, params
+
+
+class JsonState:
+    """``to_dict`` / ``from_dict`` for a game dataclass; keys a newer bot wrote and this one lacks are ignored."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        fields = cls.__dataclass_fields__  # type: ignore[attr-defined]
+        return cls(**{k: v for k, v in data.items() if k in fields})
+
+
+def looks_like_line(text: str) -> bool:
+    """Plain chat that could be an answer: 4-12 Han characters once punctuation is stripped, and
+    nothing but Han characters, punctuation and spaces."""
+    stripped = re.sub(r"[\s，。！？；：、,.!?;:「」『』“”\"'《》…—·]+", "", text)
+    return MIN_ANSWER <= len(stripped) <= MAX_ANSWER and all(is_han(ch) for ch in stripped)
+
+
+class Scored(Protocol):
+    """A game with players: user id -> {"name", "score", "lines"}."""
+
+    players: dict[str, dict[str, Any]]
+
+
+def standings(game: Scored) -> list[tuple[str, str, int, int]]:
+    """(player id, name, score, lines), best first (ties: more lines, then name)."""
+    rows = [(pid, p["name"], int(p["score"]), int(p["lines"])) for pid, p in game.players.items()]
+    return sorted(rows, key=lambda r: (-r[2], -r[3], r[1]))
