@@ -22,13 +22,13 @@ from poetcore.data.package import iter_package_json
 from poetcore.lines.schema import MAX_LINE, MIN_LINE
 from poetcore.text.normalize import normalize_line
 
-__all__ = ["BUILTIN_COLLECTIONS", "ANTHOLOGY_FAME", "SourcePoem", "iter_source_poems", "poem_lines"]
+__all__ = ["ANTHOLOGY_FILES", "ANTHOLOGY_FAME", "SourcePoem", "iter_source_poems", "poem_lines"]
 
 ANTHOLOGY_FAME = 10.0
 """Fame added for a poem in one of the three famous anthologies: more than any search-hit score."""
 
-BUILTIN_COLLECTIONS = frozenset({"唐诗三百首", "千家诗", "宋词三百首"})
-"""The small index that ships inside the package."""
+ANTHOLOGY_FILES = frozenset({"songci/宋词三百首.json", "mengxue/tangshisanbaishou.json", "mengxue/qianjiashi.json"})
+"""宋词三百首, 唐诗三百首 and 千家诗: the small index that ships inside the package, and a fame bonus."""
 
 _NOTE_RE = re.compile(r"[（(〖【\[［{｛〔][^）)〗】\]］}｝〕]*[）)〗】\]］}｝〕]")
 _SEGMENT_RE = re.compile(r"[，。！？；：、,.!?;:\s\u3000·・/]+")
@@ -86,7 +86,7 @@ _OTHER = {
 
 def _wanted(builtin_only: bool) -> Callable[[str], bool]:
     if builtin_only:
-        return lambda n: n in {"songci/宋词三百首.json", "mengxue/tangshisanbaishou.json", "mengxue/qianjiashi.json"}
+        return lambda n: n in ANTHOLOGY_FILES
 
     def wanted(name: str) -> bool:
         return bool(name in _OTHER or _POET_RE.fullmatch(name) or _CI_RE.fullmatch(name) or _RANK_RE.fullmatch(name)
@@ -110,7 +110,7 @@ def iter_source_poems(path: Path, *, builtin_only: bool = False) -> Iterator[Sou
     for name, data in iter_package_json(path, _wanted(builtin_only)):
         if _RANK_RE.fullmatch(name):
             continue
-        famous = name in {"songci/宋词三百首.json", "mengxue/tangshisanbaishou.json", "mengxue/qianjiashi.json"}
+        famous = name in ANTHOLOGY_FILES
         for poem in _read(name, data, ranks):
             if famous:
                 yield poem

@@ -63,11 +63,6 @@ def format_body(lines: Sequence[str], marks: Sequence[str] | None = None) -> str
     return "".join(line + mark for line, mark in zip(lines, marks, strict=True))
 
 
-def format_example(form: str, keywords: Sequence[str], lines: Sequence[str], marks: Sequence[str] | None = None) -> str:
-    """A complete training example."""
-    return format_prompt(form, keywords) + format_body(lines, marks) + EOS
-
-
 def add_form_tokens(tokenizer: PreTrainedTokenizerBase, forms: Iterable[str]) -> int:
     """Give each form (词·<词牌>) its token; returns how many were new (resize the embeddings then)."""
     new = [form_token(f) for f in forms]

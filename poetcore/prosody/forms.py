@@ -80,7 +80,6 @@ __all__ = [
     "allowed_tones",
     "couplet_for",
     "expected_relations",
-    "forms_with_shape",
     "get_form",
     "gu_ping_applies",
     "is_gu_ping",
@@ -339,12 +338,6 @@ def get_form(name: str) -> FormTemplate:
             f"Unknown form {name!r}. Supported forms: {', '.join(FORMS)}.",
         )
     return FORMS.get(found) or COUPLETS[found]
-
-
-def forms_with_shape(line_lengths: Sequence[int]) -> list[FormTemplate]:
-    """Forms whose lines have exactly these lengths, in FORMS order."""
-    shape = tuple(line_lengths)
-    return [f for f in FORMS.values() if f.line_lengths == shape]
 
 
 # -- line rules -------------------------------------------------------------------------------

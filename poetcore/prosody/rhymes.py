@@ -55,7 +55,6 @@ ToneSource = Literal["table", "corpus", "strains", "jyutping", "none"]
 BOTH: frozenset[Tone] = frozenset((Tone.PING, Tone.ZE))
 _EMPTY: frozenset = frozenset()
 
-_NUMERALS = "一二三四五六七八九十"
 # "上平聲一東" -> section "上平聲", numeral "一", label "東".
 _GROUP_RE = re.compile(r"^(上平聲|下平聲|上聲|去聲|入聲)([一二三四五六七八九十]+)(.)$")
 _SECTION_ID = {"上平聲": "上平", "下平聲": "下平", "上聲": "上声", "去聲": "去声", "入聲": "入声"}

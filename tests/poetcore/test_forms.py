@@ -10,7 +10,6 @@ from poetcore.prosody.forms import (
     FormVariant,
     allowed_tones,
     expected_relations,
-    forms_with_shape,
     get_form,
     is_gu_ping,
     line_violations,
@@ -65,11 +64,6 @@ def test_get_form_by_alias_and_unknown_lists_supported() -> None:
         get_form("十四行诗")
     assert "五绝、七绝、五律、七律" in err.value.message_zh
     assert err.value.code == "unknown_form"
-
-
-def test_forms_with_shape() -> None:
-    assert [f.name for f in forms_with_shape([7] * 8)] == ["七律"]
-    assert forms_with_shape([5, 5, 7, 5]) == []
 
 
 def test_mixed_length_forms_are_expressible() -> None:

@@ -14,7 +14,6 @@ from poetcore.model.tokenizer import (
     ensure_special_tokens,
     form_token,
     format_body,
-    format_example,
     format_prompt,
     load_tokenizer,
 )
@@ -28,14 +27,14 @@ def tok():
 
 
 def test_example_layout() -> None:
-    text = format_example("五绝", ["秋月"], LINES)
+    text = format_prompt("五绝", ["秋月"]) + format_body(LINES) + EOS
     assert text == f"{BOS}<|五绝|>{KW}秋月{POEM}床前明月光，疑是地上霜。举头望明月，低头思故乡。{EOS}"
     assert format_prompt("七律") == f"{BOS}<|七律|>{POEM}"
     assert format_body(["一二三四五", "六七八九十"]) == "一二三四五，六七八九十。"
 
 
 def test_each_char_is_one_token_and_round_trips(tok) -> None:
-    text = format_example("五绝", ["秋月"], LINES)
+    text = format_prompt("五绝", ["秋月"]) + format_body(LINES) + EOS
     ids = tok(text, add_special_tokens=False)["input_ids"]
     # 1 bos + 1 form + 1 kw + 2 + 1 poem + 20 chars + 4 punct + 1 eos
     assert len(ids) == 31
@@ -59,7 +58,7 @@ def test_min_count_drops_rare_chars() -> None:
 def test_save_and_load_round_trip(tok, tmp_path) -> None:
     tok.save_pretrained(tmp_path)
     again = load_tokenizer(tmp_path)
-    text = format_example("七绝", [], [*LINES])
+    text = format_prompt("七绝") + format_body([*LINES]) + EOS
     assert again(text, add_special_tokens=False)["input_ids"] == tok(text, add_special_tokens=False)["input_ids"]
     assert again.padding_side == "left"
     assert again.pad_token_id == tok.pad_token_id and again.eos_token_id == tok.eos_token_id
