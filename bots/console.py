@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import TextIO
 
 from bots.core.chat import ChatCore
+from bots.core.clock import run_chat_clock
 from bots.core.delivery import run_delivery
-from bots.core.games.clock import run_game_clock
 from bots.core.messages import t
 from bots.core.models import IncomingMessage, OutgoingMessage
 from bots.core.settings import BotSettings
@@ -175,7 +175,7 @@ async def run_demo(
     async def show_game(out: OutgoingMessage) -> None:
         session.print(out.text)
 
-    clock = asyncio.create_task(run_game_clock(core.games, session.platform, show_game))
+    clock = asyncio.create_task(run_chat_clock(core.games, None, session.platform, show_game))
     try:
         if start_worker:
             worker_log.parent.mkdir(parents=True, exist_ok=True)

@@ -45,8 +45,6 @@ def _supervise(argv: list[str], envs: list[dict[str, str]]) -> int:
     children: list[subprocess.Popen[bytes]] = []
 
     def forward(signum: int, _frame: object) -> None:
-        log.info("worker: forwarding %s to %d worker process(es)", signal.Signals(signum).name,
-                 sum(child.poll() is None for child in children))
         for child in children:
             if child.poll() is None:
                 child.send_signal(signum)

@@ -196,8 +196,8 @@ PRIVATE_NAMES: dict[type, tuple[str, ...]] = {
     BaseWorker: (
         "prepare_execution", "prepare_job_execution", "handle_execution_ended", "handle_job_success",
         "handle_exception", "handle_job_failure", "set_state", "dequeue_job_and_maintain_ttl",
-        "_install_signal_handlers", "get_current_job_id", "unsubscribe", "subscribe", "pubsub_channel_name",
-        "_pubsub_exception_handler", "handle_exception", "request_stop",
+        "_install_signal_handlers", "get_state", "unsubscribe", "subscribe", "pubsub_channel_name",
+        "_pubsub_exception_handler", "request_stop",
     ),
 }
 """The private or undocumented RQ members used here and in `worker.worker` (checked by a test)."""
@@ -230,8 +230,9 @@ def unsubscribe(worker: BaseWorker, wake: Any = None) -> None:
     redis-py 8, ``stop()`` itself joins the reader with no time limit. The reader waits in
     ``get_message(timeout=60)``: when the UNSUBSCRIBE reply wakes it *before* ``stop()`` has
     cleared its run flag, it goes round again, finds no subscription and waits the full 60 s on
-    it, and so does ``stop()``. That race made half of the burst workers hang for a minute after
-    "done, quitting" (and ``--gpus``' parent with them). Clearing the flag first, without waiting,
+    it, and so does ``stop()``. That race hung workers for a minute after "done, quitting" (one
+    ``--gpus`` run in ten here, and its parent with it; most in-process test workers) or after a
+    SIGTERM (30 s until the supervisor's second signal). Clearing the flag first, without waiting,
     means the reply that wakes the reader also ends it; the join stays bounded. ``wake`` (an
     ``Event``) is set after the flag, to end a pause the reader takes after a Redis error.
     """
@@ -247,12 +248,14 @@ def unsubscribe(worker: BaseWorker, wake: Any = None) -> None:
         wake.set()
     try:
         pubsub.unsubscribe()
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        # Redis went away: the reader's own read fails and it exits; nothing left to unsubscribe from.
+    except (redis.RedisError, OSError, AttributeError) as exc:
+        # Redis went away (or the reader, ending, reset the pubsub meanwhile): nothing left to
+        # unsubscribe from; Redis drops a subscription with its connection.
         log.info("Worker %s: could not unsubscribe (%s); Redis drops the subscription with the connection",
                  worker.name, exc)
     thread.join(timeout=1)
-    pubsub.close()
+    if not thread.is_alive():  # a reader still busy (a slow machine, a reconnect) closes it itself on its way out
+        pubsub.close()
     worker.pubsub_thread = None
 
 
@@ -296,6 +299,7 @@ class RedisRetriesLog(logging.LoggerAdapter):  # type: ignore[type-arg]
                                                                | redis.TimeoutError):
                 level = logging.DEBUG
                 kwargs.pop("exc_info", None)
+        kwargs.setdefault("stacklevel", 2)  # the line is RQ's, not this adapter's
         super().log(level, msg, *args, **kwargs)
 
     def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import threading
 import time
 import traceback
@@ -41,6 +42,7 @@ from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException, TimerDeathPenalty
+from rq.worker import WorkerStatus
 
 from worker import jobs, rq_private
 from worker.contract import keys
@@ -92,6 +94,7 @@ class PoemWorker(SimpleWorker):
         self._lost_redis: BaseException | None = None  # set when a Redis call failed inside RQ's loop
         self._shutdown_asked = False  # a warm shutdown was requested (SIGTERM), busy or idle
         self._pubsub_stop = threading.Event()  # ends the command channel's pause after a Redis error
+        self._pubsub_warned_at = -math.inf
         rq_private.quiet_redis_retries(self)
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -113,6 +116,9 @@ class PoemWorker(SimpleWorker):
         log.info("PoemWorker %s: serving %s on %s (max_batch=%d)", self.name, ",".join(self.queue_names()),
                  self.engine.device if self.engine else "?", self.max_batch)
         worked = False
+        # RQ installs its SIGTERM/SIGINT handlers only once its bootstrap has talked to Redis; a worker
+        # that lost Redis before that (or waits in `_reconnect`) would die by the default action.
+        self._install_signal_handlers()
         try:
             while True:
                 self._lost_redis = None
@@ -121,16 +127,22 @@ class PoemWorker(SimpleWorker):
                     worked = super().work(*args, **kwargs) or worked
                 except (redis.ConnectionError, redis.TimeoutError) as exc:  # RQ's teardown on a dead connection
                     self._lost_redis = exc
-                except StopRequested:  # SIGTERM landed in RQ's teardown, after its loop had caught its own
-                    return worked
+                finally:
+                    # RQ's teardown stops the command channel only when Redis let it deregister first;
+                    # otherwise its thread would retry on, and one more would start per reconnect.
+                    self.unsubscribe()
                 if self._lost_redis is None or self._stopping():
                     return worked
-                try:
-                    self._reconnect()
-                except StopRequested:  # SIGTERM while waiting for Redis: nothing runs, nothing to finish
+                self._reconnect()
+                if self._stopping():
                     return worked
+        except StopRequested:
+            # SIGTERM of an idle worker outside RQ's loop (in its teardown, or while we wait for Redis):
+            # RQ raises it from the handler; nothing runs, so nothing is left to finish.
+            return worked
         finally:
-            interrupted = self._current_job_id_safe() is not None
+            # RQ's in-memory state, not Redis's: Redis may be the reason we are here.
+            interrupted = self.get_state() == WorkerStatus.BUSY
             if interrupted:
                 log.warning("PoemWorker %s: stopped in the middle of a job; other workers will recover it", self.name)
             self.liveness.stop(deregister=not interrupted)
@@ -189,8 +201,11 @@ class PoemWorker(SimpleWorker):
                 self.connection.ping()
                 break
             except (redis.ConnectionError, redis.TimeoutError):
+                pass
+            # RQ's SIGTERM handler of a worker lost mid-job flags the stop, then fails to write it to Redis
+            with contextlib.suppress(redis.ConnectionError, redis.TimeoutError):
                 time.sleep(delay)
-                delay = min(delay * 2, 5.0)
+            delay = min(delay * 2, 5.0)
         if self._stopping():
             return
         with contextlib.suppress(redis.RedisError):
@@ -220,12 +235,6 @@ class PoemWorker(SimpleWorker):
     def check_for_suspension(self, burst: bool) -> None:
         with self._noting_redis_loss():
             super().check_for_suspension(burst)
-
-    def _current_job_id_safe(self) -> str | None:
-        try:
-            return self.get_current_job_id()
-        except Exception:  # Redis gone: assume the worst, keep our jobs recoverable
-            return "unknown"
 
     def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
         # RQ retries a refused connection here by itself, but a Redis *timeout* ends its loop as if
@@ -260,7 +269,10 @@ class PoemWorker(SimpleWorker):
             super()._pubsub_exception_handler(exc, pubsub, pubsub_thread)  # RQ: log and end the thread
             return
         REDIS_RETRIES.labels(part="pubsub").inc()
-        log.warning("PoemWorker %s: command channel lost Redis (%s); resubscribing", self.name, exc)
+        now = time.monotonic()
+        if now - self._pubsub_warned_at >= 60:  # it retries every 2 s: one line per outage, not thirty a minute
+            self._pubsub_warned_at = now
+            log.warning("PoemWorker %s: command channel lost Redis (%s); resubscribing", self.name, exc)
         self._pubsub_stop.wait(2.0)
 
     def handle_exception(self, job: Job, *exc_info: Any) -> None:

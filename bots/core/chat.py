@@ -18,6 +18,7 @@ from typing import Any
 
 import redis
 
+from bots.core.admission import BusyNotices, GroupBudget, group_send_budget
 from bots.core.commands import (
     COMMAND_ALIASES,
     GAME_COMMAND_NAMES,
@@ -119,6 +120,7 @@ class ChatCore:
         self.uses_placeholders = True  # the front-end sends a "正在作诗…" to edit (Discord defers instead)
         index = line_index or _shared_index(settings.line_index)
         self.games = GameService(self.service.sync.connection, index, settings)
+        self.notices = BusyNotices(self.service.sync.connection, settings.group_notice_window_s)
 
     # --- incoming ----------------------------------------------------------------------------
     async def handle(self, msg: IncomingMessage, options: CommandOptions | None = None) -> list[OutgoingMessage]:
@@ -220,12 +222,20 @@ class ChatCore:
             options=options,
             route=route,
         )
+        budget = await self._group_budget(msg)
         placeholder = await self._placeholder_mode(msg)
         if self.uses_placeholders and placeholder == "each":
             # The poem can be published before the placeholder's send returns: mark it as coming.
             await self.store.mark_placeholder_pending(msg.platform, request.request_id,
                                                       self.settings.placeholder_wait_s * 4)
-        result: SubmitResult = await self.service.submit(request)
+        result: SubmitResult = await self.service.submit(
+            request, chat_limit=None if budget is None else budget.admissible)
+        if result.outcome in ("rate_limited", "busy") and self._refuse_by_notice(msg):
+            # A group's refusals share one notice per window: answering each would spend the very
+            # send budget that ran out.
+            await self.notices.add(msg.platform, msg.chat_id, msg.user_name or msg.user_id,
+                                   result.retry_after_s or (budget.retry_after_s if budget else 60), loc)
+            return []
         if result.outcome == "rate_limited":
             key = "rate_limited_chat" if result.scope == "chat" else "rate_limited"
             return reply(t(key, loc, seconds=result.retry_after_s or 1))
@@ -252,6 +262,27 @@ class ChatCore:
         if result.position:
             text += t("placeholder_position", loc, position=result.position)
         return reply(text, request_id=request.request_id)
+
+    async def _group_budget(self, msg: IncomingMessage) -> GroupBudget | None:
+        """What this group may still have admitted in the chat window (None: a private chat, or a
+        platform without a per-group limit): its send budget less what is spoken for."""
+        if not msg.is_group:
+            return None
+        window_s = self.service.sync.settings.chat_window_s
+        send_budget = group_send_budget(msg.platform, window_s, self.settings)
+        if send_budget is None:
+            return None
+        counted, ttl, games = await self.store.group_usage(msg.platform, msg.chat_id)
+        limit = self.settings.group_placeholder_limit
+        placeholders = counted if not limit else min(counted, limit) + (1 if counted > limit else 0)
+        spoken_for = placeholders + games + self.notices.notices_per(window_s)
+        return GroupBudget(send_budget, spoken_for, retry_after_s=ttl or window_s)
+
+    def _refuse_by_notice(self, msg: IncomingMessage) -> bool:
+        """Group refusals go into the group's combined notice; a Discord slash command is still answered
+        on its own (the interaction must be, and its follow-up is not a channel message)."""
+        return msg.is_group and (msg.route or {}).get("kind") != "interaction" and \
+            group_send_budget(msg.platform, 60, self.settings) is not None
 
     async def _placeholder_mode(self, msg: IncomingMessage) -> str | int:
         """How to answer a poem request at once: "each" (its own "正在作诗…" placeholder), "quiet"

@@ -10,6 +10,9 @@ Grammar (tokens in any order after the command word; Chinese and English aliases
 Prefixes ``/`` ``!`` (and full-width ``／`` ``！``) work everywhere; a few Chinese words
 (``作诗 秋月``) work as plain text, because Telegram only accepts Latin command names.
 ``/poem@otherbot`` and ``@otherbot ...`` are ignored, so several bots can share a group.
+
+A platform that hands over its options typed (Discord's slash commands) gets its command from
+`build_command`, by the same rules and with the same refusals, without writing them into a text.
 """
 
 from __future__ import annotations

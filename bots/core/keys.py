@@ -11,6 +11,8 @@ from worker.contract.keys import KEY_PREFIX
 
 __all__ = [
     "BOT_PREFIX",
+    "busy_notice_sent",
+    "busy_notices_due",
     "game",
     "game_board",
     "game_flush",
@@ -40,6 +42,17 @@ def placeholder(platform: str, request_id: str) -> str:
 def group_placeholders(platform: str, chat_id: str) -> str:
     """Placeholders sent in a group chat in the current window (a busy group gets fewer)."""
     return f"{BOT_PREFIX}:group-placeholders:{platform}:{chat_id}"
+
+
+def busy_notices_due(platform: str) -> str:
+    """Groups with a pending refusal notice, scored by when it is due; ``<this key>:<chat>`` holds the
+    names it will carry (`bots.core.admission.BusyNotices`)."""
+    return f"{BOT_PREFIX}:busy-notices:{platform}"
+
+
+def busy_notice_sent(platform: str, chat_id: str) -> str:
+    """When the group's last refusal notice went out: the next waits a notice window after it."""
+    return f"{BOT_PREFIX}:busy-notice-sent:{platform}:{chat_id}"
 
 
 def user_requests(platform: str, user_id: str) -> str:

@@ -75,6 +75,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Lots of requests in this group: for the next {seconds} s I won't acknowledge each one; every poem "
               "will reply to its own request. Use /queue to see your place.",
     },
+    "group_refused": {
+        "zh": "本群此刻请求太多，没能接下这几位的请求：{names}。请 {minutes} 分钟后再试。",
+        "en": "Too many requests in this group; I could not take these: {names}. Please try again in {minutes} min.",
+    },
     "duplicate": {
         "zh": "这个请求已经在处理了，请稍候。",
         "en": "This request is already being handled; please wait.",

@@ -62,6 +62,11 @@ class BotSettings(BaseSettings):
         default=60, ge=1, le=3600, description="the window group_placeholder_limit counts in"
     )
 
+    group_notice_window_s: int = Field(
+        default=20, ge=5, le=600,
+        description="one combined \"busy, try again\" notice per group per this window names every refused requester",
+    )
+
     # --- games -------------------------------------------------------------------------------
     line_index: Path | None = Field(
         default=Path("data/lines.sqlite"),

@@ -69,6 +69,19 @@ class BotStore:
             _, count, ttl = pipe.execute()
         return int(count), max(int(ttl), 1)
 
+    def _group_usage(self, platform: str, chat_id: str, game_window_key: str) -> tuple[int, int, int]:
+        with self.connection.pipeline() as pipe:
+            pipe.get(keys.group_placeholders(platform, chat_id))
+            pipe.ttl(keys.group_placeholders(platform, chat_id))
+            pipe.get(game_window_key)
+            placeholders, ttl, games = pipe.execute()
+        return int(placeholders or 0), max(int(ttl), 0), int(games or 0)
+
+    async def group_usage(self, platform: str, chat_id: str) -> tuple[int, int, int]:
+        """(placeholder requests counted in the group's window, seconds it has left, game messages sent
+        in the games' window): read only, so asking costs the group nothing."""
+        return await asyncio.to_thread(self._group_usage, platform, chat_id, keys.game_sent(platform, chat_id))
+
     async def count_group_placeholders(self, platform: str, chat_id: str, window_s: int) -> tuple[int, int]:
         """(placeholders in this group's window including this one, seconds the window has left)."""
         return await asyncio.to_thread(self._count_group_placeholders, platform, chat_id, window_s)

@@ -9,8 +9,8 @@ from typing import Any
 import discord
 
 from bots.core.chat import ChatCore
+from bots.core.clock import run_chat_clock
 from bots.core.delivery import run_delivery
-from bots.core.games.clock import run_game_clock
 from bots.core.settings import DiscordSettings
 from bots.core.store import BotStore
 from bots.discord import compat
@@ -72,6 +72,7 @@ async def run_discord(core: ChatCore, settings: DiscordSettings, consumer: Reply
         )
     token = settings.token.get_secret_value()
     compat.quiet_reconnect_logs()
+    compat.cap_gateway_backoff()
     link = DiscordLink(health, retry_first_s=retry_first_s, retry_max_s=retry_max_s)
 
     background: tuple[BackgroundJob, ...] = ()
@@ -87,7 +88,7 @@ async def run_discord(core: ChatCore, settings: DiscordSettings, consumer: Reply
         background = (deliver_replies,)
 
     async def game_clock(client: PoetClient) -> None:
-        await run_game_clock(core.games, "discord", lambda out: client.sender.channel(
+        await run_chat_clock(core.games, core.notices, "discord", lambda out: client.sender.channel(
             out.chat_id, out.text, reply_to=out.reply_to_message_id))
 
     background = (*background, game_clock)

@@ -152,7 +152,8 @@ class PoetClient(discord.Client):
         try:
             yield
         finally:
-            self._inflight.discard(task)  # type: ignore[arg-type]
+            if task is not None:
+                self._inflight.discard(task)
 
     async def on_ready(self) -> None:
         log.info("Discord: logged in as %s (id %s) in %d servers", self.user, self.user and self.user.id,

@@ -12,7 +12,10 @@ else:
   which raises ``AttributeError`` while ``Client.ws`` is still None (the very first connection);
 - `ReconnectLogFilter`: ``Client.connect`` logs each gateway reconnect attempt with
   ``_log.exception("Attempting a reconnect in %.2fs")``, an ERROR with a traceback for what is an
-  expected, handled condition.
+  expected, handled condition;
+- `cap_gateway_backoff`: ``Client.connect`` waits between gateway reconnects with the
+  ``ExponentialBackoff`` it looks up in ``discord.client``, whose waits grow to 1024 s: after a long
+  outage the bot would stay away up to 17 minutes after Discord came back.
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ from __future__ import annotations
 import logging
 
 import discord
+import discord.client
 import yarl
+from discord.backoff import ExponentialBackoff
 from discord.gateway import DiscordWebSocket
 
-__all__ = ["ReconnectLogFilter", "cancel_ready_task", "configure_endpoints", "first_connect_failed",
-           "quiet_reconnect_logs"]
+__all__ = ["GATEWAY_BACKOFF_MAX_EXP", "CappedGatewayBackoff", "ReconnectLogFilter", "cancel_ready_task",
+           "cap_gateway_backoff", "configure_endpoints", "first_connect_failed", "quiet_reconnect_logs"]
 
 _CLIENT_LOGGER = "discord.client"
 _RECONNECT_MESSAGE = "Attempting a reconnect in %.2fs"
@@ -74,3 +79,20 @@ def quiet_reconnect_logs() -> None:
     logger = logging.getLogger(_CLIENT_LOGGER)
     if not any(isinstance(f, ReconnectLogFilter) for f in logger.filters):
         logger.addFilter(ReconnectLogFilter())
+
+
+GATEWAY_BACKOFF_MAX_EXP = 6
+"""Gateway reconnect waits are drawn from [0, 2^exp s], exp growing per failure up to this: 64 s."""
+
+
+class CappedGatewayBackoff(ExponentialBackoff):  # type: ignore[type-arg]
+    """discord.py's reconnect back-off (the same full jitter), with its waits capped at 64 s."""
+
+    def __init__(self, base: int = 1, *, integral: bool = False) -> None:
+        super().__init__(base, integral=integral)
+        self._max = GATEWAY_BACKOFF_MAX_EXP
+
+
+def cap_gateway_backoff() -> None:
+    """Make ``Client.connect`` use `CappedGatewayBackoff` (process-wide, idempotent)."""
+    discord.client.ExponentialBackoff = CappedGatewayBackoff  # type: ignore[misc]

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import discord
+import redis
 
 from bots.core.delivery import PermanentDeliveryError, TransientDeliveryError
 from bots.core.models import OutgoingMessage
@@ -130,10 +131,18 @@ class DiscordSender:
         return time.monotonic() + (left if left > 0 else self.followup_window_s)
 
     async def remember_token(self, interaction: discord.Interaction, route: dict[str, Any]) -> None:
-        """Keep the interaction's token until its follow-up window ends, for the poem's delivery."""
+        """Keep the interaction's token until its follow-up window ends, for the poem's delivery.
+
+        Redis away is no reason to leave the command unanswered: the core says so in its answer,
+        and a poem without its token goes to the channel.
+        """
         left = self.followup_age_left(route)
         if self.store is not None and left > 0:
-            await self.store.remember_interaction_token(str(interaction.id), interaction.token, left)
+            try:
+                await self.store.remember_interaction_token(str(interaction.id), interaction.token, left)
+            except redis.RedisError as exc:
+                log.warning("Discord: cannot keep the token of interaction %s (Redis: %s); its poem will go "
+                            "to the channel", interaction.id, exc)
 
     async def _token(self, route: dict[str, Any]) -> str | None:
         if self.followup_age_left(route) <= 0 or self.store is None:

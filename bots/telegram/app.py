@@ -34,9 +34,9 @@ from telegram.ext import (
 )
 
 from bots.core.chat import ChatCore
+from bots.core.clock import run_chat_clock
 from bots.core.commands import COMMAND_ALIASES
 from bots.core.delivery import run_delivery
-from bots.core.games.clock import run_game_clock
 from bots.core.settings import BotSettings
 from bots.telegram.handlers import on_error, on_message
 from bots.telegram.intake import DurableIntake
@@ -266,7 +266,7 @@ class TelegramBot:
             self._tasks.append(asyncio.create_task(
                 self.intake.poll(settings.telegram_poll_timeout_s, allowed), name="telegram-poll"))
         self._tasks.append(asyncio.create_task(self.intake.process(), name="telegram-intake"))
-        self._tasks.append(asyncio.create_task(run_game_clock(self.core.games, PLATFORM, self.sender.send),
+        self._tasks.append(asyncio.create_task(run_chat_clock(self.core.games, self.core.notices, PLATFORM, self.sender.send),
                                                name="telegram-games"))
         if self.consumer is not None:
             self._delivery = asyncio.create_task(run_delivery(self.core, self.consumer, self.sender.send_reply))

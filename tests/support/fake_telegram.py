@@ -81,6 +81,7 @@ class FakeTelegram:
     first_name: str = "Poet"
     blocked_chats: set[int] = field(default_factory=set)
     group_limit: tuple[int, float] | None = None  # (messages, seconds) per group chat, like Telegram's 20/min
+    global_limit: tuple[int, float] | None = None  # (messages, seconds) over all chats, like Telegram's 30/s
     latency_s: float = 0.0  # added to every Bot API call
     port: int = 0  # 0: any free port; kept across go_away()/come_back()
 
@@ -108,6 +109,7 @@ class FakeTelegram:
         self._floods: dict[str, list[int]] = {}  # method (lower case) -> retry_after of each forced 429
         self._holds: dict[str, _Hold] = {}  # method (lower case) -> calls held at the door
         self._sent_at: dict[int, list[float]] = {}
+        self._sent_any: list[float] = []  # every counted send, for global_limit
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def __aenter__(self) -> FakeTelegram:
@@ -287,19 +289,30 @@ class FakeTelegram:
         return web.json_response({"ok": True, "result": result})
 
     def _flood_check(self, params: dict[str, Any]) -> None:
-        """Telegram's per-group limit: over it, 429 with the seconds until a slot frees."""
+        """Telegram's limits: over the bot-wide rate or a group's, 429 with the seconds until a slot
+        frees; a refused message counts toward neither."""
         chat_id = int(params.get("chat_id") or 0)
-        if self.group_limit is None or chat_id >= 0:
-            return
-        count, period = self.group_limit
         now = time.monotonic()
-        recent = [t for t in self._sent_at.get(chat_id, []) if now - t < period]
-        if len(recent) >= count:
+        waits: list[float] = []
+        if self.global_limit is not None:
+            count, period = self.global_limit
+            self._sent_any = [t for t in self._sent_any if now - t < period]
+            if len(self._sent_any) >= count:
+                waits.append(self._sent_any[0] + period - now)
+        grouped = self.group_limit is not None and chat_id < 0
+        if grouped:
+            count, period = self.group_limit  # type: ignore[misc]
+            self._sent_at[chat_id] = [t for t in self._sent_at.get(chat_id, []) if now - t < period]
+            if len(self._sent_at[chat_id]) >= count:
+                waits.append(self._sent_at[chat_id][0] + period - now)
+        if waits:
             self.flood_refusals += 1
-            self._sent_at[chat_id] = recent
-            wait = max(1, math.ceil(recent[0] + period - now))
+            wait = max(1, math.ceil(max(waits)))
             raise ApiError(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
-        self._sent_at[chat_id] = [*recent, now]
+        if self.global_limit is not None:
+            self._sent_any.append(now)
+        if grouped:
+            self._sent_at[chat_id].append(now)
 
     # --- Bot API methods ---------------------------------------------------------------------
     def _me(self) -> dict[str, Any]:

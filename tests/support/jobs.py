@@ -6,6 +6,9 @@ retry, failure-callback and de-duplication paths run.
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
 from typing import Any
 
 from rq.job import get_current_job
@@ -45,4 +48,17 @@ def stuck_in_native_code(request: dict[str, Any]) -> dict[str, Any]:
 
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
     time.sleep(float(request.get("route", {}).get("stuck_s", 30)))
+    return compose_poem(request)
+
+
+def held(request: dict[str, Any]) -> dict[str, Any]:
+    """Composes only once the test creates ``<route['hold']>/go``: "mid-job" lasts exactly as long as
+    the test wants, whatever the machine's load, and waiting on a file needs no Redis (a test may stop
+    Redis meanwhile). Each attempt first writes its worker's name to ``<hold>/running-<pid>``."""
+    job = get_current_job()
+    assert job is not None
+    hold = Path(request["route"]["hold"])
+    (hold / f"running-{os.getpid()}").write_text(job.worker_name or "")
+    while not (hold / "go").exists():
+        time.sleep(0.01)
     return compose_poem(request)

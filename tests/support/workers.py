@@ -41,13 +41,14 @@ def worker_env(redis_url: str, **settings: Any) -> dict[str, str]:
     return env
 
 
-def spawn_worker(redis_url: str, log_dir: Path, name: str, *args: str, **settings: Any) -> subprocess.Popen[bytes]:
+def spawn_worker(redis_url: str, log_dir: Path, name: str, *args: str, extra_env: dict[str, str] | None = None,
+                 **settings: Any) -> subprocess.Popen[bytes]:
     """``python -m worker --name NAME ARGS`` with its log in ``log_dir/NAME.log``."""
     log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
     try:
         return subprocess.Popen(
             [sys.executable, "-m", "worker", "--name", name, *args],
-            env=worker_env(redis_url, **settings),
+            env=worker_env(redis_url, **settings) | (extra_env or {}),
             cwd=REPO_DIR,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -69,8 +70,9 @@ def wait_until(predicate: Callable[[], T], timeout: float = 10.0, interval: floa
 
 
 async def collect(consumer: ReplyConsumer, count: int, timeout: float = 10.0, *, linger: float = 0.0,
-                  ack: bool = True) -> list[PoemReply]:
-    """Read and ack replies until ``count`` arrived, then ``linger`` s more to catch extras.
+                  ack: bool = True, until: Callable[[], object] | None = None) -> list[PoemReply]:
+    """Read and ack replies until ``count`` arrived (and ``until()`` holds, when given), then
+    ``linger`` s more. ``timeout`` only bounds a failure.
 
     Stops the consumer at the end (a new ``ReplyConsumer`` is needed to read again).
     """
@@ -85,11 +87,12 @@ async def collect(consumer: ReplyConsumer, count: int, timeout: float = 10.0, *,
     task = asyncio.create_task(read())
     deadline = time.monotonic() + timeout
     try:
-        while len(got) < count:
+        while len(got) < count or (until is not None and not until()):
             if task.done():
                 task.result()
             if time.monotonic() > deadline:
-                raise AssertionError(f"got {len(got)} of {count} replies within {timeout} s: {got}")
+                raise AssertionError(f"got {len(got)} of {count} replies (until: {until and until()}) within "
+                                     f"{timeout} s: {got}")
             await asyncio.sleep(0.02)
         await asyncio.sleep(linger)
     finally:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -14,11 +16,11 @@ from rq.serializers import JSONSerializer
 from support.queue import make_request, stream_replies, worker_config
 from support.workers import collect
 
-from worker.contract import keys
 from worker.contract.connection import connect, connect_async
 from worker.contract.replies import ReplyConsumer
 from worker.contract.service import PoemService
 from worker.engine import NoopComposer
+from worker.reaper import Reaper
 from worker.settings import WorkerConfig
 from worker.worker import PoemWorker
 
@@ -65,6 +67,37 @@ def test_unparseable_request_gets_a_failure_reply_without_retry(redis_url: str, 
     assert q.failed_job_registry.count == 0  # answered, not retried
 
 
+def test_a_retried_failure_logs_one_warning_without_traceback(redis_url: str, redis_client: redis.Redis,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 27: a failure RQ retries is expected and handled: one WARNING line, no traceback, no
+    ERROR (RQ's own ERROR with the traceback stays for the last failure), counted in a metric."""
+    s = settings(retry_max=2)
+    svc = PoemService(connect(redis_url), s.queue, job_function="support.jobs.fail_first")
+    r = req(route={"fail_times": 1})
+    svc.submit(r)
+    retried_before = REGISTRY.get_sample_value("poetcore_jobs_total", {"status": "retried"}) or 0.0
+    caplog.set_level(logging.DEBUG)
+    run_burst(redis_url, s)
+    assert [x.status for x in replies(redis_client)] == ["ok"]
+    loud = [rec for rec in caplog.records if rec.levelno >= logging.WARNING]
+    assert [rec.levelno for rec in loud if "retried" in rec.getMessage()] == [logging.WARNING]
+    assert [rec.getMessage() for rec in loud if rec.levelno >= logging.ERROR] == []
+    assert [rec.getMessage() for rec in loud if rec.exc_info or "Traceback" in rec.getMessage()] == []
+    assert REGISTRY.get_sample_value("poetcore_jobs_total", {"status": "retried"}) == retried_before + 1
+
+
+def test_the_last_failure_keeps_its_error_and_traceback(redis_url: str, redis_client: redis.Redis,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """An operator must act on a job that failed for good: that one is an ERROR with its traceback."""
+    s = settings(retry_max=0)
+    svc = PoemService(connect(redis_url), s.queue, job_function="support.jobs.always_fail")
+    svc.submit(req())
+    caplog.set_level(logging.INFO)
+    run_burst(redis_url, s)
+    errors = [rec.getMessage() for rec in caplog.records if rec.levelno >= logging.ERROR]
+    assert any("permanent failure injected by the test" in m and "Traceback" in m for m in errors), errors
+
+
 def test_transient_failure_is_retried_then_served(redis_url: str, redis_client: redis.Redis) -> None:
     s = settings(retry_max=2)
     svc = PoemService(connect(redis_url), s.queue, job_function="support.jobs.fail_first")
@@ -109,9 +142,7 @@ def test_timeout_gives_a_timeout_reply(redis_url: str, redis_client: redis.Redis
 
 def test_retry_back_off_waits_then_runs(redis_url: str, redis_client: redis.Redis) -> None:
     """With a back-off the retry sits in the ScheduledJobRegistry until the reaper enqueues it."""
-    from worker.reaper import Reaper
-
-    s = settings(retry_max=1, retry_intervals_s=[4])  # long enough that a loaded CI machine is not "late"
+    s = settings(retry_max=1, retry_intervals_s=[3600])  # never due by itself while the test runs
     svc = PoemService(connect(redis_url), s.queue, job_function="support.jobs.fail_first")
     r = req()
     svc.submit(r)
@@ -121,11 +152,9 @@ def test_retry_back_off_waits_then_runs(redis_url: str, redis_client: redis.Redi
     reaper = Reaper(redis_client, ["poems"], s.queue)
     reaper.run_once()
     assert q.count == 0  # not due yet
-    import time
-
-    time.sleep(4.1)
-    redis_client.delete(keys.reaper_lock("poems"))
-    reaper.run_once()
+    # bring the back-off to its end instead of sleeping through it
+    redis_client.zadd(q.scheduled_job_registry.key, {r.request_id: int(time.time()) - 1})
+    reaper.run_once()  # the previous pass released the lock: this one runs at once
     assert q.job_ids == [r.request_id]
     run_burst(redis_url, s)
     assert [x.status for x in replies(redis_client)] == ["ok"]

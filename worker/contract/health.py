@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,8 @@ class Health:
     _busy_since: float | None = None
     _waiting_on: set[str] = field(default_factory=set, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+    """Seconds, monotonic; a test passes its own to step past ``stall_after_s`` without sleeping."""
 
     def mark_ready(self) -> None:
         """The process itself can serve (a worker: its model is loaded; a bot: its loop runs)."""
@@ -57,7 +60,7 @@ class Health:
 
     def busy(self) -> None:
         with self._lock:
-            self._busy_since = time.monotonic()
+            self._busy_since = self.clock()
 
     def idle(self) -> None:
         with self._lock:
@@ -65,7 +68,7 @@ class Health:
 
     def busy_for(self) -> float:
         with self._lock:
-            return 0.0 if self._busy_since is None else time.monotonic() - self._busy_since
+            return 0.0 if self._busy_since is None else self.clock() - self._busy_since
 
     def alive(self) -> bool:
         return self.busy_for() < self.stall_after_s

@@ -62,10 +62,11 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return {'duplicate', 0, ''} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function wait_ms(key, limit, window)
-  if limit <= 0 then return 0 end
+  if limit < 0 then return 0 end  -- no limit; 0 admits none (a group whose send budget is spent)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
   if redis.call('ZCARD', key) >= limit then
     local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    if oldest[2] == nil then return window end
     return math.max(1, tonumber(oldest[2]) + window - now)
   end
   return 0
@@ -175,9 +176,19 @@ class PoemService:
         return cls(connect(url), settings)
 
     # --- submit ------------------------------------------------------------------------------
-    def submit(self, request: PoemRequest) -> SubmitResult:
+    def submit(self, request: PoemRequest, chat_limit: int | None = None) -> SubmitResult:
+        """Admit and enqueue ``request`` in one step, or say why not.
+
+        ``chat_limit``: the most requests this chat may have admitted in the chat window, when the
+        caller knows better than the settings (a group's send budget, `bots.core.admission`); 0
+        admits none. The settings' own 0 means "no limit".
+        """
         s = self.settings
         rid = request.request_id
+        user_cap = s.user_limit or -1
+        chat_cap = (s.chat_limit or -1) if chat_limit is None else max(0, chat_limit)
+        if chat_limit is not None and s.chat_limit:
+            chat_cap = min(chat_cap, s.chat_limit)
         outcome, value, scope = self._admit(
             keys=[
                 keys.request(rid),
@@ -186,7 +197,7 @@ class PoemService:
                 self.queue.key,
                 keys.admitting(s.queue),
             ],
-            args=[s.request_ttl_s, s.user_limit, s.user_window_s * 1000, s.chat_limit, s.chat_window_s * 1000,
+            args=[s.request_ttl_s, user_cap, s.user_window_s * 1000, chat_cap, s.chat_window_s * 1000,
                   s.max_queue_length, rid, request.user_id, request.chat_id, request.platform, RESERVATION_TTL_MS],
         )
         outcome = _text(outcome)
@@ -326,8 +337,8 @@ class AsyncPoemService:
     def __init__(self, service: PoemService) -> None:
         self.sync = service
 
-    async def submit(self, request: PoemRequest) -> SubmitResult:
-        return await asyncio.to_thread(self.sync.submit, request)
+    async def submit(self, request: PoemRequest, chat_limit: int | None = None) -> SubmitResult:
+        return await asyncio.to_thread(self.sync.submit, request, chat_limit)
 
     async def status(self, request_id: str) -> RequestStatus:
         return await asyncio.to_thread(self.sync.status, request_id)

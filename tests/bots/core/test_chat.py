@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from support.settings import make_bot_settings, make_queue_settings
 
@@ -127,11 +129,16 @@ async def test_rate_limit_per_user(redis_url: str) -> None:
 
 
 async def test_rate_limit_per_chat(redis_url: str) -> None:
+    """A private chat hears its refusal at once; a group's go into its combined notice."""
     service = PoemService.from_url(redis_url, make_queue_settings(user_limit=0, chat_limit=1))
     core = ChatCore(service, make_bot_settings())
-    assert (await one(core, msg("/poem 秋月", group=True))).request_id
-    refused = await one(core, msg("/poem 秋月", user="u2", group=True, locale="en"))
+    assert (await one(core, msg("/poem 秋月"))).request_id
+    refused = await one(core, msg("/poem 秋月", locale="en"))
     assert refused.text.startswith("Too many requests in this chat")
+    assert (await one(core, msg("/poem 秋月", chat="-5", group=True))).request_id
+    assert await core.handle(msg("/poem 秋月", user="u2", chat="-5", group=True, locale="en")) == []
+    [notice] = await core.notices.due("telegram", now=time.time() + 60)
+    assert notice.chat_id == "-5" and "u2" in notice.text and notice.text.startswith("Too many requests in this group")
 
 
 async def test_queue_full(redis_url: str) -> None:

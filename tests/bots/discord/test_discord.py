@@ -150,7 +150,7 @@ async def test_start_syncs_slash_commands_and_identifies_with_message_content(fa
         assert fake.identify is not None and fake.identify["intents"] & MESSAGE_CONTENT_INTENT
         # Sync happens in setup_hook, i.e. before the gateway connection.
         assert fake.find("PUT", rf"/applications/{fake.application_id}/commands")
-        await asyncio.wait_for(client.wait_until_ready(), 5)
+        await asyncio.wait_for(client.wait_until_ready(), 30)
         assert [g.id for g in client.guilds] == [int(fake.guild_id)]
         assert client.user is not None and str(client.user.id) == fake.bot_id
     assert core.received == []
@@ -361,6 +361,18 @@ async def test_slash_command_that_cannot_be_deferred_is_answered_in_the_channel(
         [posted] = await fake.wait_for(lambda: fake.channel_messages())
     assert posted["content"] == f"<@{fake.user_id}> ack:/poem topic=秋月"
     assert fake.followups(interaction["token"]) == []
+
+
+async def test_slash_command_answered_too_late_for_discord_is_answered_in_the_channel(fake: FakeDiscord) -> None:
+    core = RecordingCore()
+    async with running(fake, core):
+        interaction = await fake.slash("poem", {"topic": "秋月"}, late=True)  # past Discord's 3 s
+        [posted] = await fake.wait_for(lambda: fake.channel_messages())
+    [refused] = fake.callbacks(interaction["id"])
+    assert refused.status == 404  # Unknown interaction: the token never works ...
+    assert posted["content"] == f"<@{fake.user_id}> ack:/poem topic=秋月"  # ... so the channel, to the user
+    assert posted["allowed_mentions"]["users"] == [int(fake.user_id)]
+    assert fake.find("POST", r"/webhooks/.*") == []
 
 
 # --------------------------------------------------------------------------- delivery of queued replies

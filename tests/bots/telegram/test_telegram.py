@@ -281,7 +281,10 @@ async def test_reply_edits_the_acknowledgement(delivering_bot: TelegramBot, fake
     await fake_telegram.user_says(3001, "/poem 秋月 繁")
     await wait_messages(fake_telegram, 3001, 1)
     await fake_telegram.wait_for(lambda f: f.chat_actions)
-    publish(service, PoemReply.ok(accepted_request(service), POEM))
+    # The engine writes a 繁 poem in traditional characters itself; the bot's words around it follow.
+    traditional = {**POEM, "title": "秋月", "lines": ["碧落清輝照九州", "寒光萬里動商秋", "誰家玉笛飛聲遠", "一夜鄉心到白頭"],
+                   "traditional": True}
+    publish(service, PoemReply.ok(accepted_request(service), traditional))
     await fake_telegram.wait_for(lambda f: f.chat(3001)[0].history)
     [msg] = fake_telegram.chat(3001)
     assert msg.history[0].startswith("正在作诗《秋月》")
@@ -412,7 +415,9 @@ async def _group_burst(fake: FakeTelegram, core: ChatCore, service: PoemService,
     acked = min(users, limit) if limit else users
     notices = int(users > acked)
     consumer = ReplyConsumer.from_settings(make_queue_settings(), "telegram", redis_url, consumer="tg-flood")
-    bot = TelegramBot(core, tg_settings(fake, **settings), consumer)
+    bot_settings = tg_settings(fake, **settings)
+    core = ChatCore(service, bot_settings, bot_username=core.bot_username)  # admission paces as the bot sends
+    bot = TelegramBot(core, bot_settings, consumer)
     await bot.start()
     try:
         asked = [await fake.user_says(group, f"/poem {'春夏秋冬梅兰竹菊风花雪月'[i]}月", user_id=7000 + i)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
+import pytest
 import redis
+from prometheus_client import REGISTRY
 from support.workers import collect
 
 from worker.contract import keys
@@ -74,16 +77,17 @@ async def test_restarted_consumer_rereads_its_own_pending(redis_url: str, redis_
 
 async def test_pending_of_a_crashed_consumer_is_claimed(redis_url: str, redis_client: redis.Redis) -> None:
     r = reply(1)
+    stream = keys.reply_stream("telegram")
     ReplyPublisher(redis_client).publish(r)
     await collect(consumer(redis_url, "bot-dead", lease_ms=200), 1, ack=False)
-    other = consumer(redis_url, "bot-b", claim_idle_ms=300)
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    got = await collect(other, 1, timeout=5)
+    # Not stolen before it has been idle claim_idle_ms: a consumer that waits an hour for that takes
+    # nothing, however long it reads.
+    patient = consumer(redis_url, "bot-b", claim_idle_ms=3_600_000)
+    assert await collect(patient, 0, linger=0.3) == []
+    assert [e["consumer"] for e in redis_client.xpending_range(stream, "bots", "-", "+", 10)] == [b"bot-dead"]
+    got = await collect(consumer(redis_url, "bot-b", claim_idle_ms=300), 1, timeout=10)
     assert got[0].request_id == r.request_id
-    assert loop.time() - start >= 0.2  # waited for the entry to go idle (XAUTOCLAIM), not stolen at once
-    info = redis_client.xpending_range(keys.reply_stream("telegram"), "bots", "-", "+", 10)
-    assert info == []
+    assert redis_client.xpending_range(stream, "bots", "-", "+", 10) == []
 
 
 async def test_duplicate_entries_reach_the_handler_once(redis_url: str, redis_client: redis.Redis) -> None:
@@ -91,37 +95,69 @@ async def test_duplicate_entries_reach_the_handler_once(redis_url: str, redis_cl
     stream = keys.reply_stream("telegram")
     for _ in range(3):  # e.g. the publish marker expired and a stale job ran again
         redis_client.xadd(stream, {"request_id": r.request_id, "reply": r.to_json()})
-    got = await collect(consumer(redis_url), 1, linger=0.5)
+    # read until every entry is settled (duplicates acked, not left behind): a second hand-out would
+    # have arrived by then
+    got = await collect(consumer(redis_url), 1, until=lambda: redis_client.xpending(stream, "bots")["pending"] == 0)
     assert len(got) == 1
-    assert redis_client.xpending(stream, "bots")["pending"] == 0  # duplicates acked, not left behind
 
 
 async def test_two_consumers_never_both_send(redis_url: str, redis_client: redis.Redis) -> None:
     pub = ReplyPublisher(redis_client)
-    sent = {pub.publish(reply(i)) and f"c{i}" for i in range(20)}
+    sent = {f"c{i}" for i in range(20) if pub.publish(reply(i))}
     a, b = consumer(redis_url, "bot-a"), consumer(redis_url, "bot-b")
-    got_a, got_b = await asyncio.gather(collect(a, 1, linger=1.0), collect(b, 1, linger=1.0))
-    chats = [g.chat_id for g in got_a + got_b]
-    assert sorted(chats) == sorted(sent)
+    got: dict[str, list[PoemReply]] = {"a": [], "b": []}
+
+    async def read(name: str, c: ReplyConsumer) -> None:
+        async for claimed in c.replies():
+            got[name].append(claimed.reply)
+            await c.ack(claimed)
+
+    tasks = [asyncio.create_task(read("a", a)), asyncio.create_task(read("b", b))]
+    try:
+        deadline = asyncio.get_running_loop().time() + 30
+        while sum(map(len, got.values())) < len(sent) or redis_client.xpending(
+                keys.reply_stream("telegram"), "bots")["pending"]:  # until all 20 are sent and acked
+            assert asyncio.get_running_loop().time() < deadline, got
+            await asyncio.sleep(0.02)
+    finally:
+        a.stop()
+        b.stop()
+        await asyncio.gather(*tasks)
+    chats = [g.chat_id for g in got["a"] + got["b"]]
+    assert sorted(chats) == sorted(sent)  # each exactly once, whichever consumer sent it
 
 
-async def test_failed_send_is_retried_then_dropped(redis_url: str, redis_client: redis.Redis) -> None:
+async def test_failed_send_is_retried_then_dropped(redis_url: str, redis_client: redis.Redis,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
     r = reply(1)
     ReplyPublisher(redis_client).publish(r)
     c = consumer(redis_url, claim_idle_ms=50, max_attempts=3)
     attempts: list[str] = []
+    released_before = REGISTRY.get_sample_value("poetcore_replies_released_total", {"platform": "telegram"}) or 0.0
 
     async def always_fails(rep: PoemReply) -> None:
         attempts.append(rep.request_id)
         raise RuntimeError("chat API said 403")
 
+    caplog.set_level(logging.INFO, logger="worker.contract.replies")
     task = asyncio.create_task(c.run(always_fails))
-    await asyncio.sleep(1.5)
-    c.stop()
-    await asyncio.wait_for(task, 3)
+    try:
+        deadline = asyncio.get_running_loop().time() + 30
+        while redis_client.get(keys.send_state("telegram", r.request_id)) != b"dropped":
+            assert asyncio.get_running_loop().time() < deadline, attempts
+            await asyncio.sleep(0.02)
+    finally:
+        c.stop()
+        await asyncio.wait_for(task, 10)
     assert attempts == [r.request_id] * 3
-    assert redis_client.get(keys.send_state("telegram", r.request_id)) == b"dropped"
     assert redis_client.xpending(keys.reply_stream("telegram"), "bots")["pending"] == 0
+    # each retried send: one WARNING line without a traceback, counted; the drop: one ERROR
+    retried = [rec for rec in caplog.records if "stays pending for a retry" in rec.getMessage()]
+    assert [(rec.levelno, rec.exc_info) for rec in retried] == [(logging.WARNING, None)] * 3
+    assert [rec.getMessage() for rec in caplog.records if rec.levelno >= logging.ERROR] == [
+        f"replies: giving up on {r.request_id} after 3 failed sends"]
+    assert REGISTRY.get_sample_value("poetcore_replies_released_total", {"platform": "telegram"}) == \
+        released_before + 3
 
 
 async def test_run_acks_after_handler(redis_url: str, redis_client: redis.Redis) -> None:
