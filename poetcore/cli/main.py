@@ -112,9 +112,8 @@ def train_command(
 ) -> None:
     """Train the poem LM (or fine-tune another HF causal LM with --init-from)."""
     _logging(verbose)
-    from poetcore.model.modeling import (
-        get_preset,  # torch: `poetcore check`, `rhyme`, `yun` and `data` never load it
-    )
+    # torch: `poetcore check`, `rhyme`, `yun` and `data` never load it
+    from poetcore.model.modeling import get_preset
     from poetcore.model.train import train  # torch, as above
 
     try:

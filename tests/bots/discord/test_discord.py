@@ -31,7 +31,8 @@ from bots.core.settings import DiscordSettings, load_bot_config
 from bots.core.store import BotStore
 from bots.discord import PoetClient, build_client
 from bots.discord.commands import FORMS, SLASH_COMMANDS
-from bots.discord.link import DiscordLink
+from bots.discord.link import Backoff, DiscordLink
+from bots.discord.order import ChannelOrder, Turn
 from bots.discord.sender import MAX_MESSAGE_CHARS, split_text
 from worker.contract.health import Health
 from worker.contract.protocol import PoemReply, PoemRequest
@@ -541,6 +542,42 @@ def test_typed_options_are_refused_with_the_words_the_text_gets(typed: CommandOp
         build_command(typed)
     for locale in ("zh-CN", "en-US"):
         assert as_typed.value.message(locale) == as_text.value.message(locale)
+
+
+def test_backoff_doubles_to_its_cap_with_jitter_in_the_upper_half() -> None:
+    low = Backoff(first_s=1.0, cap_s=8.0, rng=lambda: 0.0)
+    high = Backoff(first_s=1.0, cap_s=8.0, rng=lambda: 1.0)
+    assert [low.next() for _ in range(6)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    assert [high.next() for _ in range(6)] == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+    high.reset()
+    assert high.next() == 1.0
+
+
+async def test_a_turn_given_up_early_still_keeps_its_channel_in_order() -> None:
+    """A handler that dies before its turn (a slash command whose options fail to convert) must not
+    let the one after it run beside the one before it; another channel is not held up meanwhile."""
+    order = ChannelOrder()
+    first, dropped, third = order.reserve("c"), order.reserve("c"), order.reserve("c")
+    log: list[str] = []
+    first_started, release_first = asyncio.Event(), asyncio.Event()
+
+    async def run(turn: Turn, name: str) -> None:
+        async with turn:
+            log.append(f"{name} start")
+            if name == "first":
+                first_started.set()
+                await release_first.wait()
+            log.append(f"{name} end")
+
+    tasks = [asyncio.create_task(run(first, "first")), asyncio.create_task(run(third, "third"))]
+    dropped.release()  # gives up before its turn came
+    await first_started.wait()
+    await run(order.reserve("elsewhere"), "other")  # another channel goes at once
+    assert log == ["first start", "other start", "other end"]  # "third" still waits for "first"
+    release_first.set()
+    await asyncio.gather(*tasks)
+    assert log[3:] == ["first end", "third start", "third end"]
+    assert order.busy() == 0
 
 
 def test_split_text_keeps_every_character_within_discords_limit() -> None:
