@@ -175,7 +175,9 @@ class Reaper:
         last_beat = self._last_beat(dead_worker)
         since = None if last_beat is None else max(0.0, now - last_beat)
         lapsed_at = None if last_beat is None else last_beat + self.settings.liveness_ttl_s
-        passes = None if lapsed_at is None else sum(1 for t in self._pass_starts if t >= lapsed_at) or 1
+        passes = None  # this reaper's passes since the lapse (1 = the first); None outside its passes
+        if lapsed_at is not None and self._pass_starts:
+            passes = sum(1 for t in self._pass_starts if t >= lapsed_at) or 1
         job.meta.update(crashes=crashes, recovered_at=now, lapsed_at=lapsed_at, recovery_passes=passes)
         request = job.args[0] if job.args else {}
         rid = request.get("request_id") if isinstance(request, dict) else None

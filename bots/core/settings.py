@@ -120,7 +120,7 @@ class BotSettings(BaseSettings):
         default=0.5, gt=0, description="first wait before trying an unreachable Bot API again (then doubling)"
     )
     telegram_retry_max_s: float = Field(
-        default=30, gt=0, description="cap of that back-off (each wait jittered in its upper half)"
+        default=10, gt=0, description="cap of that back-off (each wait jittered in its upper half)"
     )
 
     # --- demo --------------------------------------------------------------------------------

@@ -71,7 +71,7 @@ class Backoff:
     """
 
     first_s: float = 0.5
-    cap_s: float = 30.0
+    cap_s: float = 10.0
     rng: Callable[[], float] = field(default=random.random, repr=False)
     _step: int = 0
 
@@ -98,7 +98,7 @@ class BotApiLink:
         platform: str = "telegram",
         health: Health | None = None,
         retry_first_s: float = 0.5,
-        retry_max_s: float = 30.0,
+        retry_max_s: float = 10.0,
         max_flood_wait_s: float = 900.0,
     ) -> None:
         self.bot = bot
