@@ -15,7 +15,9 @@ from collections.abc import Awaitable, Callable
 import redis
 
 from bots.core.admission import BusyNotices
+from bots.core.delivery import TransientDeliveryError
 from bots.core.games.service import GameService
+from bots.core.metrics import DELIVERY_RETRIES
 from bots.core.models import OutgoingMessage
 
 __all__ = ["run_chat_clock"]
@@ -45,6 +47,9 @@ async def run_chat_clock(games: GameService, notices: BusyNotices | None, platfo
                 await send(out)
             except asyncio.CancelledError:
                 raise
+            except TransientDeliveryError as exc:  # the platform is away or flooded: expected, counted
+                DELIVERY_RETRIES.labels(platform=platform, reason=exc.reason).inc()
+                log.warning("clock: timed message to %s:%s not sent (%s)", platform, out.chat_id, exc)
             except Exception:
                 log.exception("clock: could not send a timed message to %s:%s", platform, out.chat_id)
         await asyncio.sleep(interval_s)

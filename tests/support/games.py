@@ -30,3 +30,15 @@ class Group:
 
     async def tick(self, after_s: float = 0.0) -> list[str]:
         return [o.text for o in await self.core.games.tick(self.platform, time.time() + after_s)]
+
+
+def move_deadline(core: ChatCore, platform: str, chat_id: str, seconds_left: float) -> None:
+    """Put the running game's deadline ``seconds_left`` from now (negative: past) and have the game
+    clock look at it on its next tick. Game tests run rounds that outlast them and decide here when
+    a round warns or ends, so the machine's speed never ends a round mid-test."""
+    store = core.games.store
+    with store.locked(platform, chat_id):
+        game = store.load(platform, chat_id)
+        assert game is not None, f"no game running in {platform}:{chat_id}"
+        game.deadline = time.time() + seconds_left
+        store.save(platform, chat_id, game, next_tick=0)

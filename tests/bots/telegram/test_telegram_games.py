@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from support.fake_telegram import FakeTelegram, until
+from support.games import move_deadline
 from support.settings import make_bot_settings
 
 from bots.core import keys
@@ -27,8 +28,8 @@ PLAYERS = {7001: "张三", 7002: "李四", 7003: "王五"}
 
 
 def settings_for(fake: FakeTelegram, **kw: Any) -> Any:
-    """Short game clocks and no flood holding (a test says otherwise through ``kw``)."""
-    base = {"game_timeout_s": 4, "game_warning_s": 1, "game_chat_limit": 100}
+    """Rounds that outlast any test (a test ends them with `move_deadline`) and no flood holding."""
+    base = {"game_timeout_s": 600, "game_warning_s": 15, "jieju_timeout_s": 600, "game_chat_limit": 100}
     return make_bot_settings(telegram_token=fake.token, telegram_base_url=fake.base_url, telegram_poll_timeout_s=1,
                              **{**base, **kw})
 
@@ -81,10 +82,12 @@ async def test_a_group_game_from_start_to_leaderboard(bot: TelegramBot, fake_tel
     assert (await table.say(7003, "/a 春眠不觉晓"))[0] == "❌ 「春眠不觉晓」里没有令字「月」。"
     [ok3] = await table.say(7003, "/a 明月松间照")
     assert ok3.startswith("✅ 明月松间照 —— 唐·王维《山居秋暝》 · 王五")
-    # Nobody answers for 4 s: the warning, then the scoreboard.
-    warning = await table.wait_bot(lambda m: m.startswith("⏳"), 10)
+    # Nobody answers: the warning, then the scoreboard, each from the bot's own game clock.
+    move_deadline(bot.core, "telegram", str(GROUP), 10)
+    warning = await table.wait_bot(lambda m: m.startswith("⏳"), 20)
     assert "还剩" in warning
-    over = await table.wait_bot(lambda m: m.startswith("⌛ 时间到"), 10)
+    move_deadline(bot.core, "telegram", str(GROUP), -1)
+    over = await table.wait_bot(lambda m: m.startswith("⌛ 时间到"), 20)
     assert "共 3 句" in over and "🥇 张三：2 分（1 句）" in over
     rank = (await table.say(7002, "/rank"))[0]
     assert rank.startswith("🏆 本群飞花令排行") and rank.count("张三") == 2
@@ -108,7 +111,7 @@ async def test_a_bot_restart_mid_game_keeps_the_game_and_its_clock(
     await first.start()
     table = Table(fake_telegram)
     try:
-        await table.say(7001, "/fhl 花 限时=15")
+        await table.say(7001, "/fhl 花 限时=300")
         await table.say(7001, "/a 花落知多少")
     finally:
         await first.stop()
@@ -118,6 +121,7 @@ async def test_a_bot_restart_mid_game_keeps_the_game_and_its_clock(
         [state] = await table.say(7002, "/fhl")
         assert "令字「花」" in state and "已接 1 句" in state
         assert (await table.say(7002, "/a 花落知多少"))[0].startswith("❌ 「花落知多少」已经有人用过（张三）")
+        move_deadline(second.core, "telegram", str(GROUP), -1)  # the restarted bot's clock ends the round
         over = await table.wait_bot(lambda m: m.startswith("⌛ 时间到"), 30)
         assert "共 1 句" in over
     finally:
@@ -174,7 +178,7 @@ async def test_a_jieju_round_in_the_group(fake_telegram: FakeTelegram, service: 
     """接句: a correct answer, a near miss, a hint and a timeout, in a Telegram group."""
     import re
 
-    settings = settings_for(fake_telegram, jieju_timeout_s=4)
+    settings = settings_for(fake_telegram)
     core = ChatCore(service, settings, bot_username="poetbot")
     bot = TelegramBot(core, settings)
     await bot.start()
@@ -193,6 +197,7 @@ async def test_a_jieju_round_in_the_group(fake_telegram: FakeTelegram, service: 
         assert (await table.say(7003, "/hint"))[0].startswith("💡 出自")
         [correct] = await table.say(7002, f"/a {answer}")
         assert correct.startswith(f"✅ 李四 答对了：{answer}") and "+2 分" in correct and "第 2/2 题" in correct
+        move_deadline(core, "telegram", str(GROUP), -1)  # nobody knows the second: its time runs out
         over = await table.wait_bot(lambda m: m.startswith("⌛ 时间到！答案是"), 20)
         assert f"答案是：{wanted(correct)}" in over and "🏁 接句结束（共 2 题）" in over and "🥇 李四：2 分" in over
     finally:
