@@ -26,19 +26,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 import aiohttp
 import discord
 
+from bots.core.backoff import Backoff
 from bots.core.metrics import PLATFORM_OUTAGES, PLATFORM_RETRIES, PLATFORM_UP
 from worker.contract.health import Health
 
-__all__ = ["PLATFORM", "TRANSIENT_ERRORS", "Backoff", "DiscordLink", "is_transient"]
+__all__ = ["PLATFORM", "TRANSIENT_ERRORS", "DiscordLink", "is_transient"]
 
 log = logging.getLogger(__name__)
 
@@ -63,28 +62,6 @@ def is_transient(exc: BaseException) -> bool:
 def _reason(exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-@dataclass
-class Backoff:
-    """Capped exponential back-off with jitter: ``first_s``, doubling, never above ``cap_s``.
-
-    Each delay is drawn from the upper half of its step ("equal jitter"), so many bots (or many
-    replicas after one outage) do not knock at the same instant, and no delay is ever zero.
-    """
-
-    first_s: float = 1.0
-    cap_s: float = 60.0
-    rng: Callable[[], float] = field(default=random.random, repr=False)
-    _step: int = 0
-
-    def next(self) -> float:
-        ceiling = min(self.cap_s, self.first_s * 2 ** self._step)
-        self._step = min(self._step + 1, 30)
-        return ceiling * (0.5 + 0.5 * self.rng())
-
-    def reset(self) -> None:
-        self._step = 0
 
 
 Probe = Callable[[], Awaitable[object]]

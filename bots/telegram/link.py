@@ -26,19 +26,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 from telegram import Bot
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
+from bots.core.backoff import Backoff
 from bots.core.metrics import FLOOD_WAIT_SECONDS, FLOOD_WAITS, PLATFORM_OUTAGES, PLATFORM_RETRIES, PLATFORM_UP
 from worker.contract.health import Health
 
-__all__ = ["Backoff", "BotApiLink", "is_transient", "retry_after_s"]
+__all__ = ["BotApiLink", "is_transient", "retry_after_s"]
 
 log = logging.getLogger(__name__)
 
@@ -60,28 +59,6 @@ def is_transient(exc: BaseException) -> bool:
 def _reason(exc: BaseException) -> str:
     """One short line: PTB's message already names the httpx error ("httpx.ConnectError: ...")."""
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
-@dataclass
-class Backoff:
-    """Capped exponential back-off with jitter: ``first_s``, doubling, never above ``cap_s``.
-
-    Each delay is drawn from the upper half of its step ("equal jitter"), so many bots (or many
-    replicas after one outage) do not knock at the same instant, and no delay is ever zero.
-    """
-
-    first_s: float = 0.5
-    cap_s: float = 10.0
-    rng: Callable[[], float] = field(default=random.random, repr=False)
-    _step: int = 0
-
-    def next(self) -> float:
-        ceiling = min(self.cap_s, self.first_s * 2 ** self._step)
-        self._step = min(self._step + 1, 30)
-        return ceiling * (0.5 + 0.5 * self.rng())
-
-    def reset(self) -> None:
-        self._step = 0
 
 
 class BotApiLink:

@@ -23,6 +23,7 @@ import redis
 from support.fake_discord import MESSAGE_CONTENT_INTENT, FakeDiscord, eventually, settle_discord_tasks
 
 from bots.core import keys
+from bots.core.backoff import Backoff
 from bots.core.commands import CommandError, CommandOptions, build_command, parse_command
 from bots.core.delivery import PermanentDeliveryError, TransientDeliveryError
 from bots.core.messages import t
@@ -31,7 +32,7 @@ from bots.core.settings import DiscordSettings, load_bot_config
 from bots.core.store import BotStore
 from bots.discord import PoetClient, build_client
 from bots.discord.commands import FORMS, SLASH_COMMANDS
-from bots.discord.link import Backoff, DiscordLink
+from bots.discord.link import DiscordLink
 from bots.discord.order import ChannelOrder, Turn
 from bots.discord.sender import MAX_MESSAGE_CHARS, split_text
 from worker.contract.health import Health

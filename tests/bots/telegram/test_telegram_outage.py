@@ -30,9 +30,9 @@ from support.fake_telegram import FakeTelegram, until
 from support.settings import make_bot_settings, make_queue_settings
 
 from bots.core import keys as bot_keys
+from bots.core.backoff import Backoff
 from bots.core.chat import ChatCore
 from bots.telegram import TelegramBot
-from bots.telegram.link import Backoff
 from worker.contract import keys
 from worker.contract.health import Health
 from worker.contract.protocol import PoemReply, PoemRequest
