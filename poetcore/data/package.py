@@ -237,17 +237,17 @@ def iter_package_files(
         for file in sorted(root.rglob("*.json")):
             name = "package/" + file.relative_to(root).as_posix()
             if wanted(name):
-                with file.open("rb") as f:
-                    yield name, f
+                with file.open("rb") as opened:
+                    yield name, opened
                 if progress:
                     progress(file.stat().st_size)
         return
     with path.open("rb") as raw, tarfile.open(fileobj=_CountingReader(raw, progress), mode="r|*") as tf:
         for member in tf:
             if member.isfile() and wanted(member.name):
-                f = tf.extractfile(member)
-                if f is not None:
-                    yield member.name, f
+                extracted = tf.extractfile(member)
+                if extracted is not None:
+                    yield member.name, extracted
 
 
 def iter_package_json(path: Path, wanted: Callable[[str], bool]) -> Iterator[tuple[str, Any]]:
