@@ -40,15 +40,19 @@ NOTICE_BATCH_S = 2.0
 """A quiet group's first refusal waits this long for others to share its notice."""
 
 _TAKE_DUE = """
--- KEYS: due zset; ARGV: now (s), limit. Takes each due group's names once, whatever the process.
+-- KEYS: due zset; ARGV: now (s), limit, sent-mark key prefix, sent-mark ttl (s).
+-- Takes each due group's names once, whatever the process, and marks the group's notice as sent.
 local out = {}
 for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))) do
   redis.call('ZREM', KEYS[1], member)
   local names_key = KEYS[1] .. ':' .. member
   local fields = redis.call('HGETALL', names_key)
   redis.call('DEL', names_key)
-  table.insert(out, member)
-  table.insert(out, cjson.encode(fields))
+  if #fields > 0 then
+    redis.call('SET', ARGV[3] .. member, ARGV[1], 'EX', tonumber(ARGV[4]))
+    table.insert(out, member)
+    table.insert(out, cjson.encode(fields))
+  end
 end
 return out
 """
@@ -113,7 +117,8 @@ class BusyNotices:
 
     def _due(self, platform: str, limit: int, now: float | None) -> list[OutgoingMessage]:
         now = time.time() if now is None else now
-        raw = self._take(keys=[keys.busy_notices_due(platform)], args=[now, limit])
+        raw = self._take(keys=[keys.busy_notices_due(platform)],
+                         args=[now, limit, keys.busy_notice_sent(platform, ""), self.notice_window_s * 2])
         out: list[OutgoingMessage] = []
         for member, encoded in zip(raw[::2], raw[1::2], strict=True):
             chat_id = member.decode() if isinstance(member, bytes) else str(member)
@@ -126,7 +131,6 @@ class BusyNotices:
             minutes = max(1, math.ceil(max(names.values()) / 60))
             sep = "、" if (locale or "zh").startswith("zh") else ", "
             text = t("group_refused", locale, names=sep.join(sorted(names)), minutes=minutes)
-            self.connection.set(keys.busy_notice_sent(platform, chat_id), now, ex=self.notice_window_s * 2)
             out.append(OutgoingMessage(chat_id=chat_id, text=text))
         return out
 

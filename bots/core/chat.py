@@ -230,7 +230,7 @@ class ChatCore:
                                                       self.settings.placeholder_wait_s * 4)
         result: SubmitResult = await self.service.submit(
             request, chat_limit=None if budget is None else budget.admissible)
-        if result.outcome in ("rate_limited", "busy") and self._refuse_by_notice(msg):
+        if result.outcome in ("rate_limited", "busy") and self._refuse_by_notice(msg, budget):
             # A group's refusals share one notice per window: answering each would spend the very
             # send budget that ran out.
             await self.notices.add(msg.platform, msg.chat_id, msg.user_name or msg.user_id,
@@ -278,11 +278,12 @@ class ChatCore:
         spoken_for = placeholders + games + self.notices.notices_per(window_s)
         return GroupBudget(send_budget, spoken_for, retry_after_s=ttl or window_s)
 
-    def _refuse_by_notice(self, msg: IncomingMessage) -> bool:
-        """Group refusals go into the group's combined notice; a Discord slash command is still answered
-        on its own (the interaction must be, and its follow-up is not a channel message)."""
-        return msg.is_group and (msg.route or {}).get("kind") != "interaction" and \
-            group_send_budget(msg.platform, 60, self.settings) is not None
+    @staticmethod
+    def _refuse_by_notice(msg: IncomingMessage, budget: GroupBudget | None) -> bool:
+        """Group refusals (a group with a send budget) go into the group's combined notice; a Discord
+        slash command is still answered on its own (the interaction must be, and its follow-up is not
+        a channel message)."""
+        return budget is not None and (msg.route or {}).get("kind") != "interaction"
 
     async def _placeholder_mode(self, msg: IncomingMessage) -> str | int:
         """How to answer a poem request at once: "each" (its own "正在作诗…" placeholder), "quiet"
