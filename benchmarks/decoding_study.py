@@ -8,9 +8,14 @@ Usage::
 A setting is ``name:key=value,key=value``; keys are fields of the model's ``generation_config.json``
 (``temperature``, ``top_p``, ``topic_bias``, ``topic_margin``, ``coverage_weight``, ``line_fit_weight``,
 ``num_beams`` with ``do_sample=0`` for beam search or ``do_sample=1`` for beam sampling) plus ``n`` (the
-number of candidates). Each setting's metrics come from `poetcore.eval.evaluate.score_poems` against the
-prepared corpus (copy rate, topic artifacts, rhyme readings) plus the chosen poems' mean LM
-log-probability and the seconds per poem. Settings run interleaved chunk by chunk, so machine
+number of candidates) and ``critic_weight`` (with ``--critic DIR``: rerank by that critic). Each setting's
+metrics come from `poetcore.eval.evaluate.score_poems` against the prepared corpus (copy rate, topic
+artifacts, rhyme readings) plus the chosen poems' mean LM log-probability, their distinct characters and
+repeated 4-gram share (`poetcore.eval.diversity`), the critic's mean log-odds "real" when a critic is
+given, and the seconds per poem. Issue 23's sweep::
+
+    python benchmarks/decoding_study.py --forms 七绝 --critic runs/critic-2 --grid \
+      "beams:;beams-c:critic_weight=0.5;t0.7:num_beams=1,temperature=0.7,n=24;t0.6-c:num_beams=1,temperature=0.6,n=24,critic_weight=0.3" Settings run interleaved chunk by chunk, so machine
 noise hits them alike.
 """
 
@@ -28,8 +33,10 @@ from rich.console import Console
 from rich.table import Table
 
 from poetcore.compose import Composer
+from poetcore.eval.diversity import distinct_characters, repeated_ngram_share
 from poetcore.eval.evaluate import corpus_bigrams, corpus_lines, score_poems
 from poetcore.eval.sheet import load_topics
+from poetcore.model.critic import PoemCritic
 from poetcore.request import ComposeRequest
 
 DEFAULT_GRID = (
@@ -41,7 +48,7 @@ DEFAULT_GRID = (
     "p0.9:top_p=0.9;"
     "bias1.5:topic_bias=1.5"
 )
-SHOWN = ("lm_logprob", "distinct_2", "copy_rate", "topic_coverage", "season_clash_share", "unlicensed_dieci",
+SHOWN = ("lm_logprob", "critic_logit", "distinct_characters", "repeated_4gram_share", "distinct_2", "copy_rate", "topic_coverage", "season_clash_share", "unlicensed_dieci",
          "topic_artifact_poems", "topic_isolated_share",
          "other_isolated_share", "rhyme_dominant_reading_share", "seconds_per_poem")
 
@@ -73,11 +80,15 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("data/corpus"))
     parser.add_argument("--out", type=Path, default=None, help="Write metrics and poems as JSON here.")
     parser.add_argument("--chunk", type=int, default=8, help="Requests per generate call.")
+    parser.add_argument("--critic", type=Path, default=None, help="A critic (poetcore tune critic): reranks "
+                        "settings with critic_weight, and scores every setting's poems.")
     args = parser.parse_args()
     console = Console(stderr=True)
 
     grid = parse_grid(args.grid)
     composer = Composer.from_pretrained(args.model)
+    if args.critic is not None:
+        composer.critic = PoemCritic.from_pretrained(args.critic)
     base = copy.deepcopy(composer.generation_config)
     topics = load_topics()
     jobs = [(t, f, 1000 * s + i) for s in range(args.seeds) for i, (t, f) in
@@ -111,6 +122,10 @@ def main() -> None:
         metrics = score_poems(ok, train_lines, bigrams)
         metrics["lm_logprob"] = statistics.fmean(p["lm_logprob"] for p in ok) if ok else float("nan")
         metrics["failures"] = len(poems[name]) - len(ok)
+        metrics["distinct_characters"] = distinct_characters(ok)
+        metrics["repeated_4gram_share"] = repeated_ngram_share(ok)
+        metrics["critic_logit"] = (statistics.fmean(composer.critic.logits([(p["form"], p["lines"]) for p in ok]))
+                                   if composer.critic is not None and ok else float("nan"))
         metrics["seconds_per_poem"] = seconds[name] / len(jobs)
         report["settings"][name] = {"setting": setting, "metrics": metrics, "poems": poems[name]}
     for key in SHOWN:

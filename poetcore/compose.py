@@ -30,13 +30,13 @@ from poetcore.lexicon.bigrams import BigramTable
 from poetcore.lexicon.copyguard import CorpusLines
 from poetcore.lexicon.rhyme_usage import RhymeUsage
 from poetcore.lexicon.seasons import SeasonLexicon
+from poetcore.model.critic import PoemCritic
 from poetcore.model.modeling import DECODING_DEFAULTS, default_model_dir
 from poetcore.model.tokenizer import format_prompt, load_tokenizer
 from poetcore.prosody.checker import check
 from poetcore.prosody.forms import FormTemplate, get_form
 from poetcore.prosody.rhymes import RhymeTable
 from poetcore.request import (
-    DEFAULT_N,
     MAX_CANDIDATES,
     REPEAT_POLICIES,
     ComposeRequest,
@@ -61,6 +61,7 @@ class _Prepared:
     rhyme_gid: str | None
     keywords: list[str]
     seed: int
+    n: int
     prefix: tuple[str, ...] = ()
 
 
@@ -68,8 +69,10 @@ class _Prepared:
 class Composer:
     """Loads a model once and composes poems with guaranteed 格律."""
 
-    def __init__(self, model, tokenizer, device: torch.device | str | None = None, table: RhymeTable | None = None):
+    def __init__(self, model, tokenizer, device: torch.device | str | None = None, table: RhymeTable | None = None,
+                 critic: PoemCritic | None = None):
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
+        self.critic = critic
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.table = table or RhymeTable.default()
@@ -102,6 +105,16 @@ class Composer:
         return self._decoding_knob("line_fit_weight")
 
     @property
+    def default_candidates(self) -> int:
+        """Candidates per poem when a request names none: the model's decoding, like its temperature."""
+        return int(self._decoding_knob("candidates"))
+
+    @property
+    def critic_weight(self) -> float:
+        """Rerank weight of the critic's log-odds that a candidate is a real poem (0: off)."""
+        return self._decoding_knob("critic_weight")
+
+    @property
     def coverage_weight(self) -> float:
         """Rerank bonus per covered share of the topic's characters."""
         return self._decoding_knob("coverage_weight")
@@ -126,6 +139,10 @@ class Composer:
         dtype = torch.bfloat16 if str(dev).startswith("cuda") else torch.float32
         model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=dtype)
         composer = cls(model, tokenizer, dev)
+        if composer.critic_weight:
+            composer.critic = PoemCritic.beside(path, dev)
+            if composer.critic is None:
+                log.warning("composer: %s sets critic_weight but has no critic/; reranking without it", path)
         log.info("composer: loaded %s on %s in %.2fs", path, dev, time.perf_counter() - t0)
         return composer
 
@@ -158,7 +175,8 @@ class Composer:
                     f"“{req.rhyme}”不是平水韵的平声韵部。可选：{labels}。",
                     f"{req.rhyme!r} is not a 平声 group of the 平水韵. Choose one of: {labels}.",
                 )
-        if not 1 <= req.n <= MAX_CANDIDATES:
+        n = req.n if req.n is not None else self.default_candidates
+        if not 1 <= n <= MAX_CANDIDATES:
             raise PoetcoreInputError(
                 "bad_n", f"候选数 n 须在 1 到 {MAX_CANDIDATES} 之间。", f"n must be between 1 and {MAX_CANDIDATES}."
             )
@@ -169,7 +187,7 @@ class Composer:
                 f"repeat must be none, dieci (叠字 only) or any, not {req.repeat!r}.",
             )
         seed = req.seed if req.seed is not None else random.SystemRandom().randrange(2**31)
-        return _Prepared(req, form, topic, heads, rhyme_gid, topic_keywords(topic), seed, prefix=prefix)
+        return _Prepared(req, form, topic, heads, rhyme_gid, topic_keywords(topic), seed, n, prefix=prefix)
 
     def _check_heads(self, heads: tuple[str, ...], form: FormTemplate) -> None:
         for h in heads:
@@ -202,7 +220,7 @@ class Composer:
         form: str = "七绝",
         heads: str | Sequence[str] | None = None,
         rhyme: str | None = None,
-        n: int = DEFAULT_N,
+        n: int | None = None,
         seed: int | None = None,
         repeat: RepeatPolicy = "dieci",
         traditional: bool = False,
@@ -238,7 +256,7 @@ class Composer:
         # Sampling writes request.n rows per request; beam search one row with K beams, K candidates,
         # K = max(num_beams, the largest n). A batch asking one candidate each keeps the fast path.
         num_beams = int(self.generation_config.num_beams or 1)
-        most = max(p.request.n for p in prepared)
+        most = max(p.n for p in prepared)
         width = max(num_beams, most) if num_beams > 1 and most > 1 else 1
         beams = width > 1
         specs: list[PoemSpec] = []
@@ -247,7 +265,7 @@ class Composer:
         for k, p in enumerate(prepared):
             spec = PoemSpec(p.form, p.heads, p.rhyme_gid, p.topic, p.request.repeat, prefix=p.prefix)
             prompt = format_prompt(p.form.prompt_form, p.keywords)
-            for _ in range(1 if beams else p.request.n):
+            for _ in range(1 if beams else p.n):
                 specs.append(spec)
                 prompts.append(prompt)
                 owners.append(k)
@@ -302,6 +320,8 @@ class Composer:
                 in_context[owners[row]].append(decoded[1])
         if self.line_fit_weight:
             self._add_line_fit(per_request, in_context, prompt_of)
+        if self.critic is not None and self.critic_weight:
+            self._add_critic(per_request, prepared)
         results: list = []
         for p, cands in zip(prepared, per_request, strict=True):
             cands.sort(key=lambda c: c.score, reverse=True)
@@ -359,6 +379,19 @@ class Composer:
             poem = per_request[k][c]
             poem.line_fit = round(sum(g) / len(g), 4)
             poem.score = round(poem.score + self.line_fit_weight * poem.line_fit, 4)
+
+    def _add_critic(self, per_request: list[list[Poem]], prepared: Sequence[_Prepared]) -> None:
+        """Rerank by the critic (`poetcore.model.critic`): its log-odds that a candidate is a real poem,
+        one batched forward pass over every candidate of every request."""
+        assert self.critic is not None
+        where = [(k, c) for k, cands in enumerate(per_request) if len(cands) > 1 for c in range(len(cands))]
+        if not where:
+            return  # one candidate: nothing to choose between, spare the pass
+        logits = self.critic.logits([(prepared[k].form.prompt_form, per_request[k][c].lines) for k, c in where])
+        for (k, c), logit in zip(where, logits, strict=True):
+            poem = per_request[k][c]
+            poem.critic = round(logit, 4)
+            poem.score = round(poem.score + self.critic_weight * logit, 4)
 
     def _decode(self, p: _Prepared, ids: list[int], logp: torch.Tensor, proc,
                 row: int) -> tuple[Poem, list[float]] | None:

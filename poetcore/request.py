@@ -23,7 +23,6 @@ REPEAT_POLICIES: tuple[str, ...] = ("none", "dieci", "any")
 MAX_TOPIC_CHARS = 12
 """Longest topic accepted: a title-length phrase. Longer text is not a topic but a prompt we cannot honour."""
 MAX_CANDIDATES = 64
-DEFAULT_N = 8
 
 
 @dataclass
@@ -43,6 +42,7 @@ class Poem:
     topic_coverage: float = 0.0
     traditional: bool = False
     line_fit: float = 0.0  # nats per character the lines gain from the lines before them (rerank)
+    critic: float = 0.0  # the critic's log-odds that this is a real poem (rerank; 0 when no critic ran)
 
     @property
     def text(self) -> str:
@@ -84,7 +84,7 @@ class ComposeRequest:
     form: str = "七绝"
     heads: str | Sequence[str] | None = None
     rhyme: str | None = None
-    n: int = DEFAULT_N
+    n: int | None = None  # candidates to rerank; None: the model's own ``candidates`` (generation_config.json)
     seed: int | None = None
     repeat: RepeatPolicy = "dieci"
     traditional: bool = False
@@ -184,7 +184,6 @@ def topic_keywords(topic: str) -> list[str]:
 
 
 __all__ = [
-    "DEFAULT_N",
     "MAX_CANDIDATES",
     "MAX_TOPIC_CHARS",
     "REPEAT_POLICIES",

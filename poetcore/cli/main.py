@@ -19,9 +19,11 @@ from rich.console import Console
 
 from poetcore.cli.check import check_command
 from poetcore.cli.data import data_app
+from poetcore.cli.tune import tune_app
 from poetcore.errors import ModelLoadError, PoetcoreInputError
+from poetcore.eval.diversity import run_diversity
 from poetcore.eval.evaluate import baseline_report, metrics_table, run_eval
-from poetcore.eval.sheet import DEFAULT_TOPICS, Side, load_topics, write_sheet
+from poetcore.eval.sheet import DEFAULT_TOPICS, SHEET_FORMS, Side, load_topics, markdown_table, write_sheet
 from poetcore.eval.sheet import score_sheet as score
 from poetcore.lexicon.rhyme_lookup import group_chars, lookup_char
 from poetcore.lines.index import open_line_index
@@ -68,6 +70,7 @@ def _device(ctx: typer.Context, device: str | None) -> str | None:
 
 app.command("check")(check_command)
 app.add_typer(data_app, name="data")
+app.add_typer(tune_app, name="tune")
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # long paths and messages stay on one line
 
@@ -260,53 +263,92 @@ def compose_command(
 def eval_command(
     ctx: typer.Context,
     n: Annotated[int, typer.Option("--n", help="Poems to generate, spread over topics and the four forms.")] = 200,
-    candidates: Annotated[int, typer.Option("--candidates", help="Candidates per poem.")] = 8,
-    data_dir: Annotated[Path, typer.Option("--data", help="Corpus for copy rate and bpc.")] = Path("data/corpus"),
+    candidates: Annotated[int | None, typer.Option("--candidates", help="Candidates per poem [default: the model's "
+                                                   "own, from its generation_config.json].")] = None,
+    data_dir: Annotated[
+        Path, typer.Option("--data", help="Prepared corpus: copy rate, bpc, the real poems of sheets.")
+    ] = Path("data/corpus"),
     report: Annotated[Path, typer.Option("--report", help="Markdown report path.")] = Path("reports/eval.md"),
     as_json: Annotated[bool, typer.Option("--json")] = False,
-    seed: int = 0,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Default 0; with --sheet drawn fresh (and kept in key.json).")
+    ] = None,
     model: ModelOpt = None,
     device: DeviceOpt = None,
     sheet: Annotated[
-        Path | None, typer.Option("--sheet", help="Write a blind-reading sheet (sheet.md) and its key (key.json) here.")
+        Path | None, typer.Option("--sheet", help="Write a blind-reading sheet with real controls (sheet.md) and "
+                                  "its key (key.json) here.")
     ] = None,
     against: Annotated[
-        Path | None, typer.Option("--against", help="With --sheet: the other model (default: the shipped model).")
+        Path | None, typer.Option("--against", help="With --sheet: a second machine side, this model.")
     ] = None,
     against_code: Annotated[
-        Path | None, typer.Option("--against-code", help="With --sheet: compose the --against side with the poetcore "
-                                  "in this checkout (e.g. a git worktree of an earlier revision).")
+        Path | None, typer.Option("--against-code", help="With --sheet: a second machine side composed by the "
+                                  "poetcore in this checkout (e.g. a git worktree of an earlier revision), with "
+                                  "--against or that checkout's shipped model.")
     ] = None,
     topics: Annotated[
-        Path | None, typer.Option("--topics", help="With --sheet: topics file [default: docs/blind-reading/topics.txt].")
+        Path | None, typer.Option("--topics", help="With --sheet or --diversity: topics file "
+                                  "[default: docs/blind-reading/topics.txt].")
+    ] = None,
+    forms: Annotated[
+        str | None, typer.Option("--forms", help="With --sheet: forms, comma-separated [default: 七绝,五律].")
+    ] = None,
+    controls: Annotated[
+        int | None, typer.Option("--controls", help="With --sheet: real poems [default: as many as all machine poems].")
     ] = None,
     score_sheet: Annotated[
         Path | None, typer.Option("--score-sheet", help="Score the answers-*.json readers left next to key.json.")
     ] = None,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="With --score-sheet: print the table for notes instead of JSON.")
+    ] = False,
+    diversity: Annotated[
+        bool, typer.Option("--diversity", help="Diversity: 30 topics x 10 seeds of 七绝, repeated requests, real "
+                           "七绝 as the yardstick.")
+    ] = False,
 ) -> None:
-    """Quality eval: format/tone/rhyme accuracy, topic coverage, distinct-n, copy rate, bpc; blind sheets."""
+    """Quality eval: format/tone/rhyme accuracy, topic coverage, distinct-n, copy rate, bpc; blind sheets
+    with real controls; diversity."""
 
     if score_sheet is not None:
-
         try:
-            sys.stdout.write(json.dumps(score(score_sheet, data_dir), ensure_ascii=False, indent=2) + "\n")
-        except FileNotFoundError as exc:
+            result = score(score_sheet, data_dir)
+        except (FileNotFoundError, ValueError) as exc:
             raise _fail(str(exc)) from None
+        sys.stdout.write(markdown_table(result) if markdown else json.dumps(result, ensure_ascii=False, indent=2) + "\n")
         return
     if sheet is not None:
-
         model_a = _model(ctx, model)
-        if model_a == against and against_code is None:
+        if against is not None and model_a == against and against_code is None:
             raise _fail("--sheet compares two systems: --model and --against name the same directory.")
         if against_code is not None and not (against_code / "poetcore" / "compose.py").is_file():
             raise _fail(f"--against-code {against_code}: no poetcore checkout there (poetcore/compose.py missing).")
-        key = write_sheet(Side("a", model_a), Side("b", against, against_code), sheet, topics=load_topics(topics or DEFAULT_TOPICS),
-                          seed=seed or 2026, candidates=candidates, device=_device(ctx, device))
-        console.print(f"{len(key['items'])} pairs: give readers {sheet / 'sheet.md'} only; the key is {sheet / 'key.json'}")
+        sides = [Side("a", model_a)]
+        if against is not None or against_code is not None:
+            sides.append(Side("b", against, against_code))
+        sheet_forms = [f.strip() for f in (forms or ",".join(SHEET_FORMS)).replace("，", ",").split(",") if f.strip()]
+        try:
+            key = write_sheet(sides, sheet, data_dir=data_dir, topics=load_topics(topics or DEFAULT_TOPICS),
+                              forms=sheet_forms, controls=controls, seed=seed, candidates=candidates,
+                              device=_device(ctx, device))
+        except (FileNotFoundError, ValueError) as exc:
+            raise _fail(str(exc)) from None
+        real = sum(1 for i in key["items"] if i["side"] == "real")
+        console.print(f"{len(key['items'])} poems ({len(key['items']) - real} machine, {real} real), seed {key['seed']}: "
+                      f"give readers {sheet / 'sheet.md'} only; the key is {sheet / 'key.json'}")
+        return
+    if diversity:
+        found = run_diversity(load_topics(topics or DEFAULT_TOPICS), model=_model(ctx, model),
+                              device=_device(ctx, device), seed=seed or 0, candidates=candidates, data_dir=data_dir)
+        if as_json:
+            sys.stdout.write(json.dumps(found, ensure_ascii=False, indent=2) + "\n")
+        else:
+            console.print(metrics_table(found))
         return
     if n < 1:
         raise _fail("--n must be at least 1.")
-    result = run_eval(n=n, candidates=candidates, data_dir=data_dir, report=report, seed=seed,
+    result = run_eval(n=n, candidates=candidates, data_dir=data_dir, report=report, seed=seed or 0,
                       model=_model(ctx, model), device=_device(ctx, device))
     if as_json:
         sys.stdout.write(json.dumps(result["metrics"], ensure_ascii=False, indent=2) + "\n")

@@ -181,7 +181,7 @@ def score_poems(
 
 def run_eval(
     n: int = 200,
-    candidates: int = 8,
+    candidates: int | None = None,
     data_dir: Path = Path("data/corpus"),
     report: Path | None = Path("reports/eval.md"),
     seed: int = 0,
@@ -215,7 +215,7 @@ def run_eval(
     metrics = score_poems(poems, train_lines, bigrams)
     metrics["failures"] = failures
     metrics["seconds_per_poem"] = elapsed / n
-    metrics["candidates"] = candidates
+    metrics["candidates"] = candidates or composer.default_candidates
     if have_corpus:
         from poetcore.model.train import encode_poems, evaluate_bpc  # heavy: torch
 

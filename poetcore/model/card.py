@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from poetcore.model.critic import CRITIC_SUBDIR
 from poetcore.model.modeling import default_model_dir, with_poem_defaults
 from poetcore.model.tokenizer import load_tokenizer
+
+log = logging.getLogger(__name__)
 
 SHIPPED_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
 MAX_SHIPPED_MB = 60
@@ -30,6 +34,7 @@ def ship_model(run_dir: Path, dest: Path | None = None, baseline: dict[str, Any]
     for name in SHIPPED_FILES:
         if (src / name).exists():
             shutil.copy2(src / name, dest / name)
+    _ship_critic(src, dest)
     _write_generation_config(dest)
     summary = json.loads((run_dir / "summary.json").read_text()) if (run_dir / "summary.json").exists() else {}
     history = []
@@ -44,6 +49,18 @@ def ship_model(run_dir: Path, dest: Path | None = None, baseline: dict[str, Any]
                    ensure_ascii=False, indent=2)
     )
     return dest
+
+
+def _ship_critic(src: Path, dest: Path) -> None:
+    """A critic judges the samples of the LM it was trained against: ship the run's own critic, and never
+    leave the previous model's critic beside a new LM (the composer then reranks without one)."""
+    old, new = dest / CRITIC_SUBDIR, src / CRITIC_SUBDIR
+    if old.exists():
+        shutil.rmtree(old)
+        if not new.exists():
+            log.warning("ship: removed %s, trained on the previous model; train one with `poetcore tune critic`", old)
+    if new.exists():
+        shutil.copytree(new, old)
 
 
 def _write_generation_config(model_dir: Path) -> None:

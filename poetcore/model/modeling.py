@@ -131,6 +131,8 @@ DECODING_DEFAULTS: dict[str, float] = {
     "season_penalty": 3.0,  # round 3-season: 0 of 60 poems mix seasons (12 of 60 at 0), preferred 21 : 11
     "coverage_weight": 1.0,
     "line_fit_weight": 0.0,
+    "candidates": 8.0,  # candidates per poem when a request names none
+    "critic_weight": 0.0,  # rerank weight of the critic's log-odds (poetcore.model.critic); 0: off
     "block_copies": 1.0,  # 1: no line may equal a corpus line (poetcore.lexicon.copyguard); 0: off
 }
 """Poetcore's own decoding knobs, saved as extra keys of ``generation_config.json``."""

@@ -248,3 +248,4 @@ def test_composing_raises_no_library_warning(tiny_model_dir: Path, decoding: dic
     assert _library_warnings(lambda: composer.compose_batch(
         [ComposeRequest("秋月", seed=1, n=2), ComposeRequest("", heads="春夏秋冬", seed=2)]), caplog) == []
     assert _library_warnings(lambda: constraint_overhead(composer, batch=2, repeats=1), caplog) == []
+

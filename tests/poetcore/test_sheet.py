@@ -1,31 +1,98 @@
-"""Blind-reading sheets (poetcore.eval.sheet): pairs hide their source, answers are scored against the key."""
+"""Blind-reading sheets with real controls (poetcore.eval.sheet, poetcore.eval.controls).
+
+Most tests stand in a fake composer (the sheet's assembly is under test, not the model); the ones
+that compose use the tiny model, one candidate, one topic or two.
+"""
 
 from __future__ import annotations
 
 import gzip
 import json
 import math
+import re
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from poetcore.cli.main import app
+from poetcore.eval import sheet as sheet_module
+from poetcore.eval.controls import control_pool, draw_controls, is_famous
 from poetcore.eval.sheet import (
     KEY_FILE,
+    REAL,
     SHEET_FILE,
     Side,
+    assemble,
+    couplets,
     load_topics,
+    markdown_table,
+    read_answers,
     score_sheet,
     side_metrics,
     write_sheet,
 )
-from poetcore.model.testing import make_tiny_model
+from poetcore.lines.index import open_line_index
+
+CHARS = "山水云烟松竹梅兰江湖风雨霜雪花草鸟虫溪桥村舍渔樵钟鼓楼台灯影琴书酒茶"
+FAMOUS = ["两个黄鹂鸣翠柳", "一行白鹭上青天", "窗含西岭千秋雪", "门泊东吴万里船"]
+
+
+def made_up(i: int, chars: str = CHARS, width: int = 7) -> str:
+    """A line no poet wrote (nor any index holds): ``width`` characters stepped through ``chars``."""
+    return "".join(chars[(5 * i + 3 * k) % len(chars)] for k in range(width))
+
+
+def real_poem(n: int, form: str = "七绝", lines: list[str] | None = None) -> dict[str, Any]:
+    width = 7 if form.startswith("七") else 5
+    count = 4 if form.endswith("绝") else 8
+    return {"id": f"song-{n}", "dynasty": "song", "form": form, "title": f"题{n}号", "author": f"作者{n}号",
+            "lines": lines or [made_up(10 * n + k, width=width) for k in range(count)]}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread() -> Iterator[None]:
+    # One thread: with a second busy process on 2 cores, torch's thread pool is ~20x slower.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
-def other_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_tiny_model(tmp_path_factory.mktemp("other-model"), seed=1)
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A prepared corpus with 16 unknown 七绝, 2 unknown 五律, and 2 七绝 a reader may know: one
+    wholly famous, one with a single famous line."""
+    path = tmp_path_factory.mktemp("corpus")
+    poems = [real_poem(n) for n in range(16)] + [real_poem(n, "五律") for n in (20, 21)]
+    poems.append({**real_poem(30), "id": "tang-famous", "lines": FAMOUS})
+    poems.append({**real_poem(31), "id": "tang-one-famous-line", "lines": [made_up(1), FAMOUS[2], made_up(2), made_up(3)]})
+    with gzip.open(path / "test.jsonl.gz", "wt", encoding="utf-8") as f:
+        f.writelines(json.dumps(p, ensure_ascii=False) + "\n" for p in poems)
+    return path
+
+
+UNKNOWN_QIJUE = {f"song-{n}" for n in range(16)}
+
+
+@pytest.fixture
+def fake_compose(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Machine poems without a model: 七绝 of 甲乙丙... characters, one per job, set by side and seed.
+    Returns the names of the sides composed, in order."""
+    calls: list[str] = []
+
+    def compose(side: Side, jobs: Sequence[tuple[str, str, int]], candidates: int, device: str | None) -> list[dict]:
+        calls.append(side.name)
+        chars = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥"
+        offset = 7 * sum(map(ord, side.name))
+        return [{"lines": [made_up(seed * 4 + k + offset, chars) for k in range(4)], "lm_logprob": -2.0, "rhyme": "东"}
+                for _, _, seed in jobs]
+
+    monkeypatch.setattr(sheet_module, "_compose_all", compose)
+    return calls
 
 
 def test_the_shipped_topic_list_has_30_fresh_topics() -> None:
@@ -35,81 +102,300 @@ def test_the_shipped_topic_list_has_30_fresh_topics() -> None:
     assert len(topics) == len(set(topics)) == 30 and not set(topics) & set(EVAL_TOPICS)
 
 
-def test_sheet_hides_the_source_and_the_key_keeps_it(tiny_model_dir: Path, other_model: Path, tmp_path: Path) -> None:
-    key = write_sheet(Side("old", tiny_model_dir), Side("new", other_model), tmp_path, topics=["秋月", "春雨", "江雪"],
-                      candidates=1, seed=5)
-    sheet = (tmp_path / SHEET_FILE).read_text(encoding="utf-8")
-    assert len(key["items"]) == 6 and sheet.count("- A: ") == sheet.count("- B: ") == 6
-    assert "old" not in sheet and "new" not in sheet and str(tiny_model_dir) not in sheet
-    assert {(i["A"], i["B"]) for i in key["items"]} <= {("old", "new"), ("new", "old")}
+def test_the_fake_corpus_lines_are_unknown_except_the_famous_ones(corpus: Path) -> None:
+    index = open_line_index(None)
+    assert is_famous(FAMOUS, index) and is_famous([made_up(1), FAMOUS[2]], index)
+    assert not any(is_famous(real_poem(n)["lines"], index) for n in range(16))
+
+
+def test_famous_poems_are_never_drawn(corpus: Path) -> None:
+    pool = control_pool(corpus, ["七绝"])
+    assert {p["id"] for p in pool["七绝"]} == UNKNOWN_QIJUE
+    drawn = draw_controls(corpus, ["七绝"] * 16, seed=1)  # every unknown 七绝, and nothing else
+    assert {p["id"] for p in drawn} == UNKNOWN_QIJUE
+    with pytest.raises(ValueError, match="16 unknown 七绝"):
+        draw_controls(corpus, ["七绝"] * 17, seed=1)
+
+
+def test_controls_follow_the_forms_and_the_seed(corpus: Path) -> None:
+    drawn = draw_controls(corpus, ["七绝", "五律", "七绝"], seed=3)
+    assert [p["form"] for p in drawn] == ["七绝", "五律", "七绝"]
+    assert set(drawn[0]) == {"id", "dynasty", "form", "title", "author", "lines"}
+    assert draw_controls(corpus, ["七绝"] * 6, seed=3) == draw_controls(corpus, ["七绝"] * 6, seed=3)
+    assert draw_controls(corpus, ["七绝"] * 6, seed=3) != draw_controls(corpus, ["七绝"] * 6, seed=4)
+    with pytest.raises(ValueError, match="no real controls for 沁园春"):
+        draw_controls(corpus, ["沁园春"], seed=3)
+
+
+def test_assemble_shuffles_machine_and_real_poems_together() -> None:
+    jobs = [(f"题{i}", "七绝", 100 + i) for i in range(20)]
+    machine = {"ours": [{"lines": [made_up(i)] * 4, "lm_logprob": -1.0} for i in range(20)]}
+    real = [real_poem(n) for n in range(20)]
+    items = assemble(jobs, machine, real, seed=7)
+    assert [i["item"] for i in items] == list(range(1, 41))
+    order = [i["side"] for i in items]
+    assert order.count("ours") == order.count(REAL) == 20
+    assert order != sorted(order) and order != sorted(order, reverse=True)  # mixed, not one block then the other
+    assert assemble(jobs, machine, real, seed=7) == items and assemble(jobs, machine, real, seed=8) != items
+    ours = next(i for i in items if i["side"] == "ours")
+    assert {"topic", "seed", "lm_logprob"} <= set(ours) and not {"title", "author"} & set(ours)
+    theirs = next(i for i in items if i["side"] == REAL)
+    assert {"id", "title", "author", "dynasty"} <= set(theirs) and "topic" not in theirs
+
+
+def test_sheet_hides_the_source_and_holds_every_poem(corpus: Path, fake_compose: list[str], tmp_path: Path) -> None:
+    secret = tmp_path / "models" / "secret-model"
+    key = write_sheet([Side("cand-x", secret), Side("base-y", None)], tmp_path / "round", data_dir=corpus,
+                      topics=["秋月", "春雨", "江雪"], forms=["七绝"], seed=5, candidates=1)
+    text = (tmp_path / "round" / SHEET_FILE).read_text(encoding="utf-8")
+    assert json.loads((tmp_path / "round" / KEY_FILE).read_text(encoding="utf-8")) == key
+    sides = [i["side"] for i in key["items"]]
+    assert sides.count("cand-x") == sides.count("base-y") == 3 and sides.count(REAL) == 6  # as many real as ours
+    assert key["version"] == 2 and key["seed"] == 5 and set(key["sides"]) == {"cand-x", "base-y", REAL}
+    for hidden in ["cand-x", "base-y", REAL, "secret-model", str(tmp_path), "秋月", "春雨", "江雪", "《",
+                   *(i[k] for i in key["items"] if i["side"] == REAL for k in ("id", "title", "author"))]:
+        assert hidden not in text
+    assert re.findall(r"^## (\d+)\. (\S+)$", text, re.M) == [(str(n), "七绝") for n in range(1, 13)]
     for item in key["items"]:
-        for label in ("A", "B"):
-            assert item["poems"][item[label]]["text"] in sheet.replace(f"- {label}: ", "\n")
-    again = write_sheet(Side("old", tiny_model_dir), Side("new", other_model), tmp_path / "again",
-                        topics=["秋月", "春雨", "江雪"], candidates=1, seed=5)
-    assert again["items"] == key["items"]  # fixed seeds: anyone can rerun it
+        block = text.split(f"## {item['item']}. 七绝\n", 1)[1].split("\n## ", 1)[0]
+        assert [row.strip() for row in block.strip().splitlines()] == couplets(item["lines"])
+    assert '"score"' in text and '"guess"' in text and "answers-" in text
+    assert text.index("请逐首") < text.index("Read each")  # Chinese first, then English
 
 
-def test_scores_join_answers_with_the_key(tiny_model_dir: Path, other_model: Path, tmp_path: Path) -> None:
-    key = write_sheet(Side("old", tiny_model_dir), Side("new", other_model), tmp_path, topics=["秋月", "春雨"],
-                      candidates=1, seed=9)
-    # Reader 1 finds every "new" poem coherent and prefers it; reader 2 finds nothing coherent, no preference.
-    first = {str(i["item"]): {"A": i["A"] == "new", "B": i["B"] == "new", "prefer": "A" if i["A"] == "new" else "B"}
-             for i in key["items"]}
-    second = {str(i["item"]): {"A": False, "B": False, "prefer": "="} for i in key["items"]}
-    (tmp_path / "answers-r1.json").write_text(json.dumps(first))
-    (tmp_path / "answers-r2.json").write_text(json.dumps(second))
-    result = score_sheet(tmp_path)
-    assert result["readers"] == 2 and result["items"] == 4
-    assert result["coherent_share"] == {"old": 0.0, "new": 0.5}
-    assert result["preferred"] == {"old": 0, "new": 4, "=": 4}
-    assert result["coherent_share_per_reader"]["r1"] == {"old": 0.0, "new": 1.0}
-    metrics = result["text_metrics"]
-    assert set(metrics) == {"old", "new"} and metrics["new"]["poems"] == 4
-    assert math.isnan(metrics["new"]["copy_rate"])  # no corpus given: no copy rate, rather than a false 0
+def test_real_and_machine_poems_look_alike(corpus: Path, fake_compose: list[str], tmp_path: Path) -> None:
+    key = write_sheet([Side("ours", None)], tmp_path, data_dir=corpus, topics=["秋月", "春雨"], forms=["七绝"], seed=2)
+    text = (tmp_path / SHEET_FILE).read_text(encoding="utf-8")
+    shapes = {re.sub(r"\w", "字", text.split(f"## {i['item']}. ", 1)[1].split("\n## ", 1)[0]) for i in key["items"]}
+    assert len(shapes) == 1  # same heading, same punctuation, same spacing, real or not
 
 
-def test_side_metrics_count_copies_against_the_corpus(tiny_model_dir: Path, other_model: Path, tmp_path: Path) -> None:
-    key = write_sheet(Side("old", tiny_model_dir), Side("new", other_model), tmp_path / "sheet", topics=["秋月"],
-                      candidates=1, seed=9)
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    copied = key["items"][0]["poems"]["old"]["lines"][0]  # the corpus now holds one line of side old
-    with gzip.open(corpus / "train.jsonl.gz", "wt", encoding="utf-8") as f:
-        f.write(json.dumps({"title": "x", "lines": [copied, "白日依山尽"]}, ensure_ascii=False) + "\n")
-    metrics = side_metrics(key, corpus)
-    old_lines = sum(len(i["poems"]["old"]["lines"]) for i in key["items"])
-    assert metrics["old"]["copy_rate"] >= 1 / old_lines
-    new_copies = sum(line == copied for i in key["items"] for line in i["poems"]["new"]["lines"])
-    assert metrics["new"]["copy_rate"] == new_copies / sum(len(i["poems"]["new"]["lines"]) for i in key["items"])
+def test_a_seed_rebuilds_the_sheet_and_a_new_seed_draws_new_controls(
+    corpus: Path, fake_compose: list[str], tmp_path: Path
+) -> None:
+    def build(seed: int | None, name: str) -> tuple[dict[str, Any], str]:
+        key = write_sheet([Side("ours", None)], tmp_path / name, data_dir=corpus, topics=["秋月", "春雨", "江雪"],
+                          forms=["七绝"], seed=seed)
+        return key, (tmp_path / name / SHEET_FILE).read_text(encoding="utf-8")
+
+    first, again, other = build(5, "first"), build(5, "again"), build(6, "other")
+    assert again == first
+    real_ids = [[i["id"] for i in key["items"] if i["side"] == REAL] for key, _ in (first, other)]
+    assert real_ids[0] != real_ids[1]
+    fresh, fresh_too = build(None, "fresh")[0], build(None, "fresh-too")[0]
+    assert isinstance(fresh["seed"], int) and fresh["seed"] != fresh_too["seed"]  # drawn fresh, and recorded
+    assert build(fresh["seed"], "rerun")[0]["items"] == fresh["items"]
 
 
-def test_cli_writes_and_scores(tiny_model_dir: Path, other_model: Path, tmp_path: Path) -> None:
-    out = tmp_path / "sheet"
-    topics = tmp_path / "topics.txt"
-    topics.write_text("# two\n秋月\n")
-    runner = CliRunner()
-    done = runner.invoke(app, ["eval", "--sheet", str(out), "--model", str(tiny_model_dir), "--against",
-                               str(other_model), "--candidates", "1", "--topics", str(topics)], env={"POETCORE_DEVICE": "cpu"})
-    assert done.exit_code == 0, done.output
-    assert (out / KEY_FILE).exists() and (out / SHEET_FILE).exists()
-    missing = runner.invoke(app, ["eval", "--score-sheet", str(out)])
-    assert missing.exit_code == 2 and "answers-" in missing.output
-    same = runner.invoke(app, ["eval", "--sheet", str(out), "--model", str(other_model), "--against", str(other_model)])
-    assert same.exit_code == 2 and "same directory" in same.output
+def test_bad_sheets_fail_before_composing(corpus: Path, fake_compose: list[str], tmp_path: Path) -> None:
+    three = {"topics": ["秋月", "春雨", "江雪"], "forms": ["七绝"]}
+    with pytest.raises(ValueError, match="at least as many real poems"):
+        write_sheet([Side("a", None), Side("b", None)], tmp_path, data_dir=corpus, controls=2, **three)
+    with pytest.raises(FileNotFoundError, match="poetcore data prepare"):
+        write_sheet([Side("a", None)], tmp_path, data_dir=tmp_path / "nowhere", **three)
+    with pytest.raises(FileNotFoundError, match="no poetcore checkout"):
+        write_sheet([Side("a", None), Side("b", None, tmp_path)], tmp_path, data_dir=corpus, **three)
+    with pytest.raises(ValueError, match="distinct names"):
+        write_sheet([Side(REAL, None)], tmp_path, data_dir=corpus, **three)
+    assert fake_compose == []
+    key = write_sheet([Side("a", None), Side("b", None)], tmp_path, data_dir=corpus, controls=3, **three)
+    assert sum(i["side"] == REAL for i in key["items"]) == 3  # as many as the largest side is enough
 
 
-def test_a_side_can_be_composed_by_another_checkout(tiny_model_dir: Path, tmp_path: Path) -> None:
+def test_the_tiny_model_composes_a_reproducible_sheet(tiny_model_dir: Path, corpus: Path, tmp_path: Path) -> None:
+    args: dict[str, Any] = {"data_dir": corpus, "topics": ["秋月", "春雨"], "forms": ["七绝"], "seed": 5, "candidates": 1}
+    key = write_sheet([Side("ours", tiny_model_dir)], tmp_path / "one", **args)
+    text = (tmp_path / "one" / SHEET_FILE).read_text(encoding="utf-8")
+    ours = [i for i in key["items"] if i["side"] == "ours"]
+    assert len(ours) == 2 and sum(i["side"] == REAL for i in key["items"]) == 2
+    for item in ours:
+        assert [len(line) for line in item["lines"]] == [7, 7, 7, 7] and isinstance(item["lm_logprob"], float)
+        assert all(row in text for row in couplets(item["lines"]))
+    assert str(tiny_model_dir) not in text and str(tiny_model_dir) in key["sides"]["ours"]
+    assert write_sheet([Side("ours", tiny_model_dir)], tmp_path / "two", **args)["items"] == key["items"]
+
+
+def test_a_side_can_be_composed_by_another_checkout(tiny_model_dir: Path, corpus: Path, tmp_path: Path) -> None:
     # The other checkout here is this one: the same model composed in a child process must give the
     # same poems as composing in-process, which is what makes "old code vs new code" sheets fair.
     root = Path(__file__).resolve().parents[2]
-    key = write_sheet(Side("here", tiny_model_dir), Side("there", tiny_model_dir, root), tmp_path,
-                      topics=["秋月", "春雨"], candidates=1, seed=3)
-    for item in key["items"]:
-        assert item["poems"]["here"]["text"] == item["poems"]["there"]["text"]
+    key = write_sheet([Side("here", tiny_model_dir), Side("there", tiny_model_dir, root)], tmp_path, data_dir=corpus,
+                      topics=["秋月"], forms=["七绝"], candidates=1, seed=3)
+    poems = {i["side"]: i["lines"] for i in key["items"] if i["side"] != REAL}
+    assert poems["here"] == poems["there"]
     assert key["sides"]["there"].endswith(f"(code: {root})")
-    with pytest.raises(FileNotFoundError, match="no poetcore checkout"):
-        write_sheet(Side("a", tiny_model_dir), Side("b", tiny_model_dir, tmp_path), tmp_path / "x", topics=["秋月"])
     bad = CliRunner().invoke(app, ["eval", "--sheet", str(tmp_path / "y"), "--model", str(tiny_model_dir),
                                    "--against", str(tiny_model_dir), "--against-code", str(tmp_path)])
     assert bad.exit_code == 2 and "no poetcore checkout" in bad.output
+
+
+# Scoring: a key written by hand, so every expected number can be worked out on paper.
+
+def _key(tmp_path: Path) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    sides = {1: "a", 2: REAL, 3: "a", 4: REAL, 5: "b", 6: "b"}
+    items = []
+    for n, side in sides.items():
+        item: dict[str, Any] = {"item": n, "side": side, "form": "七绝", "lines": [made_up(4 * n + k) for k in range(4)]}
+        item |= {"id": f"song-{n}", "title": "t", "author": "x", "dynasty": "song"} if side == REAL else \
+            {"topic": "秋月", "seed": n, "lm_logprob": -float(n)}
+        items.append(item)
+    key = {"version": 2, "seed": 11, "forms": ["七绝"], "sides": {"a": "A", "b": "B", REAL: "corpus"}, "items": items}
+    (tmp_path / KEY_FILE).write_text(json.dumps(key, ensure_ascii=False), encoding="utf-8")
+    return tmp_path
+
+
+def _answers(tmp_path: Path, reader: str, answers: dict[int, tuple[int, str] | None]) -> None:
+    raw = {str(n): (None if a is None else {"score": a[0], "guess": a[1]}) for n, a in answers.items()}
+    (tmp_path / f"answers-{reader}.json").write_text(json.dumps(raw), encoding="utf-8")
+
+
+H, M = "human", "machine"
+R1 = {1: (5, H), 2: (3, H), 3: (2, M), 4: (1, M), 5: (4, M), 6: (3, H)}
+R2 = {1: (3, M), 2: (4, H), 3: (1, M), 5: (5, H), 6: (1, M)}  # item 4 unanswered
+
+
+def test_scores_join_answers_with_the_key(tmp_path: Path) -> None:
+    out = _key(tmp_path)
+    _answers(out, "r1", R1)
+    _answers(out, "r2", {**R2, 4: None})  # null: unanswered, like a missing entry
+    result = score_sheet(out)
+    assert result["readers"] == 2 and result["items"] == 6 and result["seed"] == 11
+    assert result["unanswered"] == {"r1": [], "r2": [4]}
+    a, b, real = (result["sides"][s] for s in ("a", "b", REAL))
+    # a: (5 h) (2 m) | (3 m) (1 m)
+    assert a["poems"] == 2 and a["answers"] == 4
+    assert a["coherent_share"] == 0.5 and a["coherent_share_per_reader"] == {"r1": 0.5, "r2": 0.5}
+    assert a["mean_score"] == 2.75 and a["taken_for_human"] == 0.25 and a["detection_accuracy"] == 0.75
+    assert a["mean_lm_logprob"] == -2.0
+    # b: (4 m) (3 h) | (5 h) (1 m)
+    assert b["coherent_share"] == 0.75 and b["coherent_share_per_reader"] == {"r1": 1.0, "r2": 0.5}
+    assert b["mean_score"] == 3.25 and b["taken_for_human"] == 0.5 and b["detection_accuracy"] == 0.5
+    # real: (3 h) (1 m) | (4 h)
+    assert real["answers"] == 3 and real["coherent_share"] == pytest.approx(2 / 3)
+    assert real["coherent_share_per_reader"] == {"r1": 0.5, "r2": 1.0}
+    assert real["mean_score"] == pytest.approx(8 / 3) and real["taken_for_human"] == pytest.approx(2 / 3)
+    assert real["detection_accuracy"] == pytest.approx(2 / 3) and "mean_lm_logprob" not in real
+    assert result["detection_accuracy"] == pytest.approx(7 / 11)
+    assert result["detection_accuracy_per_reader"] == {"r1": 0.5, "r2": 0.8}
+    assert result["ranking"] == ["b", "a"]
+    metrics = result["text_metrics"]
+    assert set(metrics) == {"a", "b", REAL} and metrics["a"]["poems"] == 2 and metrics[REAL]["poems"] == 2
+    assert metrics["a"]["distinct_characters"] == len({ch for n in (1, 3) for k in range(4) for ch in made_up(4 * n + k)})
+    assert "topic_coverage" in metrics["a"] and "topic_coverage" not in metrics[REAL]
+    assert math.isnan(metrics["a"]["copy_rate"])  # no corpus given: no copy rate, rather than a false 0
+
+
+def test_one_machine_side_has_no_ranking_and_the_table_reads_the_scores(tmp_path: Path) -> None:
+    out = _key(tmp_path)
+    _answers(out, "r1", R1)
+    _answers(out, "r2", R2)
+    table = markdown_table(score_sheet(out))
+    assert table.splitlines()[0] == "| | a (2) | b (2) | real (2) |"
+    assert "| coherent share per reader | 50 / 50% | 100 / 50% | 50 / 100% |" in table
+    assert "| mean score (1–5) | 2.75 | 3.25 | 2.67 |" in table
+    assert "| taken for human | 25.0% | 50.0% | 66.7% |" in table
+    assert "| detection accuracy | 75.0% | 50.0% | 66.7% |" in table
+    assert "2 readers · overall detection accuracy 63.6% · unanswered: r2 1 · seed 11" in table
+    key = json.loads((out / KEY_FILE).read_text(encoding="utf-8"))
+    key["items"] = [i for i in key["items"] if i["side"] != "b"]
+    key["sides"].pop("b")
+    (out / KEY_FILE).write_text(json.dumps(key), encoding="utf-8")
+    _answers(out, "r1", {n: a for n, a in R1.items() if n < 5})
+    _answers(out, "r2", {n: a for n, a in R2.items() if n < 5})
+    assert score_sheet(out)["ranking"] is None
+
+
+@pytest.mark.parametrize(("answer", "error"), [
+    ({"2": {"score": 6, "guess": "human"}}, "answers-bad.json, item 2: score must be a whole number from 1 to 5"),
+    ({"2": {"score": True, "guess": "human"}}, "answers-bad.json, item 2: score"),
+    ({"2": {"score": 3}}, 'answers-bad.json, item 2: guess must be "human" or "machine"'),
+    ({"3": {"score": 3, "guess": "robot"}}, "answers-bad.json, item 3: guess"),
+    ({"9": {"score": 3, "guess": "human"}}, "answers-bad.json, item 9: the sheet has no such item"),
+    ({"2": "3 human"}, "answers-bad.json, item 2: expected"),
+    ([3, "human"], "answers-bad.json: expected an object"),
+])
+def test_invalid_answers_raise_a_clear_error(tmp_path: Path, answer: Any, error: str) -> None:
+    out = _key(tmp_path)
+    (out / "answers-bad.json").write_text(json.dumps(answer), encoding="utf-8")
+    with pytest.raises(ValueError, match=re.escape(error)):
+        score_sheet(out)
+
+
+def test_read_answers_keeps_valid_answers_and_skips_nulls(tmp_path: Path) -> None:
+    path = tmp_path / "answers-r.json"
+    path.write_text(json.dumps({"1": {"score": 1, "guess": "machine"}, "3": None, "2": {"score": 5, "guess": "human"}}))
+    assert read_answers(path, [1, 2, 3]) == {1: (1, "machine"), 2: (5, "human")}
+
+
+def test_old_pair_sheets_are_refused(tmp_path: Path) -> None:
+    (tmp_path / KEY_FILE).write_text(json.dumps({"sides": {"a": "x", "b": "y"}, "items": []}), encoding="utf-8")
+    _answers(tmp_path, "r1", {})
+    with pytest.raises(ValueError, match="A/B pair sheet"):
+        score_sheet(tmp_path)
+
+
+def test_side_metrics_count_copies_against_the_corpus(tmp_path: Path) -> None:
+    out = _key(tmp_path / "sheet")
+    key = json.loads((out / KEY_FILE).read_text(encoding="utf-8"))
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    copied = key["items"][0]["lines"][0]  # the corpus now holds one line of side a (item 1)
+    with gzip.open(corpus / "train.jsonl.gz", "wt", encoding="utf-8") as f:
+        f.write(json.dumps({"title": "x", "lines": [copied, "白日依山尽"]}, ensure_ascii=False) + "\n")
+    metrics = side_metrics(key, corpus)
+    assert metrics["a"]["copy_rate"] == 1 / 8 and metrics["b"]["copy_rate"] == 0.0 and metrics[REAL]["copy_rate"] == 0.0
+
+
+def test_cli_writes_and_scores(tiny_model_dir: Path, corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sheet"
+    topics = tmp_path / "topics.txt"
+    topics.write_text("# one\n秋月\n")
+    runner = CliRunner()
+    done = runner.invoke(app, ["eval", "--sheet", str(out), "--model", str(tiny_model_dir), "--candidates", "1",
+                               "--topics", str(topics), "--forms", "七绝", "--controls", "2", "--seed", "4",
+                               "--data", str(corpus)], env={"POETCORE_DEVICE": "cpu"})
+    assert done.exit_code == 0, done.output
+    key = json.loads((out / KEY_FILE).read_text(encoding="utf-8"))
+    assert [i["side"] for i in key["items"]].count(REAL) == 2 and len(key["items"]) == 3 and key["seed"] == 4
+    assert "seed 4" in done.output and (out / SHEET_FILE).exists()
+    missing = runner.invoke(app, ["eval", "--score-sheet", str(out), "--data", str(corpus)])
+    assert missing.exit_code == 2 and "answers-" in missing.output
+    _answers(out, "r1", {i["item"]: (3, H) for i in key["items"]})
+    scored = runner.invoke(app, ["eval", "--score-sheet", str(out), "--data", str(corpus)])
+    assert scored.exit_code == 0, scored.output
+    result = json.loads(scored.stdout)
+    assert result["sides"]["a"]["taken_for_human"] == 1.0 and result["sides"][REAL]["detection_accuracy"] == 1.0
+    table = runner.invoke(app, ["eval", "--score-sheet", str(out), "--data", str(corpus), "--markdown"])
+    assert table.exit_code == 0 and table.stdout.startswith("| | a (1) | real (2) |")
+    (out / "answers-r2.json").write_text(json.dumps({"1": {"score": 0, "guess": "human"}}))
+    invalid = runner.invoke(app, ["eval", "--score-sheet", str(out), "--data", str(corpus)])
+    assert invalid.exit_code == 2 and "answers-r2.json, item 1" in invalid.output
+
+
+def test_cli_sheet_of_the_shipped_model_alone(corpus: Path, fake_compose: list[str], tmp_path: Path) -> None:
+    topics = tmp_path / "topics.txt"
+    topics.write_text("秋月\n春雨\n")
+    done = CliRunner().invoke(app, ["eval", "--sheet", str(tmp_path / "s"), "--topics", str(topics), "--data",
+                                    str(corpus)])  # no --model, no --against, no --seed
+    assert done.exit_code == 0, done.output
+    key = json.loads((tmp_path / "s" / KEY_FILE).read_text(encoding="utf-8"))
+    assert fake_compose == ["a"] and key["sides"]["a"] == "<shipped>" and isinstance(key["seed"], int)
+    assert key["forms"] == ["七绝", "五律"] and [i["side"] for i in key["items"]].count(REAL) == 4
+
+
+def test_cli_refuses_sheets_it_cannot_build(tiny_model_dir: Path, other_model: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    no_corpus = runner.invoke(app, ["eval", "--sheet", str(tmp_path / "s"), "--model", str(tiny_model_dir),
+                                    "--data", str(tmp_path / "nowhere")])
+    assert no_corpus.exit_code == 2 and "poetcore data prepare" in no_corpus.output
+    same = runner.invoke(app, ["eval", "--sheet", str(tmp_path / "s"), "--model", str(other_model), "--against",
+                               str(other_model)])
+    assert same.exit_code == 2 and "same directory" in same.output
+    nothing = runner.invoke(app, ["eval", "--score-sheet", str(tmp_path / "empty")])
+    assert nothing.exit_code == 2 and "key.json" in nothing.output
+
+
+@pytest.fixture(scope="module")
+def other_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("other-model")  # only its path is compared; never loaded

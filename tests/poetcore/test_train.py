@@ -145,6 +145,25 @@ def test_shipping_an_older_run_writes_the_decoding_defaults(trained: Path, tmp_p
     assert "precision" in (dest / "README.md").read_text()
 
 
+def test_shipping_never_leaves_the_previous_models_critic_beside_a_new_lm(trained: Path, tmp_path: Path) -> None:
+    """A critic judges one LM's samples: shipping a run replaces it with the run's own, or removes it."""
+    import shutil
+
+    from poetcore.model.card import ship_model
+
+    dest = tmp_path / "shipped"
+    (dest / "critic").mkdir(parents=True)
+    (dest / "critic" / "config.json").write_text("{}")  # the previous model's critic
+    run = tmp_path / "run"
+    shutil.copytree(trained, run)
+    ship_model(run, dest)
+    assert not (dest / "critic").exists()
+    (run / "final" / "critic").mkdir()
+    (run / "final" / "critic" / "config.json").write_text('{"mine": 1}')
+    ship_model(run, dest)
+    assert json.loads((dest / "critic" / "config.json").read_text()) == {"mine": 1}
+
+
 def test_precision_auto_asks_the_hardware() -> None:
     from poetcore.model.train import cpu_has_fast_bf16, resolve_bf16
 

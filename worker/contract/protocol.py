@@ -61,7 +61,8 @@ class PoemOptions(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     traditional: bool = Field(default=False, description="answer in traditional characters")
-    n: int = Field(default=8, ge=1, le=32, description="candidates sampled before reranking")
+    n: int | None = Field(default=None, ge=1, le=32, description="candidates sampled before reranking "
+                          "(None: the model's own, from its generation_config.json)")
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
 
 

@@ -23,7 +23,7 @@ def test_request_defaults_and_json_round_trip() -> None:
     assert data["v"] == 1
     assert data["chat_id"] == "42" and data["user_id"] == "7"  # ids are text on the wire
     assert data["form"] == "七绝" and data["kind"] == "poem"
-    assert data["options"] == {"traditional": False, "n": 8, "seed": None}
+    assert data["options"] == {"traditional": False, "n": None, "seed": None}  # None: the model's own count
     assert data["created_at"].endswith("Z") or data["created_at"].endswith("+00:00")
     again = PoemRequest.model_validate(json.loads(json.dumps(data)))
     assert again == req
