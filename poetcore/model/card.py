@@ -15,6 +15,9 @@ from poetcore.model.tokenizer import load_tokenizer
 
 log = logging.getLogger(__name__)
 
+CARD_EXTRA_FILE = "card_extra.json"
+"""Lines a run adds to its model card (lineage, preference training), merged with ``extra``."""
+
 SHIPPED_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
 MAX_SHIPPED_MB = 60
 
@@ -41,6 +44,8 @@ def ship_model(run_dir: Path, dest: Path | None = None, baseline: dict[str, Any]
     if (run_dir / "metrics.jsonl").exists():
         history = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines() if x.strip()]
     manifest = json.loads(corpus_manifest.read_text()) if corpus_manifest and corpus_manifest.exists() else {}
+    if (run_dir / CARD_EXTRA_FILE).exists():
+        extra = {**json.loads((run_dir / CARD_EXTRA_FILE).read_text(encoding="utf-8")), **(extra or {})}
     card = model_card(json.loads((src / "config.json").read_text()), summary, history, baseline or {}, manifest,
                       size_mb, extra or {})
     (dest / "README.md").write_text(card, encoding="utf-8")

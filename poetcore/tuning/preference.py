@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from transformers import AutoModelForCausalLM
 
 from poetcore.data.corpus import load_split
+from poetcore.model.card import CARD_EXTRA_FILE
 from poetcore.model.tokenizer import format_body, format_prompt, load_tokenizer
 from poetcore.model.train import collate, encode_poems, evaluate_bpc, resolve_bf16
 from poetcore.request import topic_keywords
@@ -138,8 +139,29 @@ def train_preference(init_from: Path, pairs: Sequence[CriticExample], data_dir: 
     report = PreferenceReport(str(init_from), len(data), step, beta, nll_weight, lr, before, after,
                               time.perf_counter() - t0, history)
     (out_dir / "preference_summary.json").write_text(json.dumps(asdict(report), indent=1), encoding="utf-8")
+    _write_ship_files(init_from, out_dir, report)
     log.info("preference: %d pairs, %d steps, valid bpc %.4f -> %.4f", len(data), step, before, after)
     return report
+
+
+def _write_ship_files(init_from: Path, out_dir: Path, report: PreferenceReport) -> None:
+    """What ``poetcore ship`` reads for the model card: the parent's summary with this run's bpc, its
+    training history (the lineage), its 3-gram baseline (same valid poems), and the DPO run's lines."""
+    parent_path = init_from / "training_summary.json"
+    parent = json.loads(parent_path.read_text(encoding="utf-8")) if parent_path.is_file() else {}
+    summary = {**parent.get("summary", {}), "best_valid_bpc": report.valid_bpc_after, "init_from": str(init_from),
+               "stop_reason": f"preference training: {report.steps} DPO steps after the parent's training"}
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    (out_dir / "metrics.jsonl").write_text("".join(json.dumps(h) + "\n" for h in parent.get("history", [])),
+                                           encoding="utf-8")
+    if parent.get("baseline"):
+        (out_dir / "baseline.json").write_text(json.dumps(parent["baseline"], indent=1), encoding="utf-8")
+    extra = {"Preference training": (
+        f"DPO (beta {report.beta}, plus {report.nll_weight} x NLL on the real poem, lr {report.lr}, "
+        f"{report.steps} steps over {report.pairs} pairs: a real poem chosen over ours for the same prompt) from "
+        f"{init_from}; valid bpc {report.valid_bpc_before:.3f} -> {report.valid_bpc_after:.3f}. The training "
+        "table above is the parent's")}
+    (out_dir / CARD_EXTRA_FILE).write_text(json.dumps(extra, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 __all__ = ["PreferenceReport", "dpo_loss", "encode_pairs", "train_preference"]

@@ -64,6 +64,12 @@ def test_training_widens_the_gap_between_chosen_and_rejected(tiny_model_dir: Pat
     assert math.isfinite(report.valid_bpc_before) and math.isfinite(report.valid_bpc_after)
     summary = json.loads((tmp_path / "preference_summary.json").read_text())
     assert summary["steps"] == report.steps and (tmp_path / "final" / "generation_config.json").is_file()
+    # The run ships like a training run: its bpc in the summary, its DPO line on the model card.
+    from poetcore.model.card import ship_model
+
+    assert json.loads((tmp_path / "summary.json").read_text())["best_valid_bpc"] == report.valid_bpc_after
+    card = (ship_model(tmp_path, tmp_path / "shipped") / "README.md").read_text()
+    assert f"model {report.valid_bpc_after:.3f}**" in card and "Preference training: DPO (beta 0.1" in card
 
 
 def test_cli_prefer_needs_its_pairs(tiny_model_dir: Path, tmp_path: Path) -> None:
