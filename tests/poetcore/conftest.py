@@ -12,9 +12,15 @@ from poetcore.compose import Composer
 
 
 @pytest.fixture(scope="module")
-def composer(tiny_model_dir: Path) -> Iterator[Composer]:
-    # One thread: with a second busy process on 2 cores, torch's thread pool is ~20x slower.
+def one_torch_thread() -> Iterator[None]:
+    """One torch thread for a module: with a second busy process on 2 cores, torch's thread pool makes
+    generate() ~20x slower (threads stall at barriers)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield Composer.from_pretrained(tiny_model_dir, device="cpu")
+    yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def composer(tiny_model_dir: Path, one_torch_thread: None) -> Composer:
+    return Composer.from_pretrained(tiny_model_dir, device="cpu")

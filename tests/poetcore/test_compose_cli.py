@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 from click.testing import Result
 from typer.testing import CliRunner
 
@@ -17,14 +16,7 @@ from poetcore.prosody.checker import check
 from poetcore.request import MAX_TOPIC_CHARS
 from poetcore.text.chars import to_traditional
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    # With a second busy process on 2 cores, torch's thread pool makes generate() ~20x slower.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module", autouse=True)

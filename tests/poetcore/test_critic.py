@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from poetcore.cli.main import app
@@ -23,6 +22,8 @@ from poetcore.tuning.critic_train import (
     real_examples,
     roc_auc,
 )
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 FIXTURE_CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 
@@ -48,7 +49,6 @@ def critic_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
     """A critic fitted on a trivially separable set: real poems are the fixture's, ours repeat one line."""
     import random
 
-    torch.set_num_threads(1)
     real = real_examples(FIXTURE_CORPUS, "train", 24, random.Random(0), forms=("五绝",))
     ours = [CriticExample("五绝", ["春风春风起"] * 4, 0) for _ in real]
     out = tmp_path_factory.mktemp("critic")

@@ -17,6 +17,8 @@ from poetcore.model.tokenizer import load_tokenizer
 from poetcore.tuning.critic_train import CriticExample, real_examples, save_examples
 from poetcore.tuning.preference import _body_logps, dpo_loss, encode_pairs, train_preference
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 FIXTURE_CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 
 
@@ -45,7 +47,6 @@ def test_pairs_are_encoded_with_the_composer_prompt_and_eos(tiny_model_dir: Path
 
 
 def test_training_widens_the_gap_between_chosen_and_rejected(tiny_model_dir: Path, tmp_path: Path) -> None:
-    torch.set_num_threads(1)
     pairs = _pairs()
     report = train_preference(tiny_model_dir, pairs, FIXTURE_CORPUS, tmp_path, lr=1e-3, epochs=2, batch_size=8,
                               precision="fp32", max_valid=20)

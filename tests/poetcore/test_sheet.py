@@ -10,12 +10,11 @@ import gzip
 import json
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from poetcore.cli.main import app
@@ -53,13 +52,7 @@ def real_poem(n: int, form: str = "七绝", lines: list[str] | None = None) -> d
             "lines": lines or [made_up(10 * n + k, width=width) for k in range(count)]}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    # One thread: with a second busy process on 2 cores, torch's thread pool is ~20x slower.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
