@@ -26,7 +26,7 @@ import random
 import statistics
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,22 +135,30 @@ def _poem_record(poem: Poem) -> dict[str, Any]:
     return {"text": poem.text, "lines": poem.lines, "lm_logprob": poem.lm_logprob, "rhyme": poem.rhyme_group}
 
 
-def sheet_jobs(topics: Sequence[str], forms: Sequence[str], seed: int) -> list[tuple[str, str, int]]:
-    """(topic, form, seed) per machine poem: job i composes under ``seed + i`` on every side."""
-    return [(topic, form, seed + i) for i, (topic, form) in enumerate((t, f) for t in topics for f in forms)]
+SIDE_SEED_STRIDE = 100_000
+"""Side k composes job i under ``seed + i + k * SIDE_SEED_STRIDE``."""
+
+
+def sheet_jobs(topics: Sequence[str], forms: Sequence[str], seed: int, side: int = 0) -> list[tuple[str, str, int]]:
+    """(topic, form, seed) per machine poem of the ``side``-th side: job i composes under
+    ``seed + i + side * SIDE_SEED_STRIDE``. Each side has seeds of its own because two close systems
+    under one seed write near-twin poems, and readers spot twins as a machine's template (round 12)."""
+    base = seed + side * SIDE_SEED_STRIDE
+    return [(topic, form, base + i) for i, (topic, form) in enumerate((t, f) for t in topics for f in forms)]
 
 
 def assemble(
-    jobs: Sequence[tuple[str, str, int]],
+    jobs: Mapping[str, Sequence[tuple[str, str, int]]],
     machine: dict[str, list[dict[str, Any]]],
     controls: Sequence[dict[str, Any]],
     seed: int,
 ) -> list[dict[str, Any]]:
-    """The key's items: every machine poem and every control, shuffled together with ``seed`` and
-    numbered from 1. Machine items keep topic, seed and log-prob; real ones id, title, author, dynasty."""
+    """The key's items: every machine poem (``jobs[side]`` says what each was composed for) and every
+    control, shuffled together with ``seed`` and numbered from 1. Machine items keep topic, seed and
+    log-prob; real ones id, title, author, dynasty."""
     entries: list[dict[str, Any]] = []
     for side, poems in machine.items():
-        for (topic, form, poem_seed), poem in zip(jobs, poems, strict=True):
+        for (topic, form, poem_seed), poem in zip(jobs[side], poems, strict=True):
             entries.append({"side": side, "form": form, "lines": list(poem["lines"]), "topic": topic,
                             "seed": poem_seed, "lm_logprob": poem.get("lm_logprob"), "rhyme": poem.get("rhyme")})
     for poem in controls:
@@ -199,8 +207,9 @@ def write_sheet(
             raise FileNotFoundError(f"{side.code} holds no poetcore checkout (poetcore/compose.py missing)")
     # Controls first: a corpus that cannot give them fails before minutes of composing.
     real = draw_controls(data_dir, [jobs[i % len(jobs)][1] for i in range(count)], seed, index)
-    machine = {side.name: _compose_all(side, jobs, candidates, device) for side in sides}
-    items = assemble(jobs, machine, real, seed)
+    jobs_of = {side.name: sheet_jobs(topics, forms, seed, k) for k, side in enumerate(sides)}
+    machine = {side.name: _compose_all(side, jobs_of[side.name], candidates, device) for side in sides}
+    items = assemble(jobs_of, machine, real, seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / SHEET_FILE).write_text(sheet_text(items), encoding="utf-8")
     key = {

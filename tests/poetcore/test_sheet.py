@@ -1,16 +1,18 @@
 """Blind-reading sheets with real controls (poetcore.eval.sheet, poetcore.eval.controls).
 
-Most tests stand in a fake composer (the sheet's assembly is under test, not the model); the ones
-that compose use the tiny model, one candidate, one topic or two.
+Sheets are composed for real, by the tiny model (the sheet's assembly is under test, not the model's
+poems), and the CLI's default side by the shipped model.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import logging
 import math
 import re
-from collections.abc import Sequence
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +20,12 @@ import pytest
 from typer.testing import CliRunner
 
 from poetcore.cli.main import app
-from poetcore.eval import sheet as sheet_module
 from poetcore.eval.controls import control_pool, draw_controls, is_famous
 from poetcore.eval.sheet import (
     KEY_FILE,
     REAL,
     SHEET_FILE,
+    SIDE_SEED_STRIDE,
     Side,
     assemble,
     couplets,
@@ -72,20 +74,10 @@ UNKNOWN_QIJUE = {f"song-{n}" for n in range(16)}
 
 
 @pytest.fixture
-def fake_compose(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Machine poems without a model: 七绝 of 甲乙丙... characters, one per job, set by side and seed.
-    Returns the names of the sides composed, in order."""
-    calls: list[str] = []
-
-    def compose(side: Side, jobs: Sequence[tuple[str, str, int]], candidates: int, device: str | None) -> list[dict]:
-        calls.append(side.name)
-        chars = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥"
-        offset = 7 * sum(map(ord, side.name))
-        return [{"lines": [made_up(seed * 4 + k + offset, chars) for k in range(4)], "lm_logprob": -2.0, "rhyme": "东"}
-                for _, _, seed in jobs]
-
-    monkeypatch.setattr(sheet_module, "_compose_all", compose)
-    return calls
+def loads(caplog: pytest.LogCaptureFixture) -> Callable[[], int]:
+    """How many models the composer has loaded so far: a sheet that cannot be built must fail before."""
+    caplog.set_level(logging.INFO, logger="poetcore.compose")
+    return lambda: sum(r.getMessage().startswith("composer: loaded") for r in caplog.records)
 
 
 def test_the_shipped_topic_list_has_30_fresh_topics() -> None:
@@ -124,21 +116,25 @@ def test_assemble_shuffles_machine_and_real_poems_together() -> None:
     jobs = [(f"题{i}", "七绝", 100 + i) for i in range(20)]
     machine = {"ours": [{"lines": [made_up(i)] * 4, "lm_logprob": -1.0} for i in range(20)]}
     real = [real_poem(n) for n in range(20)]
-    items = assemble(jobs, machine, real, seed=7)
+    items = assemble({"ours": jobs}, machine, real, seed=7)
     assert [i["item"] for i in items] == list(range(1, 41))
     order = [i["side"] for i in items]
     assert order.count("ours") == order.count(REAL) == 20
     assert order != sorted(order) and order != sorted(order, reverse=True)  # mixed, not one block then the other
-    assert assemble(jobs, machine, real, seed=7) == items and assemble(jobs, machine, real, seed=8) != items
+    again = {"ours": jobs}
+    assert assemble(again, machine, real, seed=7) == items and assemble(again, machine, real, seed=8) != items
     ours = next(i for i in items if i["side"] == "ours")
     assert {"topic", "seed", "lm_logprob"} <= set(ours) and not {"title", "author"} & set(ours)
     theirs = next(i for i in items if i["side"] == REAL)
     assert {"id", "title", "author", "dynasty"} <= set(theirs) and "topic" not in theirs
 
 
-def test_sheet_hides_the_source_and_holds_every_poem(corpus: Path, fake_compose: list[str], tmp_path: Path) -> None:
+def test_sheet_hides_the_source_and_holds_every_poem(
+    tiny_model_dir: Path, corpus: Path, loads: Callable[[], int], tmp_path: Path
+) -> None:
     secret = tmp_path / "models" / "secret-model"
-    key = write_sheet([Side("cand-x", secret), Side("base-y", None)], tmp_path / "round", data_dir=corpus,
+    shutil.copytree(tiny_model_dir, secret)
+    key = write_sheet([Side("cand-x", secret), Side("base-y", tiny_model_dir)], tmp_path / "round", data_dir=corpus,
                       topics=["秋月", "春雨", "江雪"], forms=["七绝"], seed=5, candidates=1)
     text = (tmp_path / "round" / SHEET_FILE).read_text(encoding="utf-8")
     assert json.loads((tmp_path / "round" / KEY_FILE).read_text(encoding="utf-8")) == key
@@ -156,18 +152,18 @@ def test_sheet_hides_the_source_and_holds_every_poem(corpus: Path, fake_compose:
     assert text.index("请逐首") < text.index("Read each")  # Chinese first, then English
 
 
-def test_real_and_machine_poems_look_alike(corpus: Path, fake_compose: list[str], tmp_path: Path) -> None:
-    key = write_sheet([Side("ours", None)], tmp_path, data_dir=corpus, topics=["秋月", "春雨"], forms=["七绝"], seed=2)
+def test_real_and_machine_poems_look_alike(tiny_model_dir: Path, corpus: Path, tmp_path: Path) -> None:
+    key = write_sheet([Side("ours", tiny_model_dir)], tmp_path, data_dir=corpus, topics=["秋月", "春雨"], forms=["七绝"], seed=2)
     text = (tmp_path / SHEET_FILE).read_text(encoding="utf-8")
     shapes = {re.sub(r"\w", "字", text.split(f"## {i['item']}. ", 1)[1].split("\n## ", 1)[0]) for i in key["items"]}
     assert len(shapes) == 1  # same heading, same punctuation, same spacing, real or not
 
 
 def test_a_seed_rebuilds_the_sheet_and_a_new_seed_draws_new_controls(
-    corpus: Path, fake_compose: list[str], tmp_path: Path
+    tiny_model_dir: Path, corpus: Path, tmp_path: Path
 ) -> None:
     def build(seed: int | None, name: str) -> tuple[dict[str, Any], str]:
-        key = write_sheet([Side("ours", None)], tmp_path / name, data_dir=corpus, topics=["秋月", "春雨", "江雪"],
+        key = write_sheet([Side("ours", tiny_model_dir)], tmp_path / name, data_dir=corpus, topics=["秋月", "春雨", "江雪"],
                           forms=["七绝"], seed=seed)
         return key, (tmp_path / name / SHEET_FILE).read_text(encoding="utf-8")
 
@@ -180,7 +176,9 @@ def test_a_seed_rebuilds_the_sheet_and_a_new_seed_draws_new_controls(
     assert build(fresh["seed"], "rerun")[0]["items"] == fresh["items"]
 
 
-def test_bad_sheets_fail_before_composing(corpus: Path, fake_compose: list[str], tmp_path: Path) -> None:
+def test_bad_sheets_fail_before_composing(
+    tiny_model_dir: Path, corpus: Path, loads: Callable[[], int], tmp_path: Path
+) -> None:
     three = {"topics": ["秋月", "春雨", "江雪"], "forms": ["七绝"]}
     with pytest.raises(ValueError, match="at least as many real poems"):
         write_sheet([Side("a", None), Side("b", None)], tmp_path, data_dir=corpus, controls=2, **three)
@@ -190,8 +188,9 @@ def test_bad_sheets_fail_before_composing(corpus: Path, fake_compose: list[str],
         write_sheet([Side("a", None), Side("b", None, tmp_path)], tmp_path, data_dir=corpus, **three)
     with pytest.raises(ValueError, match="distinct names"):
         write_sheet([Side(REAL, None)], tmp_path, data_dir=corpus, **three)
-    assert fake_compose == []
-    key = write_sheet([Side("a", None), Side("b", None)], tmp_path, data_dir=corpus, controls=3, **three)
+    assert loads() == 0
+    key = write_sheet([Side("a", tiny_model_dir), Side("b", tiny_model_dir)], tmp_path, data_dir=corpus, controls=3,
+                      candidates=1, **three)
     assert sum(i["side"] == REAL for i in key["items"]) == 3  # as many as the largest side is enough
 
 
@@ -212,11 +211,22 @@ def test_a_side_can_be_composed_by_another_checkout(tiny_model_dir: Path, corpus
     # The other checkout here is this one: the same model composed in a child process must give the
     # same poems as composing in-process, which is what makes "old code vs new code" sheets fair.
     root = Path(__file__).resolve().parents[2]
-    key = write_sheet([Side("here", tiny_model_dir), Side("there", tiny_model_dir, root)], tmp_path, data_dir=corpus,
-                      topics=["秋月"], forms=["七绝"], candidates=1, seed=3)
-    poems = {i["side"]: i["lines"] for i in key["items"] if i["side"] != REAL}
+    poems = {}
+    for side in (Side("here", tiny_model_dir), Side("there", tiny_model_dir, root)):
+        key = write_sheet([side], tmp_path / side.name, data_dir=corpus, topics=["秋月"], forms=["七绝"],
+                          candidates=1, seed=3)
+        poems[side.name] = [i["lines"] for i in key["items"] if i["side"] != REAL]
     assert poems["here"] == poems["there"]
     assert key["sides"]["there"].endswith(f"(code: {root})")
+
+
+def test_each_side_composes_under_seeds_of_its_own(tiny_model_dir: Path, corpus: Path, tmp_path: Path) -> None:
+    """Two close systems under one seed write near twins, which readers spot as a template (round 12)."""
+    key = write_sheet([Side("a", tiny_model_dir), Side("b", tiny_model_dir)], tmp_path / "sheet", data_dir=corpus,
+                      topics=["秋月", "春雨"], forms=["七绝"], seed=5, candidates=1)
+    seeds = {(i["side"], i["topic"]): i["seed"] for i in key["items"] if i["side"] != REAL}
+    assert seeds == {("a", "秋月"): 5, ("a", "春雨"): 6, ("b", "秋月"): 5 + SIDE_SEED_STRIDE,
+                     ("b", "春雨"): 6 + SIDE_SEED_STRIDE}
     bad = CliRunner().invoke(app, ["eval", "--sheet", str(tmp_path / "y"), "--model", str(tiny_model_dir),
                                    "--against", str(tiny_model_dir), "--against-code", str(tmp_path)])
     assert bad.exit_code == 2 and "no poetcore checkout" in bad.output
@@ -366,14 +376,14 @@ def test_cli_writes_and_scores(tiny_model_dir: Path, corpus: Path, tmp_path: Pat
     assert invalid.exit_code == 2 and "answers-r2.json, item 1" in invalid.output
 
 
-def test_cli_sheet_of_the_shipped_model_alone(corpus: Path, fake_compose: list[str], tmp_path: Path) -> None:
+def test_cli_sheet_of_the_shipped_model_alone(corpus: Path, loads: Callable[[], int], tmp_path: Path) -> None:
     topics = tmp_path / "topics.txt"
     topics.write_text("秋月\n春雨\n")
     done = CliRunner().invoke(app, ["eval", "--sheet", str(tmp_path / "s"), "--topics", str(topics), "--data",
                                     str(corpus)])  # no --model, no --against, no --seed
     assert done.exit_code == 0, done.output
     key = json.loads((tmp_path / "s" / KEY_FILE).read_text(encoding="utf-8"))
-    assert fake_compose == ["a"] and key["sides"]["a"] == "<shipped>" and isinstance(key["seed"], int)
+    assert loads() == 1 and key["sides"]["a"] == "<shipped>" and isinstance(key["seed"], int)
     assert key["forms"] == ["七绝", "五律"] and [i["side"] for i in key["items"]].count(REAL) == 4
 
 
