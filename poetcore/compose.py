@@ -24,7 +24,7 @@ from poetcore.decoding.masks import vocab_masks
 from poetcore.decoding.processor import PoemConstraintLogitsProcessor, replay
 from poetcore.decoding.rerank import line_alone_logprobs, sequence_logprobs
 from poetcore.decoding.sampling import TemperatureTopP
-from poetcore.decoding.spec import PoemSpec, feasible_variants
+from poetcore.decoding.spec import PoemSpec, feasible_variants, prefix_misfits
 from poetcore.errors import ModelLoadError, PoetcoreInputError
 from poetcore.lexicon.bigrams import BigramTable
 from poetcore.lexicon.copyguard import CorpusLines
@@ -34,8 +34,10 @@ from poetcore.model.critic import PoemCritic
 from poetcore.model.modeling import DECODING_DEFAULTS, default_model_dir
 from poetcore.model.tokenizer import format_prompt, load_tokenizer
 from poetcore.prosody.checker import check
+from poetcore.prosody.cilin import BU_NAMES, CilinTable
 from poetcore.prosody.forms import FormTemplate, get_form
-from poetcore.prosody.rhymes import RhymeTable
+from poetcore.prosody.rhyme_choice import resolve_rhyme, ze_form_of
+from poetcore.prosody.rhymes import RhymeTable, Tone
 from poetcore.request import (
     MAX_CANDIDATES,
     REPEAT_POLICIES,
@@ -47,7 +49,6 @@ from poetcore.request import (
     validate_prefix,
     validate_topic,
 )
-from poetcore.text.chars import to_simplified
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +151,8 @@ class Composer:
 
     def _prepare(self, req: ComposeRequest) -> _Prepared:
         form = get_form(req.form)
+        if form.is_ci:
+            self._check_ci(form, req)
         heads = validate_heads(req.heads, form)
         if heads is not None:
             self._check_heads(heads, form)
@@ -162,19 +165,18 @@ class Composer:
                     "prefix_unknown_char", f"“{ch}”不在字表中或声调不明，无法续写。",
                     f"{ch!r} is unknown or has no known tone, so the line cannot be continued.",
                 )
-        topic = validate_topic(req.topic, required=heads is None and not prefix) or "".join(heads or ())
+        if prefix and not req.rhyme and (twin := ze_form_of(form)) is not None and self._rhymes_in_ze(prefix, form, twin):
+            form = twin  # the user's lines rhyme in 仄 (春眠不觉晓，处处闻啼鸟): a 仄韵 绝句 continues them
+        topic = validate_topic(req.topic, required=heads is None and not prefix and not form.is_ci) or "".join(heads or ())
+        if not topic and form.is_ci:
+            topic = form.name  # /poem 长相思: the tune's own theme, as the first 词 were written
         if not topic and prefix:
             topic = prefix[0][:4]  # condition on the user's own words
         rhyme_gid = None
         if req.rhyme:
-            rhyme_gid = self.table.find_group(to_simplified(req.rhyme.strip()))
-            if rhyme_gid is None or rhyme_gid not in self.masks.group_index:
-                labels = "、".join(self.table.group_label(g) for g in self.table.ping_group_ids())
-                raise PoetcoreInputError(
-                    "unknown_rhyme",
-                    f"“{req.rhyme}”不是平水韵的平声韵部。可选：{labels}。",
-                    f"{req.rhyme!r} is not a 平声 group of the 平水韵. Choose one of: {labels}.",
-                )
+            form, rhyme_gid = resolve_rhyme(req.rhyme, form, self.table)
+            if heads is not None:
+                self._check_heads(heads, form)
         n = req.n if req.n is not None else self.default_candidates
         if not 1 <= n <= MAX_CANDIDATES:
             raise PoetcoreInputError(
@@ -188,6 +190,33 @@ class Composer:
             )
         seed = req.seed if req.seed is not None else random.SystemRandom().randrange(2**31)
         return _Prepared(req, form, topic, heads, rhyme_gid, topic_keywords(topic), seed, n, prefix=prefix)
+
+    def _rhymes_in_ze(self, prefix: tuple[str, ...], form: FormTemplate, twin: FormTemplate) -> bool:
+        """Whether a 绝句's given lines ask for a 仄韵 one: a second line (always a rhyme) that can only
+        be read 仄; or a lone first line ending in 仄 that fits the 仄韵 chart better than the 平韵 one
+        (千山鸟飞绝 is no 律句; 白日依山尽 is, and goes on in 平)."""
+        ends_ze = [self.table.tones(line[-1]) == frozenset((Tone.ZE,)) for line in prefix]
+        if len(prefix) >= 2:
+            return ends_ze[1]
+        if not ends_ze[0]:
+            return False
+        ping = min(prefix_misfits(PoemSpec(form, prefix=prefix), self.table, v) for v in range(len(form.variants)))
+        ze = min(prefix_misfits(PoemSpec(twin, prefix=prefix), self.table, v) for v in range(len(twin.variants)))
+        return ze < ping
+
+    def _check_ci(self, form: FormTemplate, req: ComposeRequest) -> None:
+        """A 词 is written from its chart under the 词牌's own form token: the model must know it."""
+        token = f"<|{form.prompt_form}|>"
+        if self.tokenizer.convert_tokens_to_ids(token) in (None, self.tokenizer.unk_token_id):
+            raise PoetcoreInputError(
+                "cipai_not_trained", f"模型没有学过{form.name}，暂不能填这个词牌。",
+                f"The model was not trained on {form.name}, so it cannot write this 词牌 yet.")
+        if req.prefix:
+            raise PoetcoreInputError("ci_prefix", "续写只写诗（五绝、七绝、五律、七律），不续词。",
+                                     "Continuing lines works for 诗 (五绝 七绝 五律 七律), not for 词.")
+        if req.heads and any(v.echoes for v in form.variants):
+            raise PoetcoreInputError("ci_heads_echo", f"{form.name}有叠句（重复前句），不能藏头。",
+                                     f"{form.name} repeats a line (叠句), so it cannot carry head characters.")
 
     def _check_heads(self, heads: tuple[str, ...], form: FormTemplate) -> None:
         for h in heads:
@@ -349,7 +378,7 @@ class Composer:
         """
         for cand in cands:
             trad = cand.to_traditional()
-            if check(trad.text, form=trad.form).ok:
+            if cand.kind != "诗" or check(trad.text, form=trad.form).ok:
                 return trad
         return cands[0].to_traditional()
 
@@ -423,14 +452,14 @@ class Composer:
         repeats = len(body) - len(set(body))
         lm = total / max(1, count)
         score = lm + self.coverage_weight * coverage - 0.3 * repeats
-        gid = self._rhyme_gid(lines, p.form, proc, row)
+        rhyme = self._rhyme_label(lines, p.form, proc, row)
         title = f"藏头·{''.join(p.heads)}" if p.heads and p.topic == "".join(p.heads) else p.topic
         if p.prefix and not p.request.topic:
             title = f"续·{p.prefix[0]}"
         return Poem(
             lines=lines,
             form=p.form.name,
-            rhyme_group=self.table.group_label(gid) if gid else "",
+            rhyme_group=rhyme,
             title=title,
             topic=p.topic,
             score=round(score, 4),
@@ -439,15 +468,29 @@ class Composer:
             seed=p.seed,
             lm_logprob=round(lm, 4),
             topic_coverage=round(coverage, 4),
+            marks=p.form.variants[0].punctuation if p.form.is_ci else "",
+            kind=p.form.kind,
         ), line_logp
 
-    def _rhyme_gid(self, lines: list[str], form: FormTemplate, proc, row: int) -> str | None:
-        groups = proc.rhyme_groups(row)
-        last = lines[1][-1]
-        for g in groups:
-            if g in self.table.ping_groups(last):
-                return g
-        return next(iter(self.table.ping_groups(last)), None)
+    def _rhyme_label(self, lines: list[str], form: FormTemplate, proc, row: int) -> str:
+        """What the poem rhymes in, as users read it: the 平水韵 group (东; 仄声 ones with their tone,
+        上声筿), or for a 词 each rhyme set's 词林正韵 部 and tone (第七部仄、第一部平)."""
+        variant = form.variants[(proc.alive_variants(row) or [0])[0]]
+        labels = []
+        for k, group in enumerate(variant.rhyme_groups):
+            last = lines[min(group.lines)][-1]
+            classes = proc.rhyme_groups(row, k)
+            if form.is_ci:
+                bus = sorted({int(c[1:-1]) for c in classes})
+                bu = bus[0] if len(bus) == 1 else next(iter(CilinTable(self.table).bu_of(last).values()), None)
+                labels.append(f"{BU_NAMES[bu - 1]}{group.tone}" if bu else "")
+                continue
+            mine = [g for g in classes if g in self.table.groups(last)] or sorted(self.table.groups(last))
+            if mine:
+                gid = mine[0]
+                tone = self.table.group(gid).tone
+                labels.append(self.table.group_label(gid) if tone is Tone.PING else gid[:2] + self.table.group_label(gid))
+        return "、".join(x for x in labels if x)
 
     @staticmethod
     def _variant_name(form: FormTemplate, proc, row: int) -> str | None:

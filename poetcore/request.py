@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from poetcore.errors import PoetcoreInputError
 from poetcore.prosody.checker import CheckReport, Violation, check
+from poetcore.prosody.ci_check import CiReport, check_ci
 from poetcore.prosody.forms import FormTemplate
 from poetcore.text.chars import is_han, to_simplified, to_traditional
 
@@ -43,20 +44,34 @@ class Poem:
     traditional: bool = False
     line_fit: float = 0.0  # nats per character the lines gain from the lines before them (rerank)
     critic: float = 0.0  # the critic's log-odds that this is a real poem (rerank; 0 when no critic ran)
+    marks: str = ""  # a 词's punctuation after each line, as its chart breaks them ("": a 诗's ，。)
+    kind: str = "诗"  # 诗 or 词
+
+    @property
+    def punctuation(self) -> str:
+        return self.marks or "".join("，" if i % 2 == 0 else "。" for i in range(len(self.lines)))
 
     @property
     def text(self) -> str:
-        return "".join(line + ("，" if i % 2 == 0 else "。") for i, line in enumerate(self.lines))
+        return "".join(line + mark for line, mark in zip(self.lines, self.punctuation, strict=True))
 
-    def check(self) -> CheckReport:
-        """Judge the poem with the same checker users run (on the simplified text)."""
+    def check(self) -> CheckReport | CiReport:
+        """Judge the poem with the same checker users run (on the simplified text): a 词 against its
+        词牌's chart, named in the title line so no other 词牌 of the same shape can claim it."""
         lines = [to_simplified(line) for line in self.lines] if self.traditional else self.lines
+        if self.kind == "词":
+            text = "".join(line + mark for line, mark in zip(lines, self.punctuation, strict=True))
+            return check_ci(f"{to_simplified(self.form)}\n{text}")
         return check("\n".join(lines), form=self.form)
 
     def prefix_faults(self, given: int) -> list[Violation]:
         """The 犯律 of the first ``given`` lines: a 续写 or 对句 keeps the user's lines as written, so
         whatever they break is theirs to hear about, in the checker's words."""
-        return [v for v in self.check().violations if v.line < given]
+        if not given:
+            return []
+        report = self.check()
+        assert isinstance(report, CheckReport), "a 词 is never continued"
+        return [v for v in report.violations if v.line < given]
 
     def to_traditional(self) -> Poem:
         if self.traditional:

@@ -31,6 +31,7 @@ from bots.core.commands import (
 from bots.core.format import (
     render_check,
     render_ci_check,
+    render_cipai_list,
     render_forms,
     render_poem,
     render_rhyme,
@@ -45,8 +46,8 @@ from poetcore.errors import PoetcoreInputError
 from poetcore.lexicon.rhyme_lookup import group_chars, lookup_char
 from poetcore.lexicon.suggest import suggest
 from poetcore.lines import LineIndex, open_line_index
-from poetcore.prosody.checker import check
-from poetcore.prosody.ci_check import check_ci
+from poetcore.prosody.checker import STYLE_JINTI
+from poetcore.prosody.ci_check import CiReport, check_text
 from poetcore.prosody.forms import COUPLETS
 from worker.contract.protocol import PoemOptions, PoemReply, PoemRequest, new_request_id
 from worker.contract.service import AsyncPoemService, PoemService, SubmitResult
@@ -55,7 +56,7 @@ __all__ = ["MENU", "ChatCore"]
 
 log = logging.getLogger(__name__)
 
-MENU = ("poem", "acrostic", "continue", "couplet", "check", "rhyme", "yun", "fhl", "jieju", "cai", "answer", "hint", "stop", "rank", "forms", "queue", "cancel",
+MENU = ("poem", "ci", "acrostic", "continue", "couplet", "check", "rhyme", "yun", "fhl", "jieju", "cai", "answer", "hint", "stop", "rank", "forms", "queue", "cancel",
         "help")
 """Commands shown in platform menus (setMyCommands, slash commands), in this order (canonical names)."""
 
@@ -172,6 +173,8 @@ class ChatCore:
             return reply(render_yun(cmd.text or "", group_chars(cmd.text or ""), loc))
         if cmd.name == "forms":
             return reply(render_forms(loc))
+        if cmd.name == "ci_list":
+            return reply(render_cipai_list(loc))
         if cmd.name == "queue":
             return reply(await self._queue(msg))
         if cmd.name == "cancel":
@@ -189,16 +192,18 @@ class ChatCore:
 
     @staticmethod
     def _check(cmd: Command, locale: str | None) -> str:
+        """A 诗 or a 词, as the engine reads it (`check_text`); replacements only for a regulated poem
+        (a 古绝 is not made regular unless the user names a 律绝: ``/check 五绝 春眠不觉晓…``)."""
         try:
-            report = check(cmd.text or "", cmd.form)
+            report = check_text(cmd.text or "", cmd.form)
         except PoetcoreInputError as exc:
-            if cmd.form is None:
-                try:
-                    return render_ci_check(check_ci(cmd.text or ""), locale)  # not a 诗 shape: a 词?
-                except PoetcoreInputError:
-                    pass
+            if exc.code in ("ci_uncharted", "ci_shape_mismatch"):  # a titled 词: the answer names its 词牌
+                return exc.message(locale)
             return t("check_shape", locale, reason=exc.message(locale))
-        return render_check(report, locale, suggest(report, k=3) if not report.ok else ())
+        if isinstance(report, CiReport):
+            return render_ci_check(report, locale)
+        regular = report.style == STYLE_JINTI
+        return render_check(report, locale, suggest(report, k=3) if regular and not report.ok else ())
 
     async def _submit(self, cmd: Command, msg: IncomingMessage, reply: _Reply) -> list[OutgoingMessage]:
         loc = msg.locale
@@ -339,6 +344,7 @@ class ChatCore:
                 rhyme=poem.rhyme_group,
                 locale=loc,
                 traditional=poem.traditional,
+                marks=poem.marks,
             )
             if poem.prefix_faults:  # the user's own lines break the chart: say where, in the checker's words
                 text += "\n\n" + t("continue_faults", loc, faults="；".join(f.message(loc) for f in poem.prefix_faults))

@@ -3,6 +3,9 @@
 Grammar (tokens in any order after the command word; Chinese and English aliases)::
 
     /poem 秋月 七绝 [韵=东|rhyme=东|押东韵] [繁|trad]     a poem on a topic (form defaults)
+    /poem 秋月 七绝 仄韵 | 韵=鸟                           a 仄韵 绝句 (a 仄声 group or character)
+    /ci 浣溪沙 秋思 [部=7|韵=东] [繁]                       a 词 to a charted 词牌 (/ci alone lists them);
+                                                          /poem 秋思 浣溪沙 is the same
     /cang 春夏秋冬 [七绝] [主题] [韵=东] [繁]              藏头诗: one head character per line
     /check [七律] <poem>                                  prosody check, text kept verbatim
     /forms  /help  /start  /queue  /cancel
@@ -25,8 +28,10 @@ from functools import cache
 
 from bots.core.messages import lang, t
 from poetcore.errors import PoetcoreInputError, UnknownFormError
-from poetcore.prosody.forms import FORMS, couplet_for, get_form
-from poetcore.prosody.rhymes import RhymeTable, Tone
+from poetcore.prosody.cipu import nearest_cipai
+from poetcore.prosody.forms import FORMS, ZE_RHYME_FORMS, couplet_for, get_form
+from poetcore.prosody.rhyme_choice import BU_PREFIX, resolve_rhyme, ze_form_of
+from poetcore.prosody.rhymes import RhymeTable
 from poetcore.request import MAX_TOPIC_CHARS, validate_heads, validate_prefix
 from poetcore.text.chars import is_han, to_simplified
 
@@ -46,6 +51,7 @@ __all__ = [
 
 COMMAND_ALIASES: dict[str, tuple[str, ...]] = {
     "poem": ("poem", "shi", "作诗", "写诗", "诗"),
+    "ci": ("ci", "填词", "词牌"),
     "acrostic": ("cang", "acrostic", "藏头", "藏头诗"),
     "continue": ("xu", "continue", "续写", "续诗"),
     "couplet": ("dui", "couplet", "对句"),
@@ -72,7 +78,7 @@ _BY_ALIAS = {alias.lower(): name for name, aliases in COMMAND_ALIASES.items() fo
 # Plain-text triggers (no prefix). In groups only the ones that clearly ask for a poem count, so an
 # ordinary "取消" said to a person does not make the bot talk.
 _PLAIN_PRIVATE = frozenset(a for aliases in COMMAND_ALIASES.values() for a in aliases if not a.isascii())
-_PLAIN_GROUP = frozenset({"作诗", "写诗", "藏头诗", "藏头", "飞花令", "接句", "续写", "对句", "猜诗句"})
+_PLAIN_GROUP = frozenset({"作诗", "写诗", "填词", "藏头诗", "藏头", "飞花令", "接句", "续写", "对句", "猜诗句"})
 
 _PREFIXES = ("/", "!", "／", "！")
 GAME_COMMAND_NAMES = frozenset({"fhl", "jieju", "cai", "answer", "hint", "stop", "rank"})
@@ -88,7 +94,8 @@ _STRIP_CHARS = "《》「」『』“”‘’\"'。！？!?.…·"
 # list of supported forms instead of being taken as part of the topic.
 _FORM_LIKE_RE = re.compile(r"^(?:[一-龥]{0,3}(?:绝句|律诗|排律|古诗|古体|古风)|[三四五六七八九]言.{0,3}|[四六八九][绝律]|[五七]古)$")
 
-_RHYME_KEYS = frozenset({"韵", "韻", "押韵", "韵部", "rhyme", "yun"})
+_RHYME_KEYS = frozenset({"韵", "韻", "押韵", "韵部", "部", "rhyme", "yun", "bu"})
+_ZE_FLAGS = frozenset({"仄韵", "仄韻", "仄声韵", "押仄韵", "ze"})
 _FORM_KEYS = frozenset({"体", "體", "诗体", "体裁", "form"})
 _TRAD_FLAGS = frozenset({"繁", "繁体", "繁體", "正体", "trad", "traditional", "zh-hant"})
 _SIMP_FLAGS = frozenset({"简", "简体", "simp", "simplified", "zh-hans"})
@@ -111,7 +118,7 @@ class Command:
     topic: str | None = None
     form: str | None = None  # canonical form name, e.g. "七绝" (filled with the default for poem/acrostic)
     heads: str | None = None  # 藏头 characters, one per line
-    rhyme: str | None = None  # 平声 group label, e.g. "东"
+    rhyme: str | None = None  # 平水韵 group label ("东", "筿" for 韵=鸟), or 词林正韵 部 ("部7") for a 词
     traditional: bool = False
     text: str | None = None  # /check body, verbatim
 
@@ -170,16 +177,28 @@ def _form_lines(name: str) -> tuple[int, int]:
     return form.n_lines, form.line_length
 
 
-def _resolve_rhyme(value: str) -> str:
+_RHYME_ERRORS = {  # engine code (`poetcore.prosody.rhyme_choice`) -> catalogue key
+    "unknown_rhyme": "err_rhyme_unknown", "rhyme_ze_form": "err_rhyme_ze", "rhyme_tone": "err_rhyme_ping",
+    "rhyme_ambiguous": "err_rhyme_ambiguous", "unknown_bu": "err_bu_unknown", "bu_tone": "err_bu_tone",
+}
+
+
+def _resolve_rhyme(value: str, form: str) -> tuple[str, str]:
+    """(the form to write, a key naming the rhyme) for a user's rhyme choice: the engine's rule
+    (`resolve_rhyme`: a 仄声 choice makes a 绝句 仄韵), worded by the catalogue."""
     table = RhymeTable.default()
-    gid = table.find_group(value)
-    if gid is None:
-        raise CommandError(
-            "err_rhyme_unknown", rhyme=value, groups=[table.group_label(g) for g in table.ping_group_ids()]
-        )
-    if table.group(gid).tone is not Tone.PING:
-        raise CommandError("err_rhyme_ze", rhyme=value)
-    return table.group_label(gid)
+    try:
+        template, key = resolve_rhyme(value, get_form(form), table)
+    except PoetcoreInputError as exc:
+        raise CommandError(_RHYME_ERRORS.get(exc.code, "err_rhyme_unknown"), rhyme=value, form=form,
+                           groups=[table.group_label(g) for g in table.ping_group_ids()],
+                           options=[table.group_label(g) for g in _readings(value, table)]) from exc
+    return template.name, key
+
+
+def _readings(value: str, table: RhymeTable) -> list[str]:
+    ch = to_simplified(value.strip())
+    return sorted(table.groups(ch)) if len(ch) == 1 else []
 
 
 def _split_command(text: str, bot_username: str | None, is_group: bool) -> tuple[str, str, str] | None:
@@ -234,8 +253,9 @@ def _peel_form(token: str) -> tuple[str, str | None]:
 class _Options:
     words: list[str]
     form: str | None = None
-    rhyme: str | None = None
+    rhymes: list[str] = field(default_factory=list)  # as written: resolved once the form is known
     traditional: bool = False
+    ze: bool = False  # 仄韵 asked for by name
 
 
 @dataclass(frozen=True)
@@ -270,14 +290,16 @@ def _parse_options(body: str, typed: _Typed = _UNTYPED) -> _Options:
             if not value:
                 raise CommandError("err_option_empty", option=option.group(1).strip())
             if key in _RHYME_KEYS:
-                rhymes.append(_resolve_rhyme(value))
+                rhymes.append(value)
             else:
                 form = _resolve_form(value)
                 if form is None:
                     raise CommandError("err_unknown_form", form=value, forms=list(supported_forms()))
                 forms.append(form)
+        elif low in _ZE_FLAGS:
+            opts.ze = True
         elif ya_yun:
-            rhymes.append(_resolve_rhyme(ya_yun.group(1)))
+            rhymes.append(ya_yun.group(1))
         elif low in _TRAD_FLAGS:
             opts.traditional = True
         elif low in _SIMP_FLAGS:
@@ -294,14 +316,29 @@ def _parse_options(body: str, typed: _Typed = _UNTYPED) -> _Options:
     if typed.form:
         forms.append(typed.form)
     if typed.rhyme:
-        rhymes.append(_resolve_rhyme(typed.rhyme))
+        rhymes.append(typed.rhyme)
     if len(set(forms)) > 1:
         raise CommandError("err_form_conflict", forms=list(dict.fromkeys(forms)))
-    if len(set(rhymes)) > 1:
-        raise CommandError("err_rhyme_conflict", rhymes=list(dict.fromkeys(rhymes)))
     opts.form = forms[0] if forms else None
-    opts.rhyme = rhymes[0] if rhymes else None
+    opts.rhymes = list(dict.fromkeys(rhymes))
     return opts
+
+
+def _settle_rhyme(opts: _Options, form: str) -> tuple[str, str | None]:
+    """(form, rhyme) once the form is known: each rhyme the user wrote must name the same one, and
+    仄韵 (by name or by a 仄声 rhyme) turns a 绝句 into a 仄韵 绝句."""
+    if opts.ze:
+        twin = ze_form_of(get_form(form))
+        if twin is None and form not in ZE_RHYME_FORMS:
+            raise CommandError("err_rhyme_ze", rhyme="仄韵", form=form, groups=[], options=[])
+        form = twin.name if twin else form
+    resolved = {raw: _resolve_rhyme(raw, form) for raw in opts.rhymes}
+    if len({key for _, key in resolved.values()}) > 1:
+        raise CommandError("err_rhyme_conflict", rhymes=list(resolved))
+    if not resolved:
+        return form, None
+    form, key = next(iter(resolved.values()))
+    return form, key if key.startswith(BU_PREFIX) else RhymeTable.default().group_label(key)
 
 
 def _topic(words: Sequence[str], limits: Limits, *, required: bool) -> str | None:
@@ -376,10 +413,11 @@ def _command(name: str, body: str, typed: _Typed, default_form: str, limits: Lim
     """One command from its canonical name, its text arguments and the values typed for it."""
     if name == "poem":
         opts = _parse_options(body, typed)
-        topic = _topic(opts.words, limits, required=True)
-        return Command(
-            "poem", topic=topic, form=opts.form or default_form, rhyme=opts.rhyme, traditional=opts.traditional
-        )
+        form, rhyme = _settle_rhyme(opts, opts.form or default_form)
+        theme = _topic(opts.words, limits, required=not get_form(form).is_ci) or form  # /poem 长相思
+        return Command("poem", topic=theme, form=form, rhyme=rhyme, traditional=opts.traditional)
+    if name == "ci":
+        return _parse_ci(body, typed, limits)
     if name == "acrostic":
         opts = _parse_options(body, typed)
         if typed.heads is not None:  # typed apart from the topic: the heads come first
@@ -388,10 +426,9 @@ def _command(name: str, body: str, typed: _Typed, default_form: str, limits: Lim
             raise CommandError("err_heads_missing")
         heads = opts.words[0]
         form = _acrostic_form(heads, opts.form, default_form)
+        form, rhyme = _settle_rhyme(opts, form)
         topic = _topic(opts.words[1:], limits, required=False)
-        return Command(
-            "acrostic", topic=topic, form=form, heads=heads, rhyme=opts.rhyme, traditional=opts.traditional
-        )
+        return Command("acrostic", topic=topic, form=form, heads=heads, rhyme=rhyme, traditional=opts.traditional)
     if name == "check":
         return _parse_check(body)
     if name == "continue":
@@ -411,6 +448,22 @@ def _command(name: str, body: str, typed: _Typed, default_form: str, limits: Lim
             raise CommandError("err_rhyme_one_char")
         return Command(name, text=word)
     return Command(name)
+
+
+def _parse_ci(body: str, typed: _Typed, limits: Limits) -> Command:
+    """``/ci 浣溪沙 秋思``: a 词 to a charted 词牌, the rest as for /poem; ``/ci`` alone lists the 词牌."""
+    opts = _parse_options(body, typed)
+    if opts.form is None:
+        if not opts.words and not opts.rhymes:
+            return Command("ci_list")
+        near = next((found for word in opts.words if (found := nearest_cipai(word))), [])
+        word = next((w for w in opts.words if nearest_cipai(w)), opts.words[0] if opts.words else "")
+        raise CommandError("err_ci_unknown" if near else "err_ci_missing", cipai=word, near=near)
+    if not get_form(opts.form).is_ci:
+        raise CommandError("err_ci_shi", form=opts.form)
+    form, rhyme = _settle_rhyme(opts, opts.form)
+    topic = _topic(opts.words, limits, required=False) or form
+    return Command("poem", topic=topic, form=form, rhyme=rhyme, traditional=opts.traditional)
 
 
 def _parse_continue(body: str, typed_form: str | None = None) -> Command:
@@ -485,7 +538,7 @@ class CommandOptions:
     values: Mapping[str, str | int | bool | None] = field(default_factory=dict)
 
 
-_FREE_TEXT = {"poem": "topic", "acrostic": "topic", "continue": "lines", "couplet": "line", "check": "poem",
+_FREE_TEXT = {"poem": "topic", "ci": "topic", "acrostic": "topic", "continue": "lines", "couplet": "line", "check": "poem",
               "rhyme": "char", "yun": "group"}
 
 
@@ -509,10 +562,13 @@ def build_command(options: CommandOptions, *, default_form: str = "七绝", limi
     form = None
     if text("form"):
         form = _resolve_form(text("form"))
+        if form is None and name == "ci":
+            near = nearest_cipai(text("form"))
+            raise CommandError("err_ci_unknown" if near else "err_ci_missing", cipai=text("form"), near=near)
         if form is None:
             raise CommandError("err_unknown_form", form=text("form"), forms=list(supported_forms()))
     rhyme = "".join(text("rhyme").split())
-    for key in ("韵=", "rhyme="):
+    for key in ("韵=", "部=", "rhyme="):
         rhyme = rhyme.removeprefix(key)
     heads = None
     if "heads" in values:

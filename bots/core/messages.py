@@ -26,6 +26,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "/poem 秋月 七绝 — 按主题作诗（诗体可省略，默认{default_form}）\n"
         "/poem 秋月 七律 韵=东 — 指定平水韵韵部\n"
         "/poem 秋月 繁 — 用繁体字回复\n"
+        "/poem 秋月 七绝 仄韵 — 仄韵绝句（也可 韵=鸟）\n"
+        "/ci 浣溪沙 秋思 — 按词牌填词（/ci 列出词牌；部=7 指定词林正韵的部）\n"
         "/cang 春夏秋冬 七绝 — 藏头诗（藏头字数 = 诗的句数）\n"
         "/check 床前明月光…… — 检查一首诗的格律（犯律、拗、拗救，并给出可换的字）\n"
         "/rhyme 行 — 查字的声调、韵部与名句（查韵）；/yun 东 — 韵部常用字（韵部）\n"
@@ -38,6 +40,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "/poem 秋月 七绝 — a poem on a topic (form optional, default {default_form})\n"
         "/poem 秋月 七律 rhyme=东 — choose a 平水韵 rhyme group\n"
         "/poem 秋月 trad — reply in traditional characters\n"
+        "/poem 秋月 七绝 仄韵 — a quatrain rhyming in 仄 (or rhyme=鸟)\n"
+        "/ci 浣溪沙 秋思 — a 词 to a tune (/ci lists the tunes; 部=7 picks the 词林正韵 section)\n"
         "/cang 春夏秋冬 七绝 — acrostic (one head character per line)\n"
         "/check 床前明月光… — check the prosody of a poem (faults, tolerated 拗, rescues, replacements)\n"
         "/rhyme 行 — a character's tones, rhyme groups, famous lines; /yun 东 — a group's characters\n"
@@ -131,6 +135,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     # ---- poem replies ---------------------------------------------------------------------------
     "poem_footer": {"zh": "—— {form} · 平水韵{rhyme}韵", "en": "— {form} · 平水韵 rhyme group {rhyme}"},
     "poem_footer_no_rhyme": {"zh": "—— {form}", "en": "— {form}"},
+    "ci_footer": {"zh": "—— {form} · 词林正韵{rhyme}", "en": "— {form} · 词林正韵 section {rhyme}"},
     "poem_untitled": {"zh": "无题", "en": "无题"},
     "failed": {
         "zh": "抱歉，这首诗没写成（{reason}）。请再试一次，或换个主题。",
@@ -155,6 +160,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     # ---- command menu (setMyCommands / slash commands; short: Discord allows 100 characters) -----
     "cmd_poem": {"zh": "按主题作诗，例如 /poem 秋月 七绝", "en": "A poem on a topic, e.g. /poem 秋月 七绝"},
+    "cmd_ci": {"zh": "按词牌填词，例如 /ci 浣溪沙 秋思", "en": "A 词 to a tune, e.g. /ci 浣溪沙 秋思"},
     "cmd_acrostic": {"zh": "藏头诗，例如 /cang 春夏秋冬 七绝", "en": "An acrostic poem, e.g. /cang 春夏秋冬 七绝"},
     "cmd_check": {"zh": "检查一首诗的平仄和押韵", "en": "Check a poem's tones and rhymes"},
     "cmd_rhyme": {"zh": "查一个字的声调、韵部与名句（查韵）", "en": "Look up a character's tones, rhyme groups and famous lines"},
@@ -204,13 +210,54 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Choose one form only (got {forms}). Example: /poem 秋月 七绝",
     },
     "err_rhyme_unknown": {
-        "zh": "不认识的韵部“{rhyme}”。请用平水韵平声韵部，例如 韵=东。可选：{groups}",
-        "en": "Unknown rhyme group “{rhyme}”. Use a 平水韵 level-tone group, e.g. rhyme=东. Choices: {groups}",
+        "zh": "不认识的韵部“{rhyme}”。请用平水韵韵部或一个字，例如 韵=东、韵=鸟（仄声字写仄韵绝句）。平声韵部：{groups}",
+        "en": "Unknown rhyme group “{rhyme}”. Use a 平水韵 group or one character, e.g. rhyme=东, or rhyme=鸟 "
+        "(an oblique-tone character writes a 仄韵 quatrain). Level-tone groups: {groups}",
     },
     "err_rhyme_ze": {
-        "zh": "近体诗只押平声韵，“{rhyme}”是仄声韵部。请选平声韵部，例如 韵=东",
-        "en": "Regulated verse rhymes on level-tone groups only; “{rhyme}” is an oblique-tone group. "
-        "Choose a level-tone group, e.g. rhyme=东",
+        "zh": "“{rhyme}”是仄韵：仄韵只写绝句（五绝、七绝），{form}押平声。例如 /poem 秋月 七绝 仄韵，或为{form}选平声韵部 韵=东",
+        "en": "“{rhyme}” is an oblique (仄) rhyme: only quatrains (五绝, 七绝) are written in 仄 rhyme, and a {form} "
+        "rhymes in 平. Example: /poem 秋月 七绝 仄韵, or a level-tone group for the {form}: rhyme=东",
+    },
+    "err_rhyme_ping": {
+        "zh": "{form}押仄声韵，“{rhyme}”是平声。请选仄声韵部或仄声字，例如 韵=鸟",
+        "en": "A {form} rhymes in 仄; “{rhyme}” is level-tone. Choose an oblique-tone group or character, e.g. rhyme=鸟",
+    },
+    "err_rhyme_ambiguous": {
+        "zh": "“{rhyme}”有几个读音可押（{options}），请直接写韵部，例如 韵={options}",
+        "en": "“{rhyme}” rhymes in several groups ({options}); name the group, e.g. rhyme={options}",
+    },
+    "err_bu_unknown": {
+        "zh": "“{rhyme}”定不出词林正韵的一个部。请写 部=1 到 19，或 韵=某字，例如 /ci 浣溪沙 秋思 部=7",
+        "en": "“{rhyme}” names no single 词林正韵 section. Write 部=1..19 or rhyme=<a character>, "
+        "e.g. /ci 浣溪沙 秋思 部=7",
+    },
+    "err_bu_tone": {
+        "zh": "{form}的韵与“{rhyme}”的声调不合（入声韵用第十五至十九部，平、仄韵用第一至十四部），例如 /ci 满江红 怀古 部=18；"
+        "发送 /ci 查看各词牌的韵",
+        "en": "{form}'s rhyme does not take “{rhyme}” (入声 rhymes use 部 15-19, level and oblique ones 部 1-14), "
+        "e.g. /ci 满江红 怀古 部=18; send /ci to see each 词牌's rhyme",
+    },
+    "err_ci_unknown": {
+        "zh": "没有“{cipai}”这个词牌的词谱。相近的有：{near}。例如 /ci 浣溪沙 秋思；发送 /ci 列出全部词牌",
+        "en": "No chart for the 词牌 “{cipai}”. Nearest: {near}. Example: /ci 浣溪沙 秋思; send /ci for the full list",
+    },
+    "err_ci_missing": {
+        "zh": "请写明词牌，例如 /ci 浣溪沙 秋思；发送 /ci 列出全部词牌",
+        "en": "Name the 词牌 (tune), e.g. /ci 浣溪沙 秋思; send /ci for the full list",
+    },
+    "err_ci_shi": {
+        "zh": "{form}是诗体，不是词牌。作诗请用 /poem 秋月 {form}；填词例如 /ci 浣溪沙 秋思",
+        "en": "{form} is a poem form, not a 词牌. For a poem: /poem 秋月 {form}; for a 词, e.g. /ci 浣溪沙 秋思",
+    },
+    "ci_list_header": {
+        "zh": "可填的词牌（{count} 个，由宋词统计词谱；字数 · 韵）：",
+        "en": "词牌 I can write ({count}, charts derived from the Song 词; characters · rhyme):",
+    },
+    "ci_list_line": {"zh": "{name}：{chars} 字 · {rhyme}{aliases}", "en": "{name}: {chars} chars · {rhyme}{aliases}"},
+    "ci_list_footer": {
+        "zh": "例如 /ci 浣溪沙 秋思、/ci 如梦令 春晚 部=8、/poem 秋思 蝶恋花 繁",
+        "en": "Examples: /ci 浣溪沙 秋思, /ci 如梦令 春晚 部=8, /poem 秋思 蝶恋花 trad",
     },
     "err_rhyme_conflict": {
         "zh": "只能选一个韵部（收到了 {rhymes}）。例如 /poem 秋月 韵=东",
@@ -300,10 +347,44 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "💡 第{line}句第{pos}字“{char}”可换：{options}",
         "en": "💡 line {line}, char {pos} ({char}): try {options}",
     },
-    "rhyme_head": {"zh": "“{char}”：{tones}声", "en": "{char}: tone {tones}"},
+    "check_gu_tone_ping": {"zh": "平韵", "en": "rhyming in 平"},
+    "check_gu_tone_ze": {"zh": "仄韵", "en": "rhyming in 仄"},
+    "check_gu_ok": {
+        "zh": "✅ {form}（{tone}，押{rhyme}韵）：古体，不拘平仄；押韵无误。",
+        "en": "✅ {form}, an old-style quatrain ({tone}, group {rhyme}): 古体 keeps no tone chart; the rhyme is right.",
+    },
+    "check_gu_bad": {
+        "zh": "❌ {form}（{tone}，押{rhyme}韵）：古体，不拘平仄；押韵有 {count} 处不合：",
+        "en": "❌ {form}, an old-style quatrain ({tone}, group {rhyme}): 古体 keeps no tone chart, but {count} "
+        "rhyme problem(s):",
+    },
+    "check_reference": {
+        "zh": "ℹ 参考：按律绝的格律有 {count} 处不合（古体不必守）：",
+        "en": "ℹ For reference, against the rules of a regulated 绝句 (which 古体 need not keep): {count}",
+    },
+    "check_reference_ze": {
+        "zh": "ℹ 参考：按入律的仄韵绝句（二四分明、粘对）有 {count} 处不合（古体不必守）：",
+        "en": "ℹ For reference, against the chart of a 仄韵 绝句 that follows the tones (2nd/4th characters, "
+        "粘 and 对; 古体 need not): {count}",
+    },
+    "check_gu_as_jue": {
+        "zh": "要按律绝检查，请写明体裁：/check {form} {head}……",
+        "en": "To have it checked as a regulated 绝句, name the form: /check {form} {head}…",
+    },
+    "rhyme_head": {"zh": "“{char}”：{tones}", "en": "{char}: {tones}"},
+    "rhyme_head_folded": {"zh": "“{char}”（按“{key}”查）：{tones}", "en": "{char} (looked up as {key}): {tones}"},
+    "rhyme_tones_ping": {"zh": "平声", "en": "level tone (平)"},
+    "rhyme_tones_ze": {"zh": "仄声", "en": "oblique tone (仄)"},
+    "rhyme_tones_ze_sounds": {"zh": "仄声（{sounds}）", "en": "oblique tone (仄: {sounds})"},
+    "rhyme_tones_both": {"zh": "平仄两读", "en": "both tones (平 and 仄)"},
+    "rhyme_tones_both_readings": {"zh": "平仄两读（平：{ping}；仄：{ze}）", "en": "both tones (平: {ping}; 仄: {ze})"},
     "rhyme_reading": {
         "zh": "• 平水韵{label}韵（{tone}），词林正韵{bu}；诗中押此韵 {uses} 次",
         "en": "• 平水韵 group {label} ({tone}), 词林正韵 {bu}; rhymed so {uses} times in the corpus",
+    },
+    "rhyme_reading_ze": {
+        "zh": "• 平水韵{label}韵（仄·{sound}），词林正韵{bu}；仄韵诗中押此韵 {uses} 次",
+        "en": "• 平水韵 group {label} (仄, {sound}), 词林正韵 {bu}; rhymed so {uses} times in the corpus's 仄韵 poems",
     },
     "rhyme_no_group": {"zh": "• 平水韵表中无此字", "en": "• not in the 平水韵 table"},
     "rhyme_line": {"zh": "「{text}」——{source}", "en": "「{text}」 — {source}"},
@@ -312,6 +393,16 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "{gid}，按诗中押韵次数排列（前 {count} 字）：",
         "en": "{gid}, most rhymed first (top {count}):",
     },
+    "yun_head_ze": {
+        "zh": "{gid}（仄·{sound}），按仄韵诗中押韵次数排列（前 {count} 字）：",
+        "en": "{gid} (仄, {sound}), most rhymed in the corpus's 仄韵 poems first (top {count}):",
+    },
+    "yun_head_unranked": {
+        "zh": "{gid}：语料中没有押此韵的诗，无次数可排，依字码列出 {count} 字：",
+        "en": "{gid}: no poem in the corpus rhymes in this group, so there are no counts; {count} characters "
+        "in code-point order:",
+    },
+    "yun_unrhymed": {"zh": "语料中未见押此韵（依字码）：{chars}", "en": "never rhymed here in the corpus (code-point order): {chars}"},
     "yun_unknown": {
         "zh": "没有名为“{label}”的韵部。请写韵目，如 /yun 东、/yun 一先、/yun 上平一东。",
         "en": "No rhyme group named {label}. Give a group name, e.g. /yun 东, /yun 一先, /yun 上平一东.",

@@ -29,7 +29,7 @@ __all__ = [
 FORMS = ("五绝", "七绝", "五律", "七律")
 """The form choices offered in the slash UI (the parser also accepts aliases typed by hand)."""
 
-SLASH_COMMANDS = ("poem", "cang", "xu", "dui", "check", "rhyme", "yun", "fhl", "jieju", "cai", "a", "hint", "stop", "rank", "queue", "cancel",
+SLASH_COMMANDS = ("poem", "ci", "cang", "xu", "dui", "check", "rhyme", "yun", "fhl", "jieju", "cai", "a", "hint", "stop", "rank", "queue", "cancel",
                   "forms", "help")
 
 EN_LOCALES = (discord.Locale.american_english, discord.Locale.british_english)
@@ -38,6 +38,10 @@ EN_LOCALES = (discord.Locale.american_english, discord.Locale.british_english)
 _TEXT: dict[str, tuple[str, str]] = {  # key -> (zh, en)
     "poem": ("按主题作一首格律诗", "Write a regulated poem on a topic"),
     "cang": ("作一首藏头诗", "Write an acrostic poem"),
+    "ci": ("按词牌填一首词", "Write a 词 to a tune (词牌)"),
+    "ci.cipai": ("词牌，如 浣溪沙、如梦令；不填则列出全部", "The tune, e.g. 浣溪沙 如梦令; empty: list them all"),
+    "ci.topic": ("主题（汉字），如 秋思；可不填", "Topic in Chinese characters, e.g. 秋思 (optional)"),
+    "ci.rhyme": ("词林正韵的部（1–19）或一个字，如 7、东", "词林正韵 section (1-19) or a character, e.g. 7 or 东"),
     "check": ("检查一首诗的平仄和押韵", "Check the tones and rhyme of a poem"),
     "queue": ("查看我的排队位置", "Show my place in the queue"),
     "cancel": ("取消我排队中的请求", "Cancel my queued request"),
@@ -156,6 +160,15 @@ def register_commands(tree: app_commands.CommandTree, run: CommandRunner,
         """/poem 秋月 七绝: a poem on a topic, optionally with form, rhyme group and traditional script."""
         await run(interaction, CommandOptions("poem", {"topic": topic, "form": form.value if form else None,
                                                        "rhyme": rhyme, "traditional": traditional}))
+
+    @tree.command(name="ci", description=_d("ci"))
+    @app_commands.describe(cipai=_s("ci.cipai"), topic=_s("ci.topic"), rhyme=_s("ci.rhyme"),
+                           traditional=_s("poem.traditional"))
+    async def ci(interaction: discord.Interaction, cipai: str | None = None, topic: str | None = None,
+                 rhyme: str | None = None, traditional: bool = False) -> None:
+        """/ci 浣溪沙 秋思: a 词 to a charted 词牌; without one, the list of 词牌."""
+        await run(interaction, CommandOptions("ci", {"form": cipai, "topic": topic, "rhyme": rhyme,
+                                                     "traditional": traditional}))
 
     @tree.command(name="cang", description=_d("cang"))
     @app_commands.describe(heads=_s("cang.heads"), form=_s("cang.form"), topic=_s("cang.topic"),

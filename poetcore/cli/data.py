@@ -131,7 +131,8 @@ def tables_command(
     usage_path.parent.mkdir(parents=True, exist_ok=True)
     usage.save(usage_path)
     console.print(f"[green]{usage_path}[/]: {sum(usage.totals.values()):,} rhyme uses of {len(usage.totals):,} "
-                  f"characters from {usage.meta['poems']:,} poems ({usage.meta['skipped']:,} skipped: no single 平声 group); "
+                  f"characters from {usage.meta['poems']:,} poems ({usage.meta['skipped']:,} skipped: no single 平声 group, "
+                  f"{usage.meta['ze_poems']:,} of them counted in their one 仄声 group); "
                   f"{len(usage.unlisted_groups())} characters missing from the 平水韵 list get their corpus group")
     lexicon = SeasonLexicon.derive(p for p in poems if split_of_train(p))
     lexicon.save(seasons_path)

@@ -27,11 +27,19 @@ from poetcore.eval.sheet import DEFAULT_TOPICS, SHEET_FORMS, Side, load_topics, 
 from poetcore.eval.sheet import score_sheet as score
 from poetcore.lexicon.rhyme_lookup import group_chars, lookup_char
 from poetcore.lines.index import open_line_index
-from poetcore.prosody.cipu import ci_form, load_cipu, shape_name
+from poetcore.prosody.cipu import CiChart, ci_form, find_cipai, load_cipu, nearest_cipai, shape_name
 from poetcore.prosody.forms import get_form, rhyme_labels
+from poetcore.prosody.standard_cipu import (
+    compare,
+    compare_all,
+    describe,
+    flag,
+    load_standard_cipu,
+    matching_shape,
+)
 from poetcore.request import REPEAT_POLICIES, ComposeRequest, validate_heads, validate_prefix, validate_topic
 from poetcore.settings import EngineSettings, UnknownSettingError, load_engine_settings
-from poetcore.text.chars import is_han
+from poetcore.text.chars import is_han, poem_sentences
 
 app = typer.Typer(
     name="poetcore",
@@ -196,12 +204,14 @@ def _is_form(word: str) -> bool:
 def compose_command(
     ctx: typer.Context,
     topic: Annotated[str, typer.Argument(help="Topic, e.g. 秋月 (or the head characters with --acrostic).")],
-    form: Annotated[str, typer.Argument(help="五绝, 七绝, 五律 or 七律.")] = "七绝",
+    form: Annotated[str, typer.Argument(help="五绝, 七绝, 五律, 七律, 五绝仄韵/七绝仄韵, or a 词牌 (浣溪沙, 忆江南; "
+                                                 "`poetcore cipai` lists them).")] = "七绝",
     prefix: Annotated[str | None, typer.Option(
         "--prefix", help="续写: keep these leading line(s) verbatim and write the rest, e.g. 白日依山尽.")] = None,
     heads: Annotated[str | None, typer.Option("--heads", help="Head character of each line (藏头诗).")] = None,
     acrostic: Annotated[bool, typer.Option("--acrostic", help="Use the topic's characters as line heads.")] = False,
-    rhyme: Annotated[str | None, typer.Option("--rhyme", help="平声 rhyme group, e.g. 东 or 一东.")] = None,
+    rhyme: Annotated[str | None, typer.Option("--rhyme", help="平水韵 group (东, 一东), a character (鸟: a 仄声 one "
+                                              "makes a 仄韵 绝句), or for a 词 its 词林正韵 部 (7, 第七部) or a character.")] = None,
     n: Annotated[int, typer.Option("-n", help="Candidates sampled and reranked.")] = 8,
     seed: Annotated[int | None, typer.Option(help="Random seed for reproducible output.")] = None,
     count: Annotated[int, typer.Option("--count", help="How many poems to print.")] = 1,
@@ -211,7 +221,7 @@ def compose_command(
     model: ModelOpt = None,
     device: DeviceOpt = None,
 ) -> None:
-    """Compose poems with guaranteed 格律 (line shape, 平仄, 平水韵 rhyme)."""
+    """Compose poems with guaranteed 格律 (line shape, 平仄, 平水韵 rhyme), or a 词 from its 词牌's chart."""
     from poetcore.compose import Composer  # torch: `poetcore check`, `rhyme`, `yun` and `data` never load it
 
     if repeat not in REPEAT_POLICIES:
@@ -227,9 +237,11 @@ def compose_command(
             topic, form = "", topic  # `poetcore compose 五绝 --prefix 白日依山尽`: the word is the form
         # Cheap checks first, so a typo is answered before the model loads.
         tmpl = get_form(form)
+        if tmpl.is_ci and prefix:
+            raise _fail("续写只写诗，不续词。 / --prefix continues 诗, not 词.")
         head_text = validate_heads(topic if acrostic else heads, tmpl)
         given = validate_prefix(prefix, tmpl)
-        validate_topic(topic, required=not head_text and not given)
+        validate_topic(topic, required=not head_text and not given and not tmpl.is_ci)
         composer = Composer.from_pretrained(_model(ctx, model), device=_device(ctx, device))
     except PoetcoreInputError as exc:
         raise _fail(exc.message_zh + " / " + exc.message_en) from None
@@ -252,9 +264,12 @@ def compose_command(
         if as_json:
             sys.stdout.write(json.dumps(poem.to_dict(), ensure_ascii=False) + "\n")
         else:
-            console.print(f"[bold]《{poem.title}》[/bold]  [dim]{poem.form} · {poem.rhyme_group}韵[/dim]")
-            for k, line in enumerate(poem.lines):
-                console.print(line + ("，" if k % 2 == 0 else "。"))
+            title = f"{poem.form}·{poem.title}" if poem.kind == "词" else poem.title
+            console.print(f"[bold]《{title}》[/bold]  [dim]{poem.form} · {poem.rhyme_group}韵[/dim]")
+            rows = poem_sentences(poem.lines, poem.punctuation) if poem.kind == "词" else [
+                line + mark for line, mark in zip(poem.lines, poem.punctuation, strict=True)]
+            for row in rows:
+                console.print(row)
             if i + 1 < count:
                 console.print()
 
@@ -292,7 +307,8 @@ def eval_command(
                                   "[default: docs/blind-reading/topics.txt].")
     ] = None,
     forms: Annotated[
-        str | None, typer.Option("--forms", help="With --sheet: forms, comma-separated [default: 七绝,五律].")
+        str | None, typer.Option("--forms", help="With --sheet: forms, comma-separated: 诗 forms and 词牌 (浣溪沙, "
+                                 "忆江南), mixed as you like [default: 七绝,五律].")
     ] = None,
     controls: Annotated[
         int | None, typer.Option("--controls", help="With --sheet: real poems [default: as many as all machine poems].")
@@ -375,9 +391,11 @@ def rhyme_command(
     if as_json:
         sys.stdout.write(json.dumps(found.to_dict(), ensure_ascii=False, indent=2) + "\n")
         return
-    console.print(f"“{found.char}”：{found.tones or '?'}声")
+    folded = f"（按“{found.looked_up}”查）" if found.looked_up != found.char else ""
+    console.print(f"“{found.char}”{folded}：" + {"平": "平声", "仄": "仄声", "平仄": "平仄两读"}.get(found.tones, "?"))
     for r in found.readings:
-        console.print(f"  平水韵{r.label}韵（{r.tone}） · 词林正韵{r.bu} · 诗中押此韵 {r.uses} 次")
+        tone = r.tone if r.tone == "平" else f"仄·{r.four_tone}"
+        console.print(f"  平水韵{r.label}韵（{tone}） · 词林正韵{r.bu} · 诗中押此韵 {r.uses} 次")
     if not found.readings:
         console.print("  平水韵表中无此字")
     for record in found.lines:
@@ -413,14 +431,20 @@ def cipai_command(
 
     charts = load_cipu()
     if name is None:
+        standard = compare_all(charts)
         for c in charts.values():
             shape = c.shapes[0] if c.shapes else None
             console.print(f"{c.cipai}\t{c.poems} 首\t" + (f"{len(c.shapes)} 体，正体 {shape.poems} 首，定声 "
-                                                         f"{shape.decided_share:.0%}" if shape else "首数不足，不出谱"))
+                                                         f"{shape.decided_share:.0%}" if shape else "首数不足，不出谱")
+                          + (f"\t《唐宋词格律》{flag(standard[c.cipai])}" if c.cipai in standard else ""),
+                          soft_wrap=True)
         return
-    chart = charts.get(name.strip())
+    found = find_cipai(name, charts)
+    chart = found[0] if found else charts.get(name.strip())  # an alias (忆江南), or an uncharted 词牌's count
     if chart is None:
-        raise _fail(f"没有“{name}”的词谱：只统计了语料中最常见的 {len(charts)} 个词牌（`poetcore cipai` 列出）。")
+        near = nearest_cipai(name, charts)
+        raise _fail(f"没有“{name}”的词谱：只统计了语料中最常见的 {len(charts)} 个词牌（`poetcore cipai` 列出）。"
+                    + (f"相近的有：{'、'.join(near)}。" if near else ""))
     if as_json:
         sys.stdout.write(json.dumps(asdict(chart), ensure_ascii=False, indent=1) + "\n")
         return
@@ -435,8 +459,25 @@ def cipai_command(
                       f"{tones}，定声 {shape.decided_share:.0%}")
         for si, (seg, mark) in enumerate(zip(variant.lines, variant.punctuation, strict=True)):
             rhyme = f"（{labels[si]}）" if si in labels else ""
+            echo = next((f"（叠句：重第{src + 1}句末{len(seg)}字）" for line, src in variant.echoes if line == si), "")
             ratios = " ".join(f"{r:.2f}" for r in shape.agreement[si])
-            console.print(f"  {seg}{mark}{rhyme}   [dim]{ratios}[/]")
+            console.print(f"  {seg}{mark}{rhyme}{echo}   [dim]{ratios}[/]")
+    _print_standard(chart)
+
+
+def _print_standard(chart: CiChart) -> None:
+    """The 与《唐宋词格律》对照 section of `poetcore cipai NAME`, for the 词牌 transcribed from the book."""
+    standard = load_standard_cipu().get(chart.cipai)
+    if standard is None:
+        return
+    cmp = compare(chart.shapes[0], standard)
+    console.print(f"与《唐宋词格律》对照（正体 对 书中{standard.ge}，核对用例：{standard.checked_with}）：")
+    for line in describe(cmp, standard):
+        console.print(f"  {line}", markup=False, soft_wrap=True)
+    if (k := matching_shape(chart, standard)) is not None:
+        console.print(f"  语料{shape_name(k)}与书全合")
+    if standard.uncertain != "无。":
+        console.print(f"  [dim]转录存疑（作中）：{standard.uncertain}[/]")
 
 
 @app.command("bench")

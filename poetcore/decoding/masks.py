@@ -14,10 +14,26 @@ import torch
 from poetcore.lexicon.copyguard import CorpusLines
 from poetcore.lexicon.rhyme_usage import RhymeUsage
 from poetcore.lexicon.seasons import SEASONS, SeasonLexicon
+from poetcore.prosody.cilin import CilinTable
 from poetcore.prosody.rhymes import RhymeTable, Tone
 from poetcore.text.chars import is_han
 
-__all__ = ["DeviceMasks", "VocabMasks", "device_masks", "guard_tensor", "on_device", "vocab_masks"]
+__all__ = ["RHYME_FILTERS", "DeviceMasks", "VocabMasks", "device_masks", "guard_tensor", "on_device", "vocab_masks"]
+
+RHYME_FILTERS = ("", "平", "仄", "词平", "词仄", "词入")
+"""Kinds of rhyme position, by index: none; a 诗 rhyme in a 平声 / 仄声 group of 平水韵; a 词 rhyme in
+a 词林正韵 部, read in 平, in 上去 (仄) or in 入."""
+
+
+def _ci_class(cilin: CilinTable, ch: str, gid: str, table: RhymeTable) -> str:
+    """The 词 rhyme class of ``ch`` read in 平水韵 group ``gid``: its 部 and tone (平, 仄 = 上去, 入)."""
+    bu = cilin.bu(ch, gid)
+    tone = "入" if bu >= 15 else "平" if table.group(gid).tone is Tone.PING else "仄"
+    return f"部{bu}{tone}"
+
+
+def _bu_of_class(name: str) -> int:
+    return int(name[1:-1])
 
 
 class VocabMasks:
@@ -55,7 +71,13 @@ class VocabMasks:
         can_ze_l = [False] * V
         canon_l = list(range(V))  # token id -> first token id of the same character
         self.ping_groups = table.ping_group_ids()
-        gindex = {g: k for k, g in enumerate(self.ping_groups)}
+        # Rhyme classes: the 平声 groups (诗), then the 仄声 groups (仄韵 绝句), then the 词林正韵 部 by
+        # tone (词: 部k平, 部k仄 for 上去, 部k入). A rhyme set narrows to classes as it is written.
+        self.ze_groups = [g for g in table.group_ids() if table.group(g).tone is not Tone.PING]
+        cilin = CilinTable(table)
+        self.ci_classes = [f"部{b}{t}" for b in range(1, 20) for t in (("入",) if b >= 15 else ("平", "仄"))]
+        self.rhyme_classes: list[str] = [*self.ping_groups, *self.ze_groups, *self.ci_classes]
+        gindex = {g: k for k, g in enumerate(self.rhyme_classes)}
         group_rows: list[int] = []
         group_cols: list[int] = []
         self.tones: list[frozenset[Tone]] = [frozenset()] * V
@@ -69,17 +91,37 @@ class VocabMasks:
             self.tones[i] = tones
             can_ping_l[i] = Tone.PING in tones
             can_ze_l[i] = Tone.ZE in tones
-            self.groups_of[i] = frozenset(gindex[g] for g in table.ping_groups(ch))
+            every = table.groups(ch)
             common = table.ping_groups(ch) if usage is None else usage.common_groups(ch, table)
-            gs = frozenset(gindex[g] for g in common)
-            self.rhyme_groups_of[i] = gs
+            # A generated 仄 rhyme stands only on a character that has no 平 reading to be heard in.
+            ze_ok = tones == frozenset((Tone.ZE,))
+            full = {gindex[g] for g in every} | {gindex[_ci_class(cilin, ch, g, table)] for g in every}
+            gs = {gindex[g] for g in common} | {gindex[_ci_class(cilin, ch, g, table)] for g in common}
+            if ze_ok:
+                ze = [g for g in every if table.group(g).tone is not Tone.PING]
+                gs |= {gindex[g] for g in ze} | {gindex[_ci_class(cilin, ch, g, table)] for g in ze}
+            self.groups_of[i] = frozenset(full)
+            self.rhyme_groups_of[i] = frozenset(gs)
             group_rows.extend(gs)
             group_cols.extend([i] * len(gs))
             canon_l[i] = self.id_of[ch]
         can_ping = torch.tensor(can_ping_l, dtype=torch.bool)
         can_ze = torch.tensor(can_ze_l, dtype=torch.bool)
-        group_mask = torch.zeros(len(self.ping_groups), V, dtype=torch.bool)  # (G, V): generated rhymes
+        group_mask = torch.zeros(len(self.rhyme_classes), V, dtype=torch.bool)  # (C, V): generated rhymes
         group_mask[torch.tensor(group_rows, dtype=torch.long), torch.tensor(group_cols, dtype=torch.long)] = True
+        # (F, C): the classes each kind of rhyme position draws on (`RHYME_FILTERS`).
+        family = {"平": self.ping_groups, "仄": self.ze_groups,
+                  **{f"词{t}": [c for c in self.ci_classes if c.endswith(t)] for t in ("平", "仄", "入")}}
+        self.filters = torch.zeros(len(RHYME_FILTERS), len(self.rhyme_classes), dtype=torch.bool)
+        for f, name in enumerate(RHYME_FILTERS):
+            for c in family.get(name, ()):
+                self.filters[f, gindex[c]] = True
+        # (C, C): a 词 rhyme set keeps its 部 in every tone (西江月's 叶仄); a 诗 group is only itself.
+        self.siblings = torch.eye(len(self.rhyme_classes), dtype=torch.bool)
+        for a in self.ci_classes:
+            for b in self.ci_classes:
+                if _bu_of_class(a) == _bu_of_class(b):
+                    self.siblings[gindex[a], gindex[b]] = True
         canon = torch.tensor(canon_l, dtype=torch.long)  # (V,)
         known = can_ping | can_ze
         self.known = known
@@ -87,7 +129,7 @@ class VocabMasks:
         self.tone_table = torch.stack([torch.zeros(V, dtype=torch.bool), can_ping, can_ze, known])
         self.group_mask = group_mask
         self.group_mask_f = group_mask.float()
-        self.group_sizes = group_mask.sum(1)  # (G,)
+        self.group_sizes = group_mask.sum(1)  # (C,)
         self.canonical = canon  # token id -> first token id of the same character
         self.group_index = gindex
         self.eos_id = tokenizer.eos_token_id
@@ -148,16 +190,18 @@ class DeviceMasks:
     """The vocabulary tensors one decoding step needs, on the scores' device (cached per device)."""
 
     def __init__(self, m: VocabMasks, device: torch.device) -> None:
-        V, G = m.vocab_size, len(m.ping_groups)
+        V, G = m.vocab_size, len(m.rhyme_classes)
         self.tone_table = m.tone_table.to(device)  # (4, V)
-        self.group_mask_f = m.group_mask_f.to(device)  # (G, V) generated rhymes
-        self.rhyme_groups = m.group_mask.t().contiguous().to(device)  # (V, G) common readings
+        self.group_mask_f = m.group_mask_f.to(device)  # (C, V) generated rhymes
+        self.rhyme_groups = m.group_mask.t().contiguous().to(device)  # (V, C) common readings
+        self.filters = m.filters.to(device)  # (F, C)
+        self.siblings_f = m.siblings.float().to(device)  # (C, C)
         full = torch.zeros(V, G, dtype=torch.bool)
         rows = [i for i, gs in enumerate(m.groups_of) for _ in gs]
         cols = [g for gs in m.groups_of for g in gs]
         if rows:
             full[torch.tensor(rows), torch.tensor(cols)] = True
-        self.full_groups = full.to(device)  # (V, G) every reading (the user's own characters)
+        self.full_groups = full.to(device)  # (V, C) every reading (the user's own characters)
         self.canonical = m.canonical.to(device)  # (V,)
         tone_class = [3 if not t else 2 if len(t) == 2 else 0 if Tone.PING in t else 1 for t in m.tones]
         self.tone_class = torch.tensor(tone_class, dtype=torch.long, device=device)  # (V,)

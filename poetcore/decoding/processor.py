@@ -5,8 +5,10 @@ number of generated tokens tells each row where it is. Per row we track
 
 * which form variants (平起/仄起 × 首句入韵/不入韵) are still consistent with what was written,
 * the tones of the current line (for 孤平 / 三平尾 / 三仄尾 look-ahead, from ``forms.allowed_tones``),
-* the 平声 rhyme groups still possible (fixed by the first rhyme character, or by the user),
-* which characters were used (no repeats except 叠字).
+* per rhyme set, the rhyme classes still possible (fixed by the set's first rhyme character, or by the
+  user): a 平水韵 group for a 诗 (平声, or 仄声 for a 仄韵 绝句), a 词林正韵 部 for a 词, whose 换韵
+  sets (菩萨蛮) each keep their own,
+* which characters were used (no repeats except 叠字, and a 词's 叠句, copied from the line it echoes).
 
 All of it is tensors, one row per candidate, so a step costs the same few dozen tensor ops at batch
 8 or 512 (on the GPU nothing leaves the device): the chart with its look-ahead is a table per line
@@ -24,9 +26,10 @@ from dataclasses import dataclass
 import torch
 from transformers import LogitsProcessor
 
-from poetcore.decoding.masks import VocabMasks, device_masks, guard_tensor
+from poetcore.decoding.masks import RHYME_FILTERS, VocabMasks, device_masks, guard_tensor
 from poetcore.decoding.spec import (
     CODE_NONE,
+    FORCE_ECHO,
     FORCE_HEAD,
     FORCE_NONE,
     FORCE_PREFIX,
@@ -38,10 +41,13 @@ from poetcore.decoding.spec import (
     body_layout,
     feasible_variants,
     pattern_codes,
+    position_codes,
 )
 from poetcore.errors import PoetcoreInputError
 from poetcore.lexicon.copyguard import HASH_BASE, HASH_MOD, CorpusLines
 from poetcore.lexicon.seasons import SEASONS
+from poetcore.prosody.forms import FormTemplate
+from poetcore.prosody.rhymes import Tone
 from poetcore.request import REPEAT_POLICIES
 
 __all__ = ["MIN_RHYME_GROUP_SIZE", "PoemConstraintLogitsProcessor", "replay"]
@@ -61,11 +67,24 @@ class _SpecPlan:
     token: torch.Tensor  # (S,) punctuation id, forced character id, else -1
     force: torch.Tensor  # (S,) _FORCE_*
     patterns: torch.Tensor  # (NV, L) index into the processor's pattern table (0: the dead pattern)
-    is_rhyme: torch.Tensor  # (NV, S) rhyme position of that variant
+    rhyme_set: torch.Tensor  # (NV, S) the rhyme set a step's character rhymes in, -1: not a rhyme position
+    rhyme_filter: torch.Tensor  # (NV, S) index into RHYME_FILTERS: the classes that position draws on
+    echo: torch.Tensor  # (S,) the step whose token a 叠句 step repeats, else -1
     alive: torch.Tensor  # (NV,) feasible variants
-    groups: torch.Tensor  # (G,) rhyme groups still possible
+    groups: torch.Tensor  # (K, C) rhyme classes still possible, per rhyme set
     repeat: int  # 0 none, 1 dieci, 2 any
     season: int
+
+
+def _filter_of(form: FormTemplate, set_tone: str, mark: str) -> int:
+    """The kind of rhyme position (index into `RHYME_FILTERS`): a 诗 rhymes in its 平水韵 groups of the
+    form's tone; a 词 in its 部, in the tone the chart marks there (叶 lines of the other tone), else the set's."""
+    if not form.is_ci:
+        return RHYME_FILTERS.index("平" if set_tone == Tone.PING.value else "仄")
+    if set_tone == "入":
+        return RHYME_FILTERS.index("词入")
+    tone = mark if mark in ("平", "仄") else set_tone
+    return RHYME_FILTERS.index(f"词{tone}")
 
 
 def _or_over(codes: torch.Tensor) -> torch.Tensor:
@@ -147,10 +166,12 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         self.season_penalty = season_penalty
         self.specs = list(specs)
         self.n_variants = max(len(s.form.variants) for s in specs)
-        self.n_groups = len(masks.ping_groups)
+        self.n_groups = len(masks.rhyme_classes)
+        self.n_sets = max([1, *(len(v.rhyme_groups) for s in specs for v in s.form.variants)])
         self.max_new_tokens = max(sum(s.form.line_lengths) + s.form.n_lines + 1 for s in specs)
-        # Pattern 0 is "dead": every code CODE_NONE. The others are the line patterns in use.
-        self._pattern_index: dict[str, int] = {}
+        # Pattern 0 is "dead": every code CODE_NONE. The others are the line patterns in use, with the
+        # rules that bind them (a 诗's cross-position rules; none for a 词 or a 古绝).
+        self._pattern_index: dict[tuple[str, frozenset[str]], int] = {}
         plans: dict[int, tuple[_SpecPlan, list[int], list[int]]] = {}
         rows: list[int] = []
         for spec in specs:
@@ -159,6 +180,7 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
             rows.append(id(spec))
         self._build_state(specs, [plans[r] for r in rows], topic_bias)
         self._next_step = 0  # the state follows generation one token at a time
+        self._ids: torch.Tensor | None = None  # the rows so far (a 叠句 copies from them)
         # Copies: the hashes of the corpus lines, sorted, searched at each line's last character.
         self.copy_guard = copy_guard if copy_guard is not None and len(copy_guard) else None
         # Beam search runs num_beams rows per spec (HF expands each input row in place) and reorders
@@ -192,16 +214,7 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
                     f"Head character {h!r} is not in the model's vocabulary; pick another.",
                 )
             reserved.append(hid)
-        G = self.n_groups
-        groups = torch.zeros(G, dtype=torch.bool)
-        if spec.rhyme_gid is not None:
-            if spec.rhyme_gid not in m.group_index:
-                raise ValueError(f"rhyme group {spec.rhyme_gid!r} is not a 平声 group")
-            groups[m.group_index[spec.rhyme_gid]] = True
-        elif spec.prefix:
-            groups[:] = True  # the user's rhyme decides, even in a narrow group
-        else:
-            groups = m.group_sizes >= MIN_RHYME_GROUP_SIZE
+        groups = self._initial_groups(spec)
         layout = body_layout(spec.form, m.comma_id, m.period_id)
         S = self.max_new_tokens + 1  # the last column stays KIND_DONE: every later step reads it
         kind = torch.full((S,), KIND_DONE, dtype=torch.long)
@@ -219,21 +232,56 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
                     token[step], force[step] = m.id_of[spec.heads[a]], FORCE_HEAD
             elif k == KIND_PUNCT:
                 token[step] = a
+        step_of = {(a, p): step for step, (k, a, p) in enumerate(layout) if k == KIND_CHAR}
+        echo = torch.full((S,), -1, dtype=torch.long)
+        for line_no, source in spec.form.variants[0].echoes:
+            n, m_src = spec.form.line_lengths[line_no], spec.form.line_lengths[source]
+            for p in range(n):
+                echo[step_of[(line_no, p)]] = step_of[(source, m_src - n + p)]
+                force[step_of[(line_no, p)]] = FORCE_ECHO
         NV, L = self.n_variants, max(len(v.lines) for s in self.specs for v in s.form.variants)
         patterns = torch.zeros(NV, L, dtype=torch.long)
-        is_rhyme = torch.zeros(NV, S, dtype=torch.bool)
+        rhyme_set = torch.full((NV, S), -1, dtype=torch.long)
+        rhyme_filter = torch.zeros(NV, S, dtype=torch.long)
         for v, variant in enumerate(spec.form.variants):
             for li, pattern in enumerate(variant.lines):
-                patterns[v, li] = self._pattern_index.setdefault(pattern, len(self._pattern_index) + 1)
-            for step, (k, a, p) in enumerate(layout):
-                if k == KIND_CHAR and a in variant.rhyme_lines and p == len(variant.lines[a]) - 1:
-                    is_rhyme[v, step] = True
+                patterns[v, li] = self._pattern_index.setdefault((pattern, spec.form.rules), len(self._pattern_index) + 1)
+            for k_set, group in enumerate(variant.rhyme_groups):
+                for li in group.lines:
+                    step = step_of[(li, len(variant.lines[li]) - 1)]
+                    rhyme_set[v, step] = k_set
+                    rhyme_filter[v, step] = _filter_of(spec.form, group.tone, variant.lines[li][-1])
         alive = torch.tensor([v in feasible for v in range(NV)], dtype=torch.bool)
         favoured = [tid for ch in dict.fromkeys(spec.topic)
                     if (tid := m.id_of.get(ch)) is not None and bool(m.known[tid])]
-        plan = _SpecPlan(kind, line, pos, token, force, patterns, is_rhyme, alive, groups,
+        plan = _SpecPlan(kind, line, pos, token, force, patterns, rhyme_set, rhyme_filter, echo, alive, groups,
                          REPEAT_POLICIES.index(spec.repeat), self._topic_season(spec.topic))
         return plan, reserved, favoured
+
+    def _initial_groups(self, spec: PoemSpec) -> torch.Tensor:
+        """(K, C): each rhyme set's possible classes before anything is written: the user's choice, or
+        every class of the set's kind wide enough not to run dry (a narrow group only when asked for)."""
+        m = self.masks
+        out = torch.zeros(self.n_sets, self.n_groups, dtype=torch.bool)
+        variant = spec.form.variants[0]
+        for k, group in enumerate(variant.rhyme_groups):
+            family = m.filters[_filter_of(spec.form, group.tone, "中")]
+            # With a prefix the user's rhyme decides, even in a narrow group.
+            wide = family.clone() if spec.prefix else family & (m.group_sizes >= MIN_RHYME_GROUP_SIZE)
+            if spec.rhyme_gid is not None and k == 0:
+                chosen = torch.zeros(self.n_groups, dtype=torch.bool)
+                names = [c for c in m.rhyme_classes if c == spec.rhyme_gid
+                         or (spec.rhyme_gid.startswith("部") and c[:-1] == spec.rhyme_gid)]
+                if not names:
+                    raise ValueError(f"rhyme {spec.rhyme_gid!r} is not a rhyme class of the decoder")
+                for c in names:
+                    chosen[m.group_index[c]] = True
+                if not bool((chosen & family).any()):
+                    raise ValueError(f"rhyme {spec.rhyme_gid!r} does not fit a {group.tone} rhyme of {spec.form.name}")
+                wide = chosen
+            # A 词 set holds its 部 in every tone (叶 lines of the other tone read the same 部).
+            out[k] = (wide.float() @ m.siblings.float()) > 0 if spec.form.is_ci else wide
+        return out
 
     def _build_state(self, specs: Sequence[PoemSpec], plans: list[tuple[_SpecPlan, list[int], list[int]]],
                      topic_bias: float) -> None:
@@ -245,9 +293,12 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         self.token = torch.stack([x.token for x in p])
         self.force = torch.stack([x.force for x in p])
         self.patterns = torch.stack([x.patterns for x in p])  # (B, NV, L)
-        self.is_rhyme = torch.stack([x.is_rhyme for x in p])  # (B, NV, S)
+        self.rhyme_set = torch.stack([x.rhyme_set for x in p])  # (B, NV, S)
+        self.is_rhyme = self.rhyme_set >= 0  # (B, NV, S)
+        self.rhyme_filter = torch.stack([x.rhyme_filter for x in p])  # (B, NV, S)
+        self.echo = torch.stack([x.echo for x in p])  # (B, S)
         self.alive = torch.stack([x.alive for x in p])  # (B, NV) variants still consistent
-        self.groups = torch.stack([x.groups for x in p])  # (B, G) 平声 rhyme groups still possible
+        self.groups = torch.stack([x.groups for x in p])  # (B, K, C) rhyme classes still possible, per set
         self.repeat = torch.tensor([x.repeat for x in p], dtype=torch.long)  # (B,)
         self.season = torch.tensor([x.season for x in p], dtype=torch.long)  # (B,) -1: rule off; 4: none yet
         self.used = torch.zeros(B, V, dtype=torch.bool)  # (B, V) canonical ids already written
@@ -268,14 +319,27 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         # The last character of each line: the step before a punctuation mark.
         self.line_end = (self.kind == KIND_CHAR) & (torch.roll(self.kind, -1, 1) == KIND_PUNCT)
         self.line_end[:, -1] = False
-        longest = max(len(pat) for pat in self._pattern_index) if self._pattern_index else 1
+        # Patterns under 诗 rules read the line's tone history (a table per pattern, `pattern_codes`);
+        # rule-free ones (词, 古绝) only the position (`position_codes`): a 词 line of 11 characters
+        # would need 88,573 history states for nothing.
+        ruled = [(pat, k) for (pat, rules), k in self._pattern_index.items() if rules]
+        longest = max((len(pat) for pat, _ in ruled), default=1)
+        widest = max((len(pat) for pat, _ in self._pattern_index), default=1)
         n_states = (3**longest - 1) // 2
-        codes = torch.zeros(len(self._pattern_index) + 1, n_states, dtype=torch.long)  # row 0: dead
-        for pattern, k in self._pattern_index.items():
-            flat = pattern_codes(pattern)
-            codes[k, : len(flat)] = torch.tensor(flat, dtype=torch.long)
+        P = len(self._pattern_index) + 1
+        codes = torch.zeros(P, n_states, dtype=torch.long)  # row 0: dead
+        self.free = torch.zeros(P, dtype=torch.bool)  # (P,) patterns read by position only
+        self.pos_codes = torch.zeros(P, widest, dtype=torch.long)  # (P, Lmax)
+        for (pattern, rules), k in self._pattern_index.items():
+            if rules:
+                flat = pattern_codes(pattern)
+                codes[k, : len(flat)] = torch.tensor(flat, dtype=torch.long)
+            else:
+                self.free[k] = True
+                self.pos_codes[k, : len(pattern)] = torch.tensor(position_codes(pattern), dtype=torch.long)
         self.codes = codes
-        self.offsets = torch.tensor([(3**k - 1) // 2 for k in range(longest)], dtype=torch.long)
+        self.offsets = torch.tensor([(3**k - 1) // 2 for k in range(max(longest, widest))], dtype=torch.long)
+        self.n_states = n_states
         self.device = torch.device("cpu")
         # Which steps need which work, known before decoding starts (no device sync per step).
         self._any_char = (self.kind == KIND_CHAR).any(0).tolist()
@@ -283,7 +347,8 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         self._any_forced = (self.force != FORCE_NONE).any(0).tolist()
         self._any_line_end = self.line_end.any(0).tolist()
 
-    _ROW_STATE = ("kind", "line", "pos", "token", "force", "patterns", "is_rhyme", "alive", "groups", "repeat",
+    _ROW_STATE = ("kind", "line", "pos", "token", "force", "patterns", "rhyme_set", "is_rhyme", "rhyme_filter", "echo",
+                  "alive", "groups", "repeat",
                   "season", "used", "rhymed", "reserved", "bias", "topical", "value", "prev", "prev2", "last_codes", "_failed",
                   "line_hash", "line_end")
     """Every tensor with one row per sequence: what a beam reorder must carry along."""
@@ -333,8 +398,22 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         n = len(self.specs[b].form.variants)
         return [v for v, ok in enumerate(self.alive[b].tolist()[:n]) if ok]
 
-    def rhyme_groups(self, b: int) -> list[str]:
-        return [self.masks.ping_groups[g] for g in self.groups[b].nonzero().flatten().tolist()]
+    def rhyme_groups(self, b: int, k: int = 0) -> list[str]:
+        """The rhyme classes rhyme set ``k`` of row ``b`` may still take (names of ``masks.rhyme_classes``)."""
+        return [self.masks.rhyme_classes[g] for g in self.groups[b, k].nonzero().flatten().tolist()]
+
+    def _set_at(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B,) rhyme set and (B,) filter of each row at ``step``, read from its alive variants (one
+        variant of a 诗 rhymes where another does not: its first line; their sets agree)."""
+        here = self.is_rhyme[:, :, step] & self.alive  # (B, NV)
+        k = torch.where(here, self.rhyme_set[:, :, step], -1).max(1).values
+        f = torch.where(here, self.rhyme_filter[:, :, step], 0).max(1).values
+        return k.clamp(min=0), f
+
+    def _current_classes(self, k: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+        """(B, C): the classes a rhyme character may take now: its set's, of the position's kind."""
+        rows = torch.arange(self.groups.shape[0], device=self.device)
+        return self.groups[rows, k] & self._dev.filters[f]
 
     # -- per-step bookkeeping: tensor ops only, whatever the batch size -------------------------
     def _update(self, last: torch.Tensor, step: int) -> None:
@@ -343,21 +422,32 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         kind = self.kind[:, step]
         live = ~self._failed & (kind != KIND_DONE)
         char = live & (kind == KIND_CHAR)
-        forced = self.force[:, step] == FORCE_PREFIX  # the user's own characters: the variant was fitted to them
+        # The user's own characters (the variant was fitted to them) and a 叠句's copies are given.
+        forced = (self.force[:, step] == FORCE_PREFIX) | (self.force[:, step] == FORCE_ECHO)
         ok = self.tone_ok_of(last)  # (B, NV)
-        tok_groups = torch.where(forced.unsqueeze(1), d.full_groups[last], d.rhyme_groups[last])  # (B, G)
-        hits = (tok_groups & self.groups).any(1)  # (B,)
+        tok_groups = torch.where(forced.unsqueeze(1), d.full_groups[last], d.rhyme_groups[last])  # (B, C)
+        k, f = self._set_at(step)
+        rows_all = torch.arange(self.groups.shape[0], device=self.device)
+        current = self._current_classes(k, f)  # (B, C)
+        hits = (tok_groups & current).any(1)  # (B,)
         was_rhyme = self.is_rhyme[:, :, step]  # (B, NV)
         ok = ok & (~was_rhyme | hits.unsqueeze(1))
         self.alive = torch.where((char & ~forced).unsqueeze(1), self.alive & ok, self.alive)
-        # A given rhyme outside every group leaves the choice open.
-        rhymed = char & (was_rhyme & self.alive).any(1) & (~forced | hits)
-        self.groups = torch.where(rhymed.unsqueeze(1), self.groups & tok_groups, self.groups)
-        # The user's later rhyme line outside the group so far: it decides, because only the first line
+        at_rhyme = (was_rhyme & self.alive).any(1)  # a variant still alive rhymes here
+        # A given rhyme outside every class leaves the choice open.
+        rhymed = char & at_rhyme & (~forced | hits)
+        narrowed = tok_groups & current
+        # The user's later rhyme line outside the class so far: it decides, because only the first line
         # may borrow a neighbouring group (首句借邻韵); an odd first line stays a licence.
-        overrule = char & forced & ~hits & (self.line[:, step] > 0) & (was_rhyme & self.alive).any(1) \
-            & tok_groups.any(1)
-        self.groups = torch.where(overrule.unsqueeze(1), tok_groups, self.groups)
+        overrule = char & forced & ~hits & (self.line[:, step] > 0) & at_rhyme & (tok_groups & d.filters[f]).any(1)
+        narrowed = torch.where(overrule.unsqueeze(1), tok_groups & d.filters[f], narrowed)
+        # A 词 set keeps the 部 in every tone: the siblings of what was written (a 诗 class is only itself).
+        widened = (narrowed.float() @ d.siblings_f) > 0  # (B, C)
+        update = rhymed | overrule
+        new_set = torch.where(update.unsqueeze(1), widened & (self.groups[rows_all, k] | overrule.unsqueeze(1)),
+                              self.groups[rows_all, k])
+        self.groups = self.groups.clone()
+        self.groups[rows_all, k] = new_set
         rows = char.nonzero().flatten()
         canon = d.canonical[last[rows]]
         self.used[rows, canon] = True
@@ -400,8 +490,11 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         line = self.line[:, step]
         pattern = self.patterns.gather(2, line.view(B, 1, 1).expand(B, self.n_variants, 1)).squeeze(2)  # (B, NV)
         value = torch.where(char, self.value, 0)  # failed and finished rows keep a stale history
-        state = (self.offsets[self.pos[:, step]] + value).unsqueeze(1).expand(B, self.n_variants)
-        codes = torch.where(self.alive, self.codes[pattern, state], CODE_NONE)  # (B, NV)
+        position = self.pos[:, step]
+        state = (self.offsets[position] + value).clamp(max=self.n_states - 1).unsqueeze(1).expand(B, self.n_variants)
+        by_history = self.codes[pattern, state]  # (B, NV)
+        by_position = self.pos_codes[pattern, position.clamp(max=self.pos_codes.shape[1] - 1).unsqueeze(1)]
+        codes = torch.where(self.alive, torch.where(self.free[pattern], by_position, by_history), CODE_NONE)  # (B, NV)
         self.last_codes = torch.where(char.unsqueeze(1), codes, self.last_codes)
         # Codes are tone bit sets (平 = 1, 仄 = 2), so "some variant allows it" is a bitwise OR over
         # the variants: one (B, V) lookup per kind of position instead of a (B, NV, V) one.
@@ -410,7 +503,8 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         tone_allowed = d.tone_table[plain_code]  # (B, V)
         if self._any_rhyme[step]:
             rhyme_code = _or_over(torch.where(rhyme, codes, 0))
-            rhyme_ok = (self.groups.float() @ d.group_mask_f) > 0  # (B, V)
+            k, f = self._set_at(step)
+            rhyme_ok = (self._current_classes(k, f).float() @ d.group_mask_f) > 0  # (B, V)
             # No 重韵, whatever the repeat policy: a rhyme character rhymes once (repeat=any included).
             rhyme_ok &= ~self.rhymed.gather(1, d.canonical.expand(B, V))
             tone_allowed = tone_allowed | (d.tone_table[rhyme_code] & rhyme_ok)
@@ -437,8 +531,15 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
             force = self.force[:, step]
             only = torch.zeros(B, V, dtype=torch.bool, device=dev)
             forced_rows = (force != FORCE_NONE).nonzero().flatten()
-            only[forced_rows, self.token[forced_rows, step]] = True
-            char_ok = torch.where((force == FORCE_PREFIX).unsqueeze(1), only, char_ok)  # as given, whatever the chart
+            token = self.token[forced_rows, step]
+            echoes = self.echo[forced_rows, step]
+            if self._ids is not None and bool((echoes >= 0).any()):
+                # A 叠句 repeats the token this row wrote at its source step.
+                written = self._ids[forced_rows, (self.prompt_length + echoes).clamp(max=self._ids.shape[1] - 1)]
+                token = torch.where(echoes >= 0, written, token)
+            only[forced_rows, token] = True
+            given = (force == FORCE_PREFIX) | (force == FORCE_ECHO)
+            char_ok = torch.where(given.unsqueeze(1), only, char_ok)  # as given, whatever the chart
             char_ok = torch.where((force == FORCE_HEAD).unsqueeze(1), tone_allowed & only, char_ok)  # heads may repeat
         return torch.where(char.unsqueeze(1), char_ok, allowed)
 
@@ -458,6 +559,7 @@ class PoemConstraintLogitsProcessor(LogitsProcessor):
         if self.device != scores.device or step == 0:
             self._to(scores.device)
         self._next_step = step + 1
+        self._ids = input_ids.to(self.device)
         if self.num_beams > 1:
             if step > 0:
                 self._follow(input_ids)

@@ -10,21 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from poetcore.prosody.forms import FormTemplate, allowed_tones
+from poetcore.prosody.forms import FormTemplate, FormVariant, allowed_tones
 from poetcore.prosody.rhymes import RhymeTable, Tone
 from poetcore.request import REPEAT_POLICIES, RepeatPolicy
 
 __all__ = [
-    "CODE_ANY", "CODE_NONE", "CODE_PING", "CODE_ZE", "FORCE_HEAD", "FORCE_NONE", "FORCE_PREFIX", "KIND_CHAR",
+    "CODE_ANY", "CODE_NONE", "CODE_PING", "CODE_ZE", "FORCE_ECHO", "FORCE_HEAD", "FORCE_NONE", "FORCE_PREFIX", "KIND_CHAR",
     "KIND_DONE", "KIND_EOS", "KIND_PUNCT", "PoemSpec", "body_layout", "feasible_variants", "pattern_codes",
-    "prefix_misfits",
+    "position_codes", "prefix_misfits", "rhyme_readings",
 ]
 
 # Tone requirement codes, index into VocabMasks.tone_table; bit sets (1 平, 2 仄), so OR unites them.
 CODE_NONE, CODE_PING, CODE_ZE, CODE_ANY = 0, 1, 2, 3
 KIND_CHAR, KIND_PUNCT, KIND_EOS = 0, 1, 2
 KIND_DONE = 3  # past the end of a row's layout (a shorter form in a mixed batch)
-FORCE_NONE, FORCE_PREFIX, FORCE_HEAD = 0, 1, 2
+FORCE_NONE, FORCE_PREFIX, FORCE_HEAD, FORCE_ECHO = 0, 1, 2, 3
 _TONE_SETS = (frozenset((Tone.PING,)), frozenset((Tone.ZE,)), frozenset((Tone.PING, Tone.ZE)))
 
 
@@ -34,7 +34,7 @@ class PoemSpec:
 
     form: FormTemplate
     heads: tuple[str, ...] | None = None  # one character per line (藏头)
-    rhyme_gid: str | None = None  # 平声 group id chosen by the user (RhymeTable id, not the label)
+    rhyme_gid: str | None = None  # rhyme chosen by the user: a 平水韵 group id, or 部<k> for a 词
     topic: str = ""  # characters to favour (soft bias)
     repeat: RepeatPolicy = "dieci"
     variants: tuple[int, ...] | None = None  # indices of allowed variants (None: all)
@@ -46,6 +46,8 @@ class PoemSpec:
         if self.repeat not in REPEAT_POLICIES:
             raise ValueError(f"repeat must be one of {', '.join(REPEAT_POLICIES)}, got {self.repeat!r}")
         if self.heads is not None:
+            if any(v.echoes for v in self.form.variants):
+                raise ValueError(f"{self.form.name} repeats lines (叠句): its lines cannot take heads")
             if len(self.heads) != self.form.n_lines:
                 raise ValueError(
                     f"heads {self.heads!r} has {len(self.heads)} characters; {self.form.name} needs {self.form.n_lines}"
@@ -79,22 +81,33 @@ def body_layout(form: FormTemplate, comma_id: int, period_id: int) -> list[tuple
     return out
 
 
+def rhyme_readings(ch: str, table: RhymeTable, tone: Tone) -> frozenset[str]:
+    """The 平水韵 groups ``ch`` can rhyme in, in the form's rhyme tone (平: the 平声 groups; 仄: 上去入)."""
+    return table.ping_groups(ch) if tone is Tone.PING else frozenset(
+        g for g in table.groups(ch) if table.group(g).tone is not Tone.PING)
+
+
 def prefix_misfits(spec: PoemSpec, table: RhymeTable, variant: int) -> int:
     """How many characters of the prefix break ``variant``'s chart (its rhyme positions included)."""
-    pattern = spec.form.variants[variant]
+    pattern: FormVariant = spec.form.variants[variant]
     misfits = 0
     rhymes: list[frozenset[str]] = []
     for line_no, line in enumerate(spec.prefix):
         tones: list[frozenset[Tone]] = []
         for ch in line:
             have = table.tones(ch)
-            if not (have & allowed_tones(pattern.lines[line_no], tuple(tones))):
+            allowed = allowed_tones(pattern.lines[line_no], tuple(tones), spec.form.rules)
+            if not (have & allowed):
                 misfits += 1
+                if not spec.form.rules and have:
+                    # A rule-free chart (古绝) counts each misfit once: later positions do not depend
+                    # on it. Under 诗 rules the look-ahead keeps counting (a 拗 strains the rest).
+                    have = allowed
             tones.append(have or frozenset((Tone.PING, Tone.ZE)))
         if line_no in pattern.rhyme_lines:
-            rhymes.append(table.ping_groups(line[-1]))
+            rhymes.append(rhyme_readings(line[-1], table, pattern.rhyme_tone))
     if rhymes and not frozenset.intersection(*rhymes):
-        misfits += 1  # the given rhyme lines share no 平声 group
+        misfits += 1  # the given rhyme lines share no group
     return misfits
 
 
@@ -111,9 +124,16 @@ def feasible_variants(spec: PoemSpec, table: RhymeTable) -> tuple[int, ...]:
     ok = []
     for v in variants:
         pattern_lines = spec.form.variants[v].lines
-        if all(table.tones(h) & allowed_tones(p, ()) for h, p in zip(spec.heads, pattern_lines, strict=True)):
+        if all(table.tones(h) & allowed_tones(p, (), spec.form.rules)
+               for h, p in zip(spec.heads, pattern_lines, strict=True)):
             ok.append(v)
     return tuple(ok)
+
+
+def position_codes(pattern: str) -> tuple[int, ...]:
+    """Requirement code of each position of a pattern bound by no cross-position rule (a 词, a 古绝):
+    the mark alone decides, whatever was written before."""
+    return tuple(CODE_ANY if m == "中" else CODE_PING if m == "平" else CODE_ZE for m in pattern)
 
 
 @lru_cache(maxsize=64)

@@ -10,6 +10,9 @@ poets did: `RhymeUsage.common` is true when the corpus rhymes the character in G
 Counting (``derive``): in every regular 诗 of the prepared corpus, the even lines' last characters
 must share exactly one 平声 group G (else the poem is skipped as ambiguous or not 平韵); each of
 them, and the first line's last character when it is in G too (首句入韵), counts one use in G.
+A poem whose even lines share no 平声 group but exactly one 仄声 group (春晓's 晓 鸟 少 in 筱, 江雪's
+绝 灭 雪 in 屑) counts the same way in that group, kept apart in ``ze_counts``: /yun and /rhyme
+rank 仄 groups by them, while decoding and ``common``/``dominant`` read the 平声 counts only.
 """
 
 from __future__ import annotations
@@ -40,11 +43,14 @@ the ear then hears in 庚; 还 in 先 (54 of 3,043) and 平 in 先 (4 of 2,414) 
 
 
 class RhymeUsage:
-    """Rhyme-position counts per (平声 group id, character), derived from the corpus."""
+    """Rhyme-position counts per (平声 group id, character), derived from the corpus; ``ze_counts`` the
+    same for 仄声 groups (仄韵 poems), which ``uses`` answers too but ``common``/``dominant`` never read."""
 
     def __init__(self, counts: dict[str, Counter[str]], meta: dict[str, Any] | None = None,
-                 unlisted: dict[str, Counter[str]] | None = None) -> None:
+                 unlisted: dict[str, Counter[str]] | None = None,
+                 ze_counts: dict[str, Counter[str]] | None = None) -> None:
         self.counts = counts
+        self.ze_counts = ze_counts or {}  # 仄声 group id -> rhyme uses in 仄韵 poems
         self.meta = meta or {}
         self.unlisted = unlisted or {}  # char the 平水韵 list misses -> rhyme uses per group
         totals: Counter[str] = Counter()
@@ -54,7 +60,8 @@ class RhymeUsage:
 
     # -- queries --------------------------------------------------------------------------------
     def uses(self, ch: str, gid: str) -> int:
-        return self.counts.get(gid, Counter())[ch]
+        """Rhyme uses of ``ch`` in group ``gid`` (平声 or 仄声)."""
+        return (self.counts.get(gid) or self.ze_counts.get(gid) or Counter())[ch]
 
     def dominant(self, ch: str) -> str | None:
         """The group the corpus rhymes ``ch`` in most often (None if it never ends a rhyme line)."""
@@ -75,8 +82,9 @@ class RhymeUsage:
     def derive(cls, poems: Iterable[dict[str, Any]], table: RhymeTable) -> RhymeUsage:
         """Count rhyme uses over prepared corpus records (``lines`` of a regular 诗)."""
         counts: dict[str, Counter[str]] = {g: Counter() for g in table.ping_group_ids()}
+        ze_counts: dict[str, Counter[str]] = {}
         unlisted: dict[str, Counter[str]] = {}
-        seen = skipped = 0
+        seen = skipped = ze_poems = 0
         for poem in poems:
             lines = poem["lines"]
             if len(lines) not in (4, 8):
@@ -93,14 +101,20 @@ class RhymeUsage:
             shared = frozenset.intersection(*(table.ping_groups(ch) for ch in rhymes))
             if len(shared) != 1:
                 skipped += 1
+                ze = frozenset.intersection(*(table.groups(ch) - table.ping_groups(ch) for ch in rhymes))
+                if not shared and len(ze) == 1:  # a 仄韵 poem
+                    (gid,) = ze
+                    ze_poems += 1
+                    ze_counts.setdefault(gid, Counter()).update(
+                        rhymes + [lines[0][-1]] * (gid in table.groups(lines[0][-1])))
                 continue
             (gid,) = shared
             if gid in table.ping_groups(lines[0][-1]):
                 rhymes.append(lines[0][-1])
             counts[gid].update(rhymes)
-        meta = {"poems": seen, "skipped": skipped, "min_uses": MIN_USES, "min_share": MIN_SHARE,
+        meta = {"poems": seen, "skipped": skipped, "ze_poems": ze_poems, "min_uses": MIN_USES, "min_share": MIN_SHARE,
                 "unlisted_rule": f">= {UNLISTED_MIN_USES} uses, >= {UNLISTED_MIN_SHARE:.0%} in one group"}
-        return cls(counts, meta, unlisted)
+        return cls(counts, meta, unlisted, ze_counts)
 
     def unlisted_groups(self) -> dict[str, list[str]]:
         """平声 groups for characters the 平水韵 list misses, where the corpus rhymes them clearly."""
@@ -113,6 +127,7 @@ class RhymeUsage:
 
     def save(self, path: Path) -> None:
         data = {"meta": self.meta, "counts": {g: dict(c.most_common()) for g, c in self.counts.items() if c},
+                "ze_counts": {g: dict(c.most_common()) for g, c in self.ze_counts.items() if c},
                 "unlisted": self.unlisted_groups(),
                 "unlisted_counts": {ch: dict(c) for ch, c in sorted(self.unlisted.items())}}
         path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
@@ -121,7 +136,8 @@ class RhymeUsage:
     def load(cls, path: Path = RHYME_USAGE_PATH) -> RhymeUsage:
         data = json.loads(path.read_text(encoding="utf-8"))
         unlisted = {ch: Counter(c) for ch, c in data.get("unlisted_counts", {}).items()}
-        return cls({g: Counter(c) for g, c in data["counts"].items()}, data.get("meta"), unlisted)
+        ze_counts = {g: Counter(c) for g, c in data.get("ze_counts", {}).items()}
+        return cls({g: Counter(c) for g, c in data["counts"].items()}, data.get("meta"), unlisted, ze_counts)
 
     @classmethod
     def default(cls) -> RhymeUsage:

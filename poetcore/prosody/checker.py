@@ -14,17 +14,35 @@ Findings come in three levels, as a teacher reads a regulated poem (王力《诗
   Tang poems: 王湾「潮平两岸阔」). Named, not failed.
 - **拗救** (``notes``): licences the poem uses: the 特拗 pattern (本句自救, 平平仄平仄) and 对句相救
   (a 平 at the next line's 3rd-from-last character rescuing this line's 拗).
+
+A 绝句 need not be 近体. Without a named form, a quatrain is read as a **古绝** (``style`` 古体) when
+
+- it rhymes in 仄: lines 2 and 4 share no 平声 group but do share a 上/去/入声 group (or one 词林正韵 部
+  of one of those tones). It is then judged as ``forms.ZE_RHYME_FORMS`` (春晓, 江雪); or
+- it rhymes in 平 but is far from the 近体 chart: read couplet by couplet (each couplet against its
+  best chart, so a 失粘 between the couplets, the 折腰体 of 王维's 渭城曲, costs nothing), it keeps
+  ``GU_JUE_FAULTS`` (3) 犯律 other than rhyme, or 2 and a mark of 古体: a 三平尾 among them, or a
+  character used twice (静夜思: 明 月 头; 听弹琴; 终南望余雪). Faults are counted by cause: the
+  失粘/失对 of a line with a wrong 2nd/4th/6th character, the 孤平 of a line with a wrong tone and the
+  三平尾 whose tail holds one are that tone's doing. So one mistyped character is one fault, and a
+  律绝 with one slip stays a 律绝 and keeps its 犯律 (tested over every position of five 律绝).
+
+A 古绝 is judged on what binds it, the rhyme: its rhyme lines share one 平水韵 group of their tone
+(a reading of the same tone in the same 词林正韵 部 is accepted and named: 上去通押, 邻韵通押). Its
+``violations`` (and ``ok``) are about the rhyme only; the 近体 findings go to ``reference`` (level
+``参考``), and no replacement is suggested. A named form is checked as that form: ``check(text,
+"五绝")`` judges 春晓 as a 律绝, ``check(text, "五绝仄韵")`` as a 仄韵 古绝.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from poetcore.errors import PoemShapeError
-from poetcore.prosody.cilin import CilinTable
+from poetcore.prosody.cilin import BU_NAMES, CilinTable
 from poetcore.prosody.forms import (
     ANY,
     FORMS,
@@ -33,9 +51,11 @@ from poetcore.prosody.forms import (
     RULE_NIAN_DUI,
     RULE_SAN_PING_WEI,
     RULE_SAN_ZE_WEI,
+    ZE_RHYME_FORMS,
     FormTemplate,
     FormVariant,
     LineIssue,
+    couplet_for,
     expected_relations,
     get_form,
     line_patterns,
@@ -46,17 +66,28 @@ from poetcore.prosody.forms import (
 from poetcore.prosody.rhymes import RhymeTable, Tone
 from poetcore.text.chars import is_han, split_lines
 
-__all__ = ["LEVEL_AO", "LEVEL_ERROR", "CharMark", "CheckReport", "Violation", "check", "fit_lines", "zh_number"]
+__all__ = ["GU_JUE", "GU_JUE_FAULTS", "LEVEL_AO", "LEVEL_ERROR", "LEVEL_REFERENCE", "STYLE_GUTI", "STYLE_JINTI",
+           "UNKNOWN_SHAPE", "CharMark", "CheckReport", "Violation", "check", "fit_lines", "zh_number"]
 
 Mark = Literal["ok", "poly", "bad", "ao", "unknown"]
 
 LEVEL_ERROR = "犯律"
 LEVEL_AO = "拗"
+LEVEL_REFERENCE = "参考"  # a 近体 finding on a 古体 poem: information, not a fault
+STYLE_JINTI = "近体"
+STYLE_GUTI = "古体"
+GU_JUE = "古绝"
+GU_JUE_FAULTS = 3
+"""犯律 by cause (rhyme aside) a 平韵 quatrain keeps, read couplet by couplet, to be a 古绝 (see above)."""
 CODE_TONE = "tone"
 CODE_RHYME = "rhyme"
 CODE_SHI_NIAN = "shi_nian"
 CODE_SHI_DUI = "shi_dui"
 CODE_CHONG_YUN = "chong_yun"
+_RHYME_CODES = frozenset((CODE_RHYME, CODE_CHONG_YUN))
+UNKNOWN_SHAPE = "unknown_shape"
+"""The error code when no form has the text's shape (the caller may try a 词 next)."""
+_ZE_SECTIONS = ("上声", "去声", "入声")
 
 _ZH_DIGITS = "零一二三四五六七八九"
 
@@ -78,7 +109,7 @@ class Violation:
     position: int | None
     message: str  # Simplified Chinese, e.g. "第三句第二字应平而仄（明）"
     message_en: str
-    level: str = LEVEL_ERROR  # LEVEL_ERROR (犯律) or LEVEL_AO (拗, tolerated)
+    level: str = LEVEL_ERROR  # LEVEL_ERROR (犯律), LEVEL_AO (拗, tolerated) or LEVEL_REFERENCE (参考, 古体)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -107,35 +138,60 @@ class CharMark:
 
 @dataclass
 class CheckReport:
-    """The verdict on a poem: form and variant chosen, rhyme group, violations, per-char marks."""
+    """The verdict on a poem: form and variant chosen, rhyme group, violations, per-char marks.
 
-    form: str
+    ``style`` says how it was read: 近体 (律绝, 律诗: every rule binds) or 古体 (a 古绝: only the rhyme
+    binds, ``violations`` are rhyme faults and the 近体 findings are ``reference``)."""
+
+    form: str  # the form read against: 五绝 … 七律, or 五绝仄韵 / 七绝仄韵
     variant: str
     lines: list[str]
     patterns: list[str]
-    rhyme_group: str | None  # label users know, e.g. "东"; None when no 平声 group fits
-    rhyme_group_id: str | None  # e.g. "上平一东"
+    rhyme_group: str | None  # label users know, e.g. "东" ("筿" for 上声十七筿); None when no group fits
+    rhyme_group_id: str | None  # e.g. "上平一东", "上声十七筿"
     violations: list[Violation] = field(default_factory=list)  # 犯律
     marks: list[list[CharMark]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # 拗救: licences used (特拗, 对句相救)
     tolerated: list[Violation] = field(default_factory=list)  # 拗: named, not failed
     repeats: list[str] = field(default_factory=list)  # characters used twice outside 叠字 (noted)
+    style: str = STYLE_JINTI  # 近体, or 古体 for a 古绝
+    rhyme_tone: str = "平"  # 平, or 仄 (上/去/入声) for a 仄韵 古绝
+    reference: list[Violation] = field(default_factory=list)  # 参考: 近体 findings on a 古体 poem
 
     @property
     def ok(self) -> bool:
+        """No 犯律: for a 古绝, the rhyme is right."""
         return not self.violations
+
+    @property
+    def form_label(self) -> str:
+        """The name the poem is given: the form (五绝 …), or 古绝."""
+        return GU_JUE if self.style == STYLE_GUTI else self.form
+
+    @property
+    def rhyme_name(self) -> str | None:
+        """The rhyme as it is named: "阳" for a 平声 group, "上声筿" for a 仄 one (its 声 first)."""
+        if self.rhyme_group is None:
+            return None
+        section = (self.rhyme_group_id or "")[:2]
+        return section + self.rhyme_group if section in _ZE_SECTIONS else self.rhyme_group
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "form": self.form,
+            "form_label": self.form_label,
+            "style": self.style,
             "variant": self.variant,
             "lines": self.lines,
             "patterns": self.patterns,
             "rhyme_group": self.rhyme_group,
             "rhyme_group_id": self.rhyme_group_id,
+            "rhyme_tone": self.rhyme_tone,
+            "rhyme_name": self.rhyme_name,
             "violations": [v.to_dict() for v in self.violations],
             "tolerated": [v.to_dict() for v in self.tolerated],
+            "reference": [v.to_dict() for v in self.reference],
             "rescues": self.notes,
             "repeats": self.repeats,
             "marks": [[m.to_dict() for m in line] for line in self.marks],
@@ -146,10 +202,10 @@ class CheckReport:
 # -- shape ------------------------------------------------------------------------------------
 
 
-def _shape_error(message_zh: str, message_en: str) -> PoemShapeError:
+def _shape_error(message_zh: str, message_en: str, code: str = "poem_shape") -> PoemShapeError:
     shapes = supported_shapes_text()
     return PoemShapeError(
-        "poem_shape",
+        code,
         f"{message_zh}。支持的体裁：{shapes}。",
         f"{message_en}. Supported shapes: {', '.join(f'{f.name} ({f.n_lines}x{f.line_lengths[0]})' for f in FORMS.values())}.",
     )
@@ -447,6 +503,8 @@ def _char_marks(
 
 def _judge(lines: list[str], form: FormTemplate, variant: FormVariant, table: RhymeTable) -> CheckReport:
     """Score ``lines`` against one variant: line rules, rhyme, 粘/对, then per-char marks."""
+    if form.name in ZE_RHYME_FORMS:
+        return _judge_ze(lines, form, variant, table)
     tones = [[table.tones(ch) for ch in line] for line in lines]
     notes: list[str] = []
     bad: set[tuple[int, int]] = set()  # (line, position) pairs any violation points at
@@ -470,16 +528,212 @@ def _judge(lines: list[str], form: FormTemplate, variant: FormVariant, table: Rh
                        _repeats(lines))
 
 
-def check(text: str, form: str | FormTemplate | None = None, table: RhymeTable | None = None) -> CheckReport:
-    """Judge ``text``; ``form`` forces a form by name. PoemShapeError when no supported shape fits."""
-    table = table or RhymeTable.default()
-    candidates = (
-        [form if isinstance(form, FormTemplate) else get_form(form)] if form else list(FORMS.values())
-    )
-    segments = _segments(text)
+# -- 古绝 ---------------------------------------------------------------------------------------
+
+
+def _tone_groups(ch: str, tone: Tone, table: RhymeTable) -> frozenset[str]:
+    """The 平水韵 groups of ``ch`` in one tone: 平声, or 仄 (上声, 去声 and 入声 together)."""
+    ping = table.ping_groups(ch)
+    return ping if tone is Tone.PING else table.groups(ch) - ping
+
+
+def _group_name(gid: str, table: RhymeTable) -> str:
+    """"阳" for a 平声 group, "上声筿" for a 仄 one: 古体 rhymes in every tone, so its 声 is named."""
+    label = table.group_label(gid)
+    return gid[:2] + label if gid[:2] in _ZE_SECTIONS else label
+
+
+def _tong_ya(ch: str, gid: str, partners: Sequence[str], tone: Tone, table: RhymeTable) -> str | None:
+    """The licence under which ``ch`` may rhyme with the group ``gid`` in 古体, or None: a reading of
+    the same tone in the same 词林正韵 部 as the partners' (上去通押 across 上声/去声, else 邻韵通押).
+    入声 部 (15-19) hold no 上/去 group, so 入 never mixes with them."""
+    cilin = CilinTable.default()
+    want = {cilin.bu(p, gid) for p in partners} or set(cilin.bu_options(gid))
+    for g in sorted(_tone_groups(ch, tone, table), key=lambda g: (g[:2] != gid[:2], g)):  # same 声 first
+        bu = cilin.bu(ch, g)
+        if bu in want:
+            kind = "上去通押" if {g[:2], gid[:2]} == {"上声", "去声"} else "邻韵通押"
+            return (f"{kind}：“{ch}”属{_group_name(g, table)}韵，与{_group_name(gid, table)}韵同在词林正韵"
+                    f"{BU_NAMES[bu - 1]}")
+    return None
+
+
+def _guti_rhyme(
+    lines: Sequence[str], rhyme_lines: Sequence[int], tone: Tone, table: RhymeTable, bad: set[tuple[int, int]],
+    optional: Sequence[int] = (),
+) -> tuple[str | None, str | None, list[Violation], list[str]]:
+    """A 古体 rhyme: (group id, label, violations, licences). The ``rhyme_lines`` share the group
+    most of them have in ``tone`` (ties: line 2's); a line of ``optional`` (a 古绝's first line)
+    rhymes if it can and is never a fault. Unknown characters are not judged; 重韵 is a fault."""
+    required = [li for li in rhyme_lines if li not in optional]
+    counts: dict[str, int] = {}
+    for li in required:
+        for g in _tone_groups(lines[li][-1], tone, table):
+            counts[g] = counts.get(g, 0) + 1
+    anchor = _tone_groups(lines[required[0]][-1], tone, table) if required else frozenset()
+    order = {g: i for i, g in enumerate(table.group_ids())}
+    gid = max(counts, key=lambda g: (counts[g], g in anchor, -order[g])) if counts else None
+    partners = [lines[li][-1] for li in required if gid is not None and gid in table.groups(lines[li][-1])]
+    violations: list[Violation] = []
+    notes: list[str] = []
+    rhymed: list[int] = []
+    for li in sorted({*rhyme_lines, *optional}):
+        ch, pos = lines[li][-1], len(lines[li]) - 1
+        if not table.tones(ch):
+            continue  # unknown character: cannot judge its rhyme
+        if gid is not None and gid in table.groups(ch):
+            rhymed.append(li)
+            continue
+        licence = _tong_ya(ch, gid, partners, tone, table) if gid is not None else None
+        if licence is not None:
+            rhymed.append(li)
+            notes.append(f"第{zh_number(li + 1)}句{licence}")
+            continue
+        if li in optional:
+            continue
+        bad.add((li, pos))
+        where = "、".join(_group_name(g, table) for g in sorted(table.groups(ch))) or "未知"
+        sent = f"第{zh_number(li + 1)}句"
+        if gid is None:
+            zh = f"{sent}韵脚“{ch}”不是{tone.value}声韵字（属{where}韵）"
+            en = f"line {li + 1}: rhyme char {ch} is not in any {tone.value} group"
+        else:
+            name = _group_name(gid, table)
+            zh = f"{sent}韵脚不押{name}韵（“{ch}”属{where}韵）"
+            en = f"line {li + 1}: rhyme char {ch} is not in the {name} group"
+        violations.append(Violation(CODE_RHYME, li, pos, zh, en))
+    seen: dict[str, int] = {}
+    for li in rhymed:
+        ch = lines[li][-1]
+        if ch in seen:
+            bad.add((li, len(lines[li]) - 1))
+            violations.append(Violation(
+                CODE_CHONG_YUN, li, len(lines[li]) - 1,
+                f"第{zh_number(li + 1)}句韵脚“{ch}”与第{zh_number(seen[ch] + 1)}句重韵",
+                f"line {li + 1} repeats the rhyme {ch} of line {seen[ch] + 1} (重韵)"))
+        seen.setdefault(ch, li)
+    label = table.group_label(gid) if gid else None
+    return gid, label, violations, notes
+
+
+def _reference_positions(v: Violation, lines: Sequence[str]) -> list[tuple[int, int]]:
+    """The characters a 近体 finding points at, for the △ marks of a 古绝."""
+    if v.code in (RULE_SAN_PING_WEI, RULE_SAN_ZE_WEI):
+        return [(v.line, p) for p in range(len(lines[v.line]) - 3, len(lines[v.line]))]
+    return [(v.line, v.position)] if v.position is not None else []
+
+
+def _guti_report(
+    lines: list[str], form: str, variant: str, patterns: list[str], tone: Tone, table: RhymeTable,
+    reference: list[Violation], rhyme_lines: Sequence[int], optional: Sequence[int] = (),
+) -> CheckReport:
+    """A 古绝's report: rhyme faults are its 犯律, the chart's findings ``reference`` (△ marks)."""
+    tones = [[table.tones(ch) for ch in line] for line in lines]
+    bad: set[tuple[int, int]] = set()
+    gid, label, violations, notes = _guti_rhyme(lines, rhyme_lines, tone, table, bad, optional)
+    ao = {p for v in reference for p in _reference_positions(v, lines)} - bad
+    marks = _char_marks(lines, patterns, tones, bad, ao)
+    return CheckReport(form, variant, lines, patterns, label, gid, violations, marks, notes, [], _repeats(lines),
+                       style=STYLE_GUTI, rhyme_tone=tone.value, reference=reference)
+
+
+def _judge_ze(lines: list[str], form: FormTemplate, variant: FormVariant, table: RhymeTable) -> CheckReport:
+    """A 仄韵 绝句 against one variant of its loose chart: a tone off the chart is 参考, not 犯律
+    (the poem is 古体); the rhyme lines must share one 上/去/入声 group (or 通押 in one 部)."""
+    reference = []
+    for li, (line, pattern) in enumerate(zip(lines, variant.lines, strict=True)):
+        for issue in line_violations([table.tones(ch) for ch in line], pattern, form.rules):
+            if issue.code != "tone" or issue.position is None or issue.expected is None:
+                continue
+            pos, want = issue.position, issue.expected
+            got = "仄" if want is Tone.PING else "平"
+            reference.append(Violation(
+                CODE_TONE, li, pos, f"第{zh_number(li + 1)}句第{zh_number(pos + 1)}字按谱宜{want.value}而{got}（{line[pos]}）",
+                f"line {li + 1}, char {pos + 1} ({line[pos]}): the chart has {want.value}, this is {got}",
+                LEVEL_REFERENCE))
+    return _guti_report(lines, form.name, variant.name, list(variant.lines), variant.rhyme_tone, table, reference,
+                        variant.rhyme_lines)
+
+
+def _rhymes_in_ze(lines: Sequence[str], table: RhymeTable) -> bool:
+    """Lines 2 and 4 share no 平声 group but rhyme in 仄: one 上/去/入声 group, or one 部 of one tone.
+
+    Where one of them can also be read 平, it takes the unrhymed 3rd line ending in 平 (as 仄韵 绝句
+    do: 夜来风雨声, 孤舟蓑笠翁) to say so: a 律绝 whose 4th line ends in 思 (平/仄) is not made 仄韵
+    by one slip on its 2nd line."""
+    a, b = lines[1][-1], lines[3][-1]
+    if table.ping_groups(a) & table.ping_groups(b):
+        return False
+    ze = frozenset((Tone.ZE,))
+    if not (table.tones(a) == ze and table.tones(b) == ze) and table.tones(lines[2][-1]) == ze:
+        return False
+    za, zb = _tone_groups(a, Tone.ZE, table), _tone_groups(b, Tone.ZE, table)
+    if za & zb:
+        return True
+    return any(_tong_ya(a, g, [b], Tone.ZE, table) for g in zb)
+
+
+def _own_faults(faults: Sequence[Violation], lines: Sequence[str]) -> list[Violation]:
+    """The faults that are not the echo of a wrong tone: a 失粘/失对 next to a line with a wrong 2nd/4th/6th
+    character, a 孤平 in a line with a wrong tone, a 三平尾 whose tail holds one are that tone's doing."""
+    tones = [v for v in faults if v.code == CODE_TONE and v.position is not None]
+    key_lines = {v.line for v in tones if v.position is not None and v.position % 2 == 1}  # 二四六: what 粘/对 read
+    own = []
+    for v in faults:
+        if v.code in (CODE_SHI_NIAN, CODE_SHI_DUI) and {v.line - 1, v.line} & key_lines:
+            continue
+        if v.code == RULE_GU_PING and any(t.line == v.line for t in tones):
+            continue
+        if v.code == RULE_SAN_PING_WEI and any(t.line == v.line and (t.position or 0) >= len(lines[v.line]) - 3
+                                               for t in tones):
+            continue
+        own.append(v)
+    return own
+
+
+def _far_from_chart(lines: Sequence[str], table: RhymeTable) -> bool:
+    """The 平韵 古绝 test (module docstring): the 近体 犯律 that remain when each couplet takes its best
+    chart, counted by cause, and the marks of 古体 (三平尾, a character used twice)."""
+    couplet = couplet_for(len(lines[0]))
+    faults: list[Violation] = []
+    for k in (0, 2):
+        readings: list[list[Violation]] = [
+            [replace(v, line=v.line + k) for v in _judge(list(lines[k:k + 2]), couplet, variant, table).violations
+             if v.code not in _RHYME_CODES]
+            for variant in couplet.variants]
+        fewest: list[Violation] = min(readings, key=len)
+        faults += fewest
+    own = _own_faults(faults, lines)
+    gu_mark = any(v.code == RULE_SAN_PING_WEI for v in own) or bool(_repeats(lines))
+    return len(own) >= GU_JUE_FAULTS or (gu_mark and len(own) >= 2)
+
+
+def _as_gu_jue(report: CheckReport, table: RhymeTable) -> CheckReport:
+    """A 平韵 quatrain read as 古绝: its 律绝 findings become 参考, lines 2 and 4 must rhyme (line 1
+    may)."""
+    reference = [replace(v, level=LEVEL_REFERENCE)
+                 for v in sorted(report.violations + report.tolerated,
+                                 key=lambda v: (v.line, -1 if v.position is None else v.position))
+                 if v.code not in _RHYME_CODES]
+    return _guti_report(report.lines, report.form, report.variant, report.patterns, Tone.PING, table, reference,
+                        (1, 3), optional=(0,))
+
+
+def _read_quatrain(report: CheckReport, table: RhymeTable) -> CheckReport:
+    """A quatrain read without a named form: a 律绝 (``report``), or a 古绝 (module docstring)."""
+    if _rhymes_in_ze(report.lines, table):
+        form = next(f for f in ZE_RHYME_FORMS.values() if f.line_lengths == tuple(map(len, report.lines)))
+        best = _best(report.lines, [form], table)
+        assert best is not None, "a quatrain fits the 仄韵 form of its line length"
+        return best
+    return _as_gu_jue(report, table) if _far_from_chart(report.lines, table) else report
+
+
+def _best(segments: Sequence[str], forms: Sequence[FormTemplate], table: RhymeTable) -> CheckReport | None:
+    """The best reading of ``segments`` over every variant of ``forms``, None when no form fits."""
     best: CheckReport | None = None
     best_key: tuple[int, int, int] | None = None
-    for tmpl in candidates:
+    for tmpl in forms:
         lines = fit_lines(segments, tmpl)
         if lines is None:
             continue
@@ -487,10 +741,25 @@ def check(text: str, form: str | FormTemplate | None = None, table: RhymeTable |
             report = _judge(lines, tmpl, variant, table)
             # Fewest violations; on a tie, trust line 0's 2nd character (how 平起/仄起 is named).
             line0 = table.tones(lines[0][1]) if len(lines[0]) > 1 else frozenset()
-            key = (len(report.violations), len(report.tolerated),
-                   int(bool(line0) and Tone(variant.lines[0][1]) not in line0))
+            mark = variant.lines[0][1] if len(variant.lines[0]) > 1 else ANY
+            key = (len(report.violations), len(report.tolerated) + len(report.reference),
+                   int(bool(line0) and mark != ANY and Tone(mark) not in line0))
             if best_key is None or key < best_key:
                 best, best_key = report, key
+    return best
+
+
+def check(text: str, form: str | FormTemplate | None = None, table: RhymeTable | None = None) -> CheckReport:
+    """Judge ``text``; ``form`` forces a form by name. PoemShapeError when no supported shape fits.
+
+    Without a form a quatrain may be read as a 古绝 (module docstring); a named form is always
+    checked as that form."""
+    table = table or RhymeTable.default()
+    candidates = (
+        [form if isinstance(form, FormTemplate) else get_form(form)] if form else list(FORMS.values())
+    )
+    segments = _segments(text)
+    best = _best(segments, candidates, table)
     if best is None:
         shape = "、".join(str(len(s)) for s in segments)
         n = len(segments)
@@ -505,5 +774,8 @@ def check(text: str, form: str | FormTemplate | None = None, table: RhymeTable |
         raise _shape_error(
             f"无法识别体裁：输入共{n}段，各段字数为{shape}",
             f"Unsupported shape: {n} segments of {shape} characters",
+            code=UNKNOWN_SHAPE,
         )
+    if form is None and len(best.lines) == 4:
+        return _read_quatrain(best, table)
     return best

@@ -52,6 +52,7 @@ it, while decoding keeps every rhyme in one group.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -73,6 +74,7 @@ __all__ = [
     "RULE_SAN_PING_WEI",
     "RULE_SAN_ZE_WEI",
     "RULE_TE_AO",
+    "ZE_RHYME_FORMS",
     "FormTemplate",
     "FormVariant",
     "LineIssue",
@@ -157,8 +159,12 @@ class FormVariant:
     rhyme_tone: Tone = Tone.PING  # 近体诗 rhymes on 平; a 仄韵 词牌 says ZE
     rhyme_sets: tuple[RhymeSet, ...] = ()
     breaks: str = ""
+    echoes: tuple[tuple[int, int], ...] = ()  # (line, earlier line): the line repeats that line's end (叠句)
 
     def __post_init__(self) -> None:
+        for line, source in self.echoes:
+            if not (0 <= source < line < len(self.lines)) or len(self.lines[line]) > len(self.lines[source]):
+                raise ValueError(f"variant {self.name!r}: echo {(line, source)} must repeat the end of an earlier line")
         if self.breaks and (len(self.breaks) != len(self.lines) or set(self.breaks) - {"，", "。"}):
             raise ValueError(f"variant {self.name!r}: breaks {self.breaks!r} need one ，or 。 per line")
         if self.rhyme_sets and sorted(i for s in self.rhyme_sets for i in s.lines) != sorted(self.rhyme_lines):
@@ -201,6 +207,11 @@ class FormTemplate:
     aliases: tuple[str, ...] = ()
     rules: frozenset[str] = field(default=DEFAULT_RULES)
     model_form: str = ""  # the form token the model is prompted with, when not the form's own name
+    kind: str = "诗"  # 诗, or 词 for a 词牌 (`poetcore.prosody.cipu.ci_form`)
+
+    @property
+    def is_ci(self) -> bool:
+        return self.kind == "词"
 
     @property
     def prompt_form(self) -> str:
@@ -282,6 +293,38 @@ FORMS: dict[str, FormTemplate] = {
 }
 
 
+def _loose(pattern: str) -> str:
+    """A 古绝 line: only the even positions and the last character keep their tone (二四分明, the
+    foot), everything else is free: 仄韵 绝句 are 古体, bound by no 孤平 or 三尾 rule."""
+    return "".join(m if i % 2 == 1 or i == len(pattern) - 1 else ANY for i, m in enumerate(pattern))
+
+
+def _ze_rhyme(lines_by_variant: dict[str, tuple[str, ...]]) -> tuple[FormVariant, ...]:
+    """仄韵 绝句: lines 1 and 3 (and line 0 in 首句入韵) end in a 仄 rhyme, line 2 in 平, the lines
+    still alternate 对 and 粘 at the 2nd character (入律的古绝: 春晓, 江雪)."""
+    out = []
+    for vname, lines in lines_by_variant.items():
+        first = vname.endswith("首句入韵")
+        rhyme = tuple(i for i in range(len(lines)) if i % 2 == 1 or (i == 0 and first))
+        out.append(FormVariant(vname, tuple(_loose(x) for x in lines), rhyme, Tone.ZE))
+    return tuple(out)
+
+
+ZE_RHYME_FORMS: dict[str, FormTemplate] = {
+    "五绝仄韵": FormTemplate("五绝仄韵", _ze_rhyme({
+        "平起首句不入韵": (B5, A5, D5, C5), "仄起首句不入韵": (D5, C5, B5, A5),
+        "平起首句入韵": (C5, A5, D5, C5), "仄起首句入韵": (A5, C5, B5, A5)}),
+        ("仄韵五绝", "五言仄韵绝句", "仄韵五言绝句"), rules=frozenset(), model_form="五绝"),
+    "七绝仄韵": FormTemplate("七绝仄韵", _ze_rhyme({
+        "仄起首句不入韵": (B7, A7, D7, C7), "平起首句不入韵": (D7, C7, B7, A7),
+        "仄起首句入韵": (C7, A7, D7, C7), "平起首句入韵": (A7, C7, B7, A7)}),
+        ("仄韵七绝", "七言仄韵绝句", "仄韵七言绝句"), rules=frozenset(), model_form="七绝"),
+}
+"""绝句 that rhyme in 仄 (上声, 去声 or 入声, one 平水韵 group), written or continued on purpose
+(``/poem … 仄韵``, a user's 仄韵 lines in ``/xu``). Not in ``FORMS``: the 近体 checker's auto-detection
+reads a 4-line poem as 律绝 first; `checker` names a 仄韵 one 古绝."""
+
+
 def _couplet(jue: FormTemplate, name: str, aliases: tuple[str, ...]) -> FormTemplate:
     """The first couplet of a 绝句 as a form of its own (对句, /dui): its variants' first two lines,
     with the rhyme on line 1 (and line 0 where the variant rhymes there)."""
@@ -307,7 +350,7 @@ def couplet_for(line_length: int) -> FormTemplate:
 
 def _alias_index() -> dict[str, str]:
     index: dict[str, str] = {}
-    for form in (*FORMS.values(), *COUPLETS.values()):
+    for form in (*FORMS.values(), *ZE_RHYME_FORMS.values(), *COUPLETS.values()):
         for key in (form.name, *form.aliases):
             index[key.lower()] = form.name
     return index
@@ -327,17 +370,34 @@ def supported_shapes_text() -> str:
     return "、".join(parts)
 
 
+_FORMISH = re.compile(r"[绝律言古体诗]")
+"""A name that means a 诗 form (五古, 七言排律): its refusal lists the 诗 forms, not 词牌."""
+
+
 def get_form(name: str) -> FormTemplate:
-    """Form by name or alias ("七律", "七言律诗", "qilv"); UnknownFormError lists the supported ones."""
+    """Form by name or alias ("七律", "七言律诗", "qilv"), or a charted 词牌 ("浣溪沙", "忆江南",
+    "浣溪沙·又一体1"); UnknownFormError lists the supported forms, or the nearest 词牌."""
     key = to_simplified(name.strip()).lower()
     found = _alias_index().get(key)
     if found is None:
+        from poetcore.prosody.cipu import ci_template, nearest_cipai  # the 词谱 build on this module
+
+        ci = ci_template(to_simplified(name.strip()))
+        if ci is not None:
+            return ci
+        near = nearest_cipai(to_simplified(name.strip()))
+        if near and not _FORMISH.search(key):
+            raise UnknownFormError(
+                "unknown_cipai",
+                f"没有“{name}”这个词牌的词谱。相近的有：{'、'.join(near)}。",
+                f"No chart for the 词牌 {name!r}. Nearest: {', '.join(near)}.",
+            )
         raise UnknownFormError(
             "unknown_form",
             f"不支持的体裁“{name}”。支持的体裁：{supported_forms_text()}。",
             f"Unknown form {name!r}. Supported forms: {', '.join(FORMS)}.",
         )
-    return FORMS.get(found) or COUPLETS[found]
+    return FORMS.get(found) or ZE_RHYME_FORMS.get(found) or COUPLETS[found]
 
 
 # -- line rules -------------------------------------------------------------------------------

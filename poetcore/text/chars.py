@@ -8,11 +8,12 @@ dictionaries from disk, which costs milliseconds per construction).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 
 import opencc
 
-__all__ = ["PUNCTUATION", "is_han", "split_lines", "to_simplified", "to_traditional"]
+__all__ = ["PUNCTUATION", "is_han", "poem_sentences", "split_lines", "to_simplified", "to_traditional"]
 
 # Code-point ranges of CJK ideographs: URO, Ext A, compatibility ideographs, Ext B..H (SIP/TIP).
 _HAN_RANGES: tuple[tuple[int, int], ...] = (
@@ -73,3 +74,15 @@ def split_lines(text: str) -> list[str]:
     """
     cleaned = _DROP_RE.sub("", text)
     return [part for part in _SPLIT_RE.split(cleaned) if part]
+
+
+def poem_sentences(lines: Sequence[str], marks: str) -> list[str]:
+    """The lines with their marks, one sentence (up to a 。) per row: how a 词 is printed, its chart's
+    breaks kept (转朱阁，低绮户，照无眠。)."""
+    rows, current = [], ""
+    for line, mark in zip(lines, marks, strict=True):
+        current += line + mark
+        if mark != "，":
+            rows.append(current)
+            current = ""
+    return rows + ([current] if current else [])

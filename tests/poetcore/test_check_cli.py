@@ -39,7 +39,7 @@ def test_regulated_poem_exits_0_with_marks(app: typer.Typer, runner: CliRunner) 
 
 
 def test_violations_exit_1_and_are_explained(app: typer.Typer, runner: CliRunner) -> None:
-    result = runner.invoke(app, ["check", JING_YE_SI])
+    result = runner.invoke(app, ["check", "--form", "五绝", JING_YE_SI])  # named: checked as a 律绝
     assert result.exit_code == 1
     assert "第二句第四字应平而仄（上）" in result.output
     assert "第三句失粘" in result.output
@@ -107,3 +107,28 @@ def test_bad_shape_json(app: typer.Typer, runner: CliRunner) -> None:
     assert result.exit_code == 2
     data = json.loads(result.stdout)
     assert data["ok"] is False and data["error"]["code"] == "poem_shape"
+
+
+def test_gu_jue_is_named_exits_0_and_gets_no_suggestions(app: typer.Typer, runner: CliRunner) -> None:
+    result = runner.invoke(app, ["check", "--suggest", JING_YE_SI])
+    assert result.exit_code == 0, result.output
+    assert "体裁：古绝（平韵，古体" in result.output and "押韵无误" in result.output
+    assert "参考（按律绝的格律，古体不必守）：4处" in result.output and "第三句失粘" in result.output
+    assert "建议" not in result.output and "✗" not in result.output and "--form 五绝" in result.output
+    jiang = runner.invoke(app, ["check", "--json", "千山鸟飞绝，万径人踪灭。孤舟蓑笠翁，独钓寒江雪。"])
+    data = json.loads(jiang.stdout)
+    assert jiang.exit_code == 0 and data["form_label"] == "古绝" and data["rhyme_name"] == "入声屑"
+    named = runner.invoke(app, ["check", "--form", "五绝", "--suggest", JING_YE_SI])
+    assert named.exit_code == 1 and "建议：第三句第二字“头”可换作" in named.output
+
+
+def test_titled_ci_and_shapes_that_fit_nothing(app: typer.Typer, runner: CliRunner) -> None:
+    shuidiao = ("水调歌头 明月几时有？把酒问青天。不知天上宫阙，今夕是何年。我欲乘风归去，又恐琼楼玉宇，高处不胜寒。"
+                "起舞弄清影，何似在人间。转朱阁，低绮户，照无眠。不应有恨，何事长向别时圆？人有悲欢离合，"
+                "月有阴晴圆缺，此事古难全。但愿人长久，千里共婵娟。")
+    result = runner.invoke(app, ["check", shuidiao])
+    assert result.exit_code == 0 and "词牌：水调歌头" in result.output
+    slow = runner.invoke(app, ["check", "声声慢 寻寻觅觅，冷冷清清，凄凄惨惨戚戚。乍暖还寒时候，最难将息。"])
+    assert slow.exit_code == 2 and "声声慢" in slow.stderr and "最常见的 50 个词牌" in slow.stderr
+    odd = runner.invoke(app, ["check", "一二三四五六七八九十，甲乙丙丁。"])
+    assert odd.exit_code == 2 and "也不是已统计的 50 个词牌之一" in odd.stderr and "水调歌头 明月几时有" in odd.stderr

@@ -88,9 +88,9 @@ def test_traditional_input_passes() -> None:
     assert check(trad).ok
 
 
-def test_jing_ye_si_is_flagged() -> None:
-    report = check(JING_YE_SI)
-    assert not report.ok and report.form == "五绝"
+def test_jing_ye_si_checked_as_a_lv_jue_is_flagged() -> None:
+    report = check(JING_YE_SI, form="五绝")  # named: a 律绝, exactly as the chart says
+    assert not report.ok and report.form == "五绝" and report.style == "近体"
     found = codes(report)
     assert ("tone", 1, 3) in found  # 疑是地上霜: 上 where 平 is due
     assert ("shi_nian", 2, 1) in found  # 举头望明月 breaks 粘 with line 2
@@ -99,8 +99,8 @@ def test_jing_ye_si_is_flagged() -> None:
     assert any(m.startswith("第三句失粘") for m in messages)
 
 
-def test_jiang_xue_rhymes_on_ze_and_is_flagged() -> None:
-    report = check(JIANG_XUE)
+def test_jiang_xue_checked_as_a_lv_jue_rhymes_on_ze_and_is_flagged() -> None:
+    report = check(JIANG_XUE, form="五绝")
     assert not report.ok
     assert report.rhyme_group is None  # 绝 灭 雪 are all 入声
     rhyme = [v for v in report.violations if v.code == "rhyme"]
@@ -222,7 +222,7 @@ def test_custom_mixed_length_form_is_checked_without_code_changes() -> None:
 
 
 def test_to_dict_is_json_ready() -> None:
-    data = check(JING_YE_SI).to_dict()
+    data = check(JING_YE_SI, form="五绝").to_dict()
     assert set(data) >= {"ok", "form", "variant", "lines", "rhyme_group", "violations", "marks", "notes"}
     assert data["ok"] is False and data["lines"][0] == "床前明月光"
     assert set(data["violations"][0]) >= {"code", "line", "position", "message"}
@@ -262,3 +262,124 @@ def test_editorial_notes_pasted_with_a_poem_are_ignored() -> None:
     report = check("谢公最小偏怜女，自嫁黔娄百事乖。顾我无衣搜荩箧，泥他沽酒拔金钗。(荩箧 一作：画箧)"
                    "野蔬充膳甘长藿，落叶添薪仰古槐。今日俸钱过十万，与君营奠复营斋。")
     assert report.form == "七律" and report.lines[1] == "自嫁黔娄百事乖"
+
+
+# -- 古绝 ---------------------------------------------------------------------------------------
+
+CHUN_XIAO = "春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。"
+DENG_GUAN_QUE = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
+QING_MING = "清明时节雨纷纷，路上行人欲断魂。借问酒家何处有，牧童遥指杏花村。"
+BO_QIN_HUAI = "烟笼寒水月笼沙，夜泊秦淮近酒家。商女不知亡国恨，隔江犹唱后庭花。"
+CHU_SAI = "秦时明月汉时关，万里长征人未还。但使龙城飞将在，不教胡马度阴山。"
+
+
+@pytest.mark.parametrize(
+    ("text", "form", "tone", "rhyme"),
+    [(CHUN_XIAO, "五绝仄韵", "仄", "上声筿"), (JIANG_XUE, "五绝仄韵", "仄", "入声屑"), (JING_YE_SI, "五绝", "平", "阳")],
+    ids=["春晓", "江雪", "静夜思"],
+)
+def test_gu_jue_are_named_and_judged_on_their_rhyme(text: str, form: str, tone: str, rhyme: str) -> None:
+    report = check(text)
+    assert (report.form_label, report.style, report.form) == ("古绝", "古体", form)
+    assert (report.rhyme_tone, report.rhyme_name) == (tone, rhyme)
+    assert report.ok and report.violations == [] and report.tolerated == []  # the rhyme is right
+    assert report.reference and {v.level for v in report.reference} == {"参考"}  # the chart, as information
+    assert all(m.mark != "bad" for row in report.marks for m in row)
+    data = report.to_dict()
+    assert data["form_label"] == "古绝" and data["style"] == "古体" and data["reference"]
+
+
+def test_jing_ye_si_keeps_its_lv_jue_findings_as_reference() -> None:
+    report = check(JING_YE_SI)
+    assert [(v.code, v.line, v.position) for v in report.reference] == [
+        ("tone", 1, 3), ("tone", 2, 1), ("shi_nian", 2, 1), ("shi_dui", 3, 1)]
+    assert report.reference[0].message == "第二句第四字应平而仄（上）"
+    assert report.marks[1][3].mark == "ao"  # named (△), not failed (✗)
+
+
+@pytest.mark.parametrize(
+    ("text", "form"),
+    [(DENG_GUAN_QUE, "五绝"), (QING_MING, "七绝"), (BO_QIN_HUAI, "七绝"), (CHU_SAI, "七绝"), (SHAN_XING, "七绝"),
+     (WEI_CHENG, "七绝")],
+    ids=["登鹳雀楼", "清明", "泊秦淮", "出塞", "山行", "渭城曲"],
+)
+def test_real_lv_jue_stay_lv_jue(text: str, form: str) -> None:
+    report = check(text)
+    assert (report.form_label, report.style) == (form, "近体") and report.reference == []
+
+
+def test_wei_cheng_qu_keeps_its_shi_nian_as_a_lv_jue() -> None:
+    """王维《渭城曲》: a 失粘 between the couplets (折腰体) does not make a 古绝; it stays 犯律."""
+    assert ("shi_nian", 2, 1) in codes(check(WEI_CHENG))
+
+
+@pytest.mark.parametrize(
+    ("text", "wrong", "fault"),
+    [(DENG_GUAN_QUE, ("黄河", "黄石"), ("tone", 1, 1)), (QING_MING, ("路上", "路边"), ("tone", 1, 1)),
+     (CHU_SAI, ("龙城", "龙域"), ("tone", 2, 3)), (BO_QIN_HUAI, ("后庭花", "后庭树"), ("rhyme", 3, 6))],
+    ids=["登鹳雀楼", "清明", "出塞", "泊秦淮"],
+)
+def test_a_lv_jue_with_one_wrong_character_keeps_its_fault(
+        text: str, wrong: tuple[str, str], fault: tuple[str, int, int]) -> None:
+    report = check(text.replace(*wrong))
+    assert report.style == "近体" and not report.ok and fault in codes(report)
+
+
+def test_every_single_slip_in_a_lv_jue_stays_a_lv_jue() -> None:
+    """One character of the other tone anywhere in a 律绝 never makes it a 古绝 (the criterion counts
+    faults by cause: a wrong 2nd character and the 失对 it brings are one)."""
+    for text in (DENG_GUAN_QUE, QING_MING, BO_QIN_HUAI, CHU_SAI, SHAN_XING):
+        report = check(text)
+        for li, row in enumerate(report.marks):
+            for pos, mark in enumerate(row):
+                if mark.tones not in ("平", "仄"):
+                    continue  # polyphonic or unknown: no single other tone to put there
+                swap = "地" if mark.tones == "平" else "天"
+                slipped = [x[:pos] + swap + x[pos + 1:] if i == li else x for i, x in enumerate(report.lines)]
+                assert check("，".join(slipped)).style == "近体", slipped
+
+
+def test_a_ze_rhyme_needs_both_rhyme_lines_in_one_ze_group() -> None:
+    report = check(JIANG_XUE.replace("独钓寒江雪", "独钓寒江月"))  # 月: 入声六月, not 九屑 (同部: 第十八部)
+    assert report.style == "古体" and report.ok and any("邻韵通押" in n and "月" in n for n in report.notes)
+    forced = check(JIANG_XUE.replace("独钓寒江雪", "独钓寒江花"), form="五绝仄韵")
+    assert not forced.ok and [(v.code, v.line) for v in forced.violations] == [("rhyme", 3)]
+    assert forced.violations[0].message == "第四句韵脚不押入声屑韵（“花”属麻韵）"
+    assert forced.form_label == "古绝" and forced.rhyme_name == "入声屑"
+
+
+def test_shang_qu_tong_ya_is_a_named_licence() -> None:
+    """A 上声 rhyme with a 去声 one of the same 词林正韵 部 is 上去通押: accepted in 古体, and named."""
+    report = check("孤云将野鹤，岂向人间住。莫买沃洲山，时人闻暮鼓。", form="五绝仄韵")  # 住 去声遇, 鼓 上声麌
+    assert report.ok and report.rhyme_name == "去声遇"
+    assert report.notes == ["第四句上去通押：“鼓”属上声麌韵，与去声遇韵同在词林正韵第四部"]
+    assert not check("孤云将野鹤，岂向人间住。莫买沃洲山，时人闻暮雪。", form="五绝仄韵").ok  # 入声: never with 去
+
+
+def test_a_ze_rhyme_poem_named_as_a_lv_jue_is_checked_as_one() -> None:
+    report = check(CHUN_XIAO, form="五绝")
+    assert report.style == "近体" and report.form_label == "五绝" and not report.ok
+    assert [v.line for v in report.violations if v.code == "rhyme"] == [1, 3]
+
+
+def test_ze_rhyme_form_tones_are_reference_not_faults() -> None:
+    report = check(CHUN_XIAO, form="五绝仄韵")
+    assert report.ok and report.variant == "平起首句入韵"
+    assert [(v.line, v.position) for v in report.reference] == [(2, 1), (2, 3), (3, 1), (3, 3)]
+    assert report.reference[0].message == "第三句第二字按谱宜仄而平（来）"
+    assert report.marks[2][1].mark == "ao"
+
+
+def test_san_ping_wei_with_another_fault_marks_a_gu_jue() -> None:
+    """刘长卿《听弹琴》: 静听松风寒 ends in 三平尾 and 失对s line 1; read as 古绝, its rhyme is 寒."""
+    report = check("泠泠七弦上，静听松风寒。古调虽自爱，今人多不弹。")
+    assert report.form_label == "古绝" and report.ok and report.rhyme_name == "寒"
+    assert "san_ping_wei" in [v.code for v in report.reference]
+
+
+def test_a_gu_jue_whose_rhyme_fails_is_not_ok_and_says_where() -> None:
+    report = check(JING_YE_SI.replace("低头思故乡", "低头思故园"))  # 园: 元韵
+    assert report.form_label == "古绝" and not report.ok
+    assert [(v.code, v.line, v.position) for v in report.violations] == [("rhyme", 3, 4)]
+    assert report.violations[0].message == "第四句韵脚不押阳韵（“园”属元韵）"
+    assert report.marks[3][4].mark == "bad"

@@ -7,7 +7,8 @@ from typer.testing import CliRunner
 
 from poetcore.cli.main import app
 from poetcore.errors import PoetcoreInputError
-from poetcore.prosody.ci_check import STRICT, check_ci, detect_cipai
+from poetcore.prosody.checker import CheckReport
+from poetcore.prosody.ci_check import STRICT, CiReport, check_ci, check_text, detect_cipai, split_title
 
 SHUIDIAO = ("明月几时有？把酒问青天。不知天上宫阙，今夕是何年。我欲乘风归去，又恐琼楼玉宇，高处不胜寒。"
             "起舞弄清影，何似在人间。转朱阁，低绮户，照无眠。不应有恨，何事长向别时圆？人有悲欢离合，"
@@ -134,3 +135,86 @@ def test_verdicts_do_not_depend_on_the_process_hash_seed() -> None:
     runs = [subprocess.run([sys.executable, "-c", _VERDICTS], cwd=REPO_DIR, capture_output=True, text=True,
                            env={**os.environ, "PYTHONHASHSEED": seed}, check=True).stdout for seed in ("1", "3")]
     assert len(runs[0]) > 1000 and runs[0] == runs[1]
+
+
+SHENGSHENG = ("寻寻觅觅，冷冷清清，凄凄惨惨戚戚。乍暖还寒时候，最难将息。三杯两盏淡酒，怎敌他、晚来风急！雁过也，"
+              "正伤心，却是旧时相识。满地黄花堆积，憔悴损，如今有谁堪摘？守着窗儿，独自怎生得黑！梧桐更兼细雨，"
+              "到黄昏、点点滴滴。这次第，怎一个愁字了得！")
+
+
+@pytest.mark.parametrize(
+    "titled",
+    ["水调歌头 " + SHUIDIAO, "水调歌头\u3000" + SHUIDIAO, "《水调歌头》" + SHUIDIAO, "《水调歌头·明月几时有》" + SHUIDIAO,
+     "水调歌头·明月几时有\n" + SHUIDIAO, "水调歌头·明月几时有 " + SHUIDIAO],
+    ids=["space", "full-width-space", "book-title", "book-title-first-line", "first-line", "first-line-space"],
+)
+def test_a_titled_ci_is_checked_as_its_cipai(titled: str) -> None:
+    report = check_text(titled)
+    assert isinstance(report, CiReport) and report.cipai == "水调歌头" and report.ok, report
+    assert "".join(report.lines).startswith("明月几时有把酒问青天")  # the title is not part of the text
+    assert split_title(titled)[0] in ("水调歌头", "水调歌头·明月几时有")
+
+
+def test_title_aliases_name_the_charted_cipai() -> None:
+    yi = check_text("忆江南 江南好，风景旧曾谙。日出江花红胜火，春来江水绿如蓝。能不忆江南？")
+    assert isinstance(yi, CiReport) and yi.cipai == "望江南忆江南" and yi.ok
+    mulan = check_text("木兰花 绿杨芳草长亭路，年少抛人容易去。楼头残梦五更钟，花底离愁三月雨。"
+                       "无情不似多情苦，一寸还成千万缕。天涯地角有穷时，只有相思无尽处。")  # 晏殊: 木兰花 = 玉楼春
+    assert isinstance(mulan, CiReport) and mulan.cipai == "玉楼春" and mulan.ok
+    assert split_title("秋风 吹面") == (None, "秋风 吹面")  # a word before a space is no title unless a 词牌
+    with pytest.raises(PoetcoreInputError, match="不合木兰花慢的词谱"):  # 木兰花慢 is its own 词牌, not 木兰花
+        check_text("木兰花慢 绿杨芳草长亭路，年少抛人容易去。楼头残梦五更钟，花底离愁三月雨。"
+                   "无情不似多情苦，一寸还成千万缕。天涯地角有穷时，只有相思无尽处。")  # not read as a 七律 either
+
+
+def test_a_named_cipai_needs_only_its_character_count() -> None:
+    """Editions punctuate differently: a 水调歌头 typed in 9 pieces is still read against its chart."""
+    pieces = "，".join(SHUIDIAO.replace("？", "").replace("。", "").replace("，", "")[i:i + 11] for i in range(0, 95, 11))
+    assert check_ci(pieces, cipai="水调歌头").ok
+    with pytest.raises(PoetcoreInputError, match="认不出词牌"):
+        check_ci(pieces)  # unnamed, 9 pieces share too few breaks with any chart
+
+
+def test_shengshengman_is_named_and_said_to_have_no_chart() -> None:
+    for titled in ("声声慢 " + SHENGSHENG, "《声声慢·寻寻觅觅》" + SHENGSHENG, "声声慢\n" + SHENGSHENG):
+        with pytest.raises(PoetcoreInputError) as err:
+            check_text(titled)
+        assert err.value.code == "ci_uncharted"
+        assert "词牌“声声慢”" in err.value.message_zh and "最常见的 50 个词牌" in err.value.message_zh
+        assert "声声慢 is not among them" in err.value.message_en
+    with pytest.raises(PoetcoreInputError) as untitled:
+        check_text(SHENGSHENG)
+    assert "也不是已统计的 50 个词牌之一" in untitled.value.message_zh
+
+
+def test_a_titled_ci_that_fits_no_shape_of_its_cipai_says_how_it_differs() -> None:
+    with pytest.raises(PoetcoreInputError) as err:
+        check_text("水调歌头 " + SHUIDIAO.removesuffix("但愿人长久，千里共婵娟。"))
+    assert err.value.code == "ci_shape_mismatch"
+    assert "正体19句95字" in err.value.message_zh and "这首共17句85字，比正体少 10 字" in err.value.message_zh
+
+
+def test_the_shape_error_says_ci_are_read_too() -> None:
+    with pytest.raises(PoetcoreInputError) as err:
+        check_text("一二三四五六七八九十，甲乙丙丁。")
+    assert err.value.code == "unknown_shape"
+    assert "无法识别体裁" in err.value.message_zh and "也不是已统计的 50 个词牌之一" in err.value.message_zh
+    assert "水调歌头 明月几时有" in err.value.message_zh and "put its 词牌 first" in err.value.message_en
+    with pytest.raises(PoetcoreInputError) as latin:
+        check_text("hello world")
+    assert latin.value.code == "poem_shape" and "词牌" not in latin.value.message_zh  # not a shape problem
+
+
+def test_check_text_reads_shi_gu_jue_named_forms_and_titled_shi() -> None:
+    assert isinstance(check_text(RUMENG), CiReport)
+    chunxiao = check_text("春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。")
+    assert isinstance(chunxiao, CheckReport) and chunxiao.form_label == "古绝"
+    named = check_text("春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。", "五绝")
+    assert isinstance(named, CheckReport) and named.form_label == "五绝" and not named.ok
+    forced = check_text(SHUIDIAO, "水调歌头")
+    assert isinstance(forced, CiReport) and forced.cipai == "水调歌头"
+    # 刘禹锡's 浪淘沙 is a 七绝 under a 词牌 title: read as the poem it is.
+    langtaosha = check_text("浪淘沙\n九曲黄河万里沙，浪淘风簸自天涯。如今直上银河去，同到牵牛织女家。")
+    assert isinstance(langtaosha, CheckReport) and langtaosha.form == "七绝"
+    titled = check_text("《静夜思》床前明月光，疑是地上霜。举头望明月，低头思故乡。")
+    assert isinstance(titled, CheckReport) and titled.form_label == "古绝" and titled.lines[0] == "床前明月光"

@@ -52,10 +52,28 @@ def test_lookup_lists_readings_common_first_and_famous_rhyme_lines(builtin_index
     found = lookup_char("行", builtin_index)
     labels = [r.label for r in found.readings]
     assert labels[:2] == ["庚", "阳"] and found.readings[0].uses > found.readings[1].uses > 0
-    assert {r.tone for r in found.readings} == {"平", "仄"} and found.tones == "仄平"
-    assert found.readings[0].bu == "第十一部"
+    assert {r.tone for r in found.readings} == {"平", "仄"} and found.tones == "平仄"
+    assert {(r.tone, r.four_tone) for r in found.readings} == {("平", "平声"), ("仄", "去声")}  # 行 hàng/héng: 漾, 敬
+    assert found.readings[0].bu == "第十一部" and found.looked_up == "行"
     assert found.lines and all(r.text.endswith("行") and r.index % 2 == 1 for r in found.lines)
     assert lookup_char("𠀀").readings == []
+
+
+def test_lookup_names_the_four_tone_of_ze_readings(builtin_index: LineIndex) -> None:
+    yue = lookup_char("月", builtin_index)
+    assert yue.tones == "仄" and [(r.label, r.four_tone) for r in yue.readings] == [("月", "入声")]
+    assert yue.readings[0].uses > 50  # counted in the corpus's 仄韵 poems
+    assert yue.lines and all(r.text.endswith("月") for r in yue.lines)
+    assert {r.four_tone for r in lookup_char("断").readings} == {"上声", "去声"}
+
+
+@pytest.mark.parametrize(("typed", "folded"), [("東", "东"), ("隠", "隐"), ("風", "风")])
+def test_lookup_folds_traditional_and_variant_forms(builtin_index: LineIndex, typed: str, folded: str) -> None:
+    found, plain = lookup_char(typed, builtin_index), lookup_char(folded, builtin_index)
+    assert (found.char, found.looked_up) == (typed, folded) and found.to_dict()["looked_up"] == folded
+    assert found.readings == plain.readings and found.readings[0].uses > 0
+    assert [r.text for r in found.lines] == [r.text for r in plain.lines]
+    assert lookup_char("東", builtin_index).lines  # 東 itself is nowhere in the (simplified) index
 
 
 def test_group_chars_ranks_by_corpus_rhyme_uses() -> None:
@@ -64,6 +82,17 @@ def test_group_chars_ranks_by_corpus_rhyme_uses() -> None:
     group, chars = found
     assert group == "上平一东" and chars[0][0] == "风" and chars[0][1] > chars[-1][1]
     assert group_chars("一先") is not None and group_chars("nonsense") is None
+
+
+def test_group_chars_ranks_ze_groups_by_their_ze_rhymed_uses() -> None:
+    found = group_chars("月", limit=10)
+    assert found is not None
+    group, chars = found
+    assert group == "入声六月" and chars[0] == ("月", chars[0][1]) and chars[0][1] > chars[1][1] > 0
+    assert [n for _, n in chars] == sorted((n for _, n in chars), reverse=True)
+    unranked = group_chars("讲")  # no corpus poem rhymes in 上声三讲
+    assert unranked is not None and unranked[1] and all(n == 0 for _, n in unranked[1])
+    assert [ch for ch, _ in unranked[1]] == sorted(ch for ch, _ in unranked[1])
 
 
 def test_cli_rhyme_and_yun() -> None:
@@ -79,6 +108,10 @@ def test_cli_rhyme_and_yun() -> None:
     data = json.loads(out.stdout)
     assert data["readings"][0]["label"] == "删" and data["readings"][0]["bu"] == "第七部" and data["lines"]
     assert runner.invoke(app, ["rhyme", "春风"]).exit_code == 2
+    both = runner.invoke(app, ["rhyme", "行"])
+    assert both.exit_code == 0 and both.stdout.startswith("“行”：平仄两读") and "（仄·去声）" in both.stdout
+    trad = runner.invoke(app, ["rhyme", "東"])
+    assert trad.stdout.startswith("“東”（按“东”查）：平声") and "押此韵 0 次" not in trad.stdout
     yun = runner.invoke(app, ["yun", "东", "--limit", "5"])
     assert yun.exit_code == 0 and yun.stdout.startswith("上平一东：风")
     bad = runner.invoke(app, ["yun", "火星"])

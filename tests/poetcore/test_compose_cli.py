@@ -118,10 +118,12 @@ def test_prefix_is_kept_and_the_form_word_may_come_first(compose) -> None:
 
 
 def test_a_prefix_that_breaks_the_chart_is_continued_and_the_fault_named(compose) -> None:
-    result = compose("五绝", "--prefix", "举头望明月", "--seed", "1", "-n", "1", "--json")
-    [poem] = poems(result)  # 举头望明月 is a 拗句: 明 is 平 where 中平平仄仄 wants 仄
-    assert poem["lines"][0] == "举头望明月"
-    assert "第一句第四字应仄而平（明）" in result.output
+    # 疑是地上霜 is no 律句 (是 or 上 is 仄 where the chart wants 平) and ends in 平: a 平韵 五绝 goes on.
+    # (A lone line ending in 仄 that fits the 仄韵 chart better, 举头望明月 or 千山鸟飞绝, opens a 仄韵 绝句.)
+    result = compose("五绝", "--prefix", "疑是地上霜", "--seed", "1", "-n", "1", "--json")
+    [poem] = poems(result)
+    assert poem["lines"][0] == "疑是地上霜" and poem["form"] == "五绝"
+    assert "注意 / note: 第一句第" in result.output, result.output  # the user's fault, in the checker's words
     faults = check("，".join(poem["lines"]), "五绝").violations
     assert faults and all(v.line == 0 for v in faults)  # the rest of the poem is regular
 
@@ -137,8 +139,8 @@ def test_a_prefix_that_breaks_the_chart_is_continued_and_the_fault_named(compose
         (["秋月", "--heads", "春夏秋"], "藏头字需要4个，你给了3个"),
         (["春夏秋", "--acrostic"], "藏头字需要4个，你给了3个"),
         (["秋月", "--heads", "ab秋冬"], "藏头字必须是汉字"),
-        (["秋月", "--rhyme", "xyz"], "不是平水韵的平声韵部"),
-        (["秋月", "--rhyme", "屋"], "不是平水韵的平声韵部"),
+        (["秋月", "--rhyme", "xyz"], "不是平水韵的韵部，也不是一个字"),
+        (["秋月", "七律", "--rhyme", "屋"], "仄韵只写绝句"),
         (["秋月", "--repeat", "twice"], "--repeat must be none, dieci or any"),
         (["春夏秋冬", "--acrostic", "--heads", "春夏秋冬"], "either --acrostic"),
         (["秋月", "-n", "0"], "候选数 n 须在 1 到 64 之间"),

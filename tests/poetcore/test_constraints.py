@@ -110,8 +110,11 @@ def test_vocabulary_facts(masks: VocabMasks) -> None:
     assert all(table.ping_groups(ch) == {"上平一东"} for ch in DONG)
     assert all(table.ping_groups(ch) == {"下平一先"} for ch in XIAN)
     assert table.ping_groups(SHAN) == {"上平十五删"} and not table.tones(UNKNOWN)
-    sizes = {g: int(n) for g, n in zip(masks.ping_groups, masks.group_sizes, strict=True) if n}
-    assert sizes == {"上平一东": 14, "下平一先": 12, "上平十五删": 1}
+    sizes = {g: int(n) for g, n in zip(masks.rhyme_classes, masks.group_sizes, strict=True) if n}
+    ping = {g: n for g, n in sizes.items() if g in masks.ping_groups}
+    assert ping == {"上平一东": 14, "下平一先": 12, "上平十五删": 1}
+    # The same characters as 词 rhymes: 东 is 词林正韵 第一部, 先 and 删 第七部 (平).
+    assert sizes["部1平"] == 14 and sizes["部7平"] == 13
     assert MIN_RHYME_GROUP_SIZE == 12  # 东 and 先 are wide enough to be picked freely, 删 is not
 
 
@@ -390,7 +393,8 @@ def test_rhyme_usage_keeps_rare_readings_out_of_generated_rhymes(tok) -> None:
     assert names(tok, plain.group_mask[xian]) == set(XIAN)
     assert names(tok, common.group_mask[xian]) == {"天", "前"}
     year = tok.convert_tokens_to_ids("年")
-    assert common.groups_of[year] == plain.groups_of[year] == frozenset({xian})  # the user's 年 still rhymes
+    ci_xian = plain.group_index["部7平"]  # 先 is 词林正韵 第七部
+    assert common.groups_of[year] == plain.groups_of[year] == frozenset({xian, ci_xian})  # the user's 年 still rhymes
     assert common.rhyme_groups_of[year] == frozenset()
     proc = processor(common, PoemSpec(WUJUE, rhyme_gid="下平一先", repeat="none", variants=(0,)))
     steps = single(proc, tok, "东月烟边白，田风中夜")

@@ -63,8 +63,8 @@ def test_bench_reports_latency_throughput_and_overhead(tiny_model_dir: Path) -> 
     from poetcore.eval.bench import bench_table, run_bench
 
     result = run_bench(repeats=1, model=tiny_model_dir, batch_sizes=[1, 2])
-    assert set(result["latency"]) == {"n=1", "n=8"}
+    assert set(result["latency"]) == {"n=1", "n=8", "浣溪沙 n=8", "水调歌头 n=8"}  # a short and a long 词 too
     assert all(v["p95_ms"] >= v["p50_ms"] > 0 for v in result["latency"].values())
     assert set(result["throughput_poems_per_s"]) == {"batch=1", "batch=2", "batch=8 n=8"} and result["critic"] is False
     assert result["constraint_overhead"]["constrained_s"] > 0
-    assert bench_table(result).row_count >= 8
+    assert bench_table(result).row_count >= 10

@@ -41,10 +41,38 @@ def test_derive_counts_rhyme_positions_of_unambiguous_poems(tmp_path: Path) -> N
     assert usage.uses("流", gid("尤")) == usage.uses("楼", gid("尤")) == 1
     assert usage.uses("尽", gid("尤")) == 0  # the first line does not rhyme there
     assert {ch: usage.uses(ch, gid("阳")) for ch in "光霜乡"} == {"光": 1, "霜": 1, "乡": 1}
+    # 江雪 rhymes in 仄 (入声 屑, 首句入韵): counted apart, never seen by the 平声 queries decoding uses.
+    xie = gid("屑")
+    assert {ch: usage.uses(ch, xie) for ch in "绝灭雪翁"} == {"绝": 1, "灭": 1, "雪": 1, "翁": 0}
+    assert usage.meta["ze_poems"] == 1 and usage.dominant("雪") is None and "雪" not in usage.totals
     usage.save(tmp_path / "u.json")
     again = RhymeUsage.load(tmp_path / "u.json")
     assert again.counts == {g: c for g, c in usage.counts.items() if c} and again.meta == usage.meta
+    assert again.ze_counts == usage.ze_counts and again.uses("雪", xie) == 1
     assert RHYME_USAGE_PATH.is_file()
+
+
+def test_derive_counts_a_ze_poem_only_in_its_one_ze_group() -> None:
+    poems = [
+        {"lines": ["春眠不觉晓", "处处闻啼鸟", "夜来风雨声", "花落知多少"]},  # 上声 筱: 晓 (首句) 鸟 少
+        {"lines": ["山中相送罢", "日暮掩柴扉", "春草明年绿", "王孙归不归"]},  # 平韵 微: not a 仄 count
+        {"lines": ["一二三四五", "上山打老虎", "老虎不吃人", "专吃小松鼠"]},  # 虎 麌, 鼠 语: no one group
+    ]
+    usage = RhymeUsage.derive(poems, TABLE)
+    xiao = gid("筿")
+    assert {ch: usage.uses(ch, xiao) for ch in "晓鸟少"} == {"晓": 1, "鸟": 1, "少": 1}
+    assert usage.meta["ze_poems"] == 1 and set(usage.ze_counts) == {xiao}
+    assert usage.uses("扉", gid("微")) == usage.uses("归", gid("微")) == 1
+
+
+def test_shipped_usage_counts_ze_groups_from_ze_rhymed_poems() -> None:
+    usage = RhymeUsage.default()
+    yue = gid("月")
+    assert usage.meta["ze_poems"] > 5_000
+    assert usage.uses("月", yue) > usage.uses("发", yue) > 0 and usage.uses("东", yue) == 0
+    assert sum(usage.ze_counts[gid("屑")].values()) > 500  # 雪 绝 灭 …
+    assert gid("讲") not in usage.ze_counts  # no corpus poem rhymes in 上声三讲
+    assert usage.common("行", gid("庚")) and not usage.common("行", gid("阳"))  # 仄 counts leave 平 shares alone
 
 
 def test_rhyme_readings_of_a_poem() -> None:

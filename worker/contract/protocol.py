@@ -79,7 +79,7 @@ class PoemRequest(_Message):
     topic: str = Field(default="", max_length=200)
     form: str = Field(default="七绝", min_length=1, max_length=16)
     heads: str | None = Field(default=None, max_length=16, description="藏头 characters for kind=acrostic")
-    rhyme: str | None = Field(default=None, max_length=16, description="平水韵 group label, e.g. 东")
+    rhyme: str | None = Field(default=None, max_length=16, description="the rhyme as the user chose it: a 平水韵 group (东), a character (鸟), a 词林正韵 部 (7)")
     prefix: str | None = Field(default=None, max_length=64, description="续写: the user's lines, kept verbatim")
     options: PoemOptions = Field(default_factory=PoemOptions)
     created_at: datetime = Field(default_factory=utc_now)
@@ -168,6 +168,8 @@ class PoemPayload(BaseModel):
     score: float | None = None
     traditional: bool = False
     prefix_faults: list[PrefixFault] = Field(default_factory=list)
+    marks: str = Field(default="", description="a 词's punctuation after each line (empty: a 诗's ，。)")
+    kind: str = "诗"
 
 
 class ReplyError(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -152,7 +153,8 @@ async def test_queue_full(redis_url: str) -> None:
 
 
 async def test_bad_input_never_reaches_the_queue(core: ChatCore, service: PoemService) -> None:
-    for text in ["/poem", "/poem moon", "/poem 🌙🌙", "/poem " + "月" * 40, "/cang 春夏秋 七绝", "/poem 秋月 韵=董"]:
+    for text in ["/poem", "/poem moon", "/poem 🌙🌙", "/poem " + "月" * 40, "/cang 春夏秋 七绝", "/poem 秋月 七律 韵=董",
+                 "/ci 浣沙溪 秋思", "/ci 浣溪沙 秋思 部=16"]:
         out = await one(core, msg(text))
         assert out.request_id is None and "例如" in out.text, (text, out.text)
     assert service.queue_length() == 0
@@ -226,9 +228,9 @@ async def test_check_good_poem(core: ChatCore, service: PoemService) -> None:
 
 async def test_check_reports_violations_in_the_users_language(core: ChatCore) -> None:
     poem = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
-    zh = (await one(core, msg(f"/check {poem}"))).text
+    zh = (await one(core, msg(f"/check 五绝 {poem}"))).text  # named: checked as a 律绝
     assert zh.startswith("❌ 按五绝检查") and "第二句第四字应平而仄" in zh
-    en = (await one(core, msg(f"/check {poem}", locale="en"))).text
+    en = (await one(core, msg(f"/check 五绝 {poem}", locale="en"))).text
     assert en.startswith("❌ Checked as 五绝") and "line 2, char 4" in en
 
 
@@ -241,6 +243,66 @@ async def test_check_suggests_three_replacements_and_names_tolerated_ao(core: Ch
     wang_wan = "客路青山外，行舟绿水前。潮平两岸阔，风正一帆悬。海日生残夜，江春入旧年。乡书何处达，归雁洛阳边。"
     ok = (await one(core, msg(f"/check {wang_wan}"))).text
     assert ok.startswith("✅ 合律") and "△ 拗（可容，不算犯律）2 处" in ok and "三仄尾" in ok
+
+
+@pytest.mark.parametrize(
+    ("poem", "head"),
+    [("春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。", "✅ 古绝（仄韵，押上声筿韵）：古体，不拘平仄；押韵无误。"),
+     ("千山鸟飞绝，万径人踪灭。孤舟蓑笠翁，独钓寒江雪。", "✅ 古绝（仄韵，押入声屑韵）：古体，不拘平仄；押韵无误。"),
+     ("床前明月光，疑是地上霜。举头望明月，低头思故乡。", "✅ 古绝（平韵，押阳韵）：古体，不拘平仄；押韵无误。")],
+    ids=["春晓", "江雪", "静夜思"],
+)
+async def test_check_names_a_gu_jue_and_offers_no_rewrite(core: ChatCore, poem: str, head: str) -> None:
+    rows = (await one(core, msg(f"/check {poem}"))).text.split("\n")
+    assert rows[0] == head
+    assert rows[1].startswith("ℹ 参考：") and "处不合（古体不必守）" in rows[1]
+    assert not any(row.startswith(("💡", "❌", "△")) for row in rows) and "不合律" not in rows[0]
+    assert rows[-1] == f"要按律绝检查，请写明体裁：/check 五绝 {poem[:5]}……"
+    en = (await one(core, msg(f"/check {poem}", locale="en"))).text
+    assert en.startswith("✅ 古绝, an old-style quatrain") and "For reference" in en and "💡" not in en
+
+
+async def test_check_of_a_gu_jue_named_as_a_lv_jue_is_checked_as_one(core: ChatCore) -> None:
+    out = (await one(core, msg("/check 五绝 春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。"))).text
+    assert out.startswith("❌ 按五绝检查") and "第二句韵脚“鸟”不是平声韵字" in out and "💡 第2句第5字“鸟”可换：" in out
+
+
+async def test_check_of_a_lv_jue_with_one_slip_keeps_its_fault_and_suggestions(core: ChatCore) -> None:
+    ok = (await one(core, msg("/check 白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"))).text
+    assert ok.startswith("✅ 合律：五绝")
+    slip = (await one(core, msg("/check 白日依山尽，黄石入海流。欲穷千里目，更上一层楼。"))).text
+    assert slip.startswith("❌ 按五绝检查") and "第二句第二字应平而仄（石）" in slip and "💡 第2句第2字“石”可换：" in slip
+
+
+SHUIDIAO = ("明月几时有？把酒问青天。不知天上宫阙，今夕是何年。我欲乘风归去，又恐琼楼玉宇，高处不胜寒。"
+            "起舞弄清影，何似在人间。转朱阁，低绮户，照无眠。不应有恨，何事长向别时圆？人有悲欢离合，"
+            "月有阴晴圆缺，此事古难全。但愿人长久，千里共婵娟。")
+
+
+@pytest.mark.parametrize("title", ["水调歌头 ", "水调歌头\u3000", "《水调歌头》", "水调歌头·明月几时有\n", "水调歌头·明月几时有 "],
+                         ids=["space", "full-width-space", "book-title", "first-line", "first-line-space"])
+async def test_check_of_a_titled_ci_reads_it_as_its_cipai(core: ChatCore, title: str) -> None:
+    out = (await one(core, msg(f"/check {title}{SHUIDIAO}"))).text
+    assert out.startswith("✅ 合谱：水调歌头") and "无法识别体裁" not in out
+    assert out.split("\n")[1].startswith("明月几时有　")
+
+
+async def test_check_of_shengshengman_says_it_has_no_chart(core: ChatCore) -> None:
+    slow = ("寻寻觅觅，冷冷清清，凄凄惨惨戚戚。乍暖还寒时候，最难将息。三杯两盏淡酒，怎敌他、晚来风急！雁过也，正伤心，"
+            "却是旧时相识。满地黄花堆积，憔悴损，如今有谁堪摘？守着窗儿，独自怎生得黑！梧桐更兼细雨，到黄昏、点点滴滴。"
+            "这次第，怎一个愁字了得！")
+    out = (await one(core, msg(f"/check 声声慢 {slow}"))).text
+    assert out.startswith("读作词牌“声声慢”的词") and "只收了最常见的 50 个词牌，其中没有声声慢" in out
+    assert "无法识别体裁" not in out and "白日依山尽" not in out
+    en = (await one(core, msg(f"/check 声声慢 {slow}", locale="en"))).text
+    assert "声声慢 is not among them" in en
+    short = (await one(core, msg("/check 水调歌头 明月几时有？把酒问青天。"))).text
+    assert short.startswith("不合水调歌头的词谱") and "这首共2句10字，比正体少 85 字" in short
+
+
+async def test_check_shape_error_mentions_ci(core: ChatCore) -> None:
+    out = (await one(core, msg("/check 一二三四五六七八九十，甲乙丙丁。"))).text
+    assert "无法识别体裁" in out and "也不是已统计的 50 个词牌之一" in out and "水调歌头 明月几时有" in out
 
 
 async def test_check_of_non_poem_explains_supported_shapes(core: ChatCore) -> None:
@@ -267,7 +329,7 @@ async def test_plain_text_in_private_gets_a_hint_but_groups_stay_quiet(core: Cha
 def test_command_descriptions_cover_the_menu(core: ChatCore) -> None:
     zh, en = core.command_descriptions("zh"), core.command_descriptions("en")
     assert [c for c, _ in zh] == [c for c, _ in en] == [
-        "poem", "cang", "xu", "dui", "check", "rhyme", "yun", "fhl", "jieju", "cai", "a", "hint", "stop", "rank", "forms", "queue", "cancel",
+        "poem", "ci", "cang", "xu", "dui", "check", "rhyme", "yun", "fhl", "jieju", "cai", "a", "hint", "stop", "rank", "forms", "queue", "cancel",
         "help"]
     assert all(1 <= len(d) <= 100 for _, d in zh + en)
     assert zh != en
@@ -293,6 +355,35 @@ def test_render_poem(core: ChatCore) -> None:
                                      "", "—— 七绝 · 平水韵尤韵"]
     en = core.render_reply(PoemReply.ok(_request(locale="en"), POEM)).text
     assert en.endswith("— 七绝 · 平水韵 rhyme group 尤")
+
+
+CI = {"title": "秋思", "lines": ["秋思无边雁又还", "孤灯耿耿夜阑干", "梦回残烛不成眠", "窗外月明人影瘦", "枕间棋局酒杯宽",
+                               "醉来情绪转多难"],
+      "form": "浣溪沙", "rhyme_group": "第七部平", "text": "...", "marks": "。。。，。。", "kind": "词"}
+
+
+def test_render_ci_as_its_chart_breaks_it(core: ChatCore) -> None:
+    out = core.render_reply(PoemReply.ok(_request(), CI)).text
+    assert out.splitlines() == ["《浣溪沙·秋思》", "秋思无边雁又还。", "孤灯耿耿夜阑干。", "梦回残烛不成眠。",
+                                "窗外月明人影瘦，枕间棋局酒杯宽。", "醉来情绪转多难。", "", "—— 浣溪沙 · 词林正韵第七部平"]
+    en = core.render_reply(PoemReply.ok(_request(locale="en"), CI)).text
+    assert en.endswith("— 浣溪沙 · 词林正韵 section 第七部平")
+    titled_by_tune = core.render_reply(PoemReply.ok(_request(), {**CI, "title": "浣溪沙"})).text
+    assert titled_by_tune.startswith("《浣溪沙》\n")
+
+
+async def test_ci_alone_lists_the_cipai_and_ci_is_queued_with_its_tune(core: ChatCore, service: PoemService) -> None:
+    listing = (await one(core, msg("/ci"))).text
+    assert "浣溪沙：42 字 · 平韵" in listing and "菩萨蛮：44 字 · 仄韵→平韵→仄韵→平韵" in listing
+    assert "忆江南" in listing and "望江南忆江南" not in listing  # the name users know
+    assert "浣溪沙: 42 chars" in (await one(core, msg("/ci", locale="en"))).text
+    out = await one(core, msg("/ci 忆江南 春景 部=1"))
+    req = queued_request(service, out.request_id or "")
+    assert (req.kind, req.topic, req.form, req.rhyme) == ("poem", "春景", "忆江南", "部1")
+    out = await one(core, msg("/poem 秋月 如梦令"))
+    assert queued_request(service, out.request_id or "").form == "如梦令"
+    out = await one(core, msg("/xu 春眠不觉晓，处处闻啼鸟"))
+    assert queued_request(service, out.request_id or "").form == "五绝"  # the engine hears the 仄韵 and keeps it
 
 
 def test_render_traditional(core: ChatCore) -> None:
@@ -398,6 +489,48 @@ async def test_rhyme_lookup_and_group_list_answer_in_process(core: ChatCore, ser
     assert yun.startswith("上平一东") and yun.split("\n")[1].startswith("风")
     assert (await one(core, msg("/韵部 火星"))).text == t("yun_unknown", None, label="火星")
     assert service.queue_length() == 0
+
+
+async def test_rhyme_names_both_tones_with_each_reading(core: ChatCore) -> None:
+    out = (await one(core, msg("/rhyme 行"))).text.split("\n")
+    assert out[0].startswith("“行”：平仄两读（平：下平八庚、下平七阳；仄：去声") and "声声" not in out[0]
+    assert "• 平水韵庚韵（平）" in out[1] and any(row.startswith("• 平水韵敬韵（仄·去声）") for row in out)
+    en = (await one(core, msg("/rhyme 行", locale="en"))).text
+    assert en.startswith("行: both tones (平: 下平八庚, 下平七阳; 仄: 去声") and "(仄, 去声)" in en
+    assert (await one(core, msg("/rhyme 东"))).text.startswith("“东”：平声\n")
+    yue = (await one(core, msg("/rhyme 月"))).text
+    assert yue.startswith("“月”：仄声（入声）\n• 平水韵月韵（仄·入声），词林正韵第十八部；仄韵诗中押此韵 ")
+    assert "押此韵 0 次" not in yue and "——" in yue
+    assert (await one(core, msg("/rhyme 月", locale="en"))).text.startswith("月: oblique tone (仄: 入声)")
+
+
+async def test_rhyme_of_a_traditional_form_looks_up_its_simplified_one(core: ChatCore) -> None:
+    out = (await one(core, msg("/rhyme 東"))).text
+    rows = out.split("\n")
+    assert rows[0] == "“東”（按“东”查）：平声"  # what the user typed, and what was looked up
+    assert re.fullmatch(r"• 平水韵东韵（平），词林正韵第一部；诗中押此韵 [1-9]\d* 次", rows[1])
+    assert rows[1:] == (await one(core, msg("/rhyme 东"))).text.split("\n")[1:]  # same uses, same famous lines
+    assert any(row.startswith("「") and row.split("」")[0].endswith("东") for row in rows)
+    en = (await one(core, msg("/查韵 隠", locale="en"))).text
+    assert en.startswith("隠 (looked up as 隐): oblique tone (仄: 上声, 去声)")
+
+
+async def test_yun_of_a_ze_group_shows_the_counts_it_is_ordered_by(core: ChatCore) -> None:
+    head, chars, *rest = (await one(core, msg("/yun 月"))).text.split("\n")
+    assert head.startswith("入声六月（仄·入声），按仄韵诗中押韵次数排列")
+    assert all(row.startswith("语料中未见押此韵") and not re.search(r"\d", row) for row in rest)  # the tail, if any
+    counts = [int(n) for n in re.findall(r"\d+", chars)]
+    assert chars.startswith("月") and len(counts) == len(chars.split()) and counts == sorted(counts, reverse=True)
+    en = (await one(core, msg("/yun 月", locale="en"))).text
+    assert en.startswith("入声六月 (仄, 入声), most rhymed in the corpus's 仄韵 poems first")
+    # 上声一董: a few rhymed characters, the rest on a line that says they are never rhymed there.
+    dong = (await one(core, msg("/yun 董"))).text.split("\n")
+    assert dong[0].startswith("上声一董（仄·上声）") and re.search(r"\d", dong[1])
+    assert dong[2].startswith("语料中未见押此韵") and not re.search(r"\d", dong[2])
+    # 上声三讲: no corpus poem rhymes there, so no order by uses is claimed.
+    jiang = (await one(core, msg("/yun 讲"))).text.split("\n")
+    assert jiang[0].startswith("上声三讲：语料中没有押此韵的诗") and "按" not in jiang[0]
+    assert "讲" in jiang[1].split() and not re.search(r"\d", jiang[1])
 
 
 async def test_check_of_a_ci_finds_its_cipai(core: ChatCore) -> None:

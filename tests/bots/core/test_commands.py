@@ -24,6 +24,35 @@ def error_of(text: str, **kw: object) -> CommandError:
 
 
 @pytest.mark.parametrize(
+    ("text", "topic", "form", "rhyme"),
+    [
+        ("/ci 浣溪沙 秋思", "秋思", "浣溪沙", None),
+        ("/ci 秋思 浣溪沙 部=7", "秋思", "浣溪沙", "部7"),
+        ("/ci 忆江南 春景 韵=东", "春景", "忆江南", "部1"),  # an alias; a character names its 部
+        ("/ci 醉落魄 秋夜", "秋夜", "醉落魄", None),
+        ("/ci 满江红 怀古 部=十八", "怀古", "满江红", "部18"),
+        ("/poem 秋月 如梦令", "秋月", "如梦令", None),  # /poem takes a 词牌 as its form
+        ("/poem 长相思", "长相思", "长相思", None),  # the tune's own theme
+        ("填词 蝶恋花 春晚 繁", "春晚", "蝶恋花", None),
+        ("/poem 秋月 七绝 仄韵", "秋月", "七绝仄韵", None),
+        ("/poem 春晓 五绝 韵=鸟", "春晓", "五绝仄韵", "筿"),
+        ("/poem 雪夜 韵=屑", "雪夜", "七绝仄韵", "屑"),
+        ("/poem 秋月 押秋韵", "秋月", "七绝", "尤"),  # a character with one 平声 reading names its group
+    ],
+)
+def test_ci_and_ze_rhyme(text: str, topic: str, form: str, rhyme: str | None) -> None:
+    cmd = parse(text)
+    assert cmd is not None and cmd.name == "poem"
+    assert (cmd.topic, cmd.form, cmd.rhyme) == (topic, form, rhyme)
+    assert cmd.traditional == ("繁" in text)
+
+
+def test_ci_alone_lists_the_cipai() -> None:
+    assert parse("/ci") == Command("ci_list")
+    assert parse("词牌") == Command("ci_list")
+
+
+@pytest.mark.parametrize(
     ("text", "topic", "form"),
     [
         ("/poem 秋月 七绝", "秋月", "七绝"),
@@ -216,8 +245,18 @@ def test_group_plain_poem_trigger_works() -> None:
         ("/poem 秋月 体=词", "err_unknown_form", "词", "词"),
         ("/poem 秋月 七绝 五律", "err_form_conflict", "五律", "五律"),
         ("/poem 秋月 韵=xx", "err_rhyme_unknown", "东、冬", "东, 冬"),
-        ("/poem 秋月 押秋韵", "err_rhyme_unknown", "秋", "秋"),
-        ("/poem 秋月 韵=董", "err_rhyme_ze", "董", "董"),
+        ("/poem 秋月 押火星韵", "err_rhyme_unknown", "火星", "火星"),
+        ("/poem 秋月 七律 韵=董", "err_rhyme_ze", "七律", "七律"),
+        ("/poem 秋月 五律 仄韵", "err_rhyme_ze", "五律", "五律"),
+        ("/poem 秋月 七绝仄韵 韵=东", "err_rhyme_ping", "七绝仄韵", "七绝仄韵"),
+        ("/poem 秋月 韵=行", "err_rhyme_ambiguous", "阳", "阳"),
+        ("/ci 浣溪沙 秋思 部=xyz", "err_bu_unknown", "xyz", "xyz"),
+        ("/ci 浣溪沙 秋思 部=16", "err_bu_tone", "浣溪沙", "浣溪沙"),
+        ("/ci 满江红 怀古 韵=东", "err_bu_tone", "满江红", "满江红"),
+        ("/ci 浣沙溪 秋思", "err_ci_unknown", "浣溪沙", "浣溪沙"),
+        ("/ci 秋思", "err_ci_missing", "/ci 浣溪沙", "/ci 浣溪沙"),
+        ("/ci 七绝 秋思", "err_ci_shi", "七绝", "七绝"),
+        ("/ci 浣溪沙 秋思 韵=东 部=7", "err_rhyme_conflict", "东", "东"),
         ("/poem 秋月 韵=东 韵=冬", "err_rhyme_conflict", "东、冬", "东, 冬"),
         ("/poem 秋月 韵=", "err_option_empty", "韵", "韵"),
         ("/poem 秋月 color=red", "err_unknown_option", "color=red", "color=red"),

@@ -519,7 +519,8 @@ REFUSED_AS_TYPED = [
     (CommandOptions("poem", {"topic": "autumn moon"}), "/poem autumn moon"),  # err_topic_latin
     (CommandOptions("poem", {"topic": "秋" * 13}), "/poem " + "秋" * 13),  # err_topic_too_long
     (CommandOptions("poem", {"topic": "秋月 五绝", "form": "七绝"}), "/poem 秋月 五绝 七绝"),  # err_form_conflict
-    (CommandOptions("poem", {"topic": "秋月", "rhyme": "上声一董"}), "/poem 秋月 韵=上声一董"),  # not a 平声 group
+    (CommandOptions("poem", {"topic": "秋月", "form": "七律", "rhyme": "上声一董"}), "/poem 秋月 七律 韵=上声一董"),  # 仄韵 only for 绝句
+    (CommandOptions("ci", {"form": "浣沙溪", "topic": "秋思"}), "/ci 浣沙溪 秋思"),  # nearest 词牌
     (CommandOptions("poem", {"topic": "秋月", "rhyme": "火星"}), "/poem 秋月 韵=火星"),  # err_rhyme_unknown
     (CommandOptions("acrostic", {"heads": "春夏秋", "form": "七绝"}), "/cang 春夏秋 七绝"),  # err_heads_count
     (CommandOptions("acrostic", {"heads": "ab"}), "/cang ab"),  # err_heads_not_han

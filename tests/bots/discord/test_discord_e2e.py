@@ -308,6 +308,26 @@ async def test_xu_and_dui_slash_commands_keep_the_users_line(
     assert first == "春风又绿江南岸" and len(second) == 7 and "对句" in couplet["content"]
 
 
+async def test_ci_slash_command_and_a_titled_ci_check(
+    fake: FakeDiscord, core: ChatCore, redis_url: str, worker: WorkerThread
+) -> None:
+    async with discord_bot(fake, core, redis_url):
+        ci = await fake.slash("ci", {"cipai": "如梦令", "topic": "春晚"})
+        listing = await fake.slash("ci", {})
+        checked = await fake.slash("check", {"poem": "如梦令 常记溪亭日暮，沉醉不知归路。兴尽晚回舟，误入藕花深处。"
+                                                     "争渡，争渡，惊起一滩鸥鹭。"})
+        _ack, poem = await fake.wait_for(lambda: (f := fake.followups(ci["token"])) and len(f) >= 2 and f, timeout=90)
+        [tunes] = await fake.wait_for(lambda: fake.followups(listing["token"]))
+        [report] = await fake.wait_for(lambda: fake.followups(checked["token"]))
+    text = poem["content"]
+    assert text.startswith("《如梦令·春晚》") and "词林正韵" in text, text
+    body = "".join(text.split("\n\n")[0].splitlines()[1:])
+    rows = [seg for seg in re.split("[，。]", body) if seg]
+    assert [len(seg) for seg in rows] == [6, 6, 5, 6, 2, 2, 6] and rows[4] == rows[5]  # 叠句: 争渡，争渡
+    assert "如梦令：33 字" in tunes["content"] and len(tunes["content"]) <= 2000
+    assert "如梦令" in report["content"] and "✅" in report["content"], report["content"]
+
+
 # --------------------------------------------------------------------------- Discord going away
 def platform_retries() -> float:
     return REGISTRY.get_sample_value("poetcore_platform_retries_total", {"platform": "discord"}) or 0.0

@@ -72,7 +72,7 @@ async def test_start_publishes_commands_in_zh_and_en(polling_bot: TelegramBot, f
     assert polling_bot.core.bot_username == "poetbot"
     zh = fake_telegram.commands[("default", "")]
     en = fake_telegram.commands[("default", "en")]
-    assert [c["command"] for c in zh] == ["poem", "cang", "xu", "dui", "check", "rhyme", "yun", "fhl", "jieju", "cai", "a", "hint", "stop",
+    assert [c["command"] for c in zh] == ["poem", "ci", "cang", "xu", "dui", "check", "rhyme", "yun", "fhl", "jieju", "cai", "a", "hint", "stop",
                                           "rank", "forms", "queue", "cancel", "help"]
     assert zh == fake_telegram.commands[("default", "zh")]
     assert zh[0]["description"] == t("cmd_poem", "zh") and en[0]["description"] == t("cmd_poem", "en")
@@ -147,6 +147,15 @@ async def test_check_runs_in_process(polling_bot: TelegramBot, fake_telegram: Fa
     await fake_telegram.user_says(1004, "/check 白日依山尽，黄河入海流。欲穷千里目，更上一层楼。")
     [answer] = await wait_messages(fake_telegram, 1004, 1)
     assert answer.startswith("✅ 合律：五绝")
+    assert service.queue_length() == 0
+
+
+async def test_check_reads_a_titled_ci(polling_bot: TelegramBot, fake_telegram: FakeTelegram, service: PoemService) -> None:
+    await fake_telegram.user_says(1005, "/check 水调歌头 明月几时有？把酒问青天。不知天上宫阙，今夕是何年。我欲乘风归去，"
+                                        "又恐琼楼玉宇，高处不胜寒。起舞弄清影，何似在人间。转朱阁，低绮户，照无眠。不应有恨，"
+                                        "何事长向别时圆？人有悲欢离合，月有阴晴圆缺，此事古难全。但愿人长久，千里共婵娟。")
+    [answer] = await wait_messages(fake_telegram, 1005, 1)
+    assert "水调歌头" in answer and "无法识别" not in answer
     assert service.queue_length() == 0
 
 

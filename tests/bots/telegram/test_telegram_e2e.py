@@ -25,6 +25,7 @@ from bots.core import keys as bot_keys
 from bots.core.chat import ChatCore
 from bots.core.messages import t
 from bots.telegram import TelegramBot
+from poetcore.prosody.ci_check import check_ci
 from poetcore.prosody.rhymes import RhymeTable, Tone
 from poetcore.text.chars import is_han, to_simplified
 from worker.contract import keys
@@ -38,6 +39,9 @@ POEM_WAIT_S = 180.0  # the first poem includes the worker's torch import and mod
 # zh footer "—— 七绝 · 平水韵东韵", en footer "— 七绝 · 平水韵 rhyme group 东", traditional "七絕 · 平水韻東韻"
 POEM_RE = re.compile(r"^《(.+)》\n((?:.+\n){4,8})\n—{1,2} ([五七][绝絕律]) · 平水[韵韻](?: rhyme group )?(.)[韵韻]?$")
 IDLE_QUEUE = "e2e-idle"  # no worker serves it
+# A 词: "《浣溪沙·秋思》", a sentence a row, "—— 浣溪沙 · 词林正韵第七部平"
+CI_RE = re.compile(r"^《(.+)》\n((?:.+\n)+)\n—{1,2} (\S+) · 词林正韵(?: section )?(.+)$")
+ZE_RE = re.compile(r"^《(.+)》\n((?:.+\n){4})\n—{1,2} ([五七]绝仄韵) · 平水韵(.+)韵$")
 
 
 @pytest.fixture(scope="module")
@@ -255,3 +259,31 @@ async def test_couplet_answers_with_the_matching_line(harness: Harness) -> None:
     first, second = (line.rstrip("，。") for line in msg.text.split("\n")[:2])
     assert first == "白日依山尽" and len(second) == 5 and all(map(is_han, second))
     assert Tone.PING in RhymeTable.default().tones(second[-1])  # a 仄 ending is answered on a 平 rhyme
+
+
+async def test_ci_in_a_group_comes_back_as_its_chart_breaks_it(harness: Harness) -> None:
+    """/ci in a group: the 词 arrives titled 词牌·题, a sentence a row, and passes its own chart."""
+    await harness.fake.user_says(-100600, "/ci 浣溪沙 秋思 部=7", user_id=78)
+    await harness.fake.wait_for(lambda f: any(CI_RE.match(m.text) for m in f.chat(-100600)), POEM_WAIT_S)
+    [msg] = harness.fake.chat(-100600)
+    assert msg.history[0].startswith("正在作诗《秋思》（浣溪沙）")
+    match = CI_RE.match(msg.text)
+    assert match and match.group(1) == "浣溪沙·秋思" and match.group(3) == "浣溪沙" and match.group(4) == "第七部平"
+    rows = match.group(2).splitlines()
+    assert len(rows) == 5 and all(row.endswith("。") for row in rows)  # 浣溪沙: 3 + 3 lines, the 5th row a couplet
+    report = check_ci("浣溪沙\n" + "".join(rows))
+    assert report.ok and report.cipai == "浣溪沙" and report.rhyme_bu == 7
+
+
+async def test_xu_with_ze_rhyme_lines_continues_in_their_rhyme(harness: Harness) -> None:
+    """/xu 春眠不觉晓，处处闻啼鸟: the lines rhyme in 仄, so the poem goes on in their group, unscolded."""
+    await harness.fake.user_says(5011, "/xu 春眠不觉晓，处处闻啼鸟")
+    await harness.fake.wait_for(lambda f: any(ZE_RE.match(m.text) for m in f.chat(5011)), POEM_WAIT_S)
+    [msg] = harness.fake.chat(5011)
+    match = ZE_RE.match(msg.text)
+    assert match and match.group(3) == "五绝仄韵" and match.group(4) == "上声筿"
+    lines = [line[:-1] for line in match.group(2).splitlines()]
+    assert lines[:2] == ["春眠不觉晓", "处处闻啼鸟"]
+    table = RhymeTable.default()
+    assert "上声十七筿" in table.groups(lines[3][-1]) and table.tones(lines[3][-1]) == {Tone.ZE}
+    assert "不合律" not in msg.text and "注意" not in msg.text
