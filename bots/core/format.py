@@ -8,7 +8,7 @@ from typing import Any
 from bots.core.messages import lang, t
 from poetcore.lexicon.rhyme_lookup import four_tone
 from poetcore.prosody.cipu import ci_form, load_cipu
-from poetcore.prosody.forms import FORMS
+from poetcore.prosody.forms import FORMS, ZE_RHYME_FORMS
 from poetcore.text.chars import PUNCTUATION, poem_sentences, to_traditional
 
 __all__ = ["render_check", "render_ci_check", "render_cipai_list", "render_forms", "render_poem", "render_rhyme",
@@ -80,6 +80,7 @@ def render_forms(locale: str | None) -> str:
         rows.append(
             t("forms_line", locale, name=form.name, n_lines=form.n_lines, line_length=form.line_length, aliases=aliases)
         )
+    rows.append(t("forms_more", locale, ze=sep.join(ZE_RHYME_FORMS), count=sum(1 for c in load_cipu().values() if c.shapes)))
     rows.append(t("forms_footer", locale, example=next(iter(FORMS))))
     return "\n".join(rows)
 

@@ -29,6 +29,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "/poem 秋月 七绝 仄韵 — 仄韵绝句（也可 韵=鸟）\n"
         "/ci 浣溪沙 秋思 — 按词牌填词（/ci 列出词牌；部=7 指定词林正韵的部）\n"
         "/cang 春夏秋冬 七绝 — 藏头诗（藏头字数 = 诗的句数）\n"
+        "/xu 白日依山尽 — 续写：我接着你的诗句写完（可加诗体，如 /xu 白日依山尽 五律）\n"
+        "/dui 白日依山尽 — 对句：你出一句，我对一句\n"
         "/check 床前明月光…… — 检查一首诗的格律（犯律、拗、拗救，并给出可换的字）\n"
         "/rhyme 行 — 查字的声调、韵部与名句（查韵）；/yun 东 — 韵部常用字（韵部）\n"
         "/forms — 支持的诗体\n"
@@ -43,6 +45,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "/poem 秋月 七绝 仄韵 — a quatrain rhyming in 仄 (or rhyme=鸟)\n"
         "/ci 浣溪沙 秋思 — a 词 to a tune (/ci lists the tunes; 部=7 picks the 词林正韵 section)\n"
         "/cang 春夏秋冬 七绝 — acrostic (one head character per line)\n"
+        "/xu 白日依山尽 — I continue your line(s) into a poem (add a form: /xu 白日依山尽 五律)\n"
+        "/dui 白日依山尽 — you give a line, I write its matching line\n"
         "/check 床前明月光… — check the prosody of a poem (faults, tolerated 拗, rescues, replacements)\n"
         "/rhyme 行 — a character's tones, rhyme groups, famous lines; /yun 东 — a group's characters\n"
         "/forms — supported forms\n"
@@ -56,6 +60,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "{name}: {n_lines} lines of {line_length} characters{aliases}",
     },
     "forms_aliases": {"zh": "（又称 {aliases}）", "en": " (also {aliases})"},
+    "forms_more": {
+        "zh": "仄韵绝句：{ze}（/poem 秋月 七绝 仄韵）\n词：{count} 个词牌，发送 /ci 查看（/ci 浣溪沙 秋思）",
+        "en": "Quatrains rhyming in 仄: {ze} (/poem 秋月 七绝 仄韵)\n词: {count} tunes, send /ci for the list (/ci 浣溪沙 秋思)",
+    },
     "forms_footer": {
         "zh": "例如 /poem 秋月 {example}",
         "en": "Example: /poem 秋月 {example}",
@@ -100,6 +108,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "You have no request in the queue. {length} requests are queued.",
     },
     "cancel_ok": {"zh": "已取消你的请求。", "en": "Your request was cancelled."},
+    "cancel_ok_poem": {"zh": "已取消《{topic}》（{form}）。", "en": "Cancelled: “{topic}” ({form})."},
+    "cancel_ok_acrostic": {"zh": "已取消藏头诗「{heads}」（{form}）。", "en": "Cancelled: the acrostic on “{heads}” ({form})."},
+    "cancel_ok_continue": {"zh": "已取消续写「{first}」（{form}）。", "en": "Cancelled: continuing 「{first}」 ({form})."},
+    "cancel_ok_couplet": {"zh": "已取消为「{line}」对句。", "en": "Cancelled: the matching line for 「{line}」."},
     "cancel_none": {
         "zh": "你目前没有可以取消的请求。",
         "en": "You have no queued request to cancel.",
@@ -320,6 +332,18 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "{first}，\n{second}。\n\n（对句，押平水韵{rhyme}韵）", "en": "{first}，\n{second}。\n\n(matching line; 平水韵 group {rhyme})",
     },
     "err_couplet_one_line": {"zh": "对句只要一句，例如 /dui 白日依山尽", "en": "Give one line to match, e.g. /dui 白日依山尽"},
+    "err_couplet_missing": {
+        "zh": "请在 /dui 后面写出句，我来对下一句，例如 /dui 白日依山尽",
+        "en": "Put the line to match after /dui, e.g. /dui 白日依山尽",
+    },
+    "err_couplet_not_han": {
+        "zh": "对句的出句要是汉字，「{bad}」不是。例如 /dui 白日依山尽",
+        "en": "The line to match must be Chinese characters; 「{bad}」 is not. E.g. /dui 白日依山尽",
+    },
+    "err_couplet_length": {
+        "zh": "对句的出句要五个或七个字，你给的有 {length} 个字。例如 /dui 白日依山尽 或 /dui 春风又绿江南岸",
+        "en": "The line to match has five or seven characters; yours has {length}. E.g. /dui 白日依山尽 or /dui 春风又绿江南岸",
+    },
     "cmd_couplet": {"zh": "对句：给一句，我对下一句，例如 /dui 白日依山尽", "en": "A matching line, e.g. /dui 白日依山尽"},
     "cmd_continue": {"zh": "续写：我接着你的诗句写完，例如 /xu 白日依山尽", "en": "Continue your lines, e.g. /xu 白日依山尽"},
     "err_check_missing": {

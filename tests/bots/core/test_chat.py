@@ -373,6 +373,7 @@ def test_render_ci_as_its_chart_breaks_it(core: ChatCore) -> None:
 
 
 async def test_ci_alone_lists_the_cipai_and_ci_is_queued_with_its_tune(core: ChatCore, service: PoemService) -> None:
+    assert "/ci" in (forms := (await one(core, msg("/forms"))).text) and "七绝仄韵" in forms
     listing = (await one(core, msg("/ci"))).text
     assert "浣溪沙：42 字 · 平韵" in listing and "菩萨蛮：44 字 · 仄韵→平韵→仄韵→平韵" in listing
     assert "忆江南" in listing and "望江南忆江南" not in listing  # the name users know
