@@ -9,6 +9,11 @@ side under the same per-job seed, draws as many unknown real poems of the same f
 number and the seed, so anyone can rebuild the sheet. `score_sheet` joins the readers' answers with
 the key: per side, the coherent share, the mean score, how often it was taken for human.
 
+A form may be a 词牌 (浣溪沙, 忆江南; issue 24): the machine writes its 正体, the controls are real 词
+of the same 词牌 and shape, and a 词 is printed a sentence per row under its 词牌. 诗 and 词 mix freely
+on one sheet. A 词 item keeps its ``marks`` (the punctuation after each segment) in the key: that is
+how every reader of the key (`sheet_text`, `side_metrics`) tells a 词 from a 诗.
+
 A reader's answers are one JSON file, ``answers-<reader>.json``::
 
     {"1": {"score": 3, "guess": "human"}, "2": {"score": 1, "guess": "machine"}, ...}
@@ -31,10 +36,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from poetcore.eval.controls import CONTROL_SOURCE, corpus_missing, draw_controls
+from poetcore.errors import PoemShapeError
+from poetcore.eval.controls import (
+    CI_CONTROL_SOURCE,
+    CONTROL_SOURCE,
+    control_form,
+    corpus_missing,
+    draw_controls,
+)
 from poetcore.eval.diversity import distinct_characters, repeated_ngram_share
 from poetcore.eval.evaluate import corpus_bigrams, corpus_lines, score_poems
 from poetcore.lines.index import LineIndex
+from poetcore.prosody.ci_check import check_ci
 from poetcore.request import ComposeRequest, Poem
 
 DEFAULT_TOPICS = Path(__file__).resolve().parents[2] / "docs" / "blind-reading" / "topics.txt"
@@ -51,6 +64,8 @@ COHERENT = 3
 TOPIC_METRICS = ("topic_coverage", "topic_any_char_rate", "topic_artifact_poems", "topic_artifacts",
                  "topic_isolated_share")
 """Metrics about the requested topic: real poems had none."""
+SHI_ONLY_METRICS = ("rhyme_dominant_reading_share", "rhyme_common_reading_share")
+"""Metrics of `score_poems` that read a 诗's even lines as its 平水韵 rhymes: meaningless for a 词."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +95,9 @@ for topic, form, seed in jobs:
     poem = composer.compose_batch([req])[0]
     if isinstance(poem, Exception):
         raise poem
-    out.append({"text": poem.text, "lines": poem.lines, "lm_logprob": poem.lm_logprob, "rhyme": poem.rhyme_group})
+    # marks: a 词's breaks; an older checkout's Poem (诗 only) has none
+    out.append({"text": poem.text, "lines": poem.lines, "lm_logprob": poem.lm_logprob, "rhyme": poem.rhyme_group,
+                "marks": getattr(poem, "marks", "")})
 sys.stdout.write(json.dumps(out, ensure_ascii=False))
 """
 
@@ -132,7 +149,8 @@ def _compose_elsewhere(
 
 
 def _poem_record(poem: Poem) -> dict[str, Any]:
-    return {"text": poem.text, "lines": poem.lines, "lm_logprob": poem.lm_logprob, "rhyme": poem.rhyme_group}
+    return {"text": poem.text, "lines": poem.lines, "lm_logprob": poem.lm_logprob, "rhyme": poem.rhyme_group,
+            "marks": poem.marks}
 
 
 SIDE_SEED_STRIDE = 100_000
@@ -147,6 +165,16 @@ def sheet_jobs(topics: Sequence[str], forms: Sequence[str], seed: int, side: int
     return [(topic, form, base + i) for i, (topic, form) in enumerate((t, f) for t in topics for f in forms)]
 
 
+def _marks(poem: Mapping[str, Any]) -> dict[str, str]:
+    """``{"marks": …}`` for a 词, nothing for a 诗: an item with marks is a 词."""
+    return {"marks": poem["marks"]} if poem.get("marks") else {}
+
+
+def is_ci_item(item: Mapping[str, Any]) -> bool:
+    """Whether a key's item is a 词 (it keeps its marks; a 诗's are always ，。)."""
+    return bool(item.get("marks"))
+
+
 def assemble(
     jobs: Mapping[str, Sequence[tuple[str, str, int]]],
     machine: dict[str, list[dict[str, Any]]],
@@ -155,15 +183,16 @@ def assemble(
 ) -> list[dict[str, Any]]:
     """The key's items: every machine poem (``jobs[side]`` says what each was composed for) and every
     control, shuffled together with ``seed`` and numbered from 1. Machine items keep topic, seed and
-    log-prob; real ones id, title, author, dynasty."""
+    log-prob; real ones id, title, author, dynasty (a 词 its split too); a 词 of either side its marks."""
     entries: list[dict[str, Any]] = []
     for side, poems in machine.items():
         for (topic, form, poem_seed), poem in zip(jobs[side], poems, strict=True):
-            entries.append({"side": side, "form": form, "lines": list(poem["lines"]), "topic": topic,
+            entries.append({"side": side, "form": form, "lines": list(poem["lines"]), **_marks(poem), "topic": topic,
                             "seed": poem_seed, "lm_logprob": poem.get("lm_logprob"), "rhyme": poem.get("rhyme")})
     for poem in controls:
-        entries.append({"side": REAL, "form": poem["form"], "lines": list(poem["lines"]),
-                        **{k: poem.get(k, "") for k in ("id", "title", "author", "dynasty")}})
+        entries.append({"side": REAL, "form": poem["form"], "lines": list(poem["lines"]), **_marks(poem),
+                        **{k: poem.get(k, "") for k in ("id", "title", "author", "dynasty")},
+                        **({"split": poem["split"]} if poem.get("split") else {})})
     random.Random(f"sheet:{seed}").shuffle(entries)
     return [{"item": n, **entry} for n, entry in enumerate(entries, start=1)]
 
@@ -183,13 +212,17 @@ def write_sheet(
 ) -> dict[str, Any]:
     """Write ``sheet.md`` (for readers) and ``key.json`` (never for readers) under ``out_dir``.
 
+    ``forms``: 诗 forms and charted 词牌, aliases allowed (each goes by its own name: 忆江南 for 望江南).
     ``controls``: real poems on the sheet (default: as many as all machine poems together; never
     fewer than one side's). ``seed``: the round's (default: `fresh_seed`). ``index``: the famous
     lines to keep out (default: the built-in index). Raises FileNotFoundError without a prepared
-    corpus and ValueError for a sheet that cannot be built, both before anything is composed."""
+    corpus and ValueError for a sheet that cannot be built (a form without real poems among them),
+    both before anything is composed."""
     names = [s.name for s in sides]
     if not sides or len(set(names)) != len(names) or REAL in names:
         raise ValueError(f"sides need distinct names other than {REAL!r}: got {names}")
+    templates = [control_form(f) for f in forms]
+    forms = list(dict.fromkeys(t.name for t in templates))
     seed = fresh_seed() if seed is None else seed
     topics = list(topics or load_topics())
     jobs = sheet_jobs(topics, forms, seed)
@@ -199,9 +232,10 @@ def write_sheet(
     if count < len(jobs):
         raise ValueError(f"{count} real controls for {len(jobs)} poems per side: a sheet holds at least as many "
                          "real poems as any one side has")
-    missing = corpus_missing(data_dir)
-    if missing:
-        raise FileNotFoundError(missing)
+    kinds = {t.is_ci for t in templates}
+    for missing in (corpus_missing(data_dir, ci=ci) for ci in sorted(kinds)):
+        if missing:
+            raise FileNotFoundError(missing)
     for side in sides:
         if side.code is not None and not (side.code / "poetcore" / "compose.py").is_file():
             raise FileNotFoundError(f"{side.code} holds no poetcore checkout (poetcore/compose.py missing)")
@@ -218,11 +252,16 @@ def write_sheet(
         "forms": list(forms),
         "topics": topics,
         "candidates": candidates,
-        "sides": {**{s.name: s.describe() for s in sides}, REAL: f"{CONTROL_SOURCE} ({data_dir})"},
+        "sides": {**{s.name: s.describe() for s in sides}, REAL: f"{control_source(kinds)} ({data_dir})"},
         "items": items,
     }
     (out_dir / KEY_FILE).write_text(json.dumps(key, ensure_ascii=False, indent=1), encoding="utf-8")
     return key
+
+
+def control_source(kinds: set[bool]) -> str:
+    """What the real side of a sheet is, for the key (``kinds``: whether each kind of form is 词)."""
+    return "; ".join(CI_CONTROL_SOURCE if ci else CONTROL_SOURCE for ci in sorted(kinds))
 
 
 def couplets(lines: Sequence[str]) -> list[str]:
@@ -264,13 +303,33 @@ one on its own and do not look anything up. For each poem give:
 """
 
 
+def sentences(lines: Sequence[str], marks: str) -> list[str]:
+    """``转朱阁，低绮户，照无眠。``: a 词's segments with their marks, a sentence (up to a 。) per row.
+    The rows of `poetcore.text.chars.poem_sentences`, which every renderer of a 词 prints (the tests hold
+    the two equal); eval does not import ``text`` (the import graph in docs/design.md)."""
+    rows, current = [], ""
+    for line, mark in zip(lines, marks, strict=True):
+        current += line + mark
+        if mark != "，":
+            rows.append(current)
+            current = ""
+    return rows + ([current] if current else [])
+
+
+def item_rows(item: Mapping[str, Any]) -> list[str]:
+    """How an item is printed: a 诗 in couplets, a 词 a sentence per row (its breaks kept)."""
+    return sentences(item["lines"], item["marks"]) if is_ci_item(item) else couplets(item["lines"])
+
+
 def sheet_text(items: Sequence[dict[str, Any]]) -> str:
-    """The readers' sheet: instructions, then each poem as its number, its form and its couplets;
-    real and machine poems printed alike, with no title, topic or author."""
+    """The readers' sheet: instructions, then each poem as its number, its form (a 词's 词牌) and its
+    rows (`item_rows`); real and machine poems printed alike, with no title, topic or author."""
     out = [INSTRUCTIONS]
+    if any(is_ci_item(i) for i in items):  # the words for a sheet that holds 词 too
+        out = [INSTRUCTIONS.replace("以下诗作", "以下诗词").replace("每首诗回答", "每首回答")]
     for item in items:
         out += [f"## {item['item']}. {item['form']}", ""]
-        out += [row + "  " for row in couplets(item["lines"])]  # two spaces: a line break in markdown
+        out += [row + "  " for row in item_rows(item)]  # two spaces: a line break in markdown
         out.append("")
     return "\n".join(out)
 
@@ -379,28 +438,57 @@ def score_sheet(out_dir: Path, data_dir: Path | None = None) -> dict[str, Any]:
     }
 
 
+def ci_prosody(poems: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """Format, tone and rhyme accuracy of 词 by `check_ci` against each one's 词牌, the way
+    `score_poems` reads 诗: format = a charted shape of its 词牌 fits, tone = no tone 犯律, rhyme = no
+    rhyme 犯律 and a 部 found."""
+    fmt = tone = rhyme = 0
+    for p in poems:
+        text = "".join(line + mark for line, mark in zip(p["lines"], p["marks"], strict=True))
+        try:
+            report = check_ci(text, cipai=p["form"])
+        except PoemShapeError:
+            continue
+        codes = {v["code"] for v in report.violations}
+        fmt += 1
+        tone += "tone" not in codes
+        rhyme += "rhyme" not in codes and report.rhyme_bu is not None
+    n = max(1, len(poems))
+    return {"format_accuracy": fmt / n, "tone_accuracy": tone / n, "rhyme_accuracy": rhyme / n}
+
+
 def side_metrics(key: dict[str, Any], data_dir: Path | None = None) -> dict[str, dict[str, float]]:
     """`poetcore.eval.evaluate.score_poems` per side of a sheet (distinct-n, rhyme readings, topic
     artifacts, season clashes; copy rate and isolated pairs only with a prepared corpus in ``data_dir``)
     plus distinct characters and the repeated 4-gram share (`poetcore.eval.diversity`), so a round's
     numbers come from the very poems its readers judged. The real side is the yardstick; it has no
-    topic metrics. Distinct characters grow with the number of poems: compare sides of equal size."""
+    topic metrics. Distinct characters grow with the number of poems: compare sides of equal size.
 
-    corpus = data_dir if data_dir is not None and (data_dir / "train.jsonl.gz").is_file() else None
-    train_lines = corpus_lines(corpus) if corpus else None
-    bigrams = corpus_bigrams(corpus) if corpus else None
+    词 are measured against the 词 (copies and odd pairs against ``ci_train``), with format, tone and
+    rhyme accuracy by `check_ci` (`ci_prosody`) and without the 诗-only rhyme reading shares. 诗 and 词
+    are never averaged together: on a sheet that holds both, each side is reported per kind, as
+    ``"<side>·诗"`` and ``"<side>·词"``."""
+
+    kinds = {is_ci_item(i) for i in key["items"]}
     out: dict[str, dict[str, float]] = {}
-    for side in key["sides"]:
-        poems = [{"topic": i.get("topic", ""), "form": i["form"], "lines": i["lines"]}
-                 for i in key["items"] if i["side"] == side]
-        if not poems:
-            continue
-        metrics = score_poems(poems, train_lines, bigrams)
-        metrics["distinct_characters"] = distinct_characters(poems)
-        metrics["repeated_4gram_share"] = repeated_ngram_share(poems)
-        if side == REAL:
-            metrics = {k: v for k, v in metrics.items() if k not in TOPIC_METRICS}
-        out[side] = metrics
+    for ci in sorted(kinds):
+        train = f"{'ci_' if ci else ''}train"
+        corpus = data_dir if data_dir is not None and (data_dir / f"{train}.jsonl.gz").is_file() else None
+        train_lines = corpus_lines(corpus, train) if corpus else None
+        bigrams = corpus_bigrams(corpus, train) if corpus else None
+        for side in key["sides"]:
+            poems = [{"topic": i.get("topic", ""), "form": i["form"], "lines": i["lines"], "marks": i.get("marks", "")}
+                     for i in key["items"] if i["side"] == side and is_ci_item(i) == ci]
+            if not poems:
+                continue
+            metrics = score_poems(poems, train_lines, bigrams)
+            if ci:
+                metrics = {k: v for k, v in metrics.items() if k not in SHI_ONLY_METRICS} | ci_prosody(poems)
+            metrics["distinct_characters"] = distinct_characters(poems)
+            metrics["repeated_4gram_share"] = repeated_ngram_share(poems)
+            if side == REAL:
+                metrics = {k: v for k, v in metrics.items() if k not in TOPIC_METRICS}
+            out[f"{side}·{'词' if ci else '诗'}" if len(kinds) > 1 else side] = metrics
     return out
 
 
@@ -443,13 +531,18 @@ __all__ = [
     "SHEET_FORMS",
     "Side",
     "assemble",
+    "ci_prosody",
+    "control_source",
     "couplets",
     "fresh_seed",
+    "is_ci_item",
+    "item_rows",
     "load_key",
     "load_topics",
     "markdown_table",
     "read_answers",
     "score_sheet",
+    "sentences",
     "sheet_jobs",
     "sheet_text",
     "side_metrics",

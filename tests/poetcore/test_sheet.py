@@ -1,7 +1,8 @@
 """Blind-reading sheets with real controls (poetcore.eval.sheet, poetcore.eval.controls).
 
 Sheets are composed for real, by the tiny model (the sheet's assembly is under test, not the model's
-poems), and the CLI's default side by the shipped model.
+poems), and the CLI's default side by the shipped model. 词 sheets (issue 24) draw real 词 of the same
+词牌 and 正体 shape from the fixture's 词 splits.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ import pytest
 from typer.testing import CliRunner
 
 from poetcore.cli.main import app
-from poetcore.eval.controls import control_pool, draw_controls, is_famous
+from poetcore.eval.controls import (
+    CI_CONTROL_SOURCE,
+    CONTROL_SOURCE,
+    cipai_of,
+    control_pool,
+    draw_controls,
+    is_famous,
+)
 from poetcore.eval.sheet import (
     KEY_FILE,
     REAL,
@@ -33,10 +41,13 @@ from poetcore.eval.sheet import (
     markdown_table,
     read_answers,
     score_sheet,
+    sentences,
     side_metrics,
     write_sheet,
 )
 from poetcore.lines.index import open_line_index
+from poetcore.prosody.forms import get_form
+from poetcore.text.chars import poem_sentences
 
 CHARS = "山水云烟松竹梅兰江湖风雨霜雪花草鸟虫溪桥村舍渔樵钟鼓楼台灯影琴书酒茶"
 FAMOUS = ["两个黄鹂鸣翠柳", "一行白鹭上青天", "窗含西岭千秋雪", "门泊东吴万里船"]
@@ -54,19 +65,53 @@ def real_poem(n: int, form: str = "七绝", lines: list[str] | None = None) -> d
             "lines": lines or [made_up(10 * n + k, width=width) for k in range(count)]}
 
 
+XI, YJN = get_form("浣溪沙"), get_form("望江南")  # 忆江南: the corpus names its package 望江南忆江南
+YAN_SHU = ["一曲新词酒一杯", "去年天气旧亭台", "夕阳西下几时回", "无可奈何花落去", "似曾相识燕归来", "小园香径独徘徊"]
+"""晏殊's 浣溪沙, in 宋词三百首: a reader knows it."""
+
+
+def real_ci(name: str, form: Any, lengths: tuple[int, ...] | None = None, marks: str | None = None,
+            lines: list[str] | None = None) -> dict[str, Any]:
+    """A corpus 词 of ``form``'s 词牌; its chart's 正体 shape unless ``lengths``/``marks`` say otherwise."""
+    lengths = lengths or form.line_lengths
+    n = sum(map(ord, name))
+    return {"id": name, "cipai": cipai_of(form), "author": f"词人{name}",
+            "lines": lines or [made_up(n + 7 * k, width=w) for k, w in enumerate(lengths)],
+            "marks": marks or form.variants[0].punctuation}
+
+
+CI_TEST = [
+    real_ci("ci-1", XI), real_ci("ci-2", XI), real_ci("ci-3", YJN),
+    real_ci("ci-famous", XI, lines=YAN_SHU),
+    real_ci("ci-other-shape", XI, (7, 7, 7, 3, 7, 7, 7, 3), "。。。。，。。。"),  # 摊破浣溪沙's shape
+    real_ci("ci-other-breaks", XI, marks="。。。。。。"),  # the segments of the chart, not its breaks
+    real_ci("ci-single", YJN, (3, 5, 7, 7, 5), "，。，。。"),  # the one-stanza 望江南
+    real_ci("ci-pusaman", get_form("菩萨蛮")),
+]
+CI_VALID = [real_ci("ci-4", XI), real_ci("ci-5", YJN), real_ci("ci-6", YJN),
+            {**CI_TEST[0], "id": "ci-1-again"}]  # the same 词 in two splits is one 词
+
+
+def write_split(path: Path, split: str, poems: list[dict[str, Any]]) -> None:
+    with gzip.open(path / f"{split}.jsonl.gz", "wt", encoding="utf-8") as f:
+        f.writelines(json.dumps(p, ensure_ascii=False) + "\n" for p in poems)
+
+
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A prepared corpus with 16 unknown 七绝, 2 unknown 五律, and 2 七绝 a reader may know: one
-    wholly famous, one with a single famous line."""
+    wholly famous, one with a single famous line; and 词 (`CI_TEST`, `CI_VALID`): unknown 浣溪沙 and
+    忆江南 of the chart's shape in both splits, and 浣溪沙 that must never be drawn."""
     path = tmp_path_factory.mktemp("corpus")
     poems = [real_poem(n) for n in range(16)] + [real_poem(n, "五律") for n in (20, 21)]
     poems.append({**real_poem(30), "id": "tang-famous", "lines": FAMOUS})
     poems.append({**real_poem(31), "id": "tang-one-famous-line", "lines": [made_up(1), FAMOUS[2], made_up(2), made_up(3)]})
-    with gzip.open(path / "test.jsonl.gz", "wt", encoding="utf-8") as f:
-        f.writelines(json.dumps(p, ensure_ascii=False) + "\n" for p in poems)
+    write_split(path, "test", poems)
+    write_split(path, "ci_test", CI_TEST)
+    write_split(path, "ci_valid", CI_VALID)
     return path
 
 
@@ -108,8 +153,41 @@ def test_controls_follow_the_forms_and_the_seed(corpus: Path) -> None:
     assert set(drawn[0]) == {"id", "dynasty", "form", "title", "author", "lines"}
     assert draw_controls(corpus, ["七绝"] * 6, seed=3) == draw_controls(corpus, ["七绝"] * 6, seed=3)
     assert draw_controls(corpus, ["七绝"] * 6, seed=3) != draw_controls(corpus, ["七绝"] * 6, seed=4)
-    with pytest.raises(ValueError, match="no real controls for 沁园春"):
-        draw_controls(corpus, ["沁园春"], seed=3)
+    for no_controls in ("七绝仄韵", "沁园春慢"):  # a form the corpus does not label, a name no form has
+        with pytest.raises(ValueError, match=f"no real controls for {no_controls}"):
+            draw_controls(corpus, [no_controls], seed=3)
+
+
+def test_ci_controls_are_unknown_ci_of_the_same_cipai_and_chart_shape(corpus: Path) -> None:
+    pool = control_pool(corpus, ["浣溪沙", "望江南"])
+    assert set(pool) == {"浣溪沙", "忆江南"}  # by the form's own name
+    assert [p["id"] for p in pool["浣溪沙"]] == ["ci-1", "ci-2", "ci-4"]  # test split first, then valid
+    assert [p["id"] for p in pool["忆江南"]] == ["ci-3", "ci-5", "ci-6"]
+    assert [p["split"] for p in pool["忆江南"]] == ["ci_test", "ci_valid", "ci_valid"]
+    with pytest.raises(ValueError, match="0 unknown 沁园春 in its ci_test and ci_valid splits"):
+        draw_controls(corpus, ["沁园春"], seed=3)  # charted, but no real one to draw
+
+
+def test_ci_controls_come_from_the_test_split_before_the_valid_one(corpus: Path) -> None:
+    for seed in range(5):
+        assert {p["id"] for p in draw_controls(corpus, ["浣溪沙"] * 2, seed)} == {"ci-1", "ci-2"}
+    drawn = draw_controls(corpus, ["浣溪沙", "望江南", "浣溪沙", "忆江南", "浣溪沙"], seed=1)
+    assert [p["form"] for p in drawn] == ["浣溪沙", "忆江南", "浣溪沙", "忆江南", "浣溪沙"]
+    assert {p["id"] for p in drawn} == {"ci-1", "ci-2", "ci-4", "ci-3"} | {drawn[1]["id"], drawn[3]["id"]}
+    assert {p["id"] for p in drawn if p["form"] == "忆江南"} & {"ci-3"}  # the one test-split 忆江南 is taken
+    assert set(drawn[0]) == {"id", "dynasty", "form", "title", "author", "lines", "marks", "split"}
+    for p in drawn:
+        form = get_form(p["form"])
+        assert tuple(map(len, p["lines"])) == form.line_lengths and p["marks"] == form.variants[0].punctuation
+    with pytest.raises(ValueError, match="3 unknown 浣溪沙 in its ci_test and ci_valid splits; the sheet needs 4"):
+        draw_controls(corpus, ["浣溪沙"] * 4, seed=1)
+
+
+def test_a_corpus_without_ci_cannot_give_ci_controls(tmp_path: Path) -> None:
+    write_split(tmp_path, "test", [real_poem(1)])
+    assert len(draw_controls(tmp_path, ["七绝"], seed=1)) == 1
+    with pytest.raises(FileNotFoundError, match=r"ci_test\.jsonl\.gz missing.*poetcore data prepare"):
+        draw_controls(tmp_path, ["七绝", "浣溪沙"], seed=1)
 
 
 def test_assemble_shuffles_machine_and_real_poems_together() -> None:
@@ -213,10 +291,11 @@ def test_a_side_can_be_composed_by_another_checkout(tiny_model_dir: Path, corpus
     root = Path(__file__).resolve().parents[2]
     poems = {}
     for side in (Side("here", tiny_model_dir), Side("there", tiny_model_dir, root)):
-        key = write_sheet([side], tmp_path / side.name, data_dir=corpus, topics=["秋月"], forms=["七绝"],
+        key = write_sheet([side], tmp_path / side.name, data_dir=corpus, topics=["秋月"], forms=["七绝", "浣溪沙"],
                           candidates=1, seed=3)
-        poems[side.name] = [i["lines"] for i in key["items"] if i["side"] != REAL]
+        poems[side.name] = [(i["form"], i["lines"], i.get("marks")) for i in key["items"] if i["side"] != REAL]
     assert poems["here"] == poems["there"]
+    assert {(form, marks) for form, _, marks in poems["there"]} == {("七绝", None), ("浣溪沙", "。。。，。。")}
     assert key["sides"]["there"].endswith(f"(code: {root})")
 
 
@@ -230,6 +309,81 @@ def test_each_side_composes_under_seeds_of_its_own(tiny_model_dir: Path, corpus:
     bad = CliRunner().invoke(app, ["eval", "--sheet", str(tmp_path / "y"), "--model", str(tiny_model_dir),
                                    "--against", str(tiny_model_dir), "--against-code", str(tmp_path)])
     assert bad.exit_code == 2 and "no poetcore checkout" in bad.output
+
+
+def block(text: str, item: dict[str, Any]) -> list[str]:
+    """The rows printed under an item's heading."""
+    body = text.split(f"## {item['item']}. {item['form']}\n", 1)[1].split("\n## ", 1)[0]
+    return [row.strip() for row in body.strip().splitlines()]
+
+
+def test_a_ci_sheet_composes_draws_the_same_cipai_prints_sentences_and_scores(
+    tiny_model_dir: Path, corpus: Path, tmp_path: Path
+) -> None:
+    key = write_sheet([Side("ours", tiny_model_dir)], tmp_path, data_dir=corpus, topics=["秋思", "春晚"],
+                      forms=["浣溪沙", "望江南"], seed=5, candidates=1)
+    assert key["forms"] == ["浣溪沙", "忆江南"] and key["sides"][REAL] == f"{CI_CONTROL_SOURCE} ({corpus})"
+    ours = [i for i in key["items"] if i["side"] == "ours"]
+    real = [i for i in key["items"] if i["side"] == REAL]
+    assert sorted((i["topic"], i["form"]) for i in ours) == [("春晚", "忆江南"), ("春晚", "浣溪沙"), ("秋思", "忆江南"),
+                                                            ("秋思", "浣溪沙")]
+    assert sorted(i["form"] for i in real) == ["忆江南", "忆江南", "浣溪沙", "浣溪沙"]
+    assert {i["id"] for i in real if i["form"] == "浣溪沙"} == {"ci-1", "ci-2"}  # the test split has two
+    assert "ci-3" in {i["id"] for i in real}
+    for item in key["items"]:  # machine and real alike: the chart's 正体, breaks kept in the key
+        form = get_form(item["form"])
+        assert tuple(map(len, item["lines"])) == form.line_lengths and item["marks"] == form.variants[0].punctuation
+    text = (tmp_path / SHEET_FILE).read_text(encoding="utf-8")
+    assert re.findall(r"^## (\d+)\. (\S+)$", text, re.M) == [(str(i["item"]), i["form"]) for i in key["items"]]
+    for item in key["items"]:
+        assert block(text, item) == poem_sentences(item["lines"], item["marks"]) == sentences(item["lines"], item["marks"])
+        assert len(block(text, item)) == item["marks"].count("。")  # a sentence per row
+    for name in ("浣溪沙", "忆江南"):  # nothing in the print tells real from ours
+        shapes = {re.sub(r"\w", "字", "\n".join(block(text, i))) for i in key["items"] if i["form"] == name}
+        assert len(shapes) == 1
+    for hidden in ["ours", REAL, "秋思", "春晚", "ci_test", "ci_valid", *(i["author"] for i in real), "以下诗作"]:
+        assert hidden not in text
+    assert "以下诗词" in text
+
+    _answers(tmp_path, "r1", {i["item"]: (4, H) if i["side"] == REAL else (2, M) for i in key["items"]})
+    result = score_sheet(tmp_path, corpus)
+    assert result["sides"]["ours"]["coherent_share"] == 0.0 and result["sides"][REAL]["coherent_share"] == 1.0
+    assert result["detection_accuracy"] == 1.0
+    metrics = result["text_metrics"]
+    assert set(metrics) == {"ours", REAL}
+    # the decoder guarantees the chart; the real ones were drawn in its shape
+    assert metrics["ours"]["format_accuracy"] == metrics[REAL]["format_accuracy"] == 1.0
+    assert metrics["ours"]["tone_accuracy"] == metrics["ours"]["rhyme_accuracy"] == 1.0
+    assert "rhyme_dominant_reading_share" not in metrics["ours"] and "topic_coverage" not in metrics[REAL]
+    assert math.isnan(metrics["ours"]["copy_rate"])  # the fixture has no ci_train: no copy rate, not a false 0
+
+
+def test_a_sheet_mixes_shi_and_ci(tiny_model_dir: Path, corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sheet"
+    topics = tmp_path / "topics.txt"
+    topics.write_text("秋思\n")
+    done = CliRunner().invoke(app, ["eval", "--sheet", str(out), "--model", str(tiny_model_dir), "--candidates", "1",
+                                    "--topics", str(topics), "--forms", "七绝，浣溪沙", "--seed", "4",
+                                    "--data", str(corpus)], env={"POETCORE_DEVICE": "cpu"})
+    assert done.exit_code == 0, done.output
+    key = json.loads((out / KEY_FILE).read_text(encoding="utf-8"))
+    assert key["forms"] == ["七绝", "浣溪沙"] and len(key["items"]) == 4
+    text = (out / SHEET_FILE).read_text(encoding="utf-8")
+    for item in key["items"]:
+        assert ("marks" in item) == (item["form"] == "浣溪沙")
+        rows = couplets(item["lines"]) if item["form"] == "七绝" else poem_sentences(item["lines"], item["marks"])
+        assert block(text, item) == rows
+    assert CONTROL_SOURCE in key["sides"][REAL] and CI_CONTROL_SOURCE in key["sides"][REAL]  # both sources
+    _answers(out, "r1", {i["item"]: (3, H) for i in key["items"]})
+    scored = CliRunner().invoke(app, ["eval", "--score-sheet", str(out), "--data", str(corpus)])
+    assert scored.exit_code == 0, scored.output
+    result = json.loads(scored.stdout)
+    assert result["sides"]["a"]["poems"] == 2 and result["sides"][REAL]["poems"] == 2
+    assert set(result["text_metrics"]) == {"a·诗", "a·词", "real·诗", "real·词"}  # never averaged together
+    assert all(m["poems"] == 1 for m in result["text_metrics"].values())
+    bad = CliRunner().invoke(app, ["eval", "--sheet", str(tmp_path / "x"), "--model", str(tiny_model_dir),
+                                   "--topics", str(topics), "--forms", "七绝仄韵", "--data", str(corpus)])
+    assert bad.exit_code == 2 and "no real controls for 七绝仄韵" in bad.output
 
 
 # Scoring: a key written by hand, so every expected number can be worked out on paper.
@@ -348,6 +502,33 @@ def test_side_metrics_count_copies_against_the_corpus(tmp_path: Path) -> None:
         f.write(json.dumps({"title": "x", "lines": [copied, "白日依山尽"]}, ensure_ascii=False) + "\n")
     metrics = side_metrics(key, corpus)
     assert metrics["a"]["copy_rate"] == 1 / 8 and metrics["b"]["copy_rate"] == 0.0 and metrics[REAL]["copy_rate"] == 0.0
+
+
+def _ci_item(n: int, side: str, lines: list[str], form: str = "浣溪沙") -> dict[str, Any]:
+    item: dict[str, Any] = {"item": n, "side": side, "form": form, "lines": lines,
+                            "marks": get_form(form).variants[0].punctuation[: len(lines)]}
+    return item | ({"id": f"ci-{n}", "title": "", "author": "x", "dynasty": ""} if side == REAL else
+                   {"topic": "秋思", "seed": n, "lm_logprob": -1.0})
+
+
+def test_ci_metrics_read_the_ci_chart_and_the_ci_corpus(tmp_path: Path) -> None:
+    broken = [*YAN_SHU[:4], "似曾相识燕归去", YAN_SHU[5]]  # a tone and a rhyme fault in line 5
+    items = [_ci_item(1, "a", YAN_SHU), _ci_item(2, "a", broken), _ci_item(3, REAL, YAN_SHU[:2]),  # 3: no 浣溪沙 shape
+             _ci_item(4, REAL, YAN_SHU)]
+    key = {"version": 2, "seed": 1, "forms": ["浣溪沙"], "sides": {"a": "A", REAL: "corpus"}, "items": items}
+    write_split(tmp_path, "ci_train", [{"id": "ci-9", "cipai": "浣溪沙", "lines": ["似曾相识燕归来", "白日依山尽"],
+                                        "marks": "，。"}])
+    metrics = side_metrics(key, tmp_path)  # no 诗 train split is needed for a sheet of 词
+    a, real = metrics["a"], metrics[REAL]
+    assert (a["format_accuracy"], a["tone_accuracy"], a["rhyme_accuracy"]) == (1.0, 0.5, 0.5)
+    assert (real["format_accuracy"], real["tone_accuracy"], real["rhyme_accuracy"]) == (0.5, 0.5, 0.5)
+    assert a["copy_rate"] == 1 / 12 and real["copy_rate"] == 1 / 8  # segments copied from ci_train
+    assert not {"rhyme_dominant_reading_share", "rhyme_common_reading_share"} & set(a)
+    shi = {"item": 5, "side": "a", "form": "七绝", "lines": [made_up(k) for k in range(4)], "topic": "秋思", "seed": 5}
+    mixed = side_metrics({**key, "items": [*items, shi]}, tmp_path)
+    assert set(mixed) == {"a·诗", "a·词", "real·词"} and mixed["a·诗"]["poems"] == 1
+    assert json.dumps(mixed["a·词"]) == json.dumps(a)  # the same numbers (NaN included) beside a 诗
+    assert "rhyme_dominant_reading_share" in mixed["a·诗"]
 
 
 def test_cli_writes_and_scores(tiny_model_dir: Path, corpus: Path, tmp_path: Path) -> None:
