@@ -49,6 +49,7 @@ from poetcore.eval.evaluate import corpus_bigrams, corpus_lines, score_poems
 from poetcore.lines.index import LineIndex
 from poetcore.prosody.ci_check import check_ci
 from poetcore.request import ComposeRequest, Poem
+from poetcore.text.chars import poem_sentences
 
 DEFAULT_TOPICS = Path(__file__).resolve().parents[2] / "docs" / "blind-reading" / "topics.txt"
 SHEET_FORMS: tuple[str, ...] = ("七绝", "五律")
@@ -303,22 +304,9 @@ one on its own and do not look anything up. For each poem give:
 """
 
 
-def sentences(lines: Sequence[str], marks: str) -> list[str]:
-    """``转朱阁，低绮户，照无眠。``: a 词's segments with their marks, a sentence (up to a 。) per row.
-    The rows of `poetcore.text.chars.poem_sentences`, which every renderer of a 词 prints (the tests hold
-    the two equal); eval does not import ``text`` (the import graph in docs/design.md)."""
-    rows, current = [], ""
-    for line, mark in zip(lines, marks, strict=True):
-        current += line + mark
-        if mark != "，":
-            rows.append(current)
-            current = ""
-    return rows + ([current] if current else [])
-
-
 def item_rows(item: Mapping[str, Any]) -> list[str]:
     """How an item is printed: a 诗 in couplets, a 词 a sentence per row (its breaks kept)."""
-    return sentences(item["lines"], item["marks"]) if is_ci_item(item) else couplets(item["lines"])
+    return poem_sentences(item["lines"], item["marks"]) if is_ci_item(item) else couplets(item["lines"])
 
 
 def sheet_text(items: Sequence[dict[str, Any]]) -> str:
@@ -542,7 +530,6 @@ __all__ = [
     "markdown_table",
     "read_answers",
     "score_sheet",
-    "sentences",
     "sheet_jobs",
     "sheet_text",
     "side_metrics",

@@ -37,7 +37,7 @@ A 古绝 is judged on what binds it, the rhyme: its rhyme lines share one 平水
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -424,17 +424,24 @@ def _rhyme_violations(
             zh = f"{sent}韵脚不押{label}韵（“{ch}”属{where}韵）"
             en = f"line {li + 1}: rhyme char {ch} is not in the {label} group"
         violations.append(Violation(CODE_RHYME, li, pos, zh, en))
+    violations += _chong_yun(lines, variant.rhyme_lines, bad)
+    return gid, label, violations
+
+
+def _chong_yun(lines: Sequence[str], rhyme_lines: Iterable[int], bad: set[tuple[int, int]]) -> list[Violation]:
+    """重韵: a rhyme character used again at a later rhyme line (marked in ``bad``)."""
+    out: list[Violation] = []
     seen: dict[str, int] = {}
-    for li in variant.rhyme_lines:
+    for li in rhyme_lines:
         ch = lines[li][-1]
         if ch in seen:
             bad.add((li, len(lines[li]) - 1))
-            violations.append(Violation(
+            out.append(Violation(
                 CODE_CHONG_YUN, li, len(lines[li]) - 1,
                 f"第{zh_number(li + 1)}句韵脚“{ch}”与第{zh_number(seen[ch] + 1)}句重韵",
                 f"line {li + 1} repeats the rhyme {ch} of line {seen[ch] + 1} (重韵)"))
         seen.setdefault(ch, li)
-    return gid, label, violations
+    return out
 
 
 def _neighbour(ch: str, gid: str, table: RhymeTable) -> bool:
@@ -602,16 +609,7 @@ def _guti_rhyme(
             zh = f"{sent}韵脚不押{name}韵（“{ch}”属{where}韵）"
             en = f"line {li + 1}: rhyme char {ch} is not in the {name} group"
         violations.append(Violation(CODE_RHYME, li, pos, zh, en))
-    seen: dict[str, int] = {}
-    for li in rhymed:
-        ch = lines[li][-1]
-        if ch in seen:
-            bad.add((li, len(lines[li]) - 1))
-            violations.append(Violation(
-                CODE_CHONG_YUN, li, len(lines[li]) - 1,
-                f"第{zh_number(li + 1)}句韵脚“{ch}”与第{zh_number(seen[ch] + 1)}句重韵",
-                f"line {li + 1} repeats the rhyme {ch} of line {seen[ch] + 1} (重韵)"))
-        seen.setdefault(ch, li)
+    violations += _chong_yun(lines, rhymed, bad)
     label = table.group_label(gid) if gid else None
     return gid, label, violations, notes
 
