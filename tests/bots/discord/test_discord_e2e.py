@@ -313,10 +313,12 @@ async def test_ci_slash_command_and_a_titled_ci_check(
 ) -> None:
     async with discord_bot(fake, core, redis_url):
         ci = await fake.slash("ci", {"cipai": "如梦令", "topic": "春晚"})
+        xu = await fake.slash("xu", {"lines": "春眠不觉晓，处处闻啼鸟"})
         listing = await fake.slash("ci", {})
         checked = await fake.slash("check", {"poem": "如梦令 常记溪亭日暮，沉醉不知归路。兴尽晚回舟，误入藕花深处。"
                                                      "争渡，争渡，惊起一滩鸥鹭。"})
         _ack, poem = await fake.wait_for(lambda: (f := fake.followups(ci["token"])) and len(f) >= 2 and f, timeout=90)
+        _ack3, ze = await fake.wait_for(lambda: (f := fake.followups(xu["token"])) and len(f) >= 2 and f, timeout=90)
         [tunes] = await fake.wait_for(lambda: fake.followups(listing["token"]))
         [report] = await fake.wait_for(lambda: fake.followups(checked["token"]))
     text = poem["content"]
@@ -325,6 +327,9 @@ async def test_ci_slash_command_and_a_titled_ci_check(
     rows = [seg for seg in re.split("[，。]", body) if seg]
     assert [len(seg) for seg in rows] == [6, 6, 5, 6, 2, 2, 6] and rows[4] == rows[5]  # 叠句: 争渡，争渡
     assert "如梦令：33 字" in tunes["content"] and len(tunes["content"]) <= 2000
+    # 仄韵 lines go on in their own rhyme (上声筿), as a 仄韵 绝句, without a word about faults.
+    assert "五绝仄韵" in ze["content"] and "上声筿" in ze["content"] and "注意" not in ze["content"], ze["content"]
+    assert poem_lines(ze["content"])[:2] == ["春眠不觉晓", "处处闻啼鸟"]
     assert "如梦令" in report["content"] and "✅" in report["content"], report["content"]
 
 
