@@ -306,7 +306,8 @@ class Composer:
         prompt_of = [enc["input_ids"][owners.index(k)] for k in range(len(prepared))]
         knobs = {"prompt_length": input_ids.shape[1], "topic_bias": self.topic_bias,
                  "topic_margin": self.topic_margin, "season_penalty": self.season_penalty,
-                 "copy_guard": CorpusLines.default() if self._decoding_knob("block_copies") else None}
+                 "copy_guard": CorpusLines.default() if self._decoding_knob("block_copies") else None,
+                 "topic_opening": bool(self._decoding_knob("topic_opening"))}
         proc = PoemConstraintLogitsProcessor(specs, self.masks, num_beams=width, **knobs)
         # One seed per batch: reproducible for a single request with --seed.
         torch.manual_seed(prepared[0].seed)

@@ -134,6 +134,7 @@ DECODING_DEFAULTS: dict[str, float] = {
     "candidates": 8.0,  # candidates per poem when a request names none
     "critic_weight": 0.0,  # rerank weight of the critic's log-odds (poetcore.model.critic); 0: off
     "block_copies": 1.0,  # 1: no line may equal a corpus line (poetcore.lexicon.copyguard); 0: off
+    "topic_opening": 1.0,  # 1: a topic character may open the poem; 0: not (ours did 19 times in 20, real 七绝 1%)
 }
 """Poetcore's own decoding knobs, saved as extra keys of ``generation_config.json``."""
 

@@ -364,6 +364,24 @@ def test_topic_bias_only_where_the_lm_finds_the_character_plausible(tok, masks: 
     assert float(out[0, ids["东"]]) == pytest.approx(5.0)
 
 
+def test_topic_opening_off_keeps_the_topic_out_of_the_opening(tok, masks: VocabMasks) -> None:
+    """topic_opening=False: no topic character opens the poem, and the topic bias waits for line 2."""
+    scores = torch.zeros(1, len(tok))
+    field, red, east = (tok.convert_tokens_to_ids(ch) for ch in "田红东")
+    spec = PoemSpec(WUJUE, topic="田红", repeat="none", variants=(0,))
+    on = processor(masks, spec, topic_bias=2.0, topic_margin=100.0)
+    assert float(on(torch.full((1, 3), tok.bos_token_id), scores)[0, field]) == pytest.approx(2.0)
+    off = processor(masks, spec, topic_bias=2.0, topic_margin=100.0, topic_opening=False)
+    opening = POEM[:6]  # 东月天前白，: no topic character
+    for k in range(len(opening) + 1):
+        out = off(torch.tensor([[tok.bos_token_id] * 3 + tokens_of(tok, opening[:k])]), scores)
+        if k == 0:  # the first character: anything the chart allows but the topic
+            assert torch.isneginf(out[0, field]) and torch.isneginf(out[0, red]) and float(out[0, east]) == 0.0
+        if k == 2:  # still the opening line (a 平 position): the topic may come, unbiased
+            assert float(out[0, field]) == 0.0
+    assert float(out[0, field]) == pytest.approx(2.0)  # line 2 opens with the bias back (田风中夜红)
+
+
 def test_a_written_topic_character_loses_its_bias_so_it_is_not_doubled(tok, masks: VocabMasks) -> None:
     # 叠字 would allow 月月; the bias must not push the second 月 (故故人, 西西 came from this).
     proc = processor(masks, PoemSpec(WUJUE, topic="月天", repeat="dieci"), topic_bias=2.0, topic_margin=100.0)
