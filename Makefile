@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q "$(TORCH_SPEC)"
-	$(BIN)/pip install -q -e ".[dev,telegram,discord]"
+	$(BIN)/pip install -q -e ".[dev,telegram,discord,cards]"  # cards: the poem cards' font (PyPI)
 	@touch $(STAMP)
 
 lint: setup

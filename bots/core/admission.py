@@ -31,7 +31,7 @@ from bots.core.messages import t
 from bots.core.models import OutgoingMessage
 from bots.core.settings import BotSettings
 
-__all__ = ["DISCORD_CHANNEL_RATE", "NOTICE_BATCH_S", "BusyNotices", "GroupBudget", "group_send_budget"]
+__all__ = ["DISCORD_CHANNEL_RATE", "NOTICE_BATCH_S", "BusyNotices", "GroupBudget", "group_pace", "group_send_budget"]
 
 DISCORD_CHANNEL_RATE = (5, 5.0)
 """(messages, seconds) Discord lets a bot send to one channel."""
@@ -58,18 +58,25 @@ return out
 """
 
 
-def group_send_budget(platform: str, window_s: float, settings: BotSettings) -> int | None:
-    """Messages the platform lets a bot send to one group in ``window_s``; None: no per-group limit.
+def group_pace(platform: str, settings: BotSettings) -> tuple[float, float] | None:
+    """(messages, seconds) the platform lets a bot send one group; None: no per-group limit.
 
     Telegram's is the rate the bot's own limiter paces groups at (``telegram_group_rate`` per
     ``telegram_group_period_s``, 20 a minute by default), so admission and sending agree.
     """
     if platform == "telegram":
-        messages, seconds = settings.telegram_group_rate, settings.telegram_group_period_s
-    elif platform == "discord":
-        messages, seconds = DISCORD_CHANNEL_RATE
-    else:
+        return settings.telegram_group_rate, settings.telegram_group_period_s
+    if platform == "discord":
+        return DISCORD_CHANNEL_RATE
+    return None
+
+
+def group_send_budget(platform: str, window_s: float, settings: BotSettings) -> int | None:
+    """Messages the platform lets a bot send to one group in ``window_s``; None: no per-group limit."""
+    pace = group_pace(platform, settings)
+    if pace is None:
         return None
+    messages, seconds = pace
     return math.floor(messages * window_s / seconds)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import redis
 
 from bots.core.admission import BusyNotices, GroupBudget, group_send_budget
+from bots.core.cards import PoemCards, read_poem_message
 from bots.core.commands import (
     COMMAND_ALIASES,
     GAME_COMMAND_NAMES,
@@ -56,7 +57,7 @@ __all__ = ["MENU", "ChatCore"]
 
 log = logging.getLogger(__name__)
 
-MENU = ("poem", "ci", "acrostic", "continue", "couplet", "check", "rhyme", "yun", "fhl", "jieju", "cai", "answer", "hint", "stop", "rank", "forms", "queue", "cancel",
+MENU = ("poem", "ci", "acrostic", "continue", "couplet", "check", "card", "rhyme", "yun", "fhl", "jieju", "cai", "answer", "hint", "stop", "rank", "forms", "queue", "cancel",
         "help")
 """Commands shown in platform menus (setMyCommands, slash commands), in this order (canonical names)."""
 
@@ -87,6 +88,19 @@ def _request_id(msg: IncomingMessage) -> str:
         return new_request_id()
     rid = _UNSAFE_ID.sub("", f"{msg.platform}_{msg.chat_id}_{msg.message_id}")
     return rid if 0 < len(rid) <= 64 else new_request_id()
+
+
+def _cancelled_text(request: PoemRequest | None, locale: str | None) -> str:
+    """"已取消《秋月》（七绝）": the cancelled request named by its kind and its topic, heads or first line."""
+    if request is None:
+        return t("cancel_ok", locale)
+    if request.kind == "acrostic":
+        return t("cancel_ok_acrostic", locale, heads=request.heads, form=request.form)
+    if request.kind == "continue" and request.form in COUPLETS:
+        return t("cancel_ok_couplet", locale, line=request.prefix)
+    if request.kind == "continue":
+        return t("cancel_ok_continue", locale, first=(request.prefix or "").split("，")[0], form=request.form)
+    return t("cancel_ok_poem", locale, topic=request.topic or request.form, form=request.form)
 
 
 @dataclass(frozen=True)
@@ -122,6 +136,7 @@ class ChatCore:
         index = line_index or _shared_index(settings.line_index)
         self.games = GameService(self.service.sync.connection, index, settings)
         self.notices = BusyNotices(self.service.sync.connection, settings.group_notice_window_s)
+        self.cards = PoemCards(settings.card_font)  # /card, and the picture button under a poem
 
     # --- incoming ----------------------------------------------------------------------------
     async def handle(self, msg: IncomingMessage, options: CommandOptions | None = None) -> list[OutgoingMessage]:
@@ -167,6 +182,8 @@ class ChatCore:
             return await self._submit(cmd, msg, reply)
         if cmd.name == "check":
             return reply(self._check(cmd, loc))
+        if cmd.name == "card":
+            return await self._card(msg, reply)
         if cmd.name == "rhyme":
             return reply(render_rhyme(await asyncio.to_thread(lookup_char, cmd.text or "", self.games.index), loc))
         if cmd.name == "yun":
@@ -204,6 +221,16 @@ class ChatCore:
             return render_ci_check(report, locale)
         regular = report.style == STYLE_JINTI
         return render_check(report, locale, suggest(report, k=3) if regular and not report.ok else ())
+
+    async def _card(self, msg: IncomingMessage, reply: _Reply) -> list[OutgoingMessage]:
+        """``/card`` replying to a poem of ours: the poem as a picture, captioned with its text (drawn
+        in a thread; its text when no picture can be drawn)."""
+        if not msg.replied_text:
+            return reply(t("card_how", msg.locale))
+        poem = read_poem_message(msg.replied_text)
+        if poem is None:
+            return reply(t("card_not_poem", msg.locale))
+        return [await self.cards.message(poem, chat_id=msg.chat_id, reply_to=msg.message_id, locale=msg.locale)]
 
     async def _submit(self, cmd: Command, msg: IncomingMessage, reply: _Reply) -> list[OutgoingMessage]:
         loc = msg.locale
@@ -323,7 +350,7 @@ class ChatCore:
         for rid in await self.store.recent_requests(msg.platform, msg.user_id):
             result = await self.service.cancel(rid, msg.user_id)
             if result.outcome == "cancelled":
-                return t("cancel_ok", msg.locale)
+                return _cancelled_text(result.request, msg.locale)
             too_late = too_late or result.outcome == "running"
         return t("cancel_too_late" if too_late else "cancel_none", msg.locale)
 
@@ -365,6 +392,11 @@ class ChatCore:
         """Front-ends call this after sending a game board (``OutgoingMessage.board_key``), so later
         moves edit it."""
         await self.store.remember_board(platform, board_key, message_id)
+
+    async def game_visible(self, platform: str, out: OutgoingMessage, at: float) -> None:
+        """Front-ends call this once a game message that starts a clock (``out.clock``) is visible:
+        the turn's time counts from ``at``, not from when the move was judged."""
+        await self.games.shown(platform, out, at)
 
     async def placeholder_id(self, platform: str, request_id: str, wait: bool = False) -> str | None:
         """The placeholder to edit into the poem; with ``wait``, give one still being sent a moment."""

@@ -8,6 +8,7 @@ Grammar (tokens in any order after the command word; Chinese and English aliases
                                                           /poem 秋思 浣溪沙 is the same
     /cang 春夏秋冬 [七绝] [主题] [韵=东] [繁]              藏头诗: one head character per line
     /check [七律] <poem>                                  prosody check, text kept verbatim
+    /card (replying to one of the bot's poems)            the poem as a picture card
     /forms  /help  /start  /queue  /cancel
 
 Prefixes ``/`` ``!`` (and full-width ``／`` ``！``) work everywhere; a few Chinese words
@@ -56,6 +57,7 @@ COMMAND_ALIASES: dict[str, tuple[str, ...]] = {
     "continue": ("xu", "continue", "续写", "续诗"),
     "couplet": ("dui", "couplet", "对句"),
     "check": ("check", "检查", "格律", "检查格律"),
+    "card": ("card", "诗卡", "生成图片"),
     "rhyme": ("rhyme", "查韵"),
     "yun": ("yun", "韵部"),
     "forms": ("forms", "诗体", "体裁"),
@@ -434,10 +436,7 @@ def _command(name: str, body: str, typed: _Typed, default_form: str, limits: Lim
     if name == "continue":
         return _parse_continue(body, typed.form)
     if name == "couplet":
-        cmd = _parse_continue(body)
-        if "，" in (cmd.text or ""):
-            raise CommandError("err_couplet_one_line")
-        return Command("couplet", form=couplet_for(len(cmd.text or "")).name, text=cmd.text)
+        return _parse_couplet(body)
     if name in GAME_COMMAND_NAMES:
         return Command(name, text=body.strip())
     if name in ("rhyme", "yun"):
@@ -508,6 +507,26 @@ def _parse_continue(body: str, typed_form: str | None = None) -> Command:
         raise CommandError("err_prefix_line", form=form, n=template.line_length, i=i, line=line,
                            length=len(line)) from exc
     return Command("continue", form=form, text="，".join(prefix))
+
+
+def _parse_couplet(body: str) -> Command:
+    """``/dui 白日依山尽``: one line of five or seven Han characters (a form name beside it is ignored:
+    the line's length decides), refused in 对句's own words."""
+    lines: list[str] = []
+    for raw in _TOKEN_SPLIT_RE.split(body.replace("。", "，")):
+        token = raw.strip(_STRIP_CHARS)
+        if token and _resolve_form(token) is None:
+            _check_han(token, key="err_couplet_not_han")
+            lines.append(to_simplified(token))
+    if not lines:
+        raise CommandError("err_couplet_missing")
+    if len(lines) > 1:
+        raise CommandError("err_couplet_one_line")
+    try:
+        form = couplet_for(len(lines[0]))
+    except UnknownFormError as exc:
+        raise CommandError("err_couplet_length", length=len(lines[0])) from exc
+    return Command("couplet", form=form.name, text=lines[0])
 
 
 def _parse_check(body: str) -> Command:

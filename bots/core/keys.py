@@ -17,11 +17,12 @@ __all__ = [
     "game_board",
     "game_flush",
     "game_lock",
-    "game_outbox",
     "game_rank",
     "game_sent",
+    "game_sent_log",
     "game_stats",
     "game_timers",
+    "game_verdicts",
     "group_placeholders",
     "intake_seen",
     "intake_stream",
@@ -97,13 +98,14 @@ def game_board(platform: str, board_key: str) -> str:
     return f"{BOT_PREFIX}:game-board:{platform}:{board_key}"
 
 
-def game_outbox(platform: str, chat_id: str) -> str:
-    """Game messages held back while a chat is busy, sent later as one message."""
-    return f"{BOT_PREFIX}:game-outbox:{platform}:{chat_id}"
+def game_verdicts(platform: str, chat_id: str) -> str:
+    """A busy chat's verdict board (JSON): its message's key, its lines, how many are shown, when it
+    was last edited (`bots.core.games.outbox`)."""
+    return f"{BOT_PREFIX}:game-verdicts:{platform}:{chat_id}"
 
 
 def game_flush(platform: str) -> str:
-    """Sorted set: chat id -> when its held-back game messages go out."""
+    """Sorted set: chat id -> when its verdict board shows the lines waiting for it."""
     return f"{BOT_PREFIX}:game-flush:{platform}"
 
 
@@ -112,11 +114,16 @@ def game_sent(platform: str, chat_id: str) -> str:
     return f"{BOT_PREFIX}:game-sent:{platform}:{chat_id}"
 
 
+def game_sent_log(platform: str, chat_id: str) -> str:
+    """Sorted set: when each recent game message (send or edit) went to a chat, for its pace."""
+    return f"{BOT_PREFIX}:game-sent-log:{platform}:{chat_id}"
+
+
 def game_rank(platform: str, chat_id: str, period: str) -> str:
     """Sorted set: user id -> points, for ``period`` "all" or an ISO week like "2026-W49"."""
     return f"{BOT_PREFIX}:rank:{platform}:{chat_id}:{period}"
 
 
 def game_stats(platform: str, chat_id: str) -> str:
-    """Hash: "<user>:name", "<user>:lines", "<user>:best" for the leaderboard."""
+    """Hash: "<user>:name", "<user>:lines", "<user>:best", "<user>:points:<game kind>" for the leaderboard."""
     return f"{BOT_PREFIX}:rank-stats:{platform}:{chat_id}"

@@ -32,6 +32,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "/xu 白日依山尽 — 续写：我接着你的诗句写完（可加诗体，如 /xu 白日依山尽 五律）\n"
         "/dui 白日依山尽 — 对句：你出一句，我对一句\n"
         "/check 床前明月光…… — 检查一首诗的格律（犯律、拗、拗救，并给出可换的字）\n"
+        "/card — 回复我的一首诗，把它做成图片（诗卡）\n"
         "/rhyme 行 — 查字的声调、韵部与名句（查韵）；/yun 东 — 韵部常用字（韵部）\n"
         "/forms — 支持的诗体\n"
         "/queue — 我的排队位置\n"
@@ -48,6 +49,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "/xu 白日依山尽 — I continue your line(s) into a poem (add a form: /xu 白日依山尽 五律)\n"
         "/dui 白日依山尽 — you give a line, I write its matching line\n"
         "/check 床前明月光… — check the prosody of a poem (faults, tolerated 拗, rescues, replacements)\n"
+        "/card — reply to one of my poems to get it as a picture card\n"
         "/rhyme 行 — a character's tones, rhyme groups, famous lines; /yun 东 — a group's characters\n"
         "/forms — supported forms\n"
         "/queue — my place in the queue\n"
@@ -149,6 +151,25 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "poem_footer_no_rhyme": {"zh": "—— {form}", "en": "— {form}"},
     "ci_footer": {"zh": "—— {form} · 词林正韵{rhyme}", "en": "— {form} · 词林正韵 section {rhyme}"},
     "poem_untitled": {"zh": "无题", "en": "无题"},
+    # ---- poem cards (/card) ----------------------------------------------------------------------
+    "card_how": {
+        "zh": "请回复我写的一首诗，再发 /card，我把它做成图片。",
+        "en": "Reply to one of my poems with /card and I will make it a picture card.",
+    },
+    "card_not_poem": {
+        "zh": "这条消息里没有我写的诗。请回复一首诗（有《题目》和“——”诗体那一行的）再发 /card。",
+        "en": "That message holds none of my poems. Reply with /card to a poem of mine (the one with its 《title》 "
+        "and the “—” form line).",
+    },
+    "card_no_font": {
+        "zh": "图片暂时做不出来（服务器上缺少字体），先发文字版：\n\n{poem}",
+        "en": "I cannot draw the card right now (the server lacks its font); here is the text:\n\n{poem}",
+    },
+    "card_no_glyph": {
+        "zh": "字体里没有「{chars}」，图片做不出来，先发文字版：\n\n{poem}",
+        "en": "The card font has no 「{chars}」, so no picture this time; here is the text:\n\n{poem}",
+    },
+    "cmd_card": {"zh": "诗卡：回复我的一首诗，把它做成图片", "en": "Poem card: reply to my poem to get it as a picture"},
     "failed": {
         "zh": "抱歉，这首诗没写成（{reason}）。请再试一次，或换个主题。",
         "en": "Sorry, the poem could not be written ({reason}). Please try again or pick another topic.",
@@ -333,7 +354,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "err_couplet_one_line": {"zh": "对句只要一句，例如 /dui 白日依山尽", "en": "Give one line to match, e.g. /dui 白日依山尽"},
     "err_couplet_missing": {
-        "zh": "请在 /dui 后面写出句，我来对下一句，例如 /dui 白日依山尽",
+        "zh": "对句：请在 /dui 后面写上出句，我来对下一句，例如 /dui 白日依山尽",
         "en": "Put the line to match after /dui, e.g. /dui 白日依山尽",
     },
     "err_couplet_not_han": {
@@ -443,17 +464,24 @@ CATALOGUE: dict[str, dict[str, str]] = {
     # ---- 飞花令 -----------------------------------------------------------------------------------
     "fhl_help": {
         "zh": "飞花令：/fhl 月 开局（不写令字则由我出题；加「古法」则第 n 句令字在第 n 字，加「对战」与我对诗，"
-        "「简单」让我弱一些；「限时=30」改每句时限）。\n/a 句子 作答（也可回复我的消息），/hint 提示，/stop 结束，/rank 排行。\n接句：/jieju 我出上句你接下句（/jieju 上 反过来；可加 蒙学、常见、全库、题数=5）。\n{index}",
+        "「简单」让我弱一些；「限时=30」改每句时限）。\n/a 句子 作答（也可回复我的消息），/hint 提示，/stop 结束，/rank 排行。一次只答一句。\n接句：/jieju 我出上句你接下句（/jieju 上 反过来；可加 蒙学、常见、全库、题数=5）。\n"
+        "猜诗句：/cai 猜一句名句（/cai 5、/cai 7 定字数），每猜一句都标出 🟩 字对位置对、🟨 有这个字位置不对、⬜ 没有这个字。\n"
+        "一个群同时只玩一局。\n{index}",
         "en": "飞花令: /fhl 月 starts a game (no character: I pick one; add 古法 for the classic positional mode, 对战 to play "
         "against me, 简单 for an easier me, 限时=30 for 30 s per line).\n/a <line> answers (or reply to my message), "
-        "/hint for a hint, /stop ends it, /rank shows the leaderboard.\n接句: /jieju shows a famous line, you give the next one "
-        "(/jieju 上 for the previous one; add 蒙学, 常见 or 全库, 题数=5).\n{index}",
+        "/hint for a hint, /stop ends it, /rank shows the leaderboard. One line per answer.\n接句: /jieju shows a famous line, you "
+        "give the next one (/jieju 上 for the previous one; add 蒙学, 常见 or 全库, 题数=5).\n"
+        "猜诗句: /cai, guess a famous line (/cai 5 or /cai 7 for its length); each guess is marked 🟩 right character, "
+        "right place, 🟨 in the line elsewhere, ⬜ absent.\nOne game at a time per chat.\n{index}",
     },
     "fhl_index_full": {"zh": "诗库：完整索引，{lines} 句。", "en": "Line index: full, {lines} lines."},
     "fhl_index_builtin": {
-        "zh": "诗库：内置小索引（唐诗三百首、千家诗、宋词三百首，{lines} 句）。管理员可运行 poetcore data lines 建完整索引。",
-        "en": "Line index: the small built-in one (唐诗三百首, 千家诗, 宋词三百首; {lines} lines). "
-        "Operators build the full one with `poetcore data lines`.",
+        "zh": "诗库：内置名篇库（{poems} 首，{lines} 句），冷僻些的诗句我可能认不出。",
+        "en": "Line index: the built-in one of famous poems ({poems} poems, {lines} lines); I may not know rarer lines.",
+    },
+    "game_index_builtin": {
+        "zh": "（诗库用的是内置名篇库，共 {lines} 句：冷僻些的诗句我可能认不出。）",
+        "en": "(I judge with the built-in index of famous poems, {lines} lines: I may not know rarer lines.)",
     },
     "fhl_started": {
         "zh": "🌸 飞花令开局！令字「{token}」· {mode}\n每句须含「{token}」{position}，{timeout} 秒内无人接上即结束。\n用 /a 句子 作答{plain}。",
@@ -466,7 +494,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "fhl_mode_versus": {"zh": "对战（{level}）", "en": "versus me ({level})"},
     "fhl_level_easy": {"zh": "简单", "en": "easy"},
     "fhl_level_hard": {"zh": "困难", "en": "hard"},
-    "fhl_position": {"zh": "，且在第 {position} 字", "en": " at position {position}"},
+    "fhl_position": {"zh": "（令字须在第 {position} 字）", "en": " (at position {position})"},
+    "fhl_position_rule": {
+        "zh": "；古法：第 n 句的令字在第 n 字（七句一轮），第一句在第 1 字",
+        "en": "; classic: in the n-th line at position n (seven lines a cycle), so the first at position 1",
+    },
     "fhl_running": {
         "zh": "本群正在飞花令：令字「{token}」· {mode} · 已接 {turn} 句 · 还剩 {left} 秒{position}\n{scores}",
         "en": "A 飞花令 game is on: 「{token}」 · {mode} · {turn} lines so far · {left} s left{position}\n{scores}",
@@ -484,6 +516,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "fhl_bot_gives_up": {
         "zh": "🤖 我接不上了，这局你们赢了！", "en": "🤖 I can't find another line: you win this one!",
     },
+    "line_corpus_reads": {"zh": "（诗库作「{text}」）", "en": " (the index reads 「{text}」)"},
     "fhl_not_found": {"zh": "❌ 「{line}」不在诗库里。", "en": "❌ 「{line}」 is not in the line index."},
     "fhl_near_miss": {
         "zh": "❌ 没背熟：原句是「{real}」—— {source}", "en": "❌ Almost: the real line is 「{real}」 — {source}",
@@ -499,12 +532,26 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "❌ 太长了：只答一句（最多 {max} 个汉字）。", "en": "❌ Too long: answer one line (at most {max} characters).",
     },
     "fhl_answer_missing": {"zh": "请在 /a 后面写一句诗，例如 /a 举头望明月", "en": "Put a line after /a, e.g. /a 举头望明月"},
+    "game_one_line": {
+        "zh": "❌ 一次只答一句，例如 /a {example}", "en": "❌ One line per answer, e.g. /a {example}",
+    },
+    "game_other_running": {
+        "zh": "❌ 这里正在玩{running}，一次只能玩一局。{how}，再开{wanted}。",
+        "en": "❌ A game of {running} is on here, and one game runs at a time. {how}, then start {wanted}.",
+    },
+    "game_stop_how": {"zh": "玩完或发 /stop 结束它", "en": "Finish it or end it with /stop"},
+    "game_stop_how_starter": {
+        "zh": "玩完，或由开局的{name}发 /stop 结束它", "en": "Finish it, or {name}, who started it, ends it with /stop",
+    },
+    "game_name_fhl": {"zh": "飞花令", "en": "飞花令 (flying flowers)"},
+    "game_name_jieju": {"zh": "接句", "en": "接句 (complete the line)"},
+    "game_name_cai": {"zh": "猜诗句", "en": "猜诗句 (guess the line)"},
     "fhl_hint": {
         "zh": "💡 提示（{used}/{max}）：{source}\n{masked}", "en": "💡 Hint ({used}/{max}): {source}\n{masked}",
     },
     "fhl_hint_none": {"zh": "💡 提示用完了（每局 {max} 次）。", "en": "💡 No hints left ({max} per game)."},
     "fhl_hint_nothing": {"zh": "💡 诗库里找不到还能用的句子了。", "en": "💡 The index has no unused line left for this."},
-    "fhl_warning": {"zh": "⏳ 还剩 {left} 秒！令字「{token}」{position}", "en": "⏳ {left} s left! 「{token}」{position}"},
+    "fhl_warning": {"zh": "⏳ 还剩 {left} 秒！每句须含「{token}」{position}", "en": "⏳ {left} s left! 「{token}」{position}"},
     "fhl_over": {"zh": "🏁 飞花令结束（令字「{token}」，共 {turn} 句）。\n{scores}", "en": "🏁 飞花令 over (「{token}」, {turn} lines).\n{scores}"},
     "fhl_over_timeout": {"zh": "⌛ 时间到！", "en": "⌛ Time's up! "},
     "fhl_score_line": {"zh": "{medal} {name}：{score} 分（{lines} 句）", "en": "{medal} {name}: {score} ({lines} lines)"},
@@ -528,12 +575,22 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Too few lines in the index contain 「{token}」 ({count}); pick another, e.g. 月, 花, 春, 风.",
     },
     "fhl_combined": {"zh": "（刚才的几条）\n{items}", "en": "(the last few answers)\n{items}"},
-    "rank_header": {"zh": "🏆 本群飞花令排行", "en": "🏆 飞花令 leaderboard"},
+    "rank_header": {
+        "zh": "🏆 本群诗词游戏排行（飞花令、接句、猜诗句的得分合计）",
+        "en": "🏆 This chat's game leaderboard (飞花令, 接句 and 猜诗句 points together)",
+    },
+    "rank_header_private": {
+        "zh": "🏆 你在这里的诗词游戏得分（飞花令、接句、猜诗句合计）",
+        "en": "🏆 Your game points here (飞花令, 接句 and 猜诗句 together)",
+    },
+    "rank_games": {"zh": "（{games}）", "en": " ({games})"},
+    "rank_game": {"zh": "{game} {score}", "en": "{game} {score}"},
+    "rank_game_earlier": {"zh": "早先 {score}", "en": "earlier {score}"},
     "rank_all": {"zh": "总榜", "en": "All time"},
     "rank_week": {"zh": "本周", "en": "This week"},
     "rank_line": {
-        "zh": "{place}. {name} {score} 分 · {lines} 句 · 单局最佳 {best}",
-        "en": "{place}. {name} {score} · {lines} lines · best game {best}",
+        "zh": "{place}. {name} {score} 分{games} · {lines} 句 · 单局最佳 {best}",
+        "en": "{place}. {name} {score}{games} · {lines} lines · best game {best}",
     },
     "rank_empty": {"zh": "（还没有人上榜）", "en": "(nobody yet)"},
     # ---- 接句 ---------------------------------------------------------------------------------------
@@ -554,12 +611,16 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "jj_near": {"zh": "差一点！再想想。", "en": "Almost! Think again."},
     "jj_wrong": {"zh": "❌ 不对。", "en": "❌ Not that one."},
-    "jj_hint_source": {"zh": "💡 出自 {source}", "en": "💡 It is from {source}"},
-    "jj_hint_first": {"zh": "💡 第一个字是「{first}」，共 {length} 字", "en": "💡 It starts with 「{first}」 ({length} characters)"},
-    "jj_hint_tones": {"zh": "💡 平仄：{pattern}", "en": "💡 Tones: {pattern}"},
-    "jj_hint_none": {"zh": "💡 这题的提示已经用完了。", "en": "💡 No hints left for this question."},
+    "jj_hint_source": {"zh": "💡 提示（{used}/{max}）：出自 {source}", "en": "💡 Hint ({used}/{max}): it is from {source}"},
+    "jj_hint_first": {
+        "zh": "💡 提示（{used}/{max}）：第一个字是「{first}」，共 {length} 字",
+        "en": "💡 Hint ({used}/{max}): it starts with 「{first}」 ({length} characters)",
+    },
+    "jj_hint_tones": {"zh": "💡 提示（{used}/{max}）：平仄 {pattern}", "en": "💡 Hint ({used}/{max}): tones {pattern}"},
+    "jj_hint_none": {"zh": "💡 这题的 {max} 条提示已经用完了。", "en": "💡 All {max} hints for this question are used."},
     "jj_timeout": {"zh": "⌛ 时间到！答案是：{answer} —— {source}", "en": "⌛ Time's up! It was: {answer} — {source}"},
     "jj_over": {"zh": "🏁 接句结束（共 {total} 题）。\n{scores}", "en": "🏁 接句 over ({total} questions).\n{scores}"},
+    "jj_stopped": {"zh": "⏹ 这题的答案是：{answer} —— {source}", "en": "⏹ This question's answer: {answer} — {source}"},
     "jj_bad_option": {
         "zh": "不认识「{option}」。可用：上、下、蒙学、常见、全库、题数=5。",
         "en": "Unknown option 「{option}」. Try: 上, 下, 蒙学, 常见, 全库, 题数=5.",
@@ -571,6 +632,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "(or reply to me).\n🟩 right character, right place 🟨 in the line elsewhere ⬜ absent; the 平仄 column compares tones.",
     },
     "cai_board": {"zh": "🧩 猜诗句（{length} 字）· 还剩 {left} 次\n{rows}", "en": "🧩 猜诗句 ({length} characters) · {left} left\n{rows}"},
+    "cai_guess": {
+        "zh": "🧩 第 {n} 猜：{line}　{chars}（还剩 {left} 次）", "en": "🧩 Guess {n}: {line}  {chars} ({left} left)",
+    },
+    "cai_hint": {
+        "zh": "💡 提示（1/1，猜诗句只有这一条）：出自 {source}", "en": "💡 Hint (1/1, the only one in 猜诗句): it is from {source}",
+    },
     "cai_row": {"zh": "{line}　{chars}　平仄 {tones}　—— {name}", "en": "{line}  {chars}  tones {tones}  — {name}"},
     "cai_no_rows": {"zh": "（还没有人猜）", "en": "(no guesses yet)"},
     "cai_won": {

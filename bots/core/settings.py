@@ -75,13 +75,21 @@ class BotSettings(BaseSettings):
     game_timeout_s: int = Field(default=60, ge=2, le=600, description="a 飞花令 round ends this long after the last line")
     game_warning_s: int = Field(default=15, ge=1, le=120, description="the countdown warning comes this long before the end")
     game_chat_limit: int = Field(
-        default=10, ge=1, le=100, description="game messages per chat per window before verdicts are combined"
+        default=10, ge=1, le=100,
+        description="game messages per group per window before verdicts (marked at once) go on the verdict board",
     )
     game_chat_window_s: int = Field(default=60, ge=1, le=3600)
-    game_flush_s: float = Field(default=6.0, gt=0, le=60, description="how often combined verdicts go out")
+    game_flush_s: float = Field(default=4.0, gt=0, le=60, description="a busy group's verdict board is edited at most this often")
     game_easy_rank: int = Field(default=3000, ge=10, description="the easy bot knows only this many most famous lines")
     jieju_timeout_s: int = Field(default=40, ge=2, le=600, description="time per 接句 question; hints come through it")
     cai_timeout_s: int = Field(default=180, ge=2, le=3600, description="a 猜诗句 game ends this long after the last guess")
+
+    # --- poem cards --------------------------------------------------------------------------
+    card_font: Path | None = Field(
+        default=None,
+        description="a CJK TTF/OTF font for /card pictures; None: Noto Serif SC from the cards extra "
+                    "(missing -> /card answers with text, with a log line)",
+    )
 
     # --- Telegram ----------------------------------------------------------------------------
     telegram_token: SecretStr | None = Field(default=None, validation_alias=_alias("TELEGRAM_TOKEN", "POETBOT_TELEGRAM_TOKEN"))

@@ -88,8 +88,7 @@ async def run_discord(core: ChatCore, settings: DiscordSettings, consumer: Reply
         background = (deliver_replies,)
 
     async def game_clock(client: PoetClient) -> None:
-        await run_chat_clock(core.games, core.notices, "discord", lambda out: client.sender.channel(
-            out.chat_id, out.text, reply_to=out.reply_to_message_id))
+        await run_chat_clock(core.games, core.notices, "discord", client.sender.timed)
 
     background = (*background, game_clock)
     backoff = link.backoff()

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import re
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Protocol
 
@@ -53,6 +54,8 @@ class ChatHandler(Protocol):
     def command_descriptions(self, locale: str) -> list[tuple[str, str]]: ...
 
     async def remember_board(self, platform: str, board_key: str, message_id: str) -> None: ...
+
+    async def game_visible(self, platform: str, out: OutgoingMessage, at: float) -> None: ...
 
 
 BackgroundJob = Callable[["PoetClient"], Awaitable[None]]
@@ -221,6 +224,8 @@ class PoetClient(discord.Client):
             return
         for out in outgoing:
             await self.sender.interaction_answer(interaction, route, out.text, deferred=deferred)
+            if out.clock is not None:  # a game's turn starts once its message is visible
+                await self.core.game_visible(PLATFORM, out, time.time())
 
     # ----------------------------------------------------------------- prefix commands
     def command_text(self, message: discord.Message) -> tuple[str, bool] | None:
@@ -269,6 +274,7 @@ class PoetClient(discord.Client):
             route=message_route(message),
             user_name=message.author.display_name,
             reply_to_bot=replies_to_us,
+            replied_text=resolved.content if isinstance(resolved, discord.Message) else None,
         )
         give_up_at = self.sender.answer_deadline()
         for out in await self.core.handle(msg):

@@ -12,14 +12,21 @@ reply, so any bot process (even one started after a restart) can deliver it:
 Every REST call goes through the client's `DiscordLink`, which waits while Discord is unreachable
 and makes the call again once it answers; channel posts carry a nonce Discord enforces, so a post
 made again after a lost answer is not posted twice.
+
+A game verdict's mark is a reaction on the player's message (``MARKS``; Discord takes any Unicode
+emoji). Reactions have their own rate limit (per channel, a quarter of a second apart), which
+discord.py waits out from the response headers; a mark Discord refuses (no permission to react, the
+message gone) falls back to the verdict's text.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, Protocol
 
 import discord
@@ -31,12 +38,15 @@ from bots.core.store import BotStore
 from bots.discord.link import PLATFORM, TRANSIENT_ERRORS, DiscordLink
 from worker.contract.protocol import PoemReply
 
-__all__ = ["MAX_MESSAGE_CHARS", "Boards", "DiscordSender", "interaction_route", "message_route", "split_text"]
+__all__ = ["MARKS", "MAX_MESSAGE_CHARS", "Boards", "DiscordSender", "interaction_route", "message_route", "split_text"]
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 2000
 """Discord rejects message content longer than this."""
+
+MARKS: dict[str, str] = {"right": "✅", "wrong": "❌", "repeat": "🔁", "near": "🤔"}
+"""A game verdict's mark (`bots.core.games.outbox.MARKS`) as the reaction the bot adds."""
 
 
 def interaction_route(interaction: discord.Interaction) -> dict[str, Any]:
@@ -83,9 +93,12 @@ def _mentions(user_id: str | None) -> discord.AllowedMentions:
 
 
 class Boards(Protocol):
-    """Where game boards are remembered (the chat core), so later moves edit the board in place."""
+    """Where game boards are remembered (the chat core), so later moves edit the board in place, and
+    where a game hears that the message starting its clock is visible."""
 
     async def remember_board(self, platform: str, board_key: str, message_id: str) -> None: ...
+
+    async def game_visible(self, platform: str, out: OutgoingMessage, at: float) -> None: ...
 
 
 class DiscordSender:
@@ -209,21 +222,57 @@ class DiscordSender:
         log.info("Discord: delivered reply %s by %s", reply.request_id, where)
 
     # ----------------------------------------------------------------- immediate answers
-    async def answer(self, out: OutgoingMessage, msg: Any, *, give_up_at: float | None = None) -> None:
-        """An immediate answer in the channel; a game board is edited in place once it exists."""
+    async def answer(self, out: OutgoingMessage, msg: Any = None, *, give_up_at: float | None = None) -> None:
+        """An immediate answer in the channel (``msg``: what it answers; None for the game clock's):
+        a game verdict's mark first, and a game board is edited in place once it exists."""
         channel_id = out.chat_id or msg.chat_id
+        if out.mark and out.reply_to_message_id:
+            marked = await self._mark(channel_id, out, give_up_at)
+            if out.mark_only and marked:
+                await self._visible(out)
+                return
+        if out.mark_only:  # no reaction could be set: the verdict's text is its fallback
+            out = replace(out, mark_only=False)
         if out.edit_message_id:
             message = self.client.get_partial_messageable(int(channel_id)).get_partial_message(int(out.edit_message_id))
             try:
                 await self.link.call("edit", lambda: message.edit(content=split_text(out.text)[0]),
                                      give_up_at=give_up_at)
+                await self._visible(out)
                 return
             except discord.HTTPException as exc:
                 log.info("Discord: cannot edit board %s (%s); posting it anew", out.edit_message_id, exc.status)
-        sent = await self.channel(channel_id, out.text, reply_to=out.reply_to_message_id or msg.message_id,
-                                  give_up_at=give_up_at)
+        reply_to = out.reply_to_message_id or (msg.message_id if msg is not None else None)
+        image = (out.image, out.image_name) if out.image is not None else None  # a poem card, as an attachment
+        sent = await self.channel(channel_id, out.text, reply_to=reply_to, give_up_at=give_up_at, image=image)
         if out.board_key and sent is not None and self.boards is not None:
             await self.boards.remember_board(PLATFORM, out.board_key, str(sent.id))
+        await self._visible(out)
+
+    async def timed(self, out: OutgoingMessage) -> None:
+        """A message of the game clock (a warning, an end, a verdict board): as ``answer``, waiting for
+        Discord at most a follow-up window."""
+        await self.answer(out, give_up_at=self.answer_deadline())
+
+    async def _mark(self, channel_id: str, out: OutgoingMessage, give_up_at: float | None) -> bool:
+        """React on the player's message with the verdict's mark; False when Discord will not have it."""
+        emoji = MARKS.get(out.mark or "")
+        if emoji is None:
+            return False
+        message = self.client.get_partial_messageable(int(channel_id)).get_partial_message(
+            int(out.reply_to_message_id or 0))
+        try:
+            await self.link.call("react", lambda: message.add_reaction(emoji), give_up_at=give_up_at)
+        except discord.HTTPException as exc:
+            log.info("Discord: cannot mark message %s (%s %s); sending the verdict as text", out.reply_to_message_id,
+                     exc.status, exc.text)
+            return False
+        return True
+
+    async def _visible(self, out: OutgoingMessage) -> None:
+        """``out`` is in the channel: a game clock it starts counts from now."""
+        if out.clock is not None and self.boards is not None:
+            await self.boards.game_visible(PLATFORM, out, time.time())
 
     async def interaction_answer(self, interaction: discord.Interaction, route: dict[str, Any], text: str, *,
                                  deferred: bool) -> None:
@@ -259,8 +308,10 @@ class DiscordSender:
                            give_up_at)
 
     async def channel(self, channel_id: str, text: str, reply_to: str | None = None,
-                      user_id: str | None = None, *, give_up_at: float | None = None) -> discord.Message | None:
-        """Post message(s) to a channel, the first one replying to ``reply_to`` when given; returns the first.
+                      user_id: str | None = None, *, give_up_at: float | None = None,
+                      image: tuple[bytes, str] | None = None) -> discord.Message | None:
+        """Post message(s) to a channel, the first one replying to ``reply_to`` when given (and carrying
+        ``image``, (bytes, file name), as its attachment); returns the first.
 
         Each message keeps one nonce through its retries: Discord (``enforce_nonce``) answers a
         repeated post with the message it already made, so a lost answer never posts twice.
@@ -273,10 +324,13 @@ class DiscordSender:
             nonce = secrets.randbits(63)
             ref = reference
 
-            def post(chunk: str = chunk, nonce: int = nonce, ref: discord.MessageReference | None = ref
+            def post(chunk: str = chunk, nonce: int = nonce, ref: discord.MessageReference | None = ref,
+                     attached: tuple[bytes, str] | None = image if first is None else None
                      ) -> Awaitable[discord.Message]:
+                # A fresh File per try: a sent one has been read to its end.
+                file = discord.File(io.BytesIO(attached[0]), filename=attached[1]) if attached else None
                 return channel.send(chunk, reference=ref, allowed_mentions=_mentions(user_id),  # type: ignore[arg-type]
-                                    nonce=nonce)
+                                    nonce=nonce, file=file)  # type: ignore[arg-type]
 
             sent = await self.link.call("post", post, give_up_at=give_up_at)
             first = first or sent

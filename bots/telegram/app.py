@@ -47,6 +47,7 @@ from worker.contract.health import Health
 __all__ = [
     "LATIN_COMMANDS",
     "PLATFORM",
+    "GroupRateLimiter",
     "PerChatUpdateProcessor",
     "TelegramBot",
     "TelegramSetupError",
@@ -115,6 +116,28 @@ def _quiet_handled_rate_limits() -> None:
         limiter_log.addFilter(_HandledRetryAfter())
 
 
+class GroupRateLimiter(AIORateLimiter):
+    """``AIORateLimiter`` whose per-group pace counts a group's messages, sends and edits, and not
+    the reactions that mark game verdicts.
+
+    Telegram's Bot FAQ limits a bot to "20 messages per minute to the same group"; its Bot API
+    maintainers add that edits share that limit with sends. Reactions are no messages, and no
+    Telegram document puts them under it, so a busy group's verdict marks are not paced three
+    seconds apart like its messages. They still go through the bot-wide pace, and a 429 on one is
+    waited out like any other (``BotApiLink``).
+    """
+
+    UNPACED_IN_GROUPS = frozenset({"setMessageReaction"})
+
+    async def process_request(self, callback: Any, args: Any, kwargs: dict[str, Any], endpoint: str,
+                              data: dict[str, Any], rate_limit_args: int | None) -> Any:
+        if endpoint in self.UNPACED_IN_GROUPS and data.get("chat_id") is not None:
+            # AIORateLimiter reads ``data`` only to choose its limiters (a negative chat id: the
+            # group's); the request itself is made by ``callback`` with its own arguments.
+            data = {**data, "chat_id": 0}
+        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+
+
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Many chats at once, each chat's updates in order: a slow Bot API call for one group must not
     hold up everyone else, but a user's "/poem" then "/cancel" must still be handled in that order."""
@@ -167,9 +190,9 @@ def build_application(
     _quiet_handled_rate_limits()
     builder = ApplicationBuilder().token(token).base_url(settings.telegram_base_url)
     builder = builder.get_updates_read_timeout(settings.telegram_poll_timeout_s + 10)
-    # Stay under the Bot API's limits (about 30 messages/s overall, 20/min per group) before Telegram
-    # has to say 429; whatever 429 still comes is waited out by the sender (honouring_retry_after).
-    limiter = AIORateLimiter(
+    # Stay under the Bot API's limits (about 30 messages/s overall, 20/min per group, sends and edits)
+    # before Telegram has to say 429; whatever 429 still comes is waited out by the sender (BotApiLink).
+    limiter = GroupRateLimiter(
         overall_max_rate=settings.telegram_overall_rate, overall_time_period=1,
         group_max_rate=settings.telegram_group_rate, group_time_period=settings.telegram_group_period_s,
         max_retries=0,
@@ -266,8 +289,9 @@ class TelegramBot:
             self._tasks.append(asyncio.create_task(
                 self.intake.poll(settings.telegram_poll_timeout_s, allowed), name="telegram-poll"))
         self._tasks.append(asyncio.create_task(self.intake.process(), name="telegram-intake"))
-        self._tasks.append(asyncio.create_task(run_chat_clock(self.core.games, self.core.notices, PLATFORM, self.sender.send),
-                                               name="telegram-games"))
+        self._tasks.append(asyncio.create_task(
+            run_chat_clock(self.core.games, self.core.notices, PLATFORM, lambda out: self.sender.answer([out])),
+            name="telegram-games"))
         if self.consumer is not None:
             self._delivery = asyncio.create_task(run_delivery(self.core, self.consumer, self.sender.send_reply))
         log.info("Telegram: @%s is up (%s)", self.app.bot.username, settings.telegram_mode)

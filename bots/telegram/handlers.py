@@ -40,6 +40,7 @@ def incoming(update: Update, bot_id: int | None = None) -> IncomingMessage | Non
         is_group=message.chat.type in _GROUPS,
         user_name=(user.first_name or user.username) if user else None,
         reply_to_bot=bool(replied and replied.from_user and bot_id is not None and replied.from_user.id == bot_id),
+        replied_text=(replied.text or replied.caption) if replied else None,
     )
 
 

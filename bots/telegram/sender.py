@@ -1,7 +1,13 @@
-"""Sending to Telegram: immediate answers (remembering placeholders) and queued poem replies.
+"""Sending to Telegram: immediate answers (remembering placeholders), game marks and boards, and
+queued poem replies.
 
 Every call goes through the ``BotApiLink``: it waits while the Bot API is unreachable and waits out
 429s, so an outage or flood control delays answers instead of losing them (``bots.telegram.link``).
+
+A game verdict's mark is a reaction on the player's message (setMessageReaction). Telegram lets a
+bot react only with the emoji of `telegram.constants.ReactionEmoji` (no ✅ ❌ 🔁), one per message,
+so ``MARKS`` picks among them. A mark Telegram refuses (reactions turned off in the group) falls
+back to the verdict's text, so a verdict is never lost.
 """
 
 from __future__ import annotations
@@ -9,10 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 
-from telegram import Bot, Message, ReplyParameters
-from telegram.constants import ChatAction
+from telegram import Bot, InputFile, Message, ReplyParameters
+from telegram.constants import ChatAction, ReactionEmoji
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bots.core.chat import ChatCore
@@ -21,11 +29,17 @@ from bots.core.models import OutgoingMessage
 from bots.telegram.link import BotApiLink, retry_after_s
 from worker.contract.protocol import PoemReply
 
-__all__ = ["PLATFORM", "TelegramSender", "retry_after_s"]
+__all__ = ["MARKS", "PLATFORM", "TelegramSender", "retry_after_s"]
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
+
+MARKS: dict[str, str] = {
+    "right": ReactionEmoji.THUMBS_UP, "wrong": ReactionEmoji.THUMBS_DOWN,
+    "repeat": ReactionEmoji.EYES, "near": ReactionEmoji.THINKING_FACE,
+}
+"""A game verdict's mark (`bots.core.games.outbox.MARKS`) as a reaction Telegram lets a bot set."""
 
 
 class _PlaceholderOverdue(Exception):
@@ -52,6 +66,13 @@ class TelegramSender:
             if out.reply_to_message_id
             else None
         )
+        if out.image is not None:  # a poem card: the picture, its text as the caption
+            image, name = out.image, out.image_name
+            return await self.link.call(
+                lambda: self.bot.send_photo(chat_id=_chat(out.chat_id), photo=InputFile(image, filename=name),
+                                            caption=out.text, reply_parameters=reply_to, parse_mode=out.parse_mode),
+                after_outage=after_outage,
+            )
         return await self.link.call(
             lambda: self.bot.send_message(
                 chat_id=_chat(out.chat_id), text=out.text, reply_parameters=reply_to, parse_mode=out.parse_mode
@@ -72,10 +93,19 @@ class TelegramSender:
         return check
 
     async def answer(self, outgoing: Iterable[OutgoingMessage]) -> None:
-        """Send the core's immediate answers; a placeholder's message id is stored so the poem
-        can replace it later, even from another process or after a restart."""
+        """Send the core's immediate answers, in order; a placeholder's message id is stored so the
+        poem can replace it later, even from another process or after a restart. A game verdict's
+        mark is set first; a message that starts a game clock is reported once it is visible."""
         for out in outgoing:
+            if out.mark and out.reply_to_message_id:
+                marked = await self._mark(out)
+                if out.mark_only and marked:
+                    await self._visible(out)
+                    continue
+            if out.mark_only:  # no reaction could be set: the verdict's text is its fallback
+                out = replace(out, mark_only=False)
             if out.edit_message_id and await self._edited(out):
+                await self._visible(out)
                 continue
             try:
                 sent = await self.send(out, self._placeholder_check(out.request_id) if out.request_id else None)
@@ -86,6 +116,7 @@ class TelegramSender:
                 continue
             if out.board_key:  # a game board: later moves edit this message instead of posting anew
                 await self.core.remember_board(PLATFORM, out.board_key, str(sent.message_id))
+            await self._visible(out)
             if out.request_id:
                 await self.core.remember_placeholder(PLATFORM, out.request_id, str(sent.message_id))
                 # "typing…" under the chat title while the poem is written; purely cosmetic: one try,
@@ -93,6 +124,27 @@ class TelegramSender:
                 if self.link.is_up:
                     with contextlib.suppress(TelegramError):
                         await self.bot.send_chat_action(chat_id=_chat(out.chat_id), action=ChatAction.TYPING)
+
+    async def _mark(self, out: OutgoingMessage) -> bool:
+        """React on the player's message with the verdict's mark; False when Telegram will not have it
+        (reactions off in the chat, the message gone, flood control past the link's wait)."""
+        emoji = MARKS.get(out.mark or "")
+        if emoji is None:
+            return False
+        message_id = int(out.reply_to_message_id or 0)
+        try:
+            await self.link.call(lambda: self.bot.set_message_reaction(
+                chat_id=_chat(out.chat_id), message_id=message_id, reaction=emoji))
+        except (BadRequest, Forbidden, RetryAfter) as exc:
+            log.info("Telegram: cannot mark message %s in %s (%s); sending the verdict as text", message_id,
+                     out.chat_id, exc.message)
+            return False
+        return True
+
+    async def _visible(self, out: OutgoingMessage) -> None:
+        """``out`` is in the chat: a game clock it starts counts from now."""
+        if out.clock is not None:
+            await self.core.game_visible(PLATFORM, out, time.time())
 
     async def _edit(self, out: OutgoingMessage) -> None:
         edit_id = int(out.edit_message_id or 0)

@@ -17,7 +17,7 @@ from poetcore.lexicon.bigrams import BIGRAMS_PATH, MIN_COUNT, BigramTable
 from poetcore.lexicon.copyguard import CORPUS_LINES_PATH, GUARD_MIN_FAME, CorpusLines
 from poetcore.lexicon.rhyme_usage import RHYME_USAGE_PATH, RhymeUsage
 from poetcore.lexicon.seasons import SEASONS_PATH, SeasonLexicon
-from poetcore.lines.index import LineIndex
+from poetcore.lines.index import LineIndex, builtin_index_path
 from poetcore.prosody.cipu import CIPU_PATH, derive_cipu, save_cipu
 from poetcore.prosody.rhymes import RhymeTable
 from poetcore.settings import EngineSettings
@@ -90,14 +90,17 @@ def lines_command(
     source: Path | None = typer.Option(
         None, "--source", help="chinese-poetry-2.0.1.tgz or its package/ folder (default: npm pack into the cache)."
     ),
-    out: Path = typer.Option(Path("data/lines.sqlite"), "--out", help="The index file to write."),
+    out: Path | None = typer.Option(None, "--out", help="The index file to write (default: data/lines.sqlite; "
+                                    "with --builtin, the package's own, poetcore/assets/lines/builtin-lines.sqlite.xz)."),
     cache_dir: Path = typer.Option(Path("~/.cache/poetcore"), "--cache-dir", help="Where npm pack puts the tarball."),
-    builtin: bool = typer.Option(False, "--builtin", help="Only 唐诗三百首, 千家诗, 宋词三百首 (the index shipped in the package)."),
+    builtin: bool = typer.Option(False, "--builtin", help="Only the most famous poems (the index shipped in the "
+                                 "package, xz-compressed when --out ends in .xz)."),
     sha1: str = typer.Option(PACKAGE_SHA1, "--sha1", help="Expected sha1 of the tarball ('' skips the check)."),
 ) -> None:
     """建诗句索引（飞花令等游戏用来判句）/ build the line index the games judge answers with."""
     console = Console(stderr=True, soft_wrap=True)
     try:
+        out = out or (builtin_index_path() if builtin else Path("data/lines.sqlite"))
         report = build_lines(out, source=source, cache_dir=cache_dir.expanduser(), expected_sha1=sha1 or None,
                              builtin_only=builtin, console=console)
     except PoetcoreInputError as exc:

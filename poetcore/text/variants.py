@@ -7,6 +7,10 @@ never type. This table was curated from the most frequent non-GB2312 characters
 left after t2s (measured counts are in the manifest under `t2s`). It lists only
 unambiguous one-to-one variants; characters with two readings in poetry
 (祇 qí/zhǐ, 俛 fǔ/miǎn, 槃 in 涅槃, 荅) are deliberately left out.
+
+`LOOSE_VARIANTS` is the other table: characters that stand for one another in verse but are words
+of their own elsewhere (祇/只, 沈/沉, 薰/熏). They are never folded; the line index matches a line
+up to them (`loose_key`) and shows the corpus text.
 """
 
 from __future__ import annotations
@@ -30,3 +34,24 @@ _TABLE = str.maketrans(VARIANTS)
 def normalize_variants(text: str) -> str:
     """Replace known variant characters; length-preserving (one char to one char)."""
     return text.translate(_TABLE)
+
+
+_READINGS = (
+    "只祇衹秖秪祗 沉沈 熏薰 着著 淡澹 欹攲敧 凋雕 唯惟 栏阑 蓑簑 余馀 摇飖 销消 袅褭嬝 仿彷髣 佛髴 那哪 "
+    "蛾娥 溯泝遡 樽尊 答荅 窗牕窓 早蚤 歧岐 梨棃 帏帷"
+)
+
+LOOSE_VARIANTS: dict[str, str] = {ch: group[0] for group in _READINGS.split() for ch in group[1:]}
+"""Characters that editions and typists write for one another in verse, each -> its group's first.
+
+Unlike `VARIANTS` these are not folded by `normalize_variants`: each has a meaning of its own
+elsewhere (沈 the surname, 著 zhù, 澹台, 消 beside 销), so the corpus keeps them as written. A line
+that differs from a corpus line only by such characters is the same line to the games (钟山只隔 for
+the package's 钟山祇隔, 沉舟侧畔 for 沈舟侧畔, 暖风熏得 for 暖风薰得); `loose_key` is how they meet."""
+
+_LOOSE = str.maketrans(LOOSE_VARIANTS)
+
+
+def loose_key(text: str) -> str:
+    """``text`` with every `LOOSE_VARIANTS` character replaced by its group's first; length-preserving."""
+    return text.translate(_LOOSE)

@@ -15,11 +15,23 @@ bot that breaks them fails here too:
   in its snowflake id), like Discord's interaction token;
 - asking for the privileged message-content intent when the application does not have it closes
   the gateway with 4014;
-- with ``rate_limits`` set, each bucket (one per channel for channel posts, one per interaction
-  token for follow-ups) takes ``limit`` calls per ``period_s``: every answer carries the
-  ``X-RateLimit-*`` headers, and a call over the limit gets 429 with ``retry_after`` (and the
-  ``Via`` header that tells discord.py it is Discord's limit, not a Cloudflare ban);
-  ``refuse_webhooks`` answers the next N follow-ups 429 whatever the bucket says;
+- with ``rate_limits`` set, each bucket takes ``limit`` calls per ``period_s``: ``"channel"`` (posts,
+  per channel), ``"edit"`` (message edits, per channel), ``"reaction"`` (adding and removing
+  reactions, per channel: Discord's is one per 0.25 s), ``"webhook"`` (follow-ups, per interaction
+  token). As on Discord (developer docs, "Rate Limits"), every answer carries the ``X-RateLimit-*``
+  headers, and a call over the limit gets 429 with ``retry_after`` in the body (seconds, a float),
+  ``Retry-After`` and ``X-RateLimit-Scope`` headers, and the ``Via`` header that tells discord.py it
+  is Discord's limit, not a Cloudflare ban; ``refuse_webhooks`` answers the next N follow-ups 429
+  whatever the bucket says, ``refuse_reactions`` the next N reactions;
+- a reaction (``PUT /channels/{c}/messages/{m}/reactions/{emoji}/@me``, 204) needs a message that
+  exists in that channel (else 404 Unknown Message) and a Unicode or ``name:id`` emoji (else 400
+  Unknown Emoji); ``reactions`` records each, with its time;
+- a channel post may carry files as Discord takes them: multipart/form-data with the message in a
+  ``payload_json`` part and each file in a ``files[n]`` part that ``attachments`` in the JSON lists
+  by id ``n`` (else 400 Invalid Form Body); at most 10 files and ``attachment_size_limit`` bytes
+  (10 MiB, as for a server without boosts) in all (else 413), and content of at most 2,000
+  characters (else 400). The message made lists them as ``attachments``, and the call keeps their
+  bytes (``RecordedCall.files``);
 - a channel post with a ``nonce`` and ``enforce_nonce`` that repeats an earlier one gets the message
   made the first time, and no new message (Discord's idempotency for retried posts).
 
@@ -44,13 +56,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
-from aiohttp import WSMsgType, web
+from aiohttp import BodyPartReader, WSMsgType, web
 
 DISCORD_EPOCH_MS = 1420070400000
 MESSAGE_CONTENT_INTENT = 1 << 15
 INTERACTION_DEADLINE_S = 3.0
 TOKEN_LIFETIME_S = 15 * 60.0
+ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 
 _counter = itertools.count(1)
 
@@ -88,6 +102,21 @@ async def settle_discord_tasks(timeout: float = 10.0) -> None:
         await asyncio.wait(pending, timeout=timeout)
 
 
+async def _read_multipart(request: web.Request) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
+    """(the JSON of ``payload_json``, the ``files[n]`` parts in order of n) of a multipart call."""
+    body: dict[str, Any] = {}
+    files: dict[int, tuple[str, bytes]] = {}
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            continue
+        if part.name == "payload_json":
+            body = json.loads(await part.text())
+        elif part.name and (m := re.fullmatch(r"files\[(\d+)\]", part.name)):
+            files[int(m[1])] = (part.filename or "", bytes(await part.read()))
+    return body, [files[i] for i in sorted(files)]
+
+
 def user_payload(user_id: str, name: str, *, bot: bool = False) -> dict[str, Any]:
     return {"id": user_id, "username": name, "global_name": name, "discriminator": "0", "avatar": None, "bot": bot}
 
@@ -102,6 +131,19 @@ class RecordedCall:
     body: Any  # parsed JSON body, or None
     status: int = 0  # what the fake answered (0: the connection was dropped without an answer)
     duplicate: bool = False  # a post repeating an earlier nonce: answered with the earlier message
+    at: float = field(default_factory=time.monotonic)  # when it arrived
+    made: str | None = None  # the id of the message a post made
+    files: list[tuple[str, bytes]] = field(default_factory=list, repr=False)  # (file name, bytes) of each upload
+
+
+@dataclass(frozen=True)
+class FakeReaction:
+    """A reaction the bot added to a message."""
+
+    channel_id: str
+    message_id: str
+    emoji: str
+    at: float  # time.monotonic() when it was added
 
 
 @dataclass
@@ -139,6 +181,9 @@ class FakeDiscord:
     identifies: int = 0  # IDENTIFYs accepted (a reconnect that cannot resume identifies again)
     rest_down: bool = False  # drop every REST request without an answer
     lose_answers: int = 0  # make the next N channel posts, then drop their answers
+    refuse_reactions: int = 0  # answer the next N reactions 429, whatever the bucket says
+    latency_s: float = 0.0  # added to every REST call, as the way to Discord and back takes
+    reactions: list[FakeReaction] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.bot_id = self.bot_id or self.application_id
@@ -150,6 +195,8 @@ class FakeDiscord:
         self.port = 0
         self._buckets: dict[str, tuple[int, float]] = {}  # bucket -> (calls used, monotonic reset time)
         self._nonces: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, nonce) -> the message made
+        self._messages: set[tuple[str, str]] = set()  # (channel, message id) of every message there is
+        self.posted: dict[str, dict[str, Any]] = {}  # id -> each message the bot posted to a channel, as made
         self._site: web.TCPSite | None = None
 
     # ----------------------------------------------------------------- lifecycle
@@ -161,7 +208,7 @@ class FakeDiscord:
         await self.go_down()
 
     async def _serve(self) -> None:
-        app = web.Application()
+        app = web.Application(client_max_size=2 * ATTACHMENT_SIZE_LIMIT)  # uploads reach the size rule below
         app.router.add_get("/gw", self._gateway)
         app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
         self._runner = web.AppRunner(app, handle_signals=False)
@@ -259,17 +306,22 @@ class FakeDiscord:
 
     async def send_message(
         self, content: str, *, channel_id: str | None = None, user_id: str | None = None,
-        bot: bool = False, mention_bot: bool = False, guild: bool = True,
+        bot: bool = False, mention_bot: bool = False, guild: bool = True, reply_to: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Inject a user's message (MESSAGE_CREATE); returns the payload."""
+        """Inject a user's message (MESSAGE_CREATE); returns the payload. ``reply_to``: the message it
+        replies to (one of ``posted``), which Discord sends along whole as ``referenced_message``."""
         uid = user_id or self.user_id
         data: dict[str, Any] = {
             **self._message(channel_id or self.channel_id, content, user_payload(uid, "poetfan", bot=bot)),
             "mentions": [user_payload(self.bot_id, self.bot_name, bot=True)] if mention_bot else [],
         }
+        if reply_to is not None:
+            data.update(type=19, referenced_message=reply_to, message_reference={
+                "type": 0, "message_id": reply_to["id"], "channel_id": reply_to["channel_id"], "guild_id": self.guild_id})
         if guild:
             data["guild_id"] = self.guild_id
             data["member"] = {"roles": [], "joined_at": "2024-01-01T00:00:00+00:00", "deaf": False, "mute": False, "flags": 0}
+        self._messages.add((data["channel_id"], data["id"]))
         await self.dispatch("MESSAGE_CREATE", data)
         return data
 
@@ -316,7 +368,7 @@ class FakeDiscord:
             "entitlements": [],
             "authorizing_integration_owners": {"0": self.guild_id},
             "context": 0,
-            "attachment_size_limit": 10 * 1024 * 1024,
+            "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
         }
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
@@ -396,15 +448,17 @@ class FakeDiscord:
     async def _rest(self, request: web.Request) -> web.Response:
         path = "/" + request.match_info["path"]
         body: Any = None
+        files: list[tuple[str, bytes]] = []
         if request.can_read_body:
-            raw = await request.read()
-            if raw:
-                if request.content_type == "multipart/form-data":
-                    body = {"multipart": True}
-                else:
-                    body = json.loads(raw)
-        call = RecordedCall(request.method, path, dict(request.query), body)
+            if request.content_type == "multipart/form-data":
+                body, files = await _read_multipart(request)
+            elif raw := await request.read():
+                body = json.loads(raw)
+        call = RecordedCall(request.method, path, dict(request.query), body, files=files)
         self.calls.append(call)
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
+            call.at = time.monotonic()
         if self.rest_down:
             return await self._drop(request)
         headers, limited = self._rate_limit(request.method, path)
@@ -432,12 +486,21 @@ class FakeDiscord:
         kind, key = None, ""
         if method == "POST" and (m := re.fullmatch(r"/channels/(\d+)/messages", path)):
             kind, key = "channel", m[1]
+        elif method == "PATCH" and (m := re.fullmatch(r"/channels/(\d+)/messages/\d+", path)):
+            kind, key = "edit", m[1]
+        elif method in ("PUT", "DELETE") and (m := re.fullmatch(r"/channels/(\d+)/messages/\d+/reactions/.+", path)):
+            kind, key = "reaction", m[1]
         elif m := re.fullmatch(r"/webhooks/\d+/([^/]+)(/messages/.+)?", path):
             kind, key = "webhook", m[1]
-        if kind == "webhook" and method == "POST" and self.refuse_webhooks > 0:
-            self.refuse_webhooks -= 1
+        forced = ((kind == "webhook" and method == "POST" and self.refuse_webhooks > 0)
+                  or (kind == "reaction" and self.refuse_reactions > 0))
+        if forced:
+            if kind == "webhook":
+                self.refuse_webhooks -= 1
+            else:
+                self.refuse_reactions -= 1
             self.refusals += 1
-            return {"Via": "1.1 google", "Retry-After": "1"}, (
+            return {"Via": "1.1 google", "Retry-After": "1", "X-RateLimit-Scope": "user"}, (
                 429, {"message": "You are being rate limited.", "retry_after": 0.05, "global": False})
         if kind is None or kind not in self.rate_limits:
             return {}, None
@@ -488,21 +551,62 @@ class FakeDiscord:
             if nonce is not None and nonce in self._nonces:
                 call.duplicate = True
                 return 200, self._nonces[nonce]
+            refused = self._refuse_post(body, call.files)
+            if refused is not None:
+                return refused
             ref = {"message_reference": body["message_reference"]} if body.get("message_reference") else {}
             made = self._message(m[1], body.get("content", ""), user_payload(self.bot_id, self.bot_name, bot=True),
-                                 **ref)
+                                 attachments=self._attachments(body, call.files), **ref)
             if nonce is not None:
                 self._nonces[nonce] = made
+            self._messages.add((m[1], made["id"]))
+            call.made = made["id"]
+            self.posted[made["id"]] = made
             return 200, made
         if (m := re.fullmatch(r"/channels/(\d+)/messages/(\d+)", path)) and method == "PATCH":
             self.edits.append((m[2], (body or {}).get("content", "")))
             return 200, {**self._message(m[1], (body or {}).get("content", ""),
                                          user_payload(self.bot_id, self.bot_name, bot=True)), "id": m[2]}
+        if (m := re.fullmatch(r"/channels/(\d+)/messages/(\d+)/reactions/([^/]+)/@me", path)) and method == "PUT":
+            if (m[1], m[2]) not in self._messages:
+                return 404, {"message": "Unknown Message", "code": 10008}
+            emoji = unquote(m[3])
+            if emoji.isascii() and not re.fullmatch(r"\w+:\d+", emoji):
+                return 400, {"message": "Unknown Emoji", "code": 10014}
+            self.reactions.append(FakeReaction(m[1], m[2], emoji, time.monotonic()))
+            return 204, None
         if (m := re.fullmatch(r"/interactions/(\d+)/([^/]+)/callback", path)) and method == "POST":
             return self._callback(m[1], m[2], body)
         if m := re.fullmatch(r"/webhooks/(\d+)/([^/]+)(/messages/@original)?", path):
             return self._webhook(method, m[1], m[2], bool(m[3]), body)
         return 404, {"message": f"fake Discord has no route {method} {path}", "code": 0}
+
+    def _refuse_post(self, body: dict[str, Any], files: list[tuple[str, bytes]]) -> tuple[int, Any] | None:
+        """Discord's answer to a post it will not make (content too long, files unlisted or too big)."""
+        if len(body.get("content") or "") > 2000:
+            return 400, {"message": "Invalid Form Body", "code": 50035, "errors": {"content": {"_errors": [
+                {"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer in length."}]}}}
+        listed = {str(a.get("id")) for a in body.get("attachments") or []}
+        if files and listed != {str(i) for i in range(len(files))}:
+            return 400, {"message": "Invalid Form Body", "code": 50035, "errors": {"attachments": {"_errors": [
+                {"code": "ATTACHMENT_NOT_FOUND", "message": "Each file needs its entry in attachments."}]}}}
+        if len(files) > 10:
+            return 400, {"message": "Invalid Form Body", "code": 50035, "errors": {"files": {"_errors": [
+                {"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 10 or fewer in length."}]}}}
+        if sum(len(data) for _, data in files) > ATTACHMENT_SIZE_LIMIT:
+            return 413, {"message": "Request entity too large", "code": 40005}
+        return None
+
+    def _attachments(self, body: dict[str, Any], files: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
+        """The made message's ``attachments``, as Discord lists uploaded files."""
+        out = []
+        for (name, data), entry in zip(files, body.get("attachments") or [], strict=False):
+            aid = snowflake()
+            url = f"http://127.0.0.1:{self.port}/attachments/{aid}/{entry.get('filename') or name}"
+            kind = "image/png" if data.startswith(b"\x89PNG") else "application/octet-stream"
+            out.append({"id": aid, "filename": entry.get("filename") or name, "size": len(data), "url": url,
+                        "proxy_url": url, "content_type": kind})
+        return out
 
     def _callback(self, iid: str, token: str, body: Any) -> tuple[int, Any]:
         it = self._interactions.get(iid)

@@ -3,8 +3,8 @@
 It speaks the real HTTP protocol under ``/bot<token>/<method>`` (form-encoded or JSON parameters,
 ``{"ok": ..., "result": ...}`` answers), so the bot is pointed at it with nothing but
 ``ApplicationBuilder().base_url(fake.base_url)``. Implemented methods: getMe, getUpdates (real long
-polling with offset/limit/timeout), sendMessage, editMessageText, sendChatAction, setMyCommands,
-getMyCommands, deleteWebhook, setWebhook, getWebhookInfo.
+polling with offset/limit/timeout), sendMessage, editMessageText, setMessageReaction, sendChatAction,
+setMyCommands, getMyCommands, deleteWebhook, setWebhook, getWebhookInfo.
 
 Telegram's rules that matter to a bot are enforced, so a bot that breaks them fails here too:
 
@@ -12,6 +12,20 @@ Telegram's rules that matter to a bot are enforced, so a bot that breaks them fa
 - editing a message that does not exist in that chat, or is not the bot's, gets 400, and so does
   an edit that changes nothing ("message is not modified"); empty or > 4096-character texts get 400;
 - a chat in ``blocked_chats`` answers 403 "bot was blocked by the user";
+- sendPhoto takes the photo as a multipart file upload (or ``attach://<part>``), as the Bot API does:
+  none gets 400 "there is no photo in the request", a file that is no image 400 IMAGE_PROCESS_FAILED,
+  one over 10 MB, or whose width plus height passes 10,000 or whose sides' ratio passes 20, 400
+  PHOTO_INVALID_DIMENSIONS; a caption over 1,024 characters 400 "message caption is too long". The
+  message keeps the photo (``BotMessage.photo``) and its caption as its text, and has no text to edit;
+- setMessageReaction takes one reaction (a bot's limit) from the Bot API's list of emoji (✅ is not
+  one: 400 REACTION_INVALID), on a message that exists (else 400 "message to react not found"), and
+  replaces the bot's earlier reaction on that message;
+- flood control answers as the Bot API server does (``Query::set_retry_after_error``): 429 with
+  ``parameters.retry_after`` and the same seconds in a ``Retry-After`` header. ``group_limit``
+  counts a group's sends and edits together (the Bot FAQ's "20 messages per minute to the same
+  group"; edits share it, say the Bot API's maintainers). Reactions are no messages and count
+  toward neither limit: ``reaction_limit`` gives them one of their own (Telegram documents none),
+  and ``flood("setMessageReaction")`` refuses the next ones whatever the rate;
 - with a webhook set, injected updates are POSTed to it with ``X-Telegram-Bot-Api-Secret-Token``.
 
 Outages: ``FakeTelegram(port=p)`` serves on a port chosen beforehand, so a bot can be started before
@@ -23,12 +37,14 @@ half-done: the only doubt a test sees is the bot's.
 
 Tests inject user messages with ``await fake.user_says(chat_id, "/poem 秋月")`` (a ``bot_command``
 entity is added for Latin command names, as Telegram does) and read what the bot sent from
-``fake.chat(chat_id)``, which shows each bot message with its current (edited) text.
+``fake.chat(chat_id)``, which shows each bot message with its current (edited) text and every text
+it had with its time (``versions``), and ``fake.reactions`` (each reaction the bot set, in order).
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 import json
 import math
@@ -41,11 +57,22 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from PIL import Image
 
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+REACTION_EMOJI = frozenset({
+    "👍", "👎", "❤", "🔥", "🥰", "👏", "😁", "🤔", "🤯", "😱", "🤬", "😢", "🎉", "🤩", "🤮", "💩", "🙏", "👌", "🕊", "🤡",
+    "🥱", "🥴", "😍", "🐳", "❤\u200d🔥", "🌚", "🌭", "💯", "🤣", "⚡", "🍌", "🏆", "💔", "🤨", "😐", "🍓", "🍾", "💋",
+    "🖕", "😈", "😴", "😭", "🤓", "👻", "👨\u200d💻", "👀", "🎃", "🙈", "😇", "😨", "🤝", "✍", "🤗", "🫡", "🎅", "🎄",
+    "☃", "💅", "🤪", "🗿", "🆒", "💘", "🙉", "🦄", "😘", "💊", "🙊", "😎", "👾", "🤷\u200d♂", "🤷", "🤷\u200d♀", "😡",
+})
+"""The emoji a bot may react with (Bot API ``ReactionTypeEmoji``): a reaction of any other is refused."""
 _COMMAND_RE = re.compile(r"^/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
 _JSON_PARAMS = frozenset(
-    {"reply_parameters", "commands", "scope", "allowed_updates", "reply_markup", "entities", "link_preview_options"}
+    {"reply_parameters", "commands", "scope", "allowed_updates", "reply_markup", "entities", "link_preview_options",
+     "reaction"}
 )
 
 
@@ -70,6 +97,21 @@ class BotMessage:
     history: list[str] = field(default_factory=list)
     sent_at: float = field(default_factory=time.monotonic)
     edited_at: float | None = None
+    photo: bytes | None = field(default=None, repr=False)  # a sendPhoto's picture; ``text`` is then its caption
+    versions: list[tuple[float, str]] = field(default_factory=list)  # (monotonic time, text) of each text it had
+
+    def __post_init__(self) -> None:
+        self.versions = self.versions or [(self.sent_at, self.text)]
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """A reaction the bot set on a message (``emoji`` None: it removed its reaction)."""
+
+    chat_id: int
+    message_id: int
+    emoji: str | None
+    at: float  # time.monotonic() when it was set
 
 
 @dataclass
@@ -82,6 +124,7 @@ class FakeTelegram:
     blocked_chats: set[int] = field(default_factory=set)
     group_limit: tuple[int, float] | None = None  # (messages, seconds) per group chat, like Telegram's 20/min
     global_limit: tuple[int, float] | None = None  # (messages, seconds) over all chats, like Telegram's 30/s
+    reaction_limit: tuple[int, float] | None = None  # (reactions, seconds) per chat: Telegram documents none
     latency_s: float = 0.0  # added to every Bot API call
     port: int = 0  # 0: any free port; kept across go_away()/come_back()
 
@@ -90,6 +133,7 @@ class FakeTelegram:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.messages: list[BotMessage] = []
         self.chat_actions: list[tuple[int, str]] = []
+        self.reactions: list[Reaction] = []
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}  # (scope type, language) -> commands
         self.webhook_url = ""
         self.webhook_secret: str | None = None
@@ -110,6 +154,7 @@ class FakeTelegram:
         self._holds: dict[str, _Hold] = {}  # method (lower case) -> calls held at the door
         self._sent_at: dict[int, list[float]] = {}
         self._sent_any: list[float] = []  # every counted send, for global_limit
+        self._reacted_at: dict[int, list[float]] = {}
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def __aenter__(self) -> FakeTelegram:
@@ -134,7 +179,7 @@ class FakeTelegram:
         await self._serve()
 
     async def _serve(self) -> None:
-        app = web.Application()
+        app = web.Application(client_max_size=50 * 1024 * 1024)  # the Bot API takes uploads up to 50 MB
         app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
         runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5.0)
         await runner.setup()
@@ -244,6 +289,11 @@ class FakeTelegram:
             hold.carry_out = carry_out
             hold.gate.set()
 
+    def reaction(self, chat_id: int, message_id: int) -> str | None:
+        """The bot's reaction on a message now (None: none)."""
+        last = [r.emoji for r in self.reactions if r.chat_id == chat_id and r.message_id == message_id]
+        return last[-1] if last else None
+
     def method_calls(self, method: str) -> list[dict[str, Any]]:
         return [params for name, params in self.calls if name == method]
 
@@ -273,17 +323,22 @@ class FakeTelegram:
                 self.flood_refusals += 1
                 wait = forced.pop(0)
                 raise ApiError(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
-            if method.lower() in ("sendmessage", "editmessagetext"):
+            if method.lower() in ("sendmessage", "sendphoto", "editmessagetext"):
                 self._flood_check(params)
+            elif method.lower() == "setmessagereaction":
+                self._reaction_check(params)
             handler = getattr(self, f"_api_{method.lower()}", None)
             if handler is None:
                 raise ApiError(404, "Not Found")
             result = await handler(params)
         except ApiError as exc:
             body: dict[str, Any] = {"ok": False, "error_code": exc.code, "description": exc.description}
+            headers: dict[str, str] = {}
             if exc.parameters:
                 body["parameters"] = exc.parameters
-            return web.json_response(body, status=exc.code)
+                if "retry_after" in exc.parameters:
+                    headers["Retry-After"] = str(exc.parameters["retry_after"])
+            return web.json_response(body, status=exc.code, headers=headers)
         async with self._changed:
             self._changed.notify_all()
         return web.json_response({"ok": True, "result": result})
@@ -313,6 +368,18 @@ class FakeTelegram:
             self._sent_any.append(now)
         if grouped:
             self._sent_at[chat_id].append(now)
+
+    def _reaction_check(self, params: dict[str, Any]) -> None:
+        """``reaction_limit``: reactions per chat, counted apart from messages."""
+        if self.reaction_limit is None:
+            return
+        chat_id, (count, period), now = int(params.get("chat_id") or 0), self.reaction_limit, time.monotonic()
+        recent = self._reacted_at[chat_id] = [t for t in self._reacted_at.get(chat_id, []) if now - t < period]
+        if len(recent) >= count:
+            self.flood_refusals += 1
+            wait = max(1, math.ceil(recent[0] + period - now))
+            raise ApiError(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
+        recent.append(now)
 
     # --- Bot API methods ---------------------------------------------------------------------
     def _me(self) -> dict[str, Any]:
@@ -344,16 +411,46 @@ class FakeTelegram:
         text = _text(params)
         if chat_id in self.blocked_chats:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
-        reply_to = None
+        reply_to = self._reply_target(chat_id, params)
+        msg = BotMessage(chat_id=chat_id, message_id=self._next_message_id(chat_id), text=text, reply_to=reply_to)
+        self.messages.append(msg)
+        return self._message_json(msg)
+
+    def _reply_target(self, chat_id: int, params: dict[str, Any]) -> int | None:
+        """The message a new one replies to (None: none), by ``reply_parameters`` or the old parameter."""
         reply = params.get("reply_parameters") or {}
         target = reply.get("message_id") or params.get("reply_to_message_id")
-        if target is not None:
-            target = int(target)
-            if self._exists(chat_id, target):
-                reply_to = target
-            elif not (reply.get("allow_sending_without_reply") or params.get("allow_sending_without_reply")):
-                raise ApiError(400, "Bad Request: message to be replied not found")
-        msg = BotMessage(chat_id=chat_id, message_id=self._next_message_id(chat_id), text=text, reply_to=reply_to)
+        if target is None:
+            return None
+        if self._exists(chat_id, int(target)):
+            return int(target)
+        if not (reply.get("allow_sending_without_reply") or params.get("allow_sending_without_reply")):
+            raise ApiError(400, "Bad Request: message to be replied not found")
+        return None
+
+    async def _api_sendphoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = _int(params, "chat_id")
+        photo = params.get("photo")
+        if isinstance(photo, str) and photo.startswith("attach://"):
+            photo = params.get(photo.removeprefix("attach://"))
+        if not isinstance(photo, Upload):
+            raise ApiError(400, "Bad Request: there is no photo in the request")
+        caption = str(params.get("caption") or "")
+        if len(caption) > MAX_CAPTION:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        if chat_id in self.blocked_chats:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        try:
+            with Image.open(io.BytesIO(photo.data)) as image:
+                image.verify()
+                width, height = image.size
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED") from exc
+        if len(photo.data) > MAX_PHOTO_BYTES or width + height > 10000 or max(width, height) > 20 * min(width, height):
+            raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        reply_to = self._reply_target(chat_id, params)
+        msg = BotMessage(chat_id=chat_id, message_id=self._next_message_id(chat_id), text=caption, reply_to=reply_to,
+                         photo=photo.data)
         self.messages.append(msg)
         return self._message_json(msg)
 
@@ -368,6 +465,8 @@ class FakeTelegram:
         msg = next((m for m in self.messages if m.chat_id == chat_id and m.message_id == message_id), None)
         if msg is None:
             raise ApiError(400, "Bad Request: message to edit not found")
+        if msg.photo is not None:
+            raise ApiError(400, "Bad Request: there is no text in the message to edit")
         if msg.text == text:
             raise ApiError(
                 400,
@@ -377,7 +476,29 @@ class FakeTelegram:
         msg.history.append(msg.text)
         msg.text = text
         msg.edited_at = time.monotonic()
+        msg.versions.append((msg.edited_at, text))
         return {**self._message_json(msg), "edit_date": int(time.time())}
+
+    async def _api_setmessagereaction(self, params: dict[str, Any]) -> bool:
+        chat_id = _int(params, "chat_id")
+        message_id = _int(params, "message_id")
+        if chat_id in self.blocked_chats:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if not self._exists(chat_id, message_id):
+            raise ApiError(400, "Bad Request: message to react not found")
+        reaction = params.get("reaction") or []
+        if not isinstance(reaction, list):
+            raise ApiError(400, "Bad Request: can't parse reaction JSON object")
+        if len(reaction) > 1:
+            raise ApiError(400, "Bad Request: REACTIONS_TOO_MANY")
+        emoji = None
+        if reaction:
+            kind = reaction[0]
+            if not isinstance(kind, dict) or kind.get("type") != "emoji" or _bare(kind.get("emoji")) not in REACTION_EMOJI:
+                raise ApiError(400, "Bad Request: REACTION_INVALID")
+            emoji = str(kind["emoji"])
+        self.reactions.append(Reaction(chat_id, message_id, emoji, time.monotonic()))
+        return True
 
     async def _api_sendchataction(self, params: dict[str, Any]) -> bool:
         chat_id = _int(params, "chat_id")
@@ -461,6 +582,17 @@ class FakeTelegram:
     def _message_json(self, msg: BotMessage) -> dict[str, Any]:
         chat = {"id": msg.chat_id, "type": self._chat_types.get(msg.chat_id, "private" if msg.chat_id > 0 else "supergroup")}
         out: dict[str, Any] = {"message_id": msg.message_id, "date": int(time.time()), "chat": chat, "from": self._me(), "text": msg.text}
+        if msg.photo is not None:  # a photo's text is its caption; Telegram lists the sizes it keeps
+            if out.pop("text"):
+                out["caption"] = msg.text
+            with Image.open(io.BytesIO(msg.photo)) as image:
+                width, height = image.size
+            longest = max(width, height)  # scaled copies up to 2560 px on the long side, never enlarged
+            sides = [side for side in (90, 320, 800, 1280) if side < longest] + [min(longest, 2560)]
+            out["photo"] = [{"file_id": f"photo-{msg.chat_id}-{msg.message_id}-{side}",
+                             "file_unique_id": f"p{msg.chat_id}x{msg.message_id}x{side}",
+                             "width": round(width * side / longest), "height": round(height * side / longest)}
+                            for side in sides]
         if msg.reply_to is not None:
             out["reply_to_message"] = {"message_id": msg.reply_to, "date": int(time.time()), "chat": chat}
         return out
@@ -494,6 +626,14 @@ class _Hold:
         return False
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file part of a multipart call (sendPhoto's ``photo``)."""
+
+    filename: str
+    data: bytes = field(repr=False)
+
+
 async def _read_params(request: web.Request) -> dict[str, Any]:
     """Parameters as Telegram accepts them: JSON body, form body, or query string."""
     params: dict[str, Any] = dict(request.query)
@@ -503,7 +643,9 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
         else:
             form = await request.post()
             for key, value in form.items():
-                params[key] = value if isinstance(value, str) else value.file.read().decode()
+                # An uploaded file (sendPhoto's photo) stays bytes; any other part is text.
+                params[key] = value if isinstance(value, str) else (
+                    Upload(value.filename, value.file.read()) if value.filename else value.file.read().decode())
     for key in _JSON_PARAMS & params.keys():
         if isinstance(params[key], str):
             try:
@@ -529,6 +671,11 @@ def _text(params: dict[str, Any]) -> str:
     if len(text) > MAX_TEXT:
         raise ApiError(400, "Bad Request: message is too long")
     return text
+
+
+def _bare(emoji: Any) -> str:
+    """An emoji without variation selectors: the Bot API's list writes ❤‍🔥, clients send ❤️‍🔥."""
+    return str(emoji or "").replace("\ufe0f", "")
 
 
 def _truthy(value: Any) -> bool:

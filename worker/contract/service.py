@@ -134,6 +134,7 @@ CancelOutcome = Literal["cancelled", "not_found", "forbidden", "running", "finis
 class CancelResult:
     request_id: str
     outcome: CancelOutcome
+    request: PoemRequest | None = None  # what was cancelled (only when ``cancelled``), so the bot can name it
 
     @property
     def cancelled(self) -> bool:
@@ -155,6 +156,16 @@ _STATE_OF: dict[JobStatus, RequestState] = {
     JobStatus.STOPPED: "failed",
     JobStatus.CANCELED: "cancelled",
 }
+
+
+def _as_request(payload: object) -> PoemRequest | None:
+    """The job's request, as submitted (None if a payload of another version does not read)."""
+    if isinstance(payload, PoemRequest):
+        return payload
+    try:
+        return PoemRequest.model_validate(payload)
+    except ValueError:
+        return None
 
 
 class PoemService:
@@ -328,7 +339,7 @@ class PoemService:
         self.connection.hset(keys.request(request_id), "state", "cancelled")
         with request_context(request_id):
             log.info("client: request %s cancelled by its owner", request_id)
-        return CancelResult(request_id, "cancelled")
+        return CancelResult(request_id, "cancelled", request=_as_request(job.args[0]))
 
 
 class AsyncPoemService:

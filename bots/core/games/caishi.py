@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bots.core.games.rules import GameInputError, JsonState
+from poetcore.lines.index import PUZZLE_POOLS
 from poetcore.prosody.rhymes import RhymeTable
 
-__all__ = ["COLLECTIONS", "MAX_GUESSES", "CaishiGame", "char_marks", "guess", "parse_cai", "tone_marks", "win"]
+__all__ = ["COLLECTIONS", "MAX_GUESSES", "MAX_RANK", "CaishiGame", "char_marks", "guess", "parse_cai", "tone_marks", "win"]
 
 MAX_GUESSES = 10
 GREEN, YELLOW, GREY = "🟩", "🟨", "⬜"
-COLLECTIONS = frozenset({"唐诗三百首", "千家诗"})
-"""Where the answers come from: lines most players have met."""
+MAX_RANK, COLLECTIONS = PUZZLE_POOLS["蒙学"]
+"""Where the answers come from: lines most players have met (the 蒙学 pool of
+`poetcore.lines.index.PUZZLE_POOLS`: the most famous lines, the school canon first)."""
 _LENGTHS = {"": (5, 7), "5": (5,), "五": (5,), "五言": (5,), "7": (7,), "七": (7,), "七言": (7,)}
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bots.core.games import caishi
 from bots.core.games.caishi import CaishiGame
-from bots.core.games.referee import Referee, player_name
+from bots.core.games.referee import Referee, index_note, player_name
 from bots.core.messages import t
 from bots.core.models import IncomingMessage, OutgoingMessage
 
@@ -17,13 +17,15 @@ __all__ = ["CaishiReferee"]
 
 class CaishiReferee(Referee[CaishiGame, tuple[int, ...]]):
     kind = "cai"
+    name_key = "game_name_cai"
 
     def parse(self, body: str) -> tuple[int, ...]:
         return caishi.parse_cai(body)
 
     def start(self, msg: IncomingMessage, options: tuple[int, ...], now: float) -> list[OutgoingMessage]:
         loc = msg.locale
-        record = self.index.random_line(self.rng, collections=caishi.COLLECTIONS, lengths=(self.rng.choice(options),))
+        record = self.index.random_line(self.rng, max_rank=caishi.MAX_RANK, collections=caishi.COLLECTIONS,
+                                        lengths=(self.rng.choice(options),))
         if record is None:
             return self.outbox.reply(msg, t("fhl_hint_nothing", loc), direct=True)
         game = CaishiGame(starter=msg.user_id, starter_name=player_name(msg), answer=record.text,
@@ -31,6 +33,7 @@ class CaishiReferee(Referee[CaishiGame, tuple[int, ...]]):
                           locale=loc, board=f"board_{msg.chat_id}_{int(now * 1000)}"[:64])
         self.store.save(msg.platform, msg.chat_id, game, game.deadline)
         intro = t("cai_started", loc, length=len(game.answer), max=caishi.MAX_GUESSES)
+        intro += index_note(self.index, loc, start=True)
         board = OutgoingMessage(msg.chat_id, self._board_text(game, loc), board_key=game.board)
         return [OutgoingMessage(msg.chat_id, intro, reply_to_message_id=msg.message_id), board]
 
@@ -41,11 +44,12 @@ class CaishiReferee(Referee[CaishiGame, tuple[int, ...]]):
         loc, name = msg.locale, player_name(msg)
         if len(line) != len(game.answer):
             return self.outbox.reply(msg, t("cai_wrong_length", loc, length=len(game.answer)),
-                                     name=name) if explicit else []
+                                     name=name, mark="wrong") if explicit else []
         if any(g["line"] == line for g in game.guesses):
-            return self.outbox.reply(msg, t("cai_repeat", loc, line=line), name=name)
+            return self.outbox.reply(msg, t("cai_repeat", loc, line=line), name=name, mark="repeat")
         if line != game.answer and self.index.lookup(line) is None:
-            return self.outbox.reply(msg, t("cai_not_a_line", loc, line=line), name=name) if explicit else []
+            return self.outbox.reply(msg, t("cai_not_a_line", loc, line=line), name=name,
+                                     mark="wrong") if explicit else []
         caishi.guess(game, line, name)
         game.deadline = now + self.settings.cai_timeout_s
         board = self._board_message(msg.platform, msg.chat_id, game, loc)
@@ -58,11 +62,16 @@ class CaishiReferee(Referee[CaishiGame, tuple[int, ...]]):
             self.store.finish(msg.platform, msg.chat_id)
             return [board, OutgoingMessage(msg.chat_id, self._lost_text(game, loc))]
         self.store.save(msg.platform, msg.chat_id, game, game.deadline)
-        return [board]
+        if board.edit_message_id is None:
+            return [board]  # a new board message: seen as it is
+        # An edited board changes silently, up where it was first sent: a short line shows the guess landed.
+        last = game.guesses[-1]
+        ack = t("cai_guess", loc, n=len(game.guesses), line=line, chars=last["chars"], left=game.left)
+        return [board, *self.outbox.reply(msg, ack, name=name, mark="wrong")]
 
     def hint(self, msg: IncomingMessage, game: CaishiGame) -> list[OutgoingMessage]:
         """The one hint: where the line comes from."""
-        return self.outbox.reply(msg, t("jj_hint_source", msg.locale, source=game.source), direct=True)
+        return self.outbox.reply(msg, t("cai_hint", msg.locale, source=game.source), direct=True)
 
     def tick(self, platform: str, chat_id: str, game: CaishiGame, now: float) -> list[OutgoingMessage]:
         """Nobody guessed for ``cai_timeout_s``: the answer."""

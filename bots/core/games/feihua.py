@@ -145,8 +145,9 @@ def judge(game: FeihuaGame, answer: str, found: tuple[int, str] | None,
             return Verdict("near_miss", line, near[0], near[2], real=near[1])
         return Verdict("not_found", line)
     line_id, source = found
-    if line in game.used:
-        return Verdict("repeat", line, line_id, source, by=game.used[line])
+    if line in game.used or line_id in game.used_ids:  # the same line, or the same corpus line written otherwise
+        by = game.used.get(line) or list(game.used.values())[game.used_ids.index(line_id)]
+        return Verdict("repeat", line, line_id, source, by=by)
     position = required_position(game)
     if position is not None and not line.startswith(game.token, position - 1):
         return Verdict("wrong_position", line, line_id, source, position=position)

@@ -21,7 +21,8 @@ from bots.core.games.feihua import (
     parse_start,
     required_position,
 )
-from bots.core.games.referee import Referee, player_name, scoreboard
+from bots.core.games.outbox import Mark
+from bots.core.games.referee import Referee, index_note, player_name, scoreboard
 from bots.core.games.rules import BOT_PLAYER, MAX_ANSWER, MIN_ANSWER
 from bots.core.messages import t
 from bots.core.models import IncomingMessage, OutgoingMessage
@@ -35,10 +36,13 @@ MIN_TOKEN_LINES = 20
 _LEVEL_KEYS = {"easy": "fhl_level_easy", "hard": "fhl_level_hard"}
 _SILENT = frozenset({"not_found", "no_token", "too_short", "too_long"})
 """Verdicts that plain chat during a game gets no reply for: it was most likely not an answer."""
+_MARKS: dict[str, Mark] = {"repeat": "repeat", "near_miss": "near"}
+"""The mark of a refused line (`outbox.MARKS`), when it is not plain "wrong"."""
 
 
 class FeihuaReferee(Referee[FeihuaGame, StartOptions]):
     kind = "fhl"
+    name_key = "game_name_fhl"
 
     def parse(self, body: str) -> StartOptions:
         return parse_start(body)
@@ -60,8 +64,9 @@ class FeihuaReferee(Referee[FeihuaGame, StartOptions]):
         log.info("games: 飞花令 started in %s:%s (令字 %s, classic=%s, versus=%s)", msg.platform, msg.chat_id,
                  token, game.classic, game.versus)
         plain = t("fhl_plain_hint", loc) if msg.is_group else ""
-        text = t("fhl_started", loc, token=token, mode=self._mode(game, loc), position=self._position(game, loc),
-                 timeout=timeout, plain=plain)
+        rule = t("fhl_position_rule", loc) if game.classic else ""
+        text = t("fhl_started", loc, token=token, mode=self._mode(game, loc), position=rule, timeout=timeout,
+                 plain=plain) + index_note(self.index, loc, start=True)
         return self.outbox.reply(msg, text, direct=True)
 
     def _pick_token(self) -> str:
@@ -81,7 +86,7 @@ class FeihuaReferee(Referee[FeihuaGame, StartOptions]):
             return []  # ordinary chat during a game: say nothing
         name = player_name(msg)
         if not verdict.accepted:
-            return self.outbox.reply(msg, self._rejection(verdict, game, loc), name=name)
+            return self.outbox.reply(msg, self._rejection(verdict, game, loc), name=name, mark=_MARKS.get(verdict.kind, "wrong"))
         points = accept(game, verdict, msg.user_id, name, now)
         score = game.players[msg.user_id]["score"]
         texts = [t("fhl_accepted", loc, line=verdict.line, source=verdict.source, name=name, points=points,
@@ -100,14 +105,22 @@ class FeihuaReferee(Referee[FeihuaGame, StartOptions]):
             texts.append(self.over_text(game, loc))
         else:
             self.store.save(msg.platform, msg.chat_id, game, self._next_tick(game))
-        return self.outbox.reply(msg, "\n".join(texts), name=name)
+        # 对战: the bot's own line is the next turn, so it is shown at once, never on the verdict board.
+        return self.outbox.reply(msg, "\n".join(texts), name=name, mark="right", direct=game.versus)
+
+    def pick(self, game: FeihuaGame, lines: list[str]) -> str | None:
+        """Of a couplet, the one line that holds the 令字 (both or neither: ask for one line)."""
+        holding = [line for line in lines if game.token in line]
+        return holding[0] if len(holding) == 1 else None
 
     def _judge(self, game: FeihuaGame, line: str) -> Verdict:
         found = near = None
         if MIN_ANSWER <= len(line) <= MAX_ANSWER and game.token in line:
-            record = self.index.lookup(line)
-            if record is not None:
-                found = (record.id, record.source)
+            match = self.index.match(line, containing=game.token)  # exact, a variant spelling, or a slip
+            if match is not None:
+                record = match.record
+                reads = t("line_corpus_reads", game.locale, text=record.text) if match.differs else ""
+                found = (record.id, record.source + reads)
             else:
                 misses = self.index.near_misses(line, containing=game.token, limit=1)
                 if misses:

@@ -13,18 +13,17 @@ from typing import Any, Literal
 from rapidfuzz.distance import Levenshtein
 
 from bots.core.games.rules import GameInputError, JsonState
+from poetcore.lines.index import PUZZLE_POOLS
 from poetcore.prosody.rhymes import RhymeTable, Tone
 from poetcore.text.normalize import normalize_line
+from poetcore.text.variants import loose_key
 
 __all__ = ["DEFAULT_QUESTIONS", "FULL_POINTS", "LEVEL_POOLS", "MAX_HINTS", "JiejuGame", "JiejuOptions",
            "Outcome", "judge_answer", "parse_jieju", "score", "tone_pattern"]
 
-LEVEL_POOLS: dict[str, tuple[int | None, frozenset[str] | None]] = {
-    "蒙学": (None, frozenset({"唐诗三百首", "千家诗"})),
-    "常见": (20000, None),
-    "全库": (None, None),
-}
-"""Where each level's questions come from: (the most famous lines only, up to this rank; these collections)."""
+LEVEL_POOLS: dict[str, tuple[int | None, frozenset[str] | None]] = PUZZLE_POOLS
+"""Where each level's questions come from: (the most famous lines only, up to this line-fame rank; these
+collections): `poetcore.lines.index.PUZZLE_POOLS`."""
 MAX_HINTS = 3  # author and title, the first character, the 平仄 pattern
 FULL_POINTS = 3
 DEFAULT_QUESTIONS = 5
@@ -94,10 +93,10 @@ class JiejuGame(JsonState):
 
 
 def judge_answer(game: JiejuGame, text: str) -> Outcome:
-    line = normalize_line(text)
-    if line == game.answer:
+    line, answer = loose_key(normalize_line(text)), loose_key(game.answer)  # 只/祇, 沉/沈 … are one line
+    if line == answer:
         return "correct"
-    if line and Levenshtein.distance(line, game.answer, score_cutoff=2) <= max(1, min(2, len(game.answer) // 4)):
+    if line and Levenshtein.distance(line, answer, score_cutoff=2) <= max(1, min(2, len(answer) // 4)):
         return "near"
     return "wrong"
 

@@ -21,7 +21,7 @@ from bots.core.models import IncomingMessage, OutgoingMessage
 from bots.core.settings import BotSettings
 from poetcore.lines import LineIndex
 
-__all__ = ["Referee", "player_name", "scoreboard"]
+__all__ = ["Referee", "index_note", "player_name", "scoreboard"]
 
 G = TypeVar("G", bound=Game)  # the game's state
 Options = TypeVar("Options")  # what its start command parses to
@@ -32,6 +32,18 @@ _MEDALS = ("🥇", "🥈", "🥉")
 def player_name(msg: IncomingMessage) -> str:
     """What scoreboards call the sender: their name made safe to echo, else the end of their id."""
     return safe_echo(msg.user_name or "", 16) or f"#{msg.user_id[-4:]}"
+
+
+def index_note(index: LineIndex, locale: str | None, *, start: bool = False) -> str:
+    """The players' words for the index that judges. At a game's start only the small built-in one is
+    named (what it lacks is why a well-known line may be refused); ``/help`` names either. How to build
+    the full one is for operators: the log says it (`open_line_index`), and README."""
+    builtin = index.info.name == "builtin"
+    if start:
+        return "\n" + t("game_index_builtin", locale, lines=f"{index.info.lines:,}") if builtin else ""
+    if builtin:
+        return t("fhl_index_builtin", locale, poems=f"{index.info.poems:,}", lines=f"{index.info.lines:,}")
+    return t("fhl_index_full", locale, lines=f"{index.info.lines:,}")
 
 
 def scoreboard(game: Scored, locale: str | None) -> str:
@@ -57,6 +69,8 @@ class Referee(ABC, Generic[G, Options]):
 
     kind: ClassVar[str]
     """The state's ``kind`` and the command that starts the game ("fhl", "jieju", "cai")."""
+    name_key: ClassVar[str]
+    """The catalogue key of the game's name ("飞花令")."""
 
     def __init__(self, store: GameStore, index: LineIndex, settings: BotSettings, outbox: Outbox,
                  rng: random.Random, bot_name: str) -> None:
@@ -80,6 +94,11 @@ class Referee(ABC, Generic[G, Options]):
         """Judge ``line`` (normalised); an answer that was not ``explicit`` (/a, a reply to the bot)
         and is no move of this game gets no reply."""
 
+    def pick(self, game: G, lines: list[str]) -> str | None:
+        """Of an answer that holds several lines (a couplet), the one this game asks for; None when
+        it cannot tell (then the player is asked for one line). By default a game takes one line only."""
+        return None
+
     @abstractmethod
     def hint(self, msg: IncomingMessage, game: G) -> list[OutgoingMessage]:
         """/hint."""
@@ -95,6 +114,10 @@ class Referee(ABC, Generic[G, Options]):
     @abstractmethod
     def over_text(self, game: G, locale: str | None) -> str:
         """The game's last word: the scores, or the answer nobody found."""
+
+    def stop_text(self, game: G, locale: str | None) -> str:
+        """What ``/stop`` says: the game's last word, and whatever is still hidden (an open question's answer)."""
+        return self.over_text(game, locale)
 
     def end(self, platform: str, chat_id: str, game: G, now: float) -> None:
         """Add the scores to the chat's leaderboards and remove the game."""

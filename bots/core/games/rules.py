@@ -10,9 +10,10 @@ from dataclasses import asdict
 from typing import Any, Protocol, Self
 
 from poetcore.text.chars import is_han
+from poetcore.text.normalize import normalize_line
 
-__all__ = ["BOT_PLAYER", "MAX_ANSWER", "MIN_ANSWER", "GameInputError", "JsonState", "Scored", "looks_like_line",
-           "standings"]
+__all__ = ["BOT_PLAYER", "MAX_ANSWER", "MIN_ANSWER", "GameInputError", "JsonState", "Scored", "answer_lines",
+           "looks_like_line", "standings"]
 
 MIN_ANSWER, MAX_ANSWER = 4, 12
 """An answer is one line: Han characters, this many once normalised."""
@@ -41,11 +42,27 @@ class JsonState:
         return cls(**{k: v for k, v in data.items() if k in fields})
 
 
+_BREAKS = r"[\s，。！？；：、,.!?;:「」『』“”\"'《》…—·]+"
+
+
 def looks_like_line(text: str) -> bool:
-    """Plain chat that could be an answer: 4-12 Han characters once punctuation is stripped, and
-    nothing but Han characters, punctuation and spaces."""
-    stripped = re.sub(r"[\s，。！？；：、,.!?;:「」『』“”\"'《》…—·]+", "", text)
-    return MIN_ANSWER <= len(stripped) <= MAX_ANSWER and all(is_han(ch) for ch in stripped)
+    """Plain chat that could be an answer: nothing but Han characters, punctuation and spaces, making
+    one line of 4-12 Han characters, or a few such lines (a couplet: `answer_lines`)."""
+    stripped = re.sub(_BREAKS, "", text)
+    if not stripped or not all(is_han(ch) for ch in stripped):
+        return False
+    lines = answer_lines(text)
+    return len(lines) <= 4 and all(MIN_ANSWER <= len(line) <= MAX_ANSWER for line in lines)
+
+
+def answer_lines(text: str) -> list[str]:
+    """The lines an answer holds, normalised: one, or several when punctuation or spaces part it into
+    pieces of at least ``MIN_ANSWER`` characters each (``国破山河在，城春草木深``: a couplet). Shorter
+    pieces stay one line (``争渡，争渡``, ``举头 望明月``)."""
+    pieces = [line for part in re.split(_BREAKS, text) if (line := normalize_line(part))]
+    if len(pieces) > 1 and all(len(p) >= MIN_ANSWER for p in pieces):
+        return pieces
+    return [normalize_line(text)]
 
 
 class Scored(Protocol):

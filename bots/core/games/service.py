@@ -21,16 +21,15 @@ import redis
 from bots.core.games.caishi_referee import CaishiReferee
 from bots.core.games.feihua_referee import FeihuaReferee
 from bots.core.games.jieju_referee import JiejuReferee
-from bots.core.games.outbox import Outbox
-from bots.core.games.referee import Referee
-from bots.core.games.rules import GameInputError, looks_like_line
-from bots.core.games.store import GameStore, iso_week
+from bots.core.games.outbox import Outbox, stamp
+from bots.core.games.referee import Referee, index_note, player_name
+from bots.core.games.rules import GameInputError, answer_lines, looks_like_line
+from bots.core.games.store import Game, GameStore, iso_week
 from bots.core.messages import t
 from bots.core.metrics import GAME_ANSWERS, GAME_COMMANDS
 from bots.core.models import IncomingMessage, OutgoingMessage
 from bots.core.settings import BotSettings
 from poetcore.lines import LineIndex
-from poetcore.text.normalize import normalize_line
 
 __all__ = ["GameService"]
 
@@ -83,12 +82,18 @@ class GameService:
         return out
 
     async def tick(self, platform: str, now: float | None = None) -> list[OutgoingMessage]:
-        """Warnings, ends of rounds and held-back messages that are due; call about once a second."""
+        """Warnings, ends of rounds and verdict boards that are due; call about once a second."""
         return await asyncio.to_thread(self._tick, platform, time.time() if now is None else now)
 
+    async def shown(self, platform: str, out: OutgoingMessage, at: float) -> None:
+        """A front-end sent ``out`` and it was visible ``at``: the clock it starts (``out.clock``)
+        counts from then (`Outbox.shown`)."""
+        if out.clock is not None:
+            await asyncio.to_thread(self.outbox.shown, platform, out.chat_id, out.clock, at)
+
     def index_note(self, locale: str | None) -> str:
-        key = "fhl_index_builtin" if self.index.info.name == "builtin" else "fhl_index_full"
-        return t(key, locale, lines=f"{self.index.info.lines:,}")
+        """The index in players' words, for /help (`referee.index_note`)."""
+        return index_note(self.index, locale)
 
     # ----------------------------------------------------------------- starting a game
     def _start(self, referee: Referee[Any, Any], msg: IncomingMessage, body: str) -> list[OutgoingMessage]:
@@ -103,10 +108,22 @@ class GameService:
         now = time.time()
         with self.store.locked(msg.platform, msg.chat_id):
             running = self.store.load(msg.platform, msg.chat_id)
+            if running is not None and running.kind != referee.kind:
+                return self.outbox.reply(msg, self._other_running(running, referee, msg), direct=True)
             if running is not None:
                 text = self._referees[running.kind].state_text(running, loc, now)
                 return self.outbox.reply(msg, text, direct=True)
-            return referee.start(msg, options, now)
+            return stamp(referee.start(msg, options, now), self.store.load(msg.platform, msg.chat_id), None, now)
+
+    def _other_running(self, running: Game, wanted: Referee[Any, Any], msg: IncomingMessage) -> str:
+        """Another game runs: refuse, naming it and how it ends (in a group only its starter stops it)."""
+        loc = msg.locale
+        if msg.is_group and running.starter != msg.user_id:
+            how = t("game_stop_how_starter", loc, name=running.starter_name)
+        else:
+            how = t("game_stop_how", loc)
+        return t("game_other_running", loc, running=t(self._referees[running.kind].name_key, loc), how=how,
+                 wanted=t(wanted.name_key, loc))
 
     # ----------------------------------------------------------------- moves on the running game
     def _answer_command(self, msg: IncomingMessage, body: str) -> list[OutgoingMessage]:
@@ -121,12 +138,20 @@ class GameService:
 
     def _answer(self, msg: IncomingMessage, text: str, *, explicit: bool) -> list[OutgoingMessage] | None:
         now = time.time()
-        line = normalize_line(text)
+        lines = answer_lines(text)
         with self.store.locked(msg.platform, msg.chat_id):
             game = self.store.load(msg.platform, msg.chat_id)
             if game is None:
                 return self.outbox.reply(msg, t("fhl_none", msg.locale), direct=True) if explicit else None
-            return self._referees[game.kind].answer(msg, game, line, explicit, now)
+            referee = self._referees[game.kind]
+            line = lines[0] if len(lines) == 1 else referee.pick(game, lines)
+            if line is None:  # a couplet where one line is wanted; in plain chat, only if it quotes verse
+                if not explicit and not any(self.index.lookup(one) for one in lines):
+                    return []
+                return self.outbox.reply(msg, t("game_one_line", msg.locale, example=lines[0]), name=player_name(msg),
+                                         mark="wrong")
+            before = game.deadline
+            return stamp(referee.answer(msg, game, line, explicit, now), game, before, now)
 
     def _hint(self, msg: IncomingMessage, _body: str) -> list[OutgoingMessage]:
         with self.store.locked(msg.platform, msg.chat_id):
@@ -146,18 +171,30 @@ class GameService:
                 return self.outbox.reply(msg, t("fhl_stop_not_yours", loc, name=game.starter_name), direct=True)
             referee = self._referees[game.kind]
             referee.end(msg.platform, msg.chat_id, game, now)
-        return self.outbox.reply(msg, referee.over_text(game, loc), direct=True)
+        return self.outbox.reply(msg, referee.stop_text(game, loc), direct=True)
 
     def _rank(self, msg: IncomingMessage, _body: str) -> list[OutgoingMessage]:
         """The chat's leaderboards: all time and this week."""
         loc = msg.locale
-        parts = [t("rank_header", loc)]
+        parts = [t("rank_header" if msg.is_group else "rank_header_private", loc)]
         for label, period in (("rank_all", "all"), ("rank_week", iso_week(time.time()))):
             parts.append(f"— {t(label, loc)} —")
             rows = self.store.board(msg.platform, msg.chat_id, period)
-            parts += [t("rank_line", loc, place=i, name=n, score=s, lines=ln, best=b)
-                      for i, (n, s, ln, b) in enumerate(rows, start=1)] or [t("rank_empty", loc)]
+            parts += [t("rank_line", loc, place=i, name=n, score=s, lines=ln, best=b,
+                        games=self._points_by_game(by_game, s, loc) if period == "all" else "")
+                      for i, (n, s, ln, b, by_game) in enumerate(rows, start=1)] or [t("rank_empty", loc)]
         return self.outbox.reply(msg, "\n".join(parts), direct=True)
+
+    def _points_by_game(self, by_game: dict[str, int], total: int, loc: str | None) -> str:
+        """"（飞花令 8 · 接句 4）": a player's all-time points per game; points recorded before the
+        games were counted apart show as "早先"."""
+        words = [t("rank_game", loc, game=t(referee.name_key, loc), score=by_game[kind])
+                 for kind, referee in self._referees.items() if by_game.get(kind)]
+        if not words:
+            return ""
+        if (earlier := total - sum(by_game.values())) > 0:
+            words.append(t("rank_game_earlier", loc, score=earlier))
+        return t("rank_games", loc, games=" · ".join(words))
 
     # ----------------------------------------------------------------- the clock
     def _tick(self, platform: str, now: float) -> list[OutgoingMessage]:
@@ -168,5 +205,6 @@ class GameService:
                 if game is None:
                     self.store.finish(platform, chat_id)
                     continue
-                outs += self._referees[game.kind].tick(platform, chat_id, game, now)
+                before = game.deadline
+                outs += stamp(self._referees[game.kind].tick(platform, chat_id, game, now), game, before, now)
         return outs + self.outbox.due(platform, now)

@@ -1,4 +1,4 @@
-"""Game state in Redis: the running game per chat, its clock, held-back messages, leaderboards.
+"""Game state in Redis: the running game per chat, its clock, the verdict boards, leaderboards.
 
 Everything is sync redis-py (the service runs a whole move in one worker thread, under the chat's
 lock). Keys live in `bots.core.keys`. A restarted bot finds the game and its deadline here,
@@ -8,10 +8,13 @@ and the deadline fires exactly once because firing it means winning ``ZREM`` on 
 from __future__ import annotations
 
 import json
+import math
+import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import redis
 
@@ -84,8 +87,9 @@ class GameStore:
         raw = self.connection.get(keys.game_board(platform, board_key))
         return _text(raw) if raw else None
 
-    # ----------------------------------------------------------------- flood control
+    # ----------------------------------------------------------------- flood control (`outbox`)
     def count_sent(self, platform: str, chat_id: str, window_s: int) -> int:
+        """Count one game message (a send or an edit) in the chat's window; returns the window's count."""
         key = keys.game_sent(platform, chat_id)
         with self.connection.pipeline() as pipe:
             pipe.set(key, 0, ex=window_s, nx=True)
@@ -93,27 +97,42 @@ class GameStore:
             _, count = pipe.execute()
         return int(count)
 
-    def hold(self, platform: str, chat_id: str, text: str, flush_at: float) -> None:
+    def log_sent(self, platform: str, chat_id: str, at: float, keep_s: float) -> None:
+        """Note that a game message went to the chat ``at``; the log keeps ``keep_s`` seconds of them."""
+        key = keys.game_sent_log(platform, chat_id)
         with self.connection.pipeline() as pipe:
-            pipe.rpush(keys.game_outbox(platform, chat_id), text)
-            pipe.expire(keys.game_outbox(platform, chat_id), 3600)
-            pipe.zadd(keys.game_flush(platform), {chat_id: flush_at}, nx=True)
+            pipe.zadd(key, {f"{at!r}:{secrets.token_hex(4)}": at})
+            pipe.zremrangebyscore(key, "-inf", at - keep_s)
+            pipe.expire(key, max(1, math.ceil(keep_s)))
             pipe.execute()
 
-    def take_held(self, platform: str, now: float) -> dict[str, list[str]]:
-        """Held-back messages that are due, per chat; each batch is taken by exactly one caller."""
-        out: dict[str, list[str]] = {}
-        for raw in self.connection.zrangebyscore(keys.game_flush(platform), "-inf", now):
-            chat_id = _text(raw)
-            if not self.connection.zrem(keys.game_flush(platform), chat_id):
-                continue  # another bot process took it
-            with self.connection.pipeline() as pipe:  # MULTI: read and clear together
-                pipe.lrange(keys.game_outbox(platform, chat_id), 0, -1)
-                pipe.delete(keys.game_outbox(platform, chat_id))
-                items, _ = pipe.execute()
-            if items:
-                out[chat_id] = [_text(i) for i in items]
-        return out
+    def sent_times(self, platform: str, chat_id: str, since: float) -> list[float]:
+        """When the chat's game messages since ``since`` went out, oldest first."""
+        rows = self.connection.zrangebyscore(keys.game_sent_log(platform, chat_id), since, "+inf", withscores=True)
+        return [float(score) for _member, score in rows]  # type: ignore[misc,union-attr,str-unpack]  # withscores: pairs
+
+    def verdicts(self, platform: str, chat_id: str) -> dict[str, Any] | None:
+        """The chat's verdict board (the caller holds the chat's lock to change it)."""
+        raw = self.connection.get(keys.game_verdicts(platform, chat_id))
+        return json.loads(raw) if raw else None
+
+    def save_verdicts(self, platform: str, chat_id: str, board: dict[str, Any], ttl_s: int) -> None:
+        self.connection.set(keys.game_verdicts(platform, chat_id), json.dumps(board, ensure_ascii=False),
+                            ex=max(1, ttl_s))
+
+    def flush_at(self, platform: str, chat_id: str, when: float) -> None:
+        """Have the clock show the chat's waiting verdicts at ``when`` (kept if one is already due)."""
+        self.connection.zadd(keys.game_flush(platform), {chat_id: when}, nx=True)
+
+    def take_flushes(self, platform: str, now: float) -> list[str]:
+        """Chats whose verdict board is due; each is taken by exactly one caller (whoever wins ZREM)."""
+        due = [_text(c) for c in self.connection.zrangebyscore(keys.game_flush(platform), "-inf", now)]
+        return [chat_id for chat_id in due if self.connection.zrem(keys.game_flush(platform), chat_id)]
+
+    def timer(self, platform: str, chat_id: str) -> float | None:
+        """When the chat's game next needs the clock (None: not scheduled)."""
+        score = self.connection.zscore(keys.game_timers(platform), chat_id)
+        return float(score) if score is not None else None
 
     # ----------------------------------------------------------------- leaderboards
     def record(self, platform: str, chat_id: str, game: Game, now: float) -> None:
@@ -130,13 +149,15 @@ class GameStore:
                 pipe.expire(keys.game_rank(platform, chat_id, week), WEEK_TTL_S)
                 pipe.hset(stats, f"{pid}:name", p["name"])
                 pipe.hincrby(stats, f"{pid}:lines", int(p["lines"]))
+                pipe.hincrby(stats, f"{pid}:points:{game.kind}", int(p["score"]))
                 previous = int(best.get(f"{pid}:best".encode(), b"0") or 0)
                 if int(p["score"]) > previous:
                     pipe.hset(stats, f"{pid}:best", int(p["score"]))
             pipe.execute()
 
-    def board(self, platform: str, chat_id: str, period: str, top: int = 10) -> list[tuple[str, int, int, int]]:
-        """(name, points, lines, best game) of the top players."""
+    def board(self, platform: str, chat_id: str, period: str,
+              top: int = 10) -> list[tuple[str, int, int, int, dict[str, int]]]:
+        """(name, points, lines, best game, all-time points per game kind) of the top players."""
         rows = self.connection.zrevrange(keys.game_rank(platform, chat_id, period), 0, top - 1, withscores=True)
         if not rows:
             return []
@@ -144,6 +165,8 @@ class GameStore:
         out = []
         for raw, score in rows:  # type: ignore[misc,str-unpack]  # withscores: (member, score) pairs
             pid = _text(raw)
+            by_game = {field.rsplit(":", 1)[1]: int(value) for field, value in stats.items()
+                       if field.startswith(f"{pid}:points:")}
             out.append((stats.get(f"{pid}:name", pid), int(score), int(stats.get(f"{pid}:lines", 0)),
-                        int(stats.get(f"{pid}:best", 0))))
+                        int(stats.get(f"{pid}:best", 0)), by_game))
         return sorted(out, key=lambda r: (-r[1], -r[2], r[0]))  # ties: more lines, then name (as the scoreboard)

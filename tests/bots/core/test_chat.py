@@ -9,7 +9,8 @@ import pytest
 from support.settings import make_bot_settings, make_queue_settings
 
 from bots.core import keys
-from bots.core.chat import ChatCore
+from bots.core.chat import MENU, ChatCore
+from bots.core.commands import COMMAND_ALIASES
 from bots.core.messages import t
 from bots.core.models import IncomingMessage, OutgoingMessage
 from bots.core.settings import BotSettings
@@ -187,7 +188,7 @@ async def test_cancel_own_waiting_request(core: ChatCore, service: PoemService, 
     assert (await one(core, msg("/cancel"))).text == t("cancel_none", None)
     ack = await one(core, msg("/poem 秋月", message_id="5"))
     await one(core, msg("/poem 春风", user="u2"))
-    assert (await one(core, msg("/cancel"))).text == t("cancel_ok", None)
+    assert (await one(core, msg("/cancel"))).text == "已取消《秋月》（七绝）。"  # says which request it dropped
     assert service.queue_length() == 1
     assert (await one(core, msg("/cancel"))).text == t("cancel_none", None)
     # The cancellation travels as a reply, so the acknowledgement can be edited to say so.
@@ -196,6 +197,20 @@ async def test_cancel_own_waiting_request(core: ChatCore, service: PoemService, 
     assert delivery.reply.request_id == ack.request_id and delivery.reply.status == "cancelled"
     assert core.render_reply(delivery.reply).text == t("failed_cancelled", None)
     await consumer.aclose()
+
+
+@pytest.mark.parametrize(("command", "said"), [
+    ("/cang 春夏秋冬 五绝", "已取消藏头诗「春夏秋冬」（五绝）。"),
+    ("/xu 白日依山尽，黄河入海流 五律", "已取消续写「白日依山尽」（五律）。"),
+    ("/dui 春风又绿江南岸", "已取消为「春风又绿江南岸」对句。"),
+    ("/ci 浣溪沙 秋思", "已取消《秋思》（浣溪沙）。"),
+    ("/poem 秋月 七律", "Cancelled: “秋月” (七律)."),
+])
+async def test_cancel_names_the_request_it_dropped(core: ChatCore, command: str, said: str) -> None:
+    locale = "en" if said.startswith("Cancelled") else None
+    await one(core, msg(command, locale=locale))
+    assert (await one(core, msg("/cancel", locale=locale))).text == said
+    assert (await one(core, msg("/cancel", locale=locale))).text == t("cancel_none", locale)
 
 
 async def test_cancel_too_late_when_running(core: ChatCore, service: PoemService) -> None:
@@ -320,6 +335,15 @@ async def test_forms_help_start(core: ChatCore) -> None:
     assert start.startswith("Hello!") and "/cancel" in start
 
 
+@pytest.mark.parametrize("locale", [None, "en"])
+async def test_help_names_every_menu_command(core: ChatCore, locale: str | None) -> None:
+    help_text = (await one(core, msg("/help", locale=locale))).text
+    missing = [name for name in MENU if name != "help"
+               and not re.search(rf"/{COMMAND_ALIASES[name][0]}(?![A-Za-z])", help_text)]
+    assert missing == []  # /xu, /dui and /cai included
+    assert "/dui 白日依山尽" in help_text and "/ci 浣溪沙" in help_text and "仄韵" in help_text
+
+
 async def test_plain_text_in_private_gets_a_hint_but_groups_stay_quiet(core: ChatCore) -> None:
     assert (await one(core, msg("你好"))).text == t("hint_plain_text", None)
     assert await core.handle(msg("你好", group=True)) == []
@@ -329,7 +353,7 @@ async def test_plain_text_in_private_gets_a_hint_but_groups_stay_quiet(core: Cha
 def test_command_descriptions_cover_the_menu(core: ChatCore) -> None:
     zh, en = core.command_descriptions("zh"), core.command_descriptions("en")
     assert [c for c, _ in zh] == [c for c, _ in en] == [
-        "poem", "ci", "cang", "xu", "dui", "check", "rhyme", "yun", "fhl", "jieju", "cai", "a", "hint", "stop", "rank", "forms", "queue", "cancel",
+        "poem", "ci", "cang", "xu", "dui", "check", "card", "rhyme", "yun", "fhl", "jieju", "cai", "a", "hint", "stop", "rank", "forms", "queue", "cancel",
         "help"]
     assert all(1 <= len(d) <= 100 for _, d in zh + en)
     assert zh != en

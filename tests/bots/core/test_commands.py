@@ -362,6 +362,29 @@ def test_continue_mistakes_say_what_to_fix(text: str, key: str) -> None:
     assert info.value.key == key and info.value.message("zh") and info.value.message("en")
 
 
+def test_couplet_takes_one_line_of_five_or_seven() -> None:
+    cmd = parse_command("/dui 春風又綠江南岸")
+    assert cmd is not None and (cmd.name, cmd.form, cmd.text) == ("couplet", "七言联", "春风又绿江南岸")
+    cmd = parse_command("对句 白日依山尽。 五绝", is_group=True)  # a form beside it: the length decides
+    assert cmd is not None and (cmd.form, cmd.text) == ("五言联", "白日依山尽")
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("/dui", "err_couplet_missing"),
+    ("/dui hello", "err_couplet_not_han"),
+    ("/dui 白日依山", "err_couplet_length"),
+    ("/dui 白日依山尽，黄河入海流", "err_couplet_one_line"),
+    ("/dui 白日依山尽 黄河入海流", "err_couplet_one_line"),
+])
+def test_couplet_mistakes_speak_of_couplets(text: str, key: str) -> None:
+    with pytest.raises(CommandError) as info:
+        parse_command(text)
+    assert info.value.key == key
+    zh, en = info.value.message("zh"), info.value.message("en")
+    assert "/dui" in zh and "/dui" in en and "对句" in zh
+    assert "续写" not in zh and "/xu" not in zh + en  # not 续写's words (`/dui hello` once said them)
+
+
 def _engine_accepts(rule: object, value: object, form: str) -> bool:
     try:
         rule(value, get_form(form))  # type: ignore[operator]

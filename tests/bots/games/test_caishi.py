@@ -38,9 +38,13 @@ async def test_a_game_to_a_win_with_refused_guesses(core: ChatCore) -> None:
     assert (await group.one("u2", "/a 天地玄黄宇")) == "❌ 「天地玄黄宇」不在诗库里，不算次数。"
     assert (await group.one("u2", "/a 月落乌啼霜满天")) == "❌ 要猜 5 字的句子（这次不算）。"
     wrong = next(r.text for r in core.games.index.with_char("月", lengths=(5,), limit=10) if r.text != answer)
-    [edited] = await group.say("u2", f"/a {wrong}")
+    edited, ack = await group.say("u2", f"/a {wrong}")
     assert edited.edit_message_id == "555" and f"还剩 {MAX_GUESSES - 1} 次" in edited.text
     assert wrong in edited.text and "李四" in edited.text and "平仄" in edited.text
+    # The board changes up where it was sent: a short reply shows the guess landed.
+    assert ack.text == f"🧩 第 1 猜：{wrong}　{char_marks(wrong, answer)}（还剩 {MAX_GUESSES - 1} 次）"
+    assert ack.reply_to_message_id == str(group.count) and ack.edit_message_id is None
+    assert (await group.one("u1", "/hint")).startswith("💡 提示（1/1，猜诗句只有这一条）：出自 ")
     assert (await group.one("u3", f"/a {wrong}")) == f"❌ 「{wrong}」已经猜过了。"
     assert await group.say("u3", "今天天气真好") == []  # chatter is not a guess
     final, won = await group.say("u3", answer)  # a plain guess
@@ -52,7 +56,15 @@ async def test_a_game_to_a_win_with_refused_guesses(core: ChatCore) -> None:
 
 async def test_nobody_guesses_it_in_time(core: ChatCore) -> None:
     group = Group(core)
-    await group.say("u1", "/cai")
+    intro, _board = await group.say("u1", "/cai")
+    assert "内置名篇库" in intro.text  # the players are told the small index judges
+    game = core.games.store.load("telegram", group.chat)
+    assert game is not None
+    length = len(game.answer)  # type: ignore[union-attr]
+    wrong = next(r.text for r in core.games.index.with_char("月", lengths=(length,), limit=10)
+                 if r.text != game.answer)  # type: ignore[union-attr]
+    [board] = await group.say("u2", f"/a {wrong}")  # the board was never remembered: a new one, seen as it is
+    assert board.edit_message_id is None and wrong in board.text
     [over] = await group.tick(after_s=core.settings.cai_timeout_s + 1)
     assert over.startswith("没有猜中。答案是：")
     assert await group.one("u1", "/cai 9") == "可以写 /cai、/cai 5 或 /cai 7（句子的字数）。"

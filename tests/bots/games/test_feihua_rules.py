@@ -14,7 +14,7 @@ from bots.core.games.feihua import (
     parse_start,
     required_position,
 )
-from bots.core.games.rules import GameInputError, looks_like_line, standings
+from bots.core.games.rules import GameInputError, answer_lines, looks_like_line, standings
 
 
 def game(**kw: object) -> FeihuaGame:
@@ -80,8 +80,18 @@ def test_classic_mode_cycles_the_position() -> None:
 def test_looks_like_line_and_mask() -> None:
     assert looks_like_line("举头望明月") and looks_like_line("「舉頭望明月，」")
     assert not looks_like_line("哈哈") and not looks_like_line("ok 举头望明月") and not looks_like_line("月" * 13)
+    assert looks_like_line("黄河远上白云间，一片孤城万仞山") and looks_like_line("国破山河在 城春草木深")  # couplets
+    assert not looks_like_line("春" * 5 + "，" + "秋" * 13) and not looks_like_line("，".join(["春风拂面"] * 5))
     assert mask("缺月挂疏桐", "月") == "缺月○○○"
     assert mask("床前明月光", "明月") == "床○明月○"
+
+
+def test_answer_lines_part_a_couplet_but_not_a_line() -> None:
+    assert answer_lines("國破山河在，城春草木深。") == ["国破山河在", "城春草木深"]
+    assert answer_lines("国破山河在 城春草木深") == ["国破山河在", "城春草木深"]  # a space between halves
+    assert answer_lines("举头 望明月！") == ["举头望明月"]  # a short piece: one line with a space in it
+    assert answer_lines("争渡，争渡") == ["争渡争渡"]
+    assert answer_lines("床前明月光") == ["床前明月光"] and answer_lines("🌕") == [""]
 
 
 def test_state_round_trips_through_json() -> None:

@@ -72,7 +72,7 @@ async def test_start_publishes_commands_in_zh_and_en(polling_bot: TelegramBot, f
     assert polling_bot.core.bot_username == "poetbot"
     zh = fake_telegram.commands[("default", "")]
     en = fake_telegram.commands[("default", "en")]
-    assert [c["command"] for c in zh] == ["poem", "ci", "cang", "xu", "dui", "check", "rhyme", "yun", "fhl", "jieju", "cai", "a", "hint", "stop",
+    assert [c["command"] for c in zh] == ["poem", "ci", "cang", "xu", "dui", "check", "card", "rhyme", "yun", "fhl", "jieju", "cai", "a", "hint", "stop",
                                           "rank", "forms", "queue", "cancel", "help"]
     assert zh == fake_telegram.commands[("default", "zh")]
     assert zh[0]["description"] == t("cmd_poem", "zh") and en[0]["description"] == t("cmd_poem", "en")

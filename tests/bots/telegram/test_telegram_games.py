@@ -6,17 +6,15 @@ the clock, the scoreboard and the leaderboard; then a bot restart in the middle 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.fake_telegram import FakeTelegram, until
+from support.fake_telegram import FakeTelegram
 from support.games import move_deadline
 from support.settings import make_bot_settings
 
-from bots.core import keys
 from bots.core.chat import ChatCore
 from bots.telegram import TelegramBot
 from worker.contract.service import PoemService
@@ -77,7 +75,7 @@ async def test_a_group_game_from_start_to_leaderboard(bot: TelegramBot, fake_tel
     [ok2] = await table.say(7002, "舉頭望明月", reply_to=started_id)
     assert ok2.startswith("✅ 举头望明月 —— 唐·李白《静夜思》 · 李四")
     assert (await table.say(7003, "/a 举头望明月"))[0] == "❌ 「举头望明月」已经有人用过（李四）。"
-    assert (await table.say(7003, "/a 明月几时来"))[0] == "❌ 没背熟：原句是「明月几时有」—— 宋·苏轼《水调歌头》"
+    assert (await table.say(7003, "/a 明月几时还有"))[0] == "❌ 没背熟：原句是「明月几时有」—— 宋·苏轼《水调歌头》"
     assert (await table.say(7003, "/a 月亮月亮你真圆"))[0] == "❌ 「月亮月亮你真圆」不在诗库里。"
     assert (await table.say(7003, "/a 春眠不觉晓"))[0] == "❌ 「春眠不觉晓」里没有令字「月」。"
     [ok3] = await table.say(7003, "/a 明月松间照")
@@ -90,7 +88,7 @@ async def test_a_group_game_from_start_to_leaderboard(bot: TelegramBot, fake_tel
     over = await table.wait_bot(lambda m: m.startswith("⌛ 时间到"), 20)
     assert "共 3 句" in over and "🥇 张三：2 分（1 句）" in over
     rank = (await table.say(7002, "/rank"))[0]
-    assert rank.startswith("🏆 本群飞花令排行") and rank.count("张三") == 2
+    assert rank.startswith("🏆 本群诗词游戏排行") and rank.count("张三") == 2
     # Classic mode: the 令字 moves one place per line.
     await table.say(7002, "/fhl 月 古法")
     assert (await table.say(7002, "/a 明月松间照"))[0] == "❌ 古法：这一句的「月」要在第 1 字。"
@@ -128,52 +126,6 @@ async def test_a_bot_restart_mid_game_keeps_the_game_and_its_clock(
         await second.stop()
 
 
-def _game_settled(service: PoemService) -> bool:
-    """Every answer handled and acked, and no verdict held back: the game will send nothing more."""
-    conn = service.connection
-    return (conn.xpending(keys.intake_stream("telegram"), "bots")["pending"] == 0
-            and not conn.exists(keys.game_outbox("telegram", str(GROUP))) and not conn.zcard(keys.game_flush("telegram")))
-
-
-def _verdicts(texts: list[str]) -> list[str]:
-    """Every verdict line in the bot's messages (combined messages hold several)."""
-    return [line for text in texts for line in text.split("\n") if "✅" in line or "❌" in line]
-
-
-async def test_a_burst_of_200_answers_from_10_players(fake_telegram: FakeTelegram, service: PoemService) -> None:
-    """The flood-control figure for the issue note: bot messages sent, none lost, none judged twice."""
-    settings = settings_for(fake_telegram, game_flush_s=2.0, game_timeout_s=60, game_warning_s=15, game_chat_limit=10)
-    core = ChatCore(service, settings, bot_username="poetbot")
-    bot = TelegramBot(core, settings)
-    await bot.start()
-    try:
-        await fake_telegram.user_says(GROUP, "/fhl 月", user_id=7001, username="张三")
-        await fake_telegram.wait_for(lambda f: len(f.chat(GROUP)) >= 1, 20)
-        lines = [r.text for r in core.games.index.with_char("月", lengths=(), limit=150)]
-        answers = [lines[i % len(lines)] if i % 4 else f"月{'甲乙丙丁戊己庚辛壬癸'[i % 10]}不是诗句啊" for i in range(200)]
-        started = time.monotonic()
-        for i, answer in enumerate(answers):  # as fast as the fake takes them: well under 10 s
-            await fake_telegram.user_says(GROUP, f"/a {answer}", user_id=7001 + i % 10, username=f"p{i % 10}")
-        await fake_telegram.wait_for(lambda f: len(_verdicts([m.text for m in f.chat(GROUP)])) >= 200, 60)
-        await until(lambda: _game_settled(service), what="every answer judged and every verdict sent")
-    finally:
-        await bot.stop()
-    texts = [m.text for m in fake_telegram.chat(GROUP)]
-    verdicts = _verdicts(texts)
-    assert len(verdicts) == 200  # every answer judged exactly once
-    assert sum("✅" in v for v in verdicts) == len({a for i, a in enumerate(answers) if i % 4})
-    # The start, the direct verdicts, then combined ones: one per flush at most, and flushes of one
-    # chat are game_flush_s apart, however long the burst took on this machine.
-    flushes = 1 + (fake_telegram.chat(GROUP)[-1].sent_at - started) / settings.game_flush_s
-    assert len(texts) <= 1 + settings.game_chat_limit + flushes, (len(texts), flushes)
-    assert all(len(t) <= 4096 for t in texts)
-    path = os.environ.get("FHL_BURST")
-    if path:
-        Path(path).write_text(f"answers 200, bot messages {len(texts)} (start + {settings.game_chat_limit} direct + "
-                              f"{len(texts) - 1 - settings.game_chat_limit} combined), verdicts {len(verdicts)}, "
-                              f"429s {fake_telegram.flood_refusals}\n", encoding="utf-8")
-
-
 async def test_a_jieju_round_in_the_group(fake_telegram: FakeTelegram, service: PoemService) -> None:
     """接句: a correct answer, a near miss, a hint and a timeout, in a Telegram group."""
     import re
@@ -194,7 +146,7 @@ async def test_a_jieju_round_in_the_group(fake_telegram: FakeTelegram, service: 
         answer = wanted(start)
         near = answer[:-1] + ("月" if answer[-1] != "月" else "日")
         assert (await table.say(7002, f"/a {near}"))[0] == "差一点！再想想。"
-        assert (await table.say(7003, "/hint"))[0].startswith("💡 出自")
+        assert (await table.say(7003, "/hint"))[0].startswith("💡 提示（1/3）：出自")
         [correct] = await table.say(7002, f"/a {answer}")
         assert correct.startswith(f"✅ 李四 答对了：{answer}") and "+2 分" in correct and "第 2/2 题" in correct
         move_deadline(core, "telegram", str(GROUP), -1)  # nobody knows the second: its time runs out
@@ -226,7 +178,11 @@ async def test_a_caishi_game_edits_one_board_to_the_win(fake_telegram: FakeTeleg
         for i, guess in enumerate(guesses):
             await fake_telegram.user_says(GROUP, f"/a {guess}", user_id=7002 + i, username=PLAYERS[7002 + i])
             await fake_telegram.wait_for(lambda f, g=guess: g in f.chat(GROUP)[1].text, 20)
-        assert len(fake_telegram.chat(GROUP)) == count  # feedback edited the board, no new messages
+            # The board is edited up where it was sent; a short reply shows the guess landed.
+            await fake_telegram.wait_for(lambda f, n=i + 1: len(f.chat(GROUP)) == count + n, 20)
+            ack = fake_telegram.chat(GROUP)[-1]
+            assert ack.text.startswith(f"🧩 第 {i + 1} 猜：{guess}　") and ack.reply_to is not None
+        assert len(fake_telegram.chat(GROUP)) == count + len(guesses)  # one board, edited, and a line per guess
         [won] = await table.say(7003, answer, expect=1)
         assert won.startswith(f"🎉 王五 猜中了：{answer}")
         board_msg = fake_telegram.chat(GROUP)[1]
