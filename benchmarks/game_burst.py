@@ -62,6 +62,7 @@ sys.path.append(str(ROOT / "tests"))  # this checkout's fake servers
 
 from support.fake_discord import FakeDiscord, settle_discord_tasks  # noqa: E402
 from support.fake_telegram import FakeTelegram  # noqa: E402
+from support.games import burst_answers  # noqa: E402
 
 from bots.core.chat import ChatCore  # noqa: E402
 from bots.core.settings import BotSettings, DiscordSettings  # noqa: E402
@@ -72,7 +73,6 @@ from worker.contract.redis_server import RedisServer  # noqa: E402
 from worker.contract.service import PoemService  # noqa: E402
 from worker.contract.settings import QueueSettings  # noqa: E402
 
-MADE_UP = "甲乙丙丁戊己庚辛壬癸"
 GROUP = -1_000_777
 
 
@@ -93,16 +93,7 @@ class Answer:
 
 def plan(index_lines: Sequence[str], count: int) -> list[str]:
     """``count`` answers: real lines, every fifth made up, every sixth a repeat of an earlier line."""
-    real = iter(index_lines)
-    answers: list[str] = []
-    for i in range(count):
-        if i % 5 == 4:
-            answers.append(f"月{MADE_UP[i % 10]}{MADE_UP[i // 10 % 10]}不是诗句")
-        elif i % 6 == 5:
-            answers.append(next(a for a in reversed(answers) if not a.endswith("不是诗句")))
-        else:
-            answers.append(next(real))
-    return answers
+    return burst_answers(index_lines, count)
 
 
 def _pct(xs: list[float], q: float) -> float:

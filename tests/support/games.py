@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
 from bots.core.chat import ChatCore
 from bots.core.models import IncomingMessage, OutgoingMessage
@@ -42,3 +43,22 @@ def move_deadline(core: ChatCore, platform: str, chat_id: str, seconds_left: flo
         assert game is not None, f"no game running in {platform}:{chat_id}"
         game.deadline = time.time() + seconds_left
         store.save(platform, chat_id, game, next_tick=0)
+
+
+MADE_UP = "甲乙丙丁戊己庚辛壬癸"
+"""Characters no line of verse strings together: the made-up answers of a burst."""
+
+
+def burst_answers(real_lines: Iterable[str], count: int) -> list[str]:
+    """``count`` 飞花令 answers for 月: the real lines in turn, every fifth one made up, every sixth a
+    repeat of an earlier real one (the verdict tests and benchmarks/game_burst.py play the same mix)."""
+    real = iter(real_lines)
+    answers: list[str] = []
+    for i in range(count):
+        if i % 5 == 4:
+            answers.append(f"月{MADE_UP[i % 10]}{MADE_UP[i // 10 % 10]}不是诗句")
+        elif i % 6 == 5:
+            answers.append(next(a for a in reversed(answers) if not a.endswith("不是诗句")))
+        else:
+            answers.append(next(real))
+    return answers

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from support.fake_discord import FakeDiscord, settle_discord_tasks
+from support.games import burst_answers
 from support.settings import make_bot_settings, make_discord_settings
 
 from bots.core.chat import ChatCore
@@ -25,7 +26,6 @@ from worker.contract.service import PoemService
 pytestmark = pytest.mark.timeout(120)
 
 PLAYERS = ("7101", "7102", "7103")
-MADE_UP = "甲乙丙丁戊己庚辛壬癸"
 
 
 @contextlib.asynccontextmanager
@@ -44,16 +44,7 @@ async def running(fake: FakeDiscord, core: ChatCore) -> AsyncIterator[None]:
 
 def burst(core: ChatCore, count: int) -> list[str]:
     """``count`` answers: real lines with 月, every fifth one made up, every sixth a repeat."""
-    real = iter(r.text for r in core.games.index.with_char("月", lengths=(5, 7), limit=count * 2))
-    answers: list[str] = []
-    for i in range(count):
-        if i % 5 == 4:
-            answers.append(f"月{MADE_UP[i % 10]}{MADE_UP[i // 10 % 10]}不是诗句")
-        elif i % 6 == 5:
-            answers.append(next(a for a in reversed(answers) if not a.endswith("不是诗句")))
-        else:
-            answers.append(next(real))
-    return answers
+    return burst_answers((r.text for r in core.games.index.with_char("月", lengths=(5, 7), limit=count * 2)), count)
 
 
 def shown(fake: FakeDiscord) -> list[str]:

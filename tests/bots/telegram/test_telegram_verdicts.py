@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from support.fake_telegram import FakeTelegram, until
+from support.games import burst_answers
 from support.settings import make_bot_settings
 
 from bots.core.chat import ChatCore
@@ -30,7 +31,6 @@ pytestmark = pytest.mark.timeout(120)
 
 GROUP = -100888
 PLAYERS = {7101: "张三", 7102: "李四", 7103: "王五"}
-MADE_UP = "甲乙丙丁戊己庚辛壬癸"
 
 
 @contextlib.asynccontextmanager
@@ -48,16 +48,8 @@ async def running(fake: FakeTelegram, service: PoemService, **settings: Any) -> 
 
 def burst(bot: TelegramBot, count: int) -> list[str]:
     """``count`` answers: real lines with 月, every fifth one made up, every sixth a repeat."""
-    real = iter(r.text for r in bot.core.games.index.with_char("月", lengths=(5, 7), limit=count * 2))
-    answers: list[str] = []
-    for i in range(count):
-        if i % 5 == 4:
-            answers.append(f"月{MADE_UP[i % 10]}{MADE_UP[i // 10 % 10]}不是诗句")
-        elif i % 6 == 5:
-            answers.append(next(a for a in reversed(answers) if not a.endswith("不是诗句")))
-        else:
-            answers.append(next(real))
-    return answers
+    return burst_answers((r.text for r in bot.core.games.index.with_char("月", lengths=(5, 7), limit=count * 2)),
+                         count)
 
 
 async def play(fake: FakeTelegram, answers: list[str]) -> list[int]:
